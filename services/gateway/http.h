@@ -1,0 +1,105 @@
+/* The gateway's HTTP/1.1 server on a libuv loop. It accepts connections,
+ * parses requests with llhttp (Debian's generated sources), enforces the
+ * protocol limits and deadlines below, and hands each complete request to one
+ * callback. Responses may be given later (after a broker round trip); pipelined
+ * requests on one connection are answered in the order they arrived. While a
+ * connection has WH_HTTP_MAX_PIPELINE requests waiting, or more than
+ * WH_HTTP_MAX_WRITE_QUEUE bytes queued for writing, it stops reading
+ * (backpressure).
+ *
+ * It does not know routes, authentication or JSON; errors it detects itself
+ * (limits, malformed HTTP, deadlines) are answered with a small
+ * application/problem+json body and the connection is closed after them. */
+#ifndef WH_HTTP_H
+#define WH_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* Limits, each crossed by a test in tests/unit/http_test.c. */
+#define WH_HTTP_MAX_HEADER_BYTES (16 * 1024) /* request line + headers: 431 */
+#define WH_HTTP_MAX_URL_BYTES (8 * 1024)     /* 414 */
+#define WH_HTTP_MAX_HEADERS 64               /* 431 */
+#define WH_HTTP_MAX_BODY_BYTES (1024 * 1024) /* default body limit: 413 */
+#define WH_HTTP_MAX_CONNECTIONS 1024         /* default; beyond it 503 + close */
+#define WH_HTTP_MAX_PIPELINE 16              /* requests waiting per connection */
+#define WH_HTTP_MAX_WRITE_QUEUE (256 * 1024) /* bytes queued before reading stops */
+/* Deadlines, in milliseconds (defaults; wh_http_config_t overrides). */
+#define WH_HTTP_HEADER_TIMEOUT_MS 10000 /* from a request's first byte to its last header */
+#define WH_HTTP_BODY_TIMEOUT_MS 30000   /* from the end of headers to the end of the body */
+#define WH_HTTP_IDLE_TIMEOUT_MS 60000   /* keep-alive connection with nothing in flight */
+
+typedef struct wh_http_server wh_http_server_t;
+typedef struct wh_http_req wh_http_req_t;
+
+typedef struct wh_http_header {
+    const char *name; /* as given by the handler; sent as is */
+    const char *value;
+} wh_http_header_t;
+
+/* A parsed request. Everything is owned by the server and valid until
+ * wh_http_respond() is called for it. Strings are NUL-terminated. */
+struct wh_http_req {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* URL path, percent-encoding left as received */
+    const char *query;  /* after '?', without it; "" when absent */
+    const char *body;   /* NULL when empty */
+    size_t body_len;
+    /* Headers the gateway needs; NULL when absent. */
+    const char *authorization;
+    const char *content_type;
+    const char *if_match;
+    const char *idempotency_key;
+    const char *request_id; /* X-Request-Id */
+    const char *accept;
+    char peer[48];       /* remote address as text, for rate limits and logs */
+    uint64_t started_ns; /* uv_hrtime() when the first byte arrived */
+    void *user;          /* free for the handler */
+};
+
+typedef void (*wh_http_handler_fn)(wh_http_server_t *srv, wh_http_req_t *req, void *ud);
+
+typedef struct wh_http_config {
+    const char *addr; /* "host:port"; host may be an IPv4 or IPv6 literal ([::1]:8080) */
+    int max_connections;
+    size_t max_body_bytes;
+    uint64_t header_timeout_ms;
+    uint64_t body_timeout_ms;
+    uint64_t idle_timeout_ms;
+} wh_http_config_t;
+
+/* Fills cfg with the defaults above and addr "127.0.0.1:8080". */
+void wh_http_config_defaults(wh_http_config_t *cfg);
+
+/* Binds and listens. On success *out is the server; the port actually bound
+ * (useful with port 0) is available from wh_http_port(). */
+int wh_http_server_new(uv_loop_t *loop, const wh_http_config_t *cfg, wh_http_handler_fn fn,
+                       void *ud, wh_http_server_t **out);
+int wh_http_port(const wh_http_server_t *srv);
+/* Stops accepting, closes every connection; requests not yet answered are
+ * dropped (wh_http_respond on them afterwards is a safe no-op that frees
+ * them). Destruction completes asynchronously as handles close; run the loop
+ * until it has no more handles. Sets *srv_p to NULL. */
+void wh_http_server_destroy(wh_http_server_t **srv_p);
+
+/* Answers req (exactly once per request). Content-Length, Date, Connection
+ * and Server headers are added by the server; extra headers are copied. body
+ * is copied. If the client went away meanwhile, the request is just freed. */
+void wh_http_respond(wh_http_req_t *req, int status, const char *content_type,
+                     const wh_http_header_t *extra, size_t n_extra, const char *body,
+                     size_t body_len);
+
+/* Counters for /metrics. */
+typedef struct wh_http_stats {
+    uint64_t connections_open;
+    uint64_t connections_total;
+    uint64_t connections_rejected; /* over max_connections */
+    uint64_t requests_in_flight;
+    uint64_t timeouts;
+    uint64_t limit_errors;
+} wh_http_stats_t;
+void wh_http_get_stats(const wh_http_server_t *srv, wh_http_stats_t *out);
+
+#endif
