@@ -1,0 +1,35 @@
+#include "list.h"
+
+#include <stdio.h>
+
+void wh_list_init(wh_list_t *l, int64_t limit)
+{
+    wh_buf_init(&l->rows);
+    wh_msg_writer_init(&l->pk, &l->rows);
+    l->n = 0;
+    l->limit = limit;
+    l->more = false;
+    l->last[0] = '\0';
+}
+
+msgpack_packer *wh_list_row(wh_list_t *l, const char *id)
+{
+    if (l->n == l->limit) {
+        l->more = true;
+        return NULL;
+    }
+    snprintf(l->last, sizeof l->last, "%s", id ? id : "");
+    l->n++;
+    return &l->pk;
+}
+
+void wh_list_finish(wh_list_t *l, wh_reply_t *rep)
+{
+    msgpack_packer *pk = wh_reply_ok(rep, 200);
+    msgpack_pack_map(pk, 2);
+    wh_msg_pack_str(pk, "items");
+    msgpack_pack_array(pk, (size_t)l->n);
+    wh_buf_append(&rep->body, l->rows.data, l->rows.len);
+    wh_msg_kv_str(pk, "next_cursor", l->more ? l->last : NULL);
+    wh_buf_close(&l->rows);
+}

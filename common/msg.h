@@ -1,0 +1,77 @@
+/* msgpack reading and writing for messages between processes.
+ *
+ * Reading never trusts a declared size: wh_msg_decode first walks the bytes
+ * and checks every array, map, string and binary length against the bytes
+ * that remain, the nesting depth against WH_MSG_MAX_DEPTH and the total
+ * number of values against WH_MSG_MAX_ITEMS; only then is msgpack-c's
+ * unpacker run, whose allocations are thereby bounded by the message size.
+ * (msgpack-c 4.0 allocates for whatever count a header claims before checking
+ * the length, so a 17-byte message could otherwise ask for gigabytes.)
+ * Extension types are refused: the protocol does not use them.
+ *
+ * Writing packs into a wh_buf_t through an ordinary msgpack_packer. */
+#ifndef WH_MSG_H
+#define WH_MSG_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define WH_MSG_MAX_BYTES (4 * 1024 * 1024) /* also ZMQ_MAXMSGSIZE on every socket */
+#define WH_MSG_MAX_DEPTH 32
+#define WH_MSG_MAX_ITEMS 200000
+#define WH_MSG_MAX_STR (1024 * 1024)
+
+/* A borrowed slice of bytes (msgpack strings are not NUL-terminated). */
+typedef struct wh_str {
+    const char *p;
+    size_t n;
+} wh_str_t;
+
+#define WH_STR(lit) ((wh_str_t){(lit), sizeof(lit) - 1})
+
+typedef struct wh_msg {
+    msgpack_unpacked up;
+    const msgpack_object *root;
+} wh_msg_t;
+
+/* Checks the bounds above, then unpacks exactly one value spanning all of
+ * data. On success m->root is valid until wh_msg_close(m). WH_EPROTO for
+ * malformed or trailing bytes, WH_ELIMIT for a crossed limit. */
+int wh_msg_decode(const char *data, size_t len, wh_msg_t *m);
+/* The bounds check alone. */
+int wh_msg_check(const char *data, size_t len);
+void wh_msg_close(wh_msg_t *m);
+
+/* Map lookups by string key; NULL when absent or when map is not a map. */
+const msgpack_object *wh_msg_get(const msgpack_object *map, const char *key);
+bool wh_msg_is_str(const msgpack_object *o);
+bool wh_msg_is_nil(const msgpack_object *o);
+wh_str_t wh_msg_str(const msgpack_object *o); /* {NULL,0} unless a string */
+bool wh_msg_str_eq(const msgpack_object *o, const char *s);
+bool wh_str_eq(wh_str_t a, const char *s);
+/* Integer value of a signed/unsigned int (or an integral float); false
+ * otherwise or when out of int64 range. */
+bool wh_msg_int(const msgpack_object *o, int64_t *out);
+/* Copies a string value into out (cap bytes with NUL); WH_ETYPE if not a
+ * string, WH_ELIMIT if too long. */
+int wh_msg_copy_str(const msgpack_object *o, char *out, size_t cap);
+
+/* Writer: a packer that appends to buf. */
+void wh_msg_writer_init(msgpack_packer *pk, wh_buf_t *buf);
+void wh_msg_pack_str(msgpack_packer *pk, const char *s);
+void wh_msg_pack_strn(msgpack_packer *pk, const char *s, size_t n);
+void wh_msg_pack_wstr(msgpack_packer *pk, wh_str_t s); /* nil when s.p is NULL */
+/* A key followed by a value; the string forms pack nil for NULL. */
+void wh_msg_kv_str(msgpack_packer *pk, const char *key, const char *val);
+void wh_msg_kv_strn(msgpack_packer *pk, const char *key, const char *val, size_t n);
+void wh_msg_kv_int(msgpack_packer *pk, const char *key, int64_t val);
+void wh_msg_kv_bool(msgpack_packer *pk, const char *key, bool val);
+void wh_msg_kv_nil(msgpack_packer *pk, const char *key);
+/* Packs an already-decoded object (copying it). */
+void wh_msg_pack_obj(msgpack_packer *pk, const msgpack_object *o);
+
+#endif

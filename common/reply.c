@@ -1,0 +1,177 @@
+#include "reply.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "envelope.h"
+
+void wh_reply_init(wh_reply_t *r)
+{
+    memset(r, 0, sizeof *r);
+    wh_buf_init(&r->body);
+    wh_buf_init(&r->errors);
+    wh_msg_writer_init(&r->pk, &r->body);
+    wh_msg_writer_init(&r->epk, &r->errors);
+}
+
+void wh_reply_close(wh_reply_t *r)
+{
+    wh_buf_close(&r->body);
+    wh_buf_close(&r->errors);
+}
+
+void wh_reply_reset(wh_reply_t *r)
+{
+    wh_buf_reset(&r->body);
+    wh_buf_reset(&r->errors);
+    r->status = 0;
+    r->etag[0] = r->type[0] = r->title[0] = r->detail[0] = '\0';
+    r->has_body = false;
+    r->n_errors = 0;
+    r->retry_after_s = 0;
+}
+
+msgpack_packer *wh_reply_ok(wh_reply_t *r, int status)
+{
+    wh_buf_reset(&r->body);
+    r->status = status;
+    r->has_body = true;
+    return &r->pk;
+}
+
+void wh_reply_empty(wh_reply_t *r, int status)
+{
+    wh_buf_reset(&r->body);
+    r->status = status;
+    r->has_body = false;
+}
+
+void wh_reply_etag(wh_reply_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->etag, sizeof r->etag, fmt, ap);
+    va_end(ap);
+}
+
+const char *wh_status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    }
+    return "Unknown";
+}
+
+void wh_reply_problem(wh_reply_t *r, int status, const char *slug, const char *fmt, ...)
+{
+    r->status = status;
+    r->has_body = false;
+    wh_buf_reset(&r->body);
+    snprintf(r->type, sizeof r->type, "%s", slug);
+    snprintf(r->title, sizeof r->title, "%s", wh_status_text(status));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->detail, sizeof r->detail, fmt, ap);
+    va_end(ap);
+}
+
+static void add_error(wh_reply_t *r, const char *kind, const char *where, const char *fmt,
+                      va_list ap)
+{
+    if (r->n_errors >= WH_REPLY_MAX_ERRORS) {
+        r->n_errors++; /* counted, not listed */
+        return;
+    }
+    char detail[256];
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    msgpack_pack_map(&r->epk, 2);
+    wh_msg_kv_str(&r->epk, kind, where);
+    wh_msg_kv_str(&r->epk, "detail", detail);
+    r->n_errors++;
+}
+
+void wh_reply_field(wh_reply_t *r, const char *pointer, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_error(r, "pointer", pointer, fmt, ap);
+    va_end(ap);
+}
+
+void wh_reply_param(wh_reply_t *r, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_error(r, "parameter", name, fmt, ap);
+    va_end(ap);
+}
+
+bool wh_reply_invalid(wh_reply_t *r)
+{
+    if (r->n_errors == 0)
+        return false;
+    if (r->status != 422) {
+        int shown = r->n_errors > WH_REPLY_MAX_ERRORS ? WH_REPLY_MAX_ERRORS : r->n_errors;
+        wh_reply_problem(r, 422, "validation", "%d invalid field%s%s", r->n_errors,
+                         r->n_errors == 1 ? "" : "s",
+                         shown < r->n_errors ? " (first ones listed)" : "");
+    }
+    return true;
+}
+
+void wh_reply_pack(const wh_reply_t *r, const char *id, wh_buf_t *out)
+{
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, out);
+    bool err = r->status >= 400;
+    bool body = !err && r->has_body;
+    msgpack_pack_map(&pk, 3 + (r->etag[0] != 0) + (body || err) + (r->retry_after_s > 0));
+    wh_msg_kv_int(&pk, "v", WH_PROTO_VERSION);
+    wh_msg_kv_str(&pk, "id", id);
+    wh_msg_kv_int(&pk, "status", r->status);
+    if (r->etag[0])
+        wh_msg_kv_str(&pk, "etag", r->etag);
+    if (r->retry_after_s > 0)
+        wh_msg_kv_int(&pk, "retry_after", r->retry_after_s);
+    if (body) {
+        wh_msg_pack_str(&pk, "body");
+        wh_buf_append(out, r->body.data, r->body.len);
+    } else if (err) {
+        wh_msg_pack_str(&pk, "error");
+        int listed = r->n_errors > WH_REPLY_MAX_ERRORS ? WH_REPLY_MAX_ERRORS : r->n_errors;
+        msgpack_pack_map(&pk, 3 + (listed > 0));
+        wh_msg_kv_str(&pk, "type", r->type[0] ? r->type : "about:blank");
+        wh_msg_kv_str(&pk, "title", r->title[0] ? r->title : wh_status_text(r->status));
+        wh_msg_kv_str(&pk, "detail", r->detail);
+        if (listed > 0) {
+            wh_msg_pack_str(&pk, "errors");
+            msgpack_pack_array(&pk, (size_t)listed);
+            wh_buf_append(out, r->errors.data, r->errors.len);
+        }
+    }
+}

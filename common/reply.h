@@ -1,0 +1,63 @@
+/* Building a service's reply: a status, an optional ETag, a msgpack body or
+ * a problem (RFC 9457 at the gateway) with one entry per invalid field.
+ * Handlers write the body through the packer that wh_reply_ok() returns and
+ * report invalid input with wh_reply_field()/wh_reply_param(); the first
+ * call of wh_reply_invalid() turns collected field errors into one 422. */
+#ifndef WH_REPLY_H
+#define WH_REPLY_H
+
+#include <stdbool.h>
+
+#include "buf.h"
+#include "msg.h"
+
+#define WH_REPLY_MAX_ERRORS 50 /* field errors listed in one problem */
+
+typedef struct wh_reply {
+    int status;
+    char etag[80];
+    bool has_body;
+    wh_buf_t body; /* msgpack of the body value */
+    msgpack_packer pk;
+    /* Problem */
+    char type[64];
+    char title[96];
+    char detail[512];
+    wh_buf_t errors; /* msgpack maps, n_errors of them */
+    msgpack_packer epk;
+    int n_errors;
+    int retry_after_s; /* > 0 adds Retry-After (429, 503) */
+} wh_reply_t;
+
+void wh_reply_init(wh_reply_t *r);
+void wh_reply_close(wh_reply_t *r);
+void wh_reply_reset(wh_reply_t *r);
+
+/* Starts a successful reply; the returned packer must write exactly one
+ * value (the body). Discards any previous body. */
+msgpack_packer *wh_reply_ok(wh_reply_t *r, int status);
+/* A success without a body (204). */
+void wh_reply_empty(wh_reply_t *r, int status);
+void wh_reply_etag(wh_reply_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A problem: slug names its type ("validation", "not-found", "conflict"...). */
+void wh_reply_problem(wh_reply_t *r, int status, const char *slug, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* One invalid field of the body (JSON pointer) or of the query/path. */
+void wh_reply_field(wh_reply_t *r, const char *pointer, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void wh_reply_param(wh_reply_t *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* If field errors were collected, makes the reply a 422 and returns true. */
+bool wh_reply_invalid(wh_reply_t *r);
+static inline bool wh_reply_failed(const wh_reply_t *r)
+{
+    return r->status >= 400 || r->n_errors > 0;
+}
+
+const char *wh_status_text(int status);
+
+/* The reply envelope for request id into out. */
+void wh_reply_pack(const wh_reply_t *r, const char *id, wh_buf_t *out);
+
+#endif

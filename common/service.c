@@ -1,0 +1,272 @@
+#include "service.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+#include "zsock.h"
+
+struct pending {
+    char corr[8];
+    wh_request_t req;
+    int decoded; /* 0 ok, else a WH_E* code */
+    uint64_t received_ms;
+};
+
+struct wh_service {
+    const wh_service_def_t *def;
+    wh_config_t cfg;
+    uv_loop_t loop;
+    wh_store_t *store;
+    wh_dispatcher_t disp;
+    void *zctx;
+    void *dealer;
+    wh_zsock_t zs;
+    uv_timer_t heartbeat;
+    uv_timer_t housekeeping;
+    uv_signal_t sigint, sigterm;
+    uint64_t broker_heard_ms;
+    int broker_up;
+    struct pending batch[WH_SERVICE_MAX_BATCH];
+    wh_reply_t reply;
+    wh_buf_t out;
+};
+
+uv_loop_t *wh_service_loop(wh_service_t *s)
+{
+    return &s->loop;
+}
+
+wh_store_t *wh_service_store(wh_service_t *s)
+{
+    return s->store;
+}
+
+const wh_config_t *wh_service_config(wh_service_t *s)
+{
+    return &s->cfg;
+}
+
+void *wh_service_app(wh_service_t *s)
+{
+    return s->def->app;
+}
+
+static void send_frames(wh_service_t *s, char cmd, const char corr[8], const void *payload,
+                        size_t len)
+{
+    char hdr[2] = {WH_PROTO_VERSION, cmd};
+    static const char zero[8];
+    const void *frames[3] = {hdr, corr ? corr : zero, payload};
+    size_t lens[3] = {2, 8, len};
+    int rc = wh_zsock_send(s->dealer, frames, lens, 3);
+    if (rc != 0 && cmd == WH_CMD_REPLY)
+        wh_log_warn("reply not sent: %s", wh_strerror(rc));
+}
+
+static void send_heartbeat(wh_service_t *s)
+{
+    const char *name = wh_service_names[s->def->svc];
+    send_frames(s, WH_CMD_HEARTBEAT, NULL, name, strlen(name));
+}
+
+static void on_heartbeat(uv_timer_t *t)
+{
+    wh_service_t *s = t->data;
+    send_heartbeat(s);
+    wh_zsock_kick(&s->zs);
+    uint64_t now = uv_now(&s->loop);
+    if (s->broker_up && now - s->broker_heard_ms > WH_HEARTBEAT_MS * WH_HEARTBEAT_LIVENESS) {
+        s->broker_up = 0;
+        wh_log_warn("gateway silent; still announcing");
+    }
+}
+
+static void on_housekeeping(uv_timer_t *t)
+{
+    wh_service_t *s = t->data;
+    if (wh_store_begin(s->store) == 0) {
+        wh_dispatcher_expire(&s->disp);
+        wh_store_commit(s->store);
+    }
+}
+
+/* Runs the batch in one transaction and answers after the commit. */
+static void run_batch(wh_service_t *s, int n)
+{
+    uint64_t now = uv_now(&s->loop);
+    int began = wh_store_begin(s->store) == 0;
+    int status_override = began ? 0 : 503;
+    /* Replies are packed into one buffer back to back; offsets mark them. */
+    size_t offs[WH_SERVICE_MAX_BATCH + 1];
+    wh_buf_reset(&s->out);
+    for (int i = 0; i < n; i++) {
+        struct pending *p = &s->batch[i];
+        wh_reply_reset(&s->reply);
+        offs[i] = s->out.len;
+        if (p->decoded != 0) {
+            wh_reply_problem(&s->reply, 400, "bad-envelope", "malformed request envelope");
+            wh_reply_pack(&s->reply, "", &s->out);
+            continue;
+        }
+        if (!began) {
+            wh_reply_problem(&s->reply, 503, "store-unavailable", "the store is busy");
+        } else if ((int64_t)(now - p->received_ms) > p->req.deadline_ms) {
+            /* The gateway has given up on this one already. */
+            wh_reply_problem(&s->reply, 504, "deadline", "the deadline passed in the queue");
+        } else {
+            wh_dispatch(&s->disp, &p->req, &s->reply);
+        }
+        wh_reply_pack(&s->reply, p->req.id, &s->out);
+        if (s->reply.status >= 500)
+            wh_log(WH_LOG_ERROR, p->req.id, "%s: %d %s", wh_ops[p->req.op].name,
+                   s->reply.status, s->reply.detail);
+    }
+    offs[n] = s->out.len;
+    if (began && wh_store_commit(s->store) != 0) {
+        wh_store_rollback(s->store);
+        status_override = 503;
+        wh_log_error("commit failed; %d requests answered 503", n);
+    }
+    for (int i = 0; i < n; i++) {
+        struct pending *p = &s->batch[i];
+        if (status_override && p->decoded == 0) {
+            wh_buf_t tmp;
+            wh_buf_init(&tmp);
+            wh_reply_reset(&s->reply);
+            wh_reply_problem(&s->reply, status_override, "store-unavailable",
+                             "the change could not be stored");
+            wh_reply_pack(&s->reply, p->req.id, &tmp);
+            send_frames(s, WH_CMD_REPLY, p->corr, tmp.data, tmp.len);
+            wh_buf_close(&tmp);
+        } else {
+            send_frames(s, WH_CMD_REPLY, p->corr, s->out.data + offs[i], offs[i + 1] - offs[i]);
+        }
+        if (p->decoded == 0)
+            wh_request_close(&p->req);
+    }
+}
+
+static void on_readable(wh_zsock_t *z)
+{
+    wh_service_t *s = z->data;
+    int n = 0;
+    uint64_t now = uv_now(&s->loop);
+    while (n < WH_SERVICE_MAX_BATCH) {
+        zmq_msg_t f[WH_ZSOCK_MAX_FRAMES];
+        int nf = wh_zsock_recv(s->dealer, f);
+        if (nf == 0)
+            break;
+        if (nf < 0)
+            continue;
+        const char *hdr = zmq_msg_data(&f[0]);
+        if (nf != 3 || zmq_msg_size(&f[0]) != 2 || hdr[0] != WH_PROTO_VERSION ||
+            zmq_msg_size(&f[1]) != 8) {
+            wh_log_warn("dropped a malformed frame set from the broker");
+            wh_zsock_msgs_close(f, nf);
+            continue;
+        }
+        s->broker_heard_ms = now;
+        if (!s->broker_up) {
+            s->broker_up = 1;
+            wh_log_info("connected to the gateway");
+        }
+        if (hdr[1] == WH_CMD_REQUEST) {
+            struct pending *p = &s->batch[n++];
+            memcpy(p->corr, zmq_msg_data(&f[1]), 8);
+            p->received_ms = now;
+            p->decoded = wh_request_decode(zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), &p->req);
+        }
+        wh_zsock_msgs_close(f, nf);
+    }
+    if (n > 0)
+        run_batch(s, n);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    wh_service_t *s = h->data;
+    wh_log_info("signal %d: stopping", signum);
+    uv_stop(&s->loop);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int wh_service_main(const wh_service_def_t *def)
+{
+    const char *name = wh_service_names[def->svc];
+    wh_service_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return 1;
+    s->def = def;
+    signal(SIGPIPE, SIG_IGN);
+    int code = 1;
+    if (wh_config_load(&s->cfg, name) != 0)
+        goto fail_config;
+    char path[WH_PATH_MAX];
+    char file[64];
+    snprintf(file, sizeof file, "%s.db", name);
+    if (wh_config_path(&s->cfg, file, path) != 0 ||
+        wh_store_open(path, def->migrations, def->n_migrations, &s->store) != 0)
+        goto fail_config;
+    if (wh_dispatcher_init(&s->disp, def->svc, def->handlers, def->n_handlers, s->store,
+                           def->app) != 0)
+        goto fail_store;
+    uv_loop_init(&s->loop);
+    s->zctx = zmq_ctx_new();
+    s->dealer = zmq_socket(s->zctx, ZMQ_DEALER);
+    int ivl = 100, ivl_max = 1000;
+    zmq_setsockopt(s->dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(s->dealer, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+    if (wh_zsock_configure(s->dealer) != 0 ||
+        zmq_connect(s->dealer, s->cfg.broker_connect) != 0) {
+        wh_log_error("cannot connect to %s: %s", s->cfg.broker_connect, zmq_strerror(errno));
+        goto fail_zmq;
+    }
+    wh_reply_init(&s->reply);
+    wh_buf_init(&s->out);
+    s->zs.data = s;
+    if (wh_zsock_init(&s->zs, &s->loop, s->dealer, on_readable) != 0)
+        goto fail_zmq;
+    uv_timer_init(&s->loop, &s->heartbeat);
+    s->heartbeat.data = s;
+    uv_timer_start(&s->heartbeat, on_heartbeat, 0, WH_HEARTBEAT_MS);
+    uv_timer_init(&s->loop, &s->housekeeping);
+    s->housekeeping.data = s;
+    uv_timer_start(&s->housekeeping, on_housekeeping, 1000, 3600 * 1000);
+    uv_signal_init(&s->loop, &s->sigint);
+    uv_signal_init(&s->loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    if (def->start && def->start(s) != 0)
+        goto fail_run;
+    wh_log_info("%s serving; broker %s", name, s->cfg.broker_connect);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    code = 0;
+    if (def->stop)
+        def->stop(s);
+
+fail_run:
+    wh_zsock_close(&s->zs, NULL);
+    uv_walk(&s->loop, close_walk, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    wh_reply_close(&s->reply);
+    wh_buf_close(&s->out);
+fail_zmq:
+    zmq_close(s->dealer);
+    zmq_ctx_term(s->zctx);
+    uv_loop_close(&s->loop);
+fail_store:
+    wh_store_destroy(&s->store);
+fail_config:
+    free(s);
+    return code;
+}

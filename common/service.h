@@ -1,0 +1,46 @@
+/* The skeleton every service runs, so that a service's main.c is wiring
+ * only: configuration, the store and its migrations, a DEALER socket to the
+ * gateway's broker with heartbeats (which also announce the service, so an
+ * instance rejoins a restarted gateway by itself), and the request loop.
+ *
+ * Requests that arrive together are run as one batch in one transaction with
+ * a savepoint each, and answered after the commit: a reply always means
+ * committed (synchronous=FULL), and a busy service pays one fsync per batch
+ * rather than per request (group commit). */
+#ifndef WH_SERVICE_H
+#define WH_SERVICE_H
+
+#include <uv.h>
+
+#include "config.h"
+#include "dispatch.h"
+#include "ops.h"
+#include "store.h"
+
+#define WH_SERVICE_MAX_BATCH 256 /* requests per transaction */
+
+typedef struct wh_service wh_service_t;
+
+typedef struct wh_service_def {
+    enum wh_svc svc;
+    const char *const *migrations;
+    int n_migrations;
+    const wh_handler_t *handlers;
+    size_t n_handlers;
+    /* Optional: called once the store is open and before requests are
+     * served (timers, relays); a non-zero return stops the service. */
+    int (*start)(wh_service_t *s);
+    /* Optional: called on shutdown before the loop closes. */
+    void (*stop)(wh_service_t *s);
+    void *app;
+} wh_service_def_t;
+
+/* Runs the service until SIGINT or SIGTERM; returns the process exit code. */
+int wh_service_main(const wh_service_def_t *def);
+
+uv_loop_t *wh_service_loop(wh_service_t *s);
+wh_store_t *wh_service_store(wh_service_t *s);
+const wh_config_t *wh_service_config(wh_service_t *s);
+void *wh_service_app(wh_service_t *s);
+
+#endif

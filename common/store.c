@@ -1,0 +1,226 @@
+#include "store.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+
+struct stmt_slot {
+    const char *sql;
+    sqlite3_stmt *stmt;
+};
+
+struct wh_store {
+    sqlite3 *db;
+    struct stmt_slot slots[WH_STORE_MAX_STMTS]; /* open addressing on the SQL's address */
+    int n_stmts;
+};
+
+static const char *const pragmas =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "PRAGMA foreign_keys=ON;"
+    "PRAGMA temp_store=MEMORY;";
+
+int wh_store_exec(wh_store_t *s, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        wh_log_error("sqlite: %s", err ? err : "unknown error");
+        sqlite3_free(err);
+        return WH_ESTORE;
+    }
+    return 0;
+}
+
+static int user_version(wh_store_t *s, int *v)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return WH_ESTORE;
+    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : WH_ESTORE;
+    if (rc == 0)
+        *v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Each migration runs in its own transaction together with the bump of
+ * user_version, so a crash leaves the schema at a numbered version. */
+static int migrate(wh_store_t *s, const char *const *migrations, int n)
+{
+    int v;
+    if (user_version(s, &v) != 0)
+        return WH_ESTORE;
+    if (v > n) {
+        wh_log_error("store schema version %d is newer than this binary (%d)", v, n);
+        return WH_ESTORE;
+    }
+    for (; v < n; v++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version=%d;", v + 1);
+        if (wh_store_exec(s, "BEGIN IMMEDIATE") != 0)
+            return WH_ESTORE;
+        if (wh_store_exec(s, migrations[v]) != 0 || wh_store_exec(s, bump) != 0) {
+            wh_store_exec(s, "ROLLBACK");
+            wh_log_error("migration %d failed", v + 1);
+            return WH_ESTORE;
+        }
+        if (wh_store_exec(s, "COMMIT") != 0)
+            return WH_ESTORE;
+    }
+    return 0;
+}
+
+int wh_store_open(const char *path, const char *const *migrations, int n_migrations,
+                  wh_store_t **out)
+{
+    wh_store_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return WH_ENOMEM;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        wh_log_error("cannot open store %s: %s", path,
+                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail_open;
+    }
+    sqlite3_busy_timeout(s->db, WH_STORE_BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(s->db, 1);
+    if (wh_store_exec(s, pragmas) != 0)
+        goto fail_open;
+    if (migrate(s, migrations, n_migrations) != 0)
+        goto fail_open;
+    *out = s;
+    return 0;
+
+fail_open:
+    sqlite3_close(s->db);
+    free(s);
+    return WH_ESTORE;
+}
+
+void wh_store_destroy(wh_store_t **s_p)
+{
+    wh_store_t *s = *s_p;
+    if (!s)
+        return;
+    for (int i = 0; i < WH_STORE_MAX_STMTS; i++)
+        if (s->slots[i].stmt)
+            sqlite3_finalize(s->slots[i].stmt);
+    sqlite3_close(s->db);
+    free(s);
+    *s_p = NULL;
+}
+
+sqlite3 *wh_store_db(wh_store_t *s)
+{
+    return s->db;
+}
+
+sqlite3_stmt *wh_store_stmt(wh_store_t *s, const char *sql)
+{
+    uintptr_t h = (uintptr_t)sql;
+    h ^= h >> 17;
+    h *= 0x9E3779B97F4A7C15ull;
+    unsigned i = (unsigned)(h >> 40) % WH_STORE_MAX_STMTS;
+    for (int probe = 0; probe < WH_STORE_MAX_STMTS; probe++, i = (i + 1) % WH_STORE_MAX_STMTS) {
+        struct stmt_slot *slot = &s->slots[i];
+        if (slot->sql == sql) {
+            sqlite3_reset(slot->stmt);
+            sqlite3_clear_bindings(slot->stmt);
+            return slot->stmt;
+        }
+        if (!slot->sql) {
+            if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt,
+                                   NULL) != SQLITE_OK) {
+                wh_log_error("sqlite prepare: %s", sqlite3_errmsg(s->db));
+                slot->stmt = NULL;
+                return NULL;
+            }
+            slot->sql = sql;
+            s->n_stmts++;
+            return slot->stmt;
+        }
+    }
+    wh_log_error("statement cache full (%d)", WH_STORE_MAX_STMTS);
+    return NULL;
+}
+
+int wh_store_begin(wh_store_t *s)
+{
+    return wh_store_exec(s, "BEGIN IMMEDIATE");
+}
+
+int wh_store_commit(wh_store_t *s)
+{
+    return wh_store_exec(s, "COMMIT");
+}
+
+int wh_store_rollback(wh_store_t *s)
+{
+    return wh_store_exec(s, "ROLLBACK");
+}
+
+int wh_store_savepoint(wh_store_t *s)
+{
+    return wh_store_exec(s, "SAVEPOINT req");
+}
+
+int wh_store_release(wh_store_t *s)
+{
+    return wh_store_exec(s, "RELEASE req");
+}
+
+int wh_store_rollback_to(wh_store_t *s)
+{
+    /* ROLLBACK TO keeps the savepoint open; release it so the next request
+     * starts a fresh one. */
+    return wh_store_exec(s, "ROLLBACK TO req; RELEASE req");
+}
+
+bool wh_store_in_txn(wh_store_t *s)
+{
+    return !sqlite3_get_autocommit(s->db);
+}
+
+int wh_store_backup(wh_store_t *s, const char *dest_path)
+{
+    sqlite3 *dest;
+    if (sqlite3_open(dest_path, &dest) != SQLITE_OK) {
+        sqlite3_close(dest);
+        return WH_ESTORE;
+    }
+    sqlite3_backup *b = sqlite3_backup_init(dest, "main", s->db, "main");
+    int rc = WH_ESTORE;
+    if (b) {
+        sqlite3_backup_step(b, -1);
+        rc = sqlite3_backup_finish(b) == SQLITE_OK ? 0 : WH_ESTORE;
+    }
+    sqlite3_close(dest);
+    return rc;
+}
+
+int wh_stmt_bind_str(sqlite3_stmt *st, int idx, wh_str_t v)
+{
+    if (!v.p)
+        return sqlite3_bind_null(st, idx);
+    return sqlite3_bind_text(st, idx, v.p, (int)v.n, SQLITE_TRANSIENT);
+}
+
+int wh_stmt_bind_text(sqlite3_stmt *st, int idx, const char *v)
+{
+    if (!v)
+        return sqlite3_bind_null(st, idx);
+    return sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
+}
+
+wh_str_t wh_stmt_col_str(sqlite3_stmt *st, int col)
+{
+    const char *p = (const char *)sqlite3_column_text(st, col);
+    if (!p)
+        return (wh_str_t){NULL, 0};
+    return (wh_str_t){p, (size_t)sqlite3_column_bytes(st, col)};
+}

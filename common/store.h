@@ -1,0 +1,52 @@
+/* A service's SQLite store: one database file, WAL journal, synchronous=FULL
+ * (a client told "stored" survives power loss), foreign keys on, a busy
+ * timeout, schema versioned by PRAGMA user_version with forward-only
+ * migrations compiled into the binary, and prepared statements cached by
+ * their SQL text's address (SQL is always a string constant, never built
+ * from input, so the address names the statement).
+ *
+ * It does not decide transaction scope: the service loop does (one
+ * transaction per batch of requests, a savepoint per request). */
+#ifndef WH_STORE_H
+#define WH_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "msg.h"
+
+#define WH_STORE_BUSY_TIMEOUT_MS 5000
+#define WH_STORE_MAX_STMTS 256
+
+typedef struct wh_store wh_store_t;
+
+/* migrations[i] brings the schema from version i to i+1. */
+int wh_store_open(const char *path, const char *const *migrations, int n_migrations,
+                  wh_store_t **out);
+void wh_store_destroy(wh_store_t **s_p);
+sqlite3 *wh_store_db(wh_store_t *s);
+
+/* A cached statement, reset and with bindings cleared; do not finalize it.
+ * NULL (after logging) if the SQL does not prepare, which is a programmer
+ * error caught by every test that touches it. */
+sqlite3_stmt *wh_store_stmt(wh_store_t *s, const char *sql);
+
+int wh_store_exec(wh_store_t *s, const char *sql); /* for fixed SQL only */
+int wh_store_begin(wh_store_t *s);                 /* BEGIN IMMEDIATE */
+int wh_store_commit(wh_store_t *s);
+int wh_store_rollback(wh_store_t *s);
+int wh_store_savepoint(wh_store_t *s);
+int wh_store_release(wh_store_t *s);
+int wh_store_rollback_to(wh_store_t *s);
+bool wh_store_in_txn(wh_store_t *s);
+
+/* Online backup of the whole database to dest_path with SQLite's backup API. */
+int wh_store_backup(wh_store_t *s, const char *dest_path);
+
+/* Binding helpers that accept wh_str_t; a NULL p binds NULL. */
+int wh_stmt_bind_str(sqlite3_stmt *st, int idx, wh_str_t v);
+int wh_stmt_bind_text(sqlite3_stmt *st, int idx, const char *v); /* NUL-terminated */
+/* The text of a column as a slice (valid until the next step/reset). */
+wh_str_t wh_stmt_col_str(sqlite3_stmt *st, int col);
+
+#endif

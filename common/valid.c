@@ -1,0 +1,250 @@
+#include "valid.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "envelope.h"
+#include "id.h"
+
+bool wh_valid_init(wh_valid_t *v, wh_reply_t *rep, const msgpack_object *obj, const char *prefix)
+{
+    v->rep = rep;
+    v->obj = obj;
+    snprintf(v->prefix, sizeof v->prefix, "%s", prefix);
+    if (!obj || obj->type != MSGPACK_OBJECT_MAP) {
+        wh_reply_field(rep, prefix[0] ? prefix : "", "must be an object");
+        v->obj = NULL;
+        return false;
+    }
+    return true;
+}
+
+void wh_valid_pointer(const wh_valid_t *v, const char *key, char *out, size_t cap)
+{
+    size_t o = (size_t)snprintf(out, cap, "%s/", v->prefix);
+    for (const char *k = key; *k && o + 3 < cap; k++) {
+        if (*k == '~') {
+            out[o++] = '~';
+            out[o++] = '0';
+        } else if (*k == '/') {
+            out[o++] = '~';
+            out[o++] = '1';
+        } else {
+            out[o++] = *k;
+        }
+    }
+    out[o < cap ? o : cap - 1] = '\0';
+}
+
+void wh_valid_only(wh_valid_t *v, const char *const *known)
+{
+    if (!v->obj)
+        return;
+    for (uint32_t i = 0; i < v->obj->via.map.size; i++) {
+        wh_str_t k = wh_msg_str(&v->obj->via.map.ptr[i].key);
+        bool ok = false;
+        for (const char *const *f = known; *f && !ok; f++)
+            ok = wh_str_eq(k, *f);
+        if (!ok) {
+            char name[128], ptr[300];
+            snprintf(name, sizeof name, "%.*s", (int)(k.n > 100 ? 100 : k.n), k.p ? k.p : "");
+            wh_valid_pointer(v, name, ptr, sizeof ptr);
+            wh_reply_field(v->rep, ptr, "unknown field");
+        }
+    }
+}
+
+/* Common presence handling: absent / null / present. */
+static wh_v_result_t presence(wh_valid_t *v, const char *key, unsigned flags,
+                              const msgpack_object **o)
+{
+    if (!v->obj)
+        return WH_V_BAD;
+    *o = wh_msg_get(v->obj, key);
+    char ptr[300];
+    if (!*o) {
+        if (flags & WH_V_REQUIRED) {
+            wh_valid_pointer(v, key, ptr, sizeof ptr);
+            wh_reply_field(v->rep, ptr, "is required");
+            return WH_V_BAD;
+        }
+        return WH_V_ABSENT;
+    }
+    if ((*o)->type == MSGPACK_OBJECT_NIL) {
+        if (!(flags & WH_V_NULLABLE)) {
+            wh_valid_pointer(v, key, ptr, sizeof ptr);
+            wh_reply_field(v->rep, ptr, "must not be null");
+            return WH_V_BAD;
+        }
+        return WH_V_NULL;
+    }
+    return WH_V_SET;
+}
+
+static wh_v_result_t bad(wh_valid_t *v, const char *key, const char *detail)
+{
+    char ptr[300];
+    wh_valid_pointer(v, key, ptr, sizeof ptr);
+    wh_reply_field(v->rep, ptr, "%s", detail);
+    return WH_V_BAD;
+}
+
+/* Number of Unicode code points; input is valid UTF-8 (the gateway's JSON
+ * parser guarantees it). */
+static size_t utf8_len(wh_str_t s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s.n; i++)
+        n += ((unsigned char)s.p[i] & 0xC0) != 0x80;
+    return n;
+}
+
+wh_v_result_t wh_valid_str(wh_valid_t *v, const char *key, unsigned flags, size_t min_len,
+                           size_t max_len, wh_str_t *out)
+{
+    const msgpack_object *o;
+    wh_v_result_t r = presence(v, key, flags, &o);
+    if (r != WH_V_SET)
+        return r;
+    if (!wh_msg_is_str(o))
+        return bad(v, key, "must be a string");
+    wh_str_t s = wh_msg_str(o);
+    size_t n = utf8_len(s);
+    char d[96];
+    if (n < min_len) {
+        snprintf(d, sizeof d, min_len == 1 ? "must not be empty" : "must be at least %zu characters",
+                 min_len);
+        return bad(v, key, d);
+    }
+    if (n > max_len) {
+        snprintf(d, sizeof d, "must be at most %zu characters", max_len);
+        return bad(v, key, d);
+    }
+    for (size_t i = 0; i < s.n; i++)
+        if ((unsigned char)s.p[i] < 0x20 && s.p[i] != '\n' && s.p[i] != '\t')
+            return bad(v, key, "must not contain control characters");
+    *out = s;
+    return WH_V_SET;
+}
+
+wh_v_result_t wh_valid_int(wh_valid_t *v, const char *key, unsigned flags, int64_t min,
+                           int64_t max, int64_t *out)
+{
+    const msgpack_object *o;
+    wh_v_result_t r = presence(v, key, flags, &o);
+    if (r != WH_V_SET)
+        return r;
+    int64_t x;
+    if (!wh_msg_int(o, &x))
+        return bad(v, key, "must be an integer");
+    if (x < min || x > max) {
+        char d[96];
+        snprintf(d, sizeof d, "must be between %" PRId64 " and %" PRId64, min, max);
+        return bad(v, key, d);
+    }
+    *out = x;
+    return WH_V_SET;
+}
+
+wh_v_result_t wh_valid_bool(wh_valid_t *v, const char *key, unsigned flags, bool *out)
+{
+    const msgpack_object *o;
+    wh_v_result_t r = presence(v, key, flags, &o);
+    if (r != WH_V_SET)
+        return r;
+    if (o->type != MSGPACK_OBJECT_BOOLEAN)
+        return bad(v, key, "must be true or false");
+    *out = o->via.boolean;
+    return WH_V_SET;
+}
+
+wh_v_result_t wh_valid_enum(wh_valid_t *v, const char *key, unsigned flags,
+                            const char *const *values, int *out)
+{
+    const msgpack_object *o;
+    wh_v_result_t r = presence(v, key, flags, &o);
+    if (r != WH_V_SET)
+        return r;
+    wh_str_t s = wh_msg_str(o);
+    for (int i = 0; s.p && values[i]; i++)
+        if (wh_str_eq(s, values[i])) {
+            *out = i;
+            return WH_V_SET;
+        }
+    char d[256];
+    size_t n = (size_t)snprintf(d, sizeof d, "must be one of");
+    for (int i = 0; values[i] && n < sizeof d; i++)
+        n += (size_t)snprintf(d + n, sizeof d - n, "%s %s", i ? "," : "", values[i]);
+    return bad(v, key, d);
+}
+
+wh_v_result_t wh_valid_date(wh_valid_t *v, const char *key, unsigned flags, int32_t *out)
+{
+    const msgpack_object *o;
+    wh_v_result_t r = presence(v, key, flags, &o);
+    if (r != WH_V_SET)
+        return r;
+    wh_str_t s = wh_msg_str(o);
+    if (!s.p || wh_date_parse(s.p, s.n, out) != 0)
+        return bad(v, key, "must be a date YYYY-MM-DD");
+    return WH_V_SET;
+}
+
+wh_v_result_t wh_valid_instant(wh_valid_t *v, const char *key, unsigned flags, int64_t *out_ms)
+{
+    const msgpack_object *o;
+    wh_v_result_t r = presence(v, key, flags, &o);
+    if (r != WH_V_SET)
+        return r;
+    wh_str_t s = wh_msg_str(o);
+    if (!s.p || wh_clock_parse_rfc3339(s.p, s.n, out_ms) != 0)
+        return bad(v, key, "must be an RFC 3339 date-time");
+    return WH_V_SET;
+}
+
+wh_v_result_t wh_valid_array(wh_valid_t *v, const char *key, unsigned flags, uint32_t max_items,
+                             const msgpack_object **out)
+{
+    const msgpack_object *o;
+    wh_v_result_t r = presence(v, key, flags, &o);
+    if (r != WH_V_SET)
+        return r;
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return bad(v, key, "must be an array");
+    if (o->via.array.size > max_items) {
+        char d[96];
+        snprintf(d, sizeof d, "must have at most %u items", max_items);
+        return bad(v, key, d);
+    }
+    *out = o;
+    return WH_V_SET;
+}
+
+bool wh_valid_page(const wh_request_t *req, wh_reply_t *rep, wh_page_t *page)
+{
+    page->limit = WH_PAGE_DEFAULT;
+    page->cursor = wh_request_param(req, "cursor");
+    bool ok = true;
+    wh_str_t lim = wh_request_param(req, "limit");
+    if (lim.p) {
+        int64_t x = 0;
+        bool digits = lim.n > 0 && lim.n <= 4;
+        for (size_t i = 0; digits && i < lim.n; i++) {
+            digits = lim.p[i] >= '0' && lim.p[i] <= '9';
+            x = x * 10 + (lim.p[i] - '0');
+        }
+        if (!digits || x < 1 || x > WH_PAGE_MAX) {
+            wh_reply_param(rep, "limit", "must be an integer from 1 to %d", WH_PAGE_MAX);
+            ok = false;
+        } else {
+            page->limit = x;
+        }
+    }
+    if (page->cursor.p && !wh_id_valid(page->cursor.p, page->cursor.n)) {
+        wh_reply_param(rep, "cursor", "is not a cursor from a previous page");
+        ok = false;
+    }
+    return ok;
+}

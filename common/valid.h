@@ -1,0 +1,57 @@
+/* Validating a request body field by field. Each check reports a problem to
+ * the reply with the field's JSON pointer and returns what it found, so that
+ * a handler can run every check and answer one 422 that lists all invalid
+ * fields. Presence is three-valued for JSON merge patch: a field may be
+ * absent, explicitly null, or set. */
+#ifndef WH_VALID_H
+#define WH_VALID_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "msg.h"
+#include "reply.h"
+
+#define WH_V_REQUIRED 1u /* absent is an error */
+#define WH_V_NULLABLE 2u /* null is allowed (and means "clear" in a patch) */
+
+typedef enum { WH_V_BAD = -1, WH_V_ABSENT = 0, WH_V_NULL = 1, WH_V_SET = 2 } wh_v_result_t;
+
+typedef struct wh_valid {
+    wh_reply_t *rep;
+    const msgpack_object *obj; /* a map */
+    char prefix[128];          /* JSON pointer of obj, "" for the body */
+} wh_valid_t;
+
+/* Checks that obj is a map (else one error at prefix) and prepares v. */
+bool wh_valid_init(wh_valid_t *v, wh_reply_t *rep, const msgpack_object *obj, const char *prefix);
+/* Reports every key of the object not in known (NULL-terminated). */
+void wh_valid_only(wh_valid_t *v, const char *const *known);
+/* The pointer of key under v (escaped per RFC 6901) into out. */
+void wh_valid_pointer(const wh_valid_t *v, const char *key, char *out, size_t cap);
+
+wh_v_result_t wh_valid_str(wh_valid_t *v, const char *key, unsigned flags, size_t min_len,
+                           size_t max_len, wh_str_t *out);
+wh_v_result_t wh_valid_int(wh_valid_t *v, const char *key, unsigned flags, int64_t min,
+                           int64_t max, int64_t *out);
+wh_v_result_t wh_valid_bool(wh_valid_t *v, const char *key, unsigned flags, bool *out);
+/* One of values (NULL-terminated); *out is its index. */
+wh_v_result_t wh_valid_enum(wh_valid_t *v, const char *key, unsigned flags,
+                            const char *const *values, int *out);
+wh_v_result_t wh_valid_date(wh_valid_t *v, const char *key, unsigned flags, int32_t *out);
+wh_v_result_t wh_valid_instant(wh_valid_t *v, const char *key, unsigned flags, int64_t *out_ms);
+wh_v_result_t wh_valid_array(wh_valid_t *v, const char *key, unsigned flags, uint32_t max_items,
+                             const msgpack_object **out);
+
+/* Query parameters (strings) of the request: limit and cursor. */
+typedef struct wh_page {
+    int64_t limit;
+    wh_str_t cursor; /* p NULL for the first page */
+} wh_page_t;
+#define WH_PAGE_DEFAULT 50
+#define WH_PAGE_MAX 500
+struct wh_request;
+/* Reads ?limit= and ?cursor= (an id); reports bad values to rep. */
+bool wh_valid_page(const struct wh_request *req, wh_reply_t *rep, wh_page_t *page);
+
+#endif

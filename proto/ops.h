@@ -1,0 +1,81 @@
+/* The wire contract's one list of operations. Each row names an operation,
+ * its HTTP method and path template, the service that owns it, the roles
+ * that may call it and its flags. The gateway's router is built from this
+ * table and each service checks at start that it has exactly one handler for
+ * every row it owns, so a new endpoint is one row here plus one handler.
+ *
+ * Path templates use {name} for a parameter; it reaches the service in the
+ * envelope's params map under that name, beside the query parameters. */
+#ifndef WH_OPS_H
+#define WH_OPS_H
+
+#include <stddef.h>
+
+/* Roles, as bits so that a row can allow several. */
+enum {
+    WH_ROLE_ADMIN = 1 << 0,
+    WH_ROLE_COORDINATOR = 1 << 1,
+    WH_ROLE_CONSULTANT = 1 << 2,
+    WH_ROLE_OCC_HEALTH = 1 << 3,
+    WH_ROLE_INTEGRATION = 1 << 4,
+    WH_ROLE_PUBLIC = 1 << 5, /* no bearer token needed */
+};
+#define WH_ROLES_STAFF (WH_ROLE_ADMIN | WH_ROLE_COORDINATOR | WH_ROLE_CONSULTANT)
+#define WH_ROLES_ANY                                                                       \
+    (WH_ROLES_STAFF | WH_ROLE_OCC_HEALTH | WH_ROLE_INTEGRATION)
+
+enum wh_svc {
+    WH_SVC_GATEWAY,
+    WH_SVC_AGREEMENTS,
+    WH_SVC_SURVEYS,
+    WH_SVC_SCREENING,
+    WH_SVC_NOTIFICATIONS,
+    WH_SVC_COUNT
+};
+
+/* Flags. */
+#define WH_OPF_CREATE 1u /* POST that creates: Idempotency-Key applies */
+#define WH_OPF_BODY 2u   /* takes a JSON object body */
+#define WH_OPF_WRITE 4u  /* changes state */
+
+/* X(NAME, method, path, service, roles, flags) */
+#define WH_OPS(X)                                                                          \
+    X(OPENAPI_GET, "GET", "/v1/openapi.json", WH_SVC_GATEWAY, WH_ROLE_PUBLIC, 0)           \
+    X(TOKENS_CREATE, "POST", "/v1/tokens", WH_SVC_GATEWAY, WH_ROLE_ADMIN,                  \
+      WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                          \
+    X(TOKENS_LIST, "GET", "/v1/tokens", WH_SVC_GATEWAY, WH_ROLE_ADMIN, 0)                  \
+    X(TOKENS_DELETE, "DELETE", "/v1/tokens/{id}", WH_SVC_GATEWAY, WH_ROLE_ADMIN,           \
+      WH_OPF_WRITE)                                                                        \
+    X(ORGS_CREATE, "POST", "/v1/organizations", WH_SVC_AGREEMENTS, WH_ROLE_ADMIN,          \
+      WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                          \
+    X(ORGS_LIST, "GET", "/v1/organizations", WH_SVC_AGREEMENTS, WH_ROLES_ANY, 0)           \
+    X(ORGS_GET, "GET", "/v1/organizations/{id}", WH_SVC_AGREEMENTS, WH_ROLES_ANY, 0)       \
+    X(ORGS_PATCH, "PATCH", "/v1/organizations/{id}", WH_SVC_AGREEMENTS,                    \
+      WH_ROLE_ADMIN | WH_ROLE_COORDINATOR | WH_ROLE_CONSULTANT, WH_OPF_BODY | WH_OPF_WRITE)
+
+enum wh_op_id {
+#define WH_OP_ENUM(name, m, p, s, r, f) WH_OP_##name,
+    WH_OPS(WH_OP_ENUM)
+#undef WH_OP_ENUM
+    WH_OP_COUNT
+};
+
+typedef struct wh_op {
+    const char *name; /* wire name, e.g. "ORGS_GET" */
+    const char *method;
+    const char *path;
+    enum wh_svc service;
+    unsigned roles;
+    unsigned flags;
+} wh_op_t;
+
+extern const wh_op_t wh_ops[WH_OP_COUNT];
+extern const char *const wh_service_names[WH_SVC_COUNT];
+
+/* Index of the op with this wire name, or -1. */
+int wh_op_find(const char *name, size_t n);
+/* Role name <-> bit; 0 / NULL when unknown. */
+unsigned wh_role_parse(const char *name, size_t n);
+const char *wh_role_name(unsigned role);
+
+#endif

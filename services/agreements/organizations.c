@@ -1,0 +1,210 @@
+#include "organizations.h"
+
+#include <string.h>
+
+#include "clock.h"
+#include "id.h"
+#include "list.h"
+
+static const char *const org_kinds[] = {"employer", "insurer", NULL};
+static const char *const org_fields[] = {"name", "kind", "employees", "region", "sector", NULL};
+
+static const char SQL_ORG_INSERT[] =
+    "INSERT INTO organizations(id, name, kind, employees, region, sector, created_at, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
+#define ORG_COLUMNS "id, name, kind, employees, region, sector, version, created_at, updated_at"
+static const char SQL_ORG_GET[] = "SELECT " ORG_COLUMNS " FROM organizations WHERE id = ?1";
+/* ?3 is the principal's organisations as a JSON array, NULL for admins. */
+static const char SQL_ORG_LIST[] =
+    "SELECT " ORG_COLUMNS " FROM organizations"
+    " WHERE (?1 IS NULL OR id > ?1)"
+    "   AND (?3 IS NULL OR id IN (SELECT value FROM json_each(?3)))"
+    "   AND (?4 IS NULL OR kind = ?4)"
+    " ORDER BY id LIMIT ?2";
+static const char SQL_ORG_UPDATE[] =
+    "UPDATE organizations SET name = ?2, kind = ?3, employees = ?4, region = ?5, sector = ?6,"
+    " version = version + 1, updated_at = ?7 WHERE id = ?1";
+
+static void pack_org(msgpack_packer *pk, sqlite3_stmt *st)
+{
+    msgpack_pack_map(pk, 8);
+    wh_msg_pack_str(pk, "id");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 0));
+    wh_msg_pack_str(pk, "name");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 1));
+    wh_msg_pack_str(pk, "kind");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 2));
+    wh_msg_kv_int(pk, "employees", sqlite3_column_int64(st, 3));
+    wh_msg_pack_str(pk, "region");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 4));
+    wh_msg_pack_str(pk, "sector");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 5));
+    wh_msg_pack_str(pk, "created_at");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 7));
+    wh_msg_pack_str(pk, "updated_at");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 8));
+}
+
+static void etag_of(sqlite3_stmt *st, char *out, size_t cap)
+{
+    snprintf(out, cap, "\"%s.%lld\"", (const char *)sqlite3_column_text(st, 0),
+             (long long)sqlite3_column_int64(st, 6));
+}
+
+/* Answers the organisation with this id (status 200 or 201), or false. */
+static bool reply_org(wh_ctx_t *c, wh_str_t id, int status)
+{
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_ORG_GET);
+    wh_stmt_bind_str(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return false;
+    char etag[80];
+    etag_of(st, etag, sizeof etag);
+    pack_org(wh_reply_ok(c->rep, status), st);
+    wh_reply_etag(c->rep, "%s", etag);
+    return true;
+}
+
+void org_create(wh_ctx_t *c)
+{
+    wh_valid_t v;
+    if (!wh_ctx_body(c, &v, org_fields))
+        return;
+    wh_str_t name = {0}, region = {0}, sector = {0};
+    int kind = 0;
+    int64_t employees = 0;
+    wh_valid_str(&v, "name", WH_V_REQUIRED, 1, ORG_MAX_NAME, &name);
+    wh_valid_enum(&v, "kind", WH_V_REQUIRED, org_kinds, &kind);
+    wh_valid_int(&v, "employees", WH_V_REQUIRED, 0, ORG_MAX_EMPLOYEES, &employees);
+    wh_valid_str(&v, "region", WH_V_NULLABLE, 1, ORG_MAX_REGION, &region);
+    wh_valid_str(&v, "sector", WH_V_NULLABLE, 1, ORG_MAX_SECTOR, &sector);
+    if (wh_reply_invalid(c->rep))
+        return;
+    char id[WH_ID_LEN + 1], now[WH_RFC3339_LEN];
+    wh_id_new(id);
+    wh_clock_format_rfc3339(wh_clock_now_ms(), now);
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_ORG_INSERT);
+    wh_stmt_bind_text(st, 1, id);
+    wh_stmt_bind_str(st, 2, name);
+    wh_stmt_bind_text(st, 3, org_kinds[kind]);
+    sqlite3_bind_int64(st, 4, employees);
+    wh_stmt_bind_str(st, 5, region);
+    wh_stmt_bind_str(st, 6, sector);
+    wh_stmt_bind_text(st, 7, now);
+    if (sqlite3_step(st) != SQLITE_DONE || !reply_org(c, (wh_str_t){id, WH_ID_LEN}, 201))
+        wh_reply_problem(c->rep, 500, "internal", "the organisation could not be stored");
+}
+
+/* The principal's organisations as a JSON array for json_each(), or an
+ * unset buffer for admins (who see every organisation). */
+static void orgs_json(const wh_request_t *req, wh_buf_t *b)
+{
+    if (req->principal.role == WH_ROLE_ADMIN)
+        return;
+    wh_buf_putc(b, '[');
+    const msgpack_object *orgs = req->principal.orgs;
+    for (uint32_t i = 0; orgs && i < orgs->via.array.size; i++) {
+        wh_str_t o = wh_msg_str(&orgs->via.array.ptr[i]);
+        if (i)
+            wh_buf_putc(b, ',');
+        wh_buf_json_str(b, o.p, o.n);
+    }
+    wh_buf_putc(b, ']');
+}
+
+void org_list(wh_ctx_t *c)
+{
+    wh_page_t page;
+    bool ok = wh_valid_page(c->req, c->rep, &page);
+    wh_str_t kind = wh_request_param(c->req, "kind");
+    if (kind.p && !wh_str_eq(kind, "employer") && !wh_str_eq(kind, "insurer")) {
+        wh_reply_param(c->rep, "kind", "must be employer or insurer");
+        ok = false;
+    }
+    if (!ok)
+        return;
+    wh_buf_t scope;
+    wh_buf_init(&scope);
+    orgs_json(c->req, &scope);
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_ORG_LIST);
+    wh_stmt_bind_str(st, 1, page.cursor);
+    sqlite3_bind_int64(st, 2, page.limit + 1);
+    if (scope.data)
+        sqlite3_bind_text(st, 3, scope.data, (int)scope.len, SQLITE_TRANSIENT);
+    wh_stmt_bind_str(st, 4, kind);
+    wh_buf_close(&scope);
+    wh_list_t list;
+    wh_list_init(&list, page.limit);
+    msgpack_packer *pk;
+    while (sqlite3_step(st) == SQLITE_ROW &&
+           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0))))
+        pack_org(pk, st);
+    wh_list_finish(&list, c->rep);
+}
+
+void org_get(wh_ctx_t *c)
+{
+    wh_str_t id = wh_request_param(c->req, "id");
+    if (!wh_request_has_org(c->req, id) || !reply_org(c, id, 200))
+        wh_ctx_not_found(c, "organization");
+}
+
+void org_patch(wh_ctx_t *c)
+{
+    wh_str_t id = wh_request_param(c->req, "id");
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_ORG_GET);
+    wh_stmt_bind_str(st, 1, id);
+    if (!wh_request_has_org(c->req, id) || sqlite3_step(st) != SQLITE_ROW) {
+        wh_ctx_not_found(c, "organization");
+        return;
+    }
+    char etag[80];
+    etag_of(st, etag, sizeof etag);
+    if (!wh_ctx_if_match(c, etag))
+        return;
+    /* JSON merge patch (RFC 7396): absent keeps, null clears, a value sets.
+     * Copies are taken because the statement is reused below. */
+    char name[4 * ORG_MAX_NAME + 1], region[4 * ORG_MAX_REGION + 1],
+        sector[4 * ORG_MAX_SECTOR + 1];
+    int kind = strcmp((const char *)sqlite3_column_text(st, 2), "insurer") == 0;
+    int64_t employees = sqlite3_column_int64(st, 3);
+    snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 1));
+    const char *r = (const char *)sqlite3_column_text(st, 4);
+    const char *s = (const char *)sqlite3_column_text(st, 5);
+    snprintf(region, sizeof region, "%s", r ? r : "");
+    snprintf(sector, sizeof sector, "%s", s ? s : "");
+    bool has_region = r != NULL, has_sector = s != NULL;
+
+    wh_valid_t v;
+    if (!wh_ctx_body(c, &v, org_fields))
+        return;
+    wh_str_t x;
+    if (wh_valid_str(&v, "name", 0, 1, ORG_MAX_NAME, &x) == WH_V_SET)
+        snprintf(name, sizeof name, "%.*s", (int)x.n, x.p);
+    wh_valid_enum(&v, "kind", 0, org_kinds, &kind);
+    wh_valid_int(&v, "employees", 0, 0, ORG_MAX_EMPLOYEES, &employees);
+    wh_v_result_t rr = wh_valid_str(&v, "region", WH_V_NULLABLE, 1, ORG_MAX_REGION, &x);
+    if (rr == WH_V_SET)
+        snprintf(region, sizeof region, "%.*s", (int)x.n, x.p);
+    if (rr == WH_V_SET || rr == WH_V_NULL)
+        has_region = rr == WH_V_SET;
+    wh_v_result_t sr = wh_valid_str(&v, "sector", WH_V_NULLABLE, 1, ORG_MAX_SECTOR, &x);
+    if (sr == WH_V_SET)
+        snprintf(sector, sizeof sector, "%.*s", (int)x.n, x.p);
+    if (sr == WH_V_SET || sr == WH_V_NULL)
+        has_sector = sr == WH_V_SET;
+    if (wh_reply_invalid(c->rep))
+        return;
+    char now[WH_RFC3339_LEN];
+    wh_clock_format_rfc3339(wh_clock_now_ms(), now);
+    sqlite3_stmt *up = wh_store_stmt(c->store, SQL_ORG_UPDATE);
+    wh_stmt_bind_str(up, 1, id);
+    wh_stmt_bind_text(up, 2, name);
+    wh_stmt_bind_text(up, 3, org_kinds[kind]);
+    sqlite3_bind_int64(up, 4, employees);
+    wh_stmt_bind_text(up, 5, has_region ? region : NULL);
+    wh_stmt_bind_text(up, 6, has_sector ? sector : NULL);
+    wh_stmt_bind_text(up, 7, now);
+    if (sqlite3_step(up) != SQLITE_DONE || !reply_org(c, id, 200))
+        wh_reply_problem(c->rep, 500, "internal", "the organisation could not be updated");
+}

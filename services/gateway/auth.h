@@ -1,0 +1,45 @@
+/* Bearer tokens: the gateway's own store holds only a SHA-256 of each token
+ * (tokens carry 256 random bits, so a fast hash is enough), and every
+ * request looks its token up there, so revocation takes effect with the next
+ * request. The bootstrap admin token comes from WH_ADMIN_TOKEN, or is
+ * generated once into $WH_DATA_DIR/admin.token (mode 0600).
+ *
+ * The token resource (POST/GET/DELETE /v1/tokens) is served here too, by
+ * handlers of the same shape as a service's. */
+#ifndef GATEWAY_AUTH_H
+#define GATEWAY_AUTH_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "dispatch.h"
+#include "store.h"
+
+#define AUTH_TOKEN_PREFIX "wh_"
+#define AUTH_MAX_TOKEN_BYTES 128
+#define AUTH_MAX_LABEL 200
+
+typedef struct principal {
+    char token_id[WH_ENV_MAX_TOKEN_ID + 1];
+    unsigned role;
+    char *org_list; /* owned; comma-separated ids */
+    const char **orgs;
+    size_t n_orgs;
+} principal_t;
+
+extern const char *const gateway_migrations[];
+extern const int gateway_n_migrations;
+
+/* Installs or refreshes the bootstrap admin token. */
+int auth_bootstrap(wh_store_t *store, const wh_config_t *cfg);
+/* Checks an Authorization header value. 0 with p filled (free with
+ * auth_principal_close), or WH_ENOTFOUND for a missing, malformed, unknown,
+ * revoked or expired token. */
+int auth_check(wh_store_t *store, const char *authorization, principal_t *p);
+void auth_principal_close(principal_t *p);
+
+void tokens_create(wh_ctx_t *c);
+void tokens_list(wh_ctx_t *c);
+void tokens_delete(wh_ctx_t *c);
+
+#endif

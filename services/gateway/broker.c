@@ -1,0 +1,370 @@
+#include "broker.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "envelope.h"
+#include "err.h"
+#include "log.h"
+#include "zsock.h"
+
+#define IDENTITY_MAX 32
+
+struct instance {
+    unsigned char identity[IDENTITY_MAX];
+    size_t identity_len;
+    uint64_t last_heard;
+    uint32_t in_flight;
+    int alive;
+};
+
+/* A request in flight. Pending requests sit in a hash table by correlation
+ * id and, because every request gets the same kind of deadline from a
+ * monotonic clock, in a FIFO that is also deadline order, so the sweep for
+ * expired ones only looks at the head. */
+struct pending {
+    uint64_t corr;
+    uint64_t deadline;
+    enum wh_svc svc;
+    int instance; /* index in the service's instances */
+    broker_reply_fn fn;
+    void *ud;
+    struct pending *next_hash;
+    struct pending *prev, *next; /* deadline FIFO */
+};
+
+#define HASH_BUCKETS 4096
+
+struct broker {
+    uv_loop_t *loop;
+    void *zctx;
+    void *router;
+    wh_zsock_t zs;
+    uv_timer_t timer;
+    struct instance inst[WH_SVC_COUNT][BROKER_MAX_INSTANCES];
+    int n_inst[WH_SVC_COUNT];
+    unsigned rr[WH_SVC_COUNT];
+    struct pending *hash[HASH_BUCKETS];
+    struct pending *head, *tail;
+    uint64_t n_pending;
+    uint64_t next_corr;
+};
+
+static struct pending **bucket(broker_t *b, uint64_t corr)
+{
+    return &b->hash[(corr * 0x9E3779B97F4A7C15ull) >> 52];
+}
+
+static void unlink_pending(broker_t *b, struct pending *p)
+{
+    struct pending **pp = bucket(b, p->corr);
+    while (*pp != p)
+        pp = &(*pp)->next_hash;
+    *pp = p->next_hash;
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        b->head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    else
+        b->tail = p->prev;
+    b->n_pending--;
+    struct instance *in = &b->inst[p->svc][p->instance];
+    if (in->in_flight)
+        in->in_flight--;
+}
+
+static void finish(broker_t *b, struct pending *p, int status, const char *reply, size_t len)
+{
+    unlink_pending(b, p);
+    broker_reply_fn fn = p->fn;
+    void *ud = p->ud;
+    free(p);
+    fn(ud, status, reply, len);
+}
+
+static int find_instance(broker_t *b, enum wh_svc svc, const unsigned char *id, size_t n)
+{
+    for (int i = 0; i < b->n_inst[svc]; i++) {
+        struct instance *in = &b->inst[svc][i];
+        if (in->identity_len == n && memcmp(in->identity, id, n) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* A lost instance's requests are answered 503: whether it acted on them
+ * is unknown, and the client decides whether to retry (with its
+ * Idempotency-Key for creations). */
+static void drop_instance(broker_t *b, enum wh_svc svc, int idx, const char *why)
+{
+    struct instance *in = &b->inst[svc][idx];
+    if (!in->alive)
+        return;
+    in->alive = 0;
+    wh_log_warn("%s instance lost (%s); %d left", wh_service_names[svc], why,
+                broker_instances(b, svc));
+    struct pending *p = b->head;
+    while (p) {
+        struct pending *next = p->next;
+        if (p->svc == svc && p->instance == idx)
+            finish(b, p, BROKER_UNAVAILABLE, NULL, 0);
+        p = next;
+    }
+    in->in_flight = 0;
+}
+
+static void heard_from(broker_t *b, const unsigned char *id, size_t n, const char *name,
+                       size_t name_len)
+{
+    enum wh_svc svc = WH_SVC_COUNT;
+    for (int s = 1; s < WH_SVC_COUNT; s++)
+        if (strlen(wh_service_names[s]) == name_len &&
+            memcmp(wh_service_names[s], name, name_len) == 0)
+            svc = (enum wh_svc)s;
+    if (svc == WH_SVC_COUNT || n > IDENTITY_MAX) {
+        wh_log_warn("heartbeat from an unknown service ignored");
+        return;
+    }
+    int idx = find_instance(b, svc, id, n);
+    if (idx < 0) {
+        /* Reuse a dead slot before growing. */
+        for (int i = 0; i < b->n_inst[svc] && idx < 0; i++)
+            if (!b->inst[svc][i].alive)
+                idx = i;
+        if (idx < 0) {
+            if (b->n_inst[svc] == BROKER_MAX_INSTANCES) {
+                wh_log_warn("%s: more than %d instances; ignoring one", wh_service_names[svc],
+                            BROKER_MAX_INSTANCES);
+                return;
+            }
+            idx = b->n_inst[svc]++;
+        }
+        struct instance *in = &b->inst[svc][idx];
+        memcpy(in->identity, id, n);
+        in->identity_len = n;
+        in->in_flight = 0;
+    }
+    struct instance *in = &b->inst[svc][idx];
+    in->last_heard = uv_now(b->loop);
+    if (!in->alive) {
+        in->alive = 1;
+        wh_log_info("%s instance ready; %d up", wh_service_names[svc], broker_instances(b, svc));
+    }
+}
+
+static void on_reply(broker_t *b, const unsigned char *id, size_t idn, const char *corr,
+                     const char *payload, size_t len)
+{
+    uint64_t c;
+    memcpy(&c, corr, 8);
+    for (struct pending *p = *bucket(b, c); p; p = p->next_hash) {
+        if (p->corr != c)
+            continue;
+        struct instance *in = &b->inst[p->svc][p->instance];
+        if (in->identity_len != idn || memcmp(in->identity, id, idn) != 0)
+            return; /* not the instance it was sent to: ignore */
+        in->last_heard = uv_now(b->loop);
+        finish(b, p, BROKER_OK, payload, len);
+        return;
+    }
+    /* Late reply to a request that timed out: nothing waits for it. */
+}
+
+static void on_readable(wh_zsock_t *z)
+{
+    broker_t *b = z->data;
+    for (int i = 0; i < 1024; i++) {
+        zmq_msg_t f[WH_ZSOCK_MAX_FRAMES];
+        int nf = wh_zsock_recv(b->router, f);
+        if (nf == 0)
+            break;
+        if (nf < 0)
+            continue;
+        const unsigned char *hdr = zmq_msg_data(&f[1 < nf ? 1 : 0]);
+        if (nf == 4 && zmq_msg_size(&f[1]) == 2 && hdr[0] == WH_PROTO_VERSION &&
+            zmq_msg_size(&f[2]) == 8) {
+            const unsigned char *id = zmq_msg_data(&f[0]);
+            size_t idn = zmq_msg_size(&f[0]);
+            if (hdr[1] == WH_CMD_HEARTBEAT)
+                heard_from(b, id, idn, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
+            else if (hdr[1] == WH_CMD_REPLY)
+                on_reply(b, id, idn, zmq_msg_data(&f[2]), zmq_msg_data(&f[3]),
+                         zmq_msg_size(&f[3]));
+        } else {
+            wh_log_warn("dropped a malformed message on the broker socket");
+        }
+        wh_zsock_msgs_close(f, nf);
+    }
+}
+
+static int send_to(broker_t *b, struct instance *in, char cmd, uint64_t corr, const void *payload,
+                   size_t len)
+{
+    char hdr[2] = {WH_PROTO_VERSION, cmd};
+    const void *frames[4] = {in->identity, hdr, &corr, payload};
+    size_t lens[4] = {in->identity_len, 2, 8, len};
+    return wh_zsock_send(b->router, frames, lens, 4);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    broker_t *b = t->data;
+    uint64_t now = uv_now(b->loop);
+    for (int s = 1; s < WH_SVC_COUNT; s++)
+        for (int i = 0; i < b->n_inst[s]; i++) {
+            struct instance *in = &b->inst[s][i];
+            if (!in->alive)
+                continue;
+            if (now - in->last_heard > (uint64_t)WH_HEARTBEAT_MS * WH_HEARTBEAT_LIVENESS)
+                drop_instance(b, (enum wh_svc)s, i, "silent");
+            else if (send_to(b, in, WH_CMD_HEARTBEAT, 0, "", 0) == WH_ENOTFOUND)
+                drop_instance(b, (enum wh_svc)s, i, "disconnected");
+        }
+    while (b->head && b->head->deadline <= now)
+        finish(b, b->head, BROKER_TIMEOUT, NULL, 0);
+    wh_zsock_kick(&b->zs);
+}
+
+int broker_new(uv_loop_t *loop, const char *endpoint, broker_t **out)
+{
+    broker_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return WH_ENOMEM;
+    b->loop = loop;
+    b->next_corr = 1;
+    b->zctx = zmq_ctx_new();
+    if (!b->zctx)
+        goto fail_ctx;
+    b->router = zmq_socket(b->zctx, ZMQ_ROUTER);
+    int on = 1;
+    /* Mandatory routing makes a send to a vanished instance fail at once
+     * (EHOSTUNREACH) instead of being dropped silently. */
+    zmq_setsockopt(b->router, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
+    if (wh_zsock_configure(b->router) != 0)
+        goto fail_sock;
+    if (zmq_bind(b->router, endpoint) != 0) {
+        wh_log_error("cannot bind broker to %s: %s", endpoint, zmq_strerror(errno));
+        goto fail_sock;
+    }
+    b->zs.data = b;
+    if (wh_zsock_init(&b->zs, loop, b->router, on_readable) != 0)
+        goto fail_sock;
+    uv_timer_init(loop, &b->timer);
+    b->timer.data = b;
+    uv_timer_start(&b->timer, on_timer, 100, 100);
+    *out = b;
+    return 0;
+
+fail_sock:
+    zmq_close(b->router);
+    zmq_ctx_term(b->zctx);
+fail_ctx:
+    free(b);
+    return WH_EIO;
+}
+
+static void on_zs_closed(wh_zsock_t *z)
+{
+    broker_t *b = z->data;
+    zmq_close(b->router);
+    zmq_ctx_term(b->zctx);
+    free(b);
+}
+
+void broker_destroy(broker_t **b_p)
+{
+    broker_t *b = *b_p;
+    if (!b)
+        return;
+    while (b->head)
+        finish(b, b->head, BROKER_UNAVAILABLE, NULL, 0);
+    uv_close((uv_handle_t *)&b->timer, NULL);
+    wh_zsock_close(&b->zs, on_zs_closed);
+    *b_p = NULL;
+}
+
+int broker_instances(const broker_t *b, enum wh_svc svc)
+{
+    int n = 0;
+    for (int i = 0; i < b->n_inst[svc]; i++)
+        n += b->inst[svc][i].alive;
+    return n;
+}
+
+uint64_t broker_pending(const broker_t *b)
+{
+    return b->n_pending;
+}
+
+/* The live instance with the fewest requests in flight; ties go round
+ * robin so that idle instances share the load evenly. */
+static int pick(broker_t *b, enum wh_svc svc)
+{
+    int best = -1, n = b->n_inst[svc];
+    uint32_t best_load = UINT32_MAX;
+    unsigned start = b->rr[svc]++;
+    for (int k = 0; k < n; k++) {
+        int i = (int)((start + (unsigned)k) % (unsigned)n);
+        struct instance *in = &b->inst[svc][i];
+        if (in->alive && in->in_flight < best_load) {
+            best = i;
+            best_load = in->in_flight;
+        }
+    }
+    return best;
+}
+
+void broker_send(broker_t *b, enum wh_svc svc, const char *envelope, size_t len,
+                 uint64_t timeout_ms, broker_reply_fn fn, void *ud)
+{
+    if (b->n_pending >= BROKER_MAX_PENDING) {
+        fn(ud, BROKER_UNAVAILABLE, NULL, 0);
+        return;
+    }
+    for (;;) {
+        int idx = pick(b, svc);
+        if (idx < 0) {
+            fn(ud, BROKER_UNAVAILABLE, NULL, 0);
+            return;
+        }
+        struct instance *in = &b->inst[svc][idx];
+        uint64_t corr = b->next_corr++;
+        int rc = send_to(b, in, WH_CMD_REQUEST, corr, envelope, len);
+        if (rc == WH_ENOTFOUND) {
+            drop_instance(b, svc, idx, "disconnected");
+            continue; /* nothing was sent: another instance may take it */
+        }
+        if (rc != 0) {
+            fn(ud, BROKER_UNAVAILABLE, NULL, 0);
+            return;
+        }
+        struct pending *p = calloc(1, sizeof *p);
+        if (!p) {
+            fn(ud, BROKER_UNAVAILABLE, NULL, 0);
+            return;
+        }
+        p->corr = corr;
+        p->deadline = uv_now(b->loop) + timeout_ms;
+        p->svc = svc;
+        p->instance = idx;
+        p->fn = fn;
+        p->ud = ud;
+        struct pending **bk = bucket(b, corr);
+        p->next_hash = *bk;
+        *bk = p;
+        p->prev = b->tail;
+        if (b->tail)
+            b->tail->next = p;
+        else
+            b->head = p;
+        b->tail = p;
+        b->n_pending++;
+        in->in_flight++;
+        wh_zsock_kick(&b->zs);
+        return;
+    }
+}

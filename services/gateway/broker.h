@@ -1,0 +1,40 @@
+/* The request/reply broker inside the gateway, in the spirit of the ZeroMQ
+ * guide's Majordomo pattern. Service instances connect a DEALER to the
+ * broker's ROUTER and announce themselves with heartbeats that carry their
+ * service name; an instance not heard from for WH_HEARTBEAT_LIVENESS
+ * intervals, or one the ROUTER can no longer reach, is dropped. Each request
+ * goes to the live instance of its service with the fewest requests in
+ * flight. The caller learns the outcome through one callback per request:
+ * the reply, 503 when no instance is up (or the one serving it was lost),
+ * 504 when the deadline passed first.
+ *
+ * It does not interpret envelopes; it moves bytes and keeps time. */
+#ifndef GATEWAY_BROKER_H
+#define GATEWAY_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "ops.h"
+
+#define BROKER_MAX_INSTANCES 64    /* per service */
+#define BROKER_MAX_PENDING 65536   /* requests in flight over all services */
+
+typedef struct broker broker_t;
+
+enum { BROKER_OK = 0, BROKER_UNAVAILABLE = 503, BROKER_TIMEOUT = 504 };
+
+/* status is BROKER_OK with the reply bytes, or 503/504 with none. */
+typedef void (*broker_reply_fn)(void *ud, int status, const char *reply, size_t len);
+
+int broker_new(uv_loop_t *loop, const char *endpoint, broker_t **out);
+void broker_destroy(broker_t **b_p);
+/* Sends envelope to an instance of svc; fn is called exactly once, possibly
+ * before this returns (503 with no instance up). */
+void broker_send(broker_t *b, enum wh_svc svc, const char *envelope, size_t len,
+                 uint64_t timeout_ms, broker_reply_fn fn, void *ud);
+int broker_instances(const broker_t *b, enum wh_svc svc);
+uint64_t broker_pending(const broker_t *b);
+
+#endif

@@ -1,0 +1,472 @@
+#include "gateway.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "broker.h"
+#include "clock.h"
+#include "dispatch.h"
+#include "err.h"
+#include "http.h"
+#include "id.h"
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "openapi.h"
+#include "router.h"
+
+struct gateway {
+    uv_loop_t *loop;
+    wh_config_t cfg;
+    wh_store_t *store;
+    wh_dispatcher_t local;
+    broker_t *broker;
+    wh_http_server_t *http;
+    metrics_t *metrics;
+    uint64_t timeout_ms;
+    wh_buf_t openapi; /* the OpenAPI document as msgpack, built once */
+};
+
+/* One request on its way through the broker. */
+struct call {
+    gateway_t *gw;
+    wh_http_req_t *req;
+    int route;
+    char request_id[GATEWAY_MAX_REQUEST_ID + 1];
+};
+
+static const char JSON_TYPE[] = "application/json";
+static const char PROBLEM_TYPE[] = "application/problem+json";
+
+static void respond(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id,
+                    int status, const char *ctype, const wh_http_header_t *extra, size_t n_extra,
+                    const char *body, size_t len)
+{
+    wh_http_header_t h[4];
+    size_t n = 0;
+    h[n++] = (wh_http_header_t){"X-Request-Id", request_id};
+    for (size_t i = 0; i < n_extra && n < 4; i++)
+        h[n++] = extra[i];
+    double secs = (double)(uv_hrtime() - req->started_ns) / 1e9;
+    metrics_observe(gw->metrics, route, status, secs);
+    if (status >= 500)
+        wh_log(WH_LOG_WARN, request_id, "%s %s -> %d", req->method, req->path, status);
+    else if (wh_log_enabled(WH_LOG_DEBUG))
+        wh_log(WH_LOG_DEBUG, request_id, "%s %s -> %d", req->method, req->path, status);
+    wh_http_respond(req, status, ctype, h, n, body, len);
+}
+
+static void problem(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id,
+                    int status, const char *type, const char *detail,
+                    const wh_http_header_t *extra, size_t n_extra)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    wh_buf_puts(&b, "{\"type\":");
+    wh_buf_json_str(&b, type, strlen(type));
+    wh_buf_puts(&b, ",\"title\":");
+    const char *title = wh_status_text(status);
+    wh_buf_json_str(&b, title, strlen(title));
+    wh_buf_printf(&b, ",\"status\":%d,\"detail\":", status);
+    wh_buf_json_str(&b, detail, strlen(detail));
+    wh_buf_puts(&b, ",\"errors\":[]}");
+    respond(gw, req, route, request_id, status, PROBLEM_TYPE, extra, n_extra, b.data, b.len);
+    wh_buf_close(&b);
+}
+
+/* Renders a reply envelope (from a service or from the local dispatcher). */
+static void render_reply(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id,
+                         const char *data, size_t len)
+{
+    wh_msg_t m;
+    int64_t status;
+    if (wh_msg_decode(data, len, &m) != 0 || !wh_msg_int(wh_msg_get(m.root, "status"), &status) ||
+        status < 100 || status > 599) {
+        if (m.root)
+            wh_msg_close(&m);
+        problem(gw, req, route, request_id, 502, "bad-reply", "the service gave a malformed reply",
+                NULL, 0);
+        return;
+    }
+    wh_http_header_t h[2];
+    size_t nh = 0;
+    char etag[96], retry[24];
+    if (wh_msg_copy_str(wh_msg_get(m.root, "etag"), etag, sizeof etag) == 0)
+        h[nh++] = (wh_http_header_t){"ETag", etag};
+    int64_t ra;
+    if (wh_msg_int(wh_msg_get(m.root, "retry_after"), &ra) && ra > 0) {
+        snprintf(retry, sizeof retry, "%lld", (long long)ra);
+        h[nh++] = (wh_http_header_t){"Retry-After", retry};
+    }
+    wh_buf_t b;
+    wh_buf_init(&b);
+    const msgpack_object *body = wh_msg_get(m.root, "body");
+    const msgpack_object *err = wh_msg_get(m.root, "error");
+    int rc = 0;
+    const char *ctype = JSON_TYPE;
+    if (status >= 400) {
+        ctype = PROBLEM_TYPE;
+        const msgpack_object *errors = wh_msg_get(err, "errors");
+        wh_str_t type = wh_msg_str(wh_msg_get(err, "type"));
+        wh_str_t title = wh_msg_str(wh_msg_get(err, "title"));
+        wh_str_t detail = wh_msg_str(wh_msg_get(err, "detail"));
+        wh_buf_puts(&b, "{\"type\":");
+        if (type.p && !wh_str_eq(type, "about:blank") && !memchr(type.p, ':', type.n)) {
+            /* Problem types are relative URI references under /problems/. */
+            wh_buf_t t;
+            wh_buf_init(&t);
+            wh_buf_printf(&t, "/problems/%.*s", (int)type.n, type.p);
+            wh_buf_json_str(&b, t.data, t.len);
+            wh_buf_close(&t);
+        } else {
+            wh_buf_json_str(&b, type.p ? type.p : "about:blank", type.p ? type.n : 11);
+        }
+        const char *dt = wh_status_text((int)status);
+        wh_buf_puts(&b, ",\"title\":");
+        wh_buf_json_str(&b, title.p ? title.p : dt, title.p ? title.n : strlen(dt));
+        wh_buf_printf(&b, ",\"status\":%d,\"detail\":", (int)status);
+        wh_buf_json_str(&b, detail.p ? detail.p : "", detail.n);
+        wh_buf_puts(&b, ",\"errors\":");
+        if (errors && errors->type == MSGPACK_OBJECT_ARRAY)
+            rc = wh_json_from_msgpack(errors, &b);
+        else
+            wh_buf_puts(&b, "[]");
+        wh_buf_putc(&b, '}');
+    } else if (body) {
+        rc = wh_json_from_msgpack(body, &b);
+    }
+    if (rc != 0 || wh_buf_failed(&b))
+        problem(gw, req, route, request_id, 502, "bad-reply", "the service gave a malformed reply",
+                NULL, 0);
+    else
+        respond(gw, req, route, request_id, (int)status, b.len ? ctype : NULL, h, nh, b.data,
+                b.len);
+    wh_buf_close(&b);
+    wh_msg_close(&m);
+}
+
+static void on_broker_reply(void *ud, int status, const char *reply, size_t len)
+{
+    struct call *call = ud;
+    gateway_t *gw = call->gw;
+    if (status == BROKER_OK) {
+        render_reply(gw, call->req, call->route, call->request_id, reply, len);
+    } else if (status == BROKER_TIMEOUT) {
+        problem(gw, call->req, call->route, call->request_id, 504, "/problems/deadline",
+                "the service did not answer in time", NULL, 0);
+    } else {
+        static const wh_http_header_t retry = {"Retry-After", "1"};
+        problem(gw, call->req, call->route, call->request_id, 503, "/problems/unavailable",
+                "no instance of the service is available", &retry, 1);
+    }
+    free(call);
+}
+
+/* Runs a gateway-owned operation in its own transaction. */
+static void run_local(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id,
+                      const char *env, size_t len)
+{
+    wh_request_t r;
+    wh_reply_t rep;
+    wh_reply_init(&rep);
+    wh_buf_t out;
+    wh_buf_init(&out);
+    if (wh_request_decode(env, len, &r) != 0) {
+        wh_reply_problem(&rep, 500, "internal", "could not decode our own envelope");
+    } else {
+        if (wh_store_begin(gw->store) != 0) {
+            wh_reply_problem(&rep, 503, "store-unavailable", "the gateway's store is busy");
+        } else {
+            wh_dispatch(&gw->local, &r, &rep);
+            if (wh_store_commit(gw->store) != 0) {
+                wh_store_rollback(gw->store);
+                wh_reply_reset(&rep);
+                wh_reply_problem(&rep, 503, "store-unavailable", "the change was not stored");
+            }
+        }
+        wh_request_close(&r);
+    }
+    wh_reply_pack(&rep, request_id, &out);
+    render_reply(gw, req, route, request_id, out.data, out.len);
+    wh_buf_close(&out);
+    wh_reply_close(&rep);
+}
+
+static bool valid_request_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > GATEWAY_MAX_REQUEST_ID)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':'))
+            return false;
+    }
+    return true;
+}
+
+static bool json_content_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strcspn(ct, "; ");
+    return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+           (n == 28 && strncasecmp(ct, "application/merge-patch+json", 28) == 0);
+}
+
+static void serve_ops(gateway_t *gw, wh_http_req_t *req, const char *rid)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    if (strcmp(req->path, "/healthz") == 0) {
+        respond(gw, req, METRIC_ROUTE_HEALTHZ, rid, 200, JSON_TYPE, NULL, 0, "{\"status\":\"ok\"}",
+                15);
+    } else if (strcmp(req->path, "/readyz") == 0) {
+        bool ready = true;
+        wh_buf_puts(&b, "{\"services\":{");
+        for (int s = 1; s < WH_SVC_COUNT; s++) {
+            int n = broker_instances(gw->broker, (enum wh_svc)s);
+            ready = ready && n > 0;
+            wh_buf_printf(&b, "%s\"%s\":%d", s > 1 ? "," : "", wh_service_names[s], n);
+        }
+        wh_buf_printf(&b, "},\"status\":\"%s\"}", ready ? "ready" : "not ready");
+        respond(gw, req, METRIC_ROUTE_READYZ, rid, ready ? 200 : 503, JSON_TYPE, NULL, 0, b.data,
+                b.len);
+    } else {
+        metrics_render(gw->metrics, &b);
+        wh_http_stats_t st;
+        wh_http_get_stats(gw->http, &st);
+        wh_buf_printf(&b,
+                      "# TYPE wh_http_requests_in_flight gauge\nwh_http_requests_in_flight %llu\n"
+                      "# TYPE wh_http_connections_open gauge\nwh_http_connections_open %llu\n"
+                      "# TYPE wh_http_connections_total counter\nwh_http_connections_total %llu\n"
+                      "# TYPE wh_http_connections_rejected_total counter\n"
+                      "wh_http_connections_rejected_total %llu\n"
+                      "# TYPE wh_http_timeouts_total counter\nwh_http_timeouts_total %llu\n"
+                      "# TYPE wh_http_limit_errors_total counter\nwh_http_limit_errors_total %llu\n"
+                      "# TYPE wh_broker_pending gauge\nwh_broker_pending %llu\n"
+                      "# HELP wh_service_instances Live instances per service.\n"
+                      "# TYPE wh_service_instances gauge\n",
+                      (unsigned long long)st.requests_in_flight,
+                      (unsigned long long)st.connections_open,
+                      (unsigned long long)st.connections_total,
+                      (unsigned long long)st.connections_rejected,
+                      (unsigned long long)st.timeouts, (unsigned long long)st.limit_errors,
+                      (unsigned long long)broker_pending(gw->broker));
+        for (int s = 1; s < WH_SVC_COUNT; s++)
+            wh_buf_printf(&b, "wh_service_instances{service=\"%s\"} %d\n", wh_service_names[s],
+                          broker_instances(gw->broker, (enum wh_svc)s));
+        respond(gw, req, METRIC_ROUTE_METRICS, rid, 200, "text/plain; version=0.0.4", NULL, 0,
+                b.data, b.len);
+    }
+    wh_buf_close(&b);
+}
+
+static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
+{
+    gateway_t *gw = ud;
+    char rid[GATEWAY_MAX_REQUEST_ID + 1];
+    if (req->request_id && valid_request_id(req->request_id))
+        snprintf(rid, sizeof rid, "%s", req->request_id);
+    else
+        wh_id_new(rid);
+
+    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    if (get && (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/readyz") == 0 ||
+                strcmp(req->path, "/metrics") == 0)) {
+        serve_ops(gw, req, rid);
+        return;
+    }
+    route_match_t *m = malloc(sizeof *m);
+    if (!m) {
+        problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, 503, "/problems/unavailable",
+                "out of memory", NULL, 0);
+        return;
+    }
+    int rc = router_match(req->method, req->path, req->query, m);
+    if (rc != ROUTE_OK) {
+        wh_http_header_t allow = {"Allow", m->allow};
+        problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, rc,
+                rc == 404 ? "/problems/not-found" : "about:blank", m->error, &allow,
+                rc == ROUTE_BAD_METHOD);
+        free(m);
+        return;
+    }
+    int route = m->op;
+    const wh_op_t *op = &wh_ops[m->op];
+    principal_t pr = {0};
+    if (!(op->roles & WH_ROLE_PUBLIC)) {
+        if (auth_check(gw->store, req->authorization, &pr) != 0) {
+            wh_http_header_t h = {"WWW-Authenticate", "Bearer realm=\"workhealth\""};
+            problem(gw, req, route, rid, 401, "/problems/unauthorized",
+                    "a valid bearer token is required", &h, 1);
+            goto done;
+        }
+        if (!(op->roles & pr.role)) {
+            problem(gw, req, route, rid, 403, "/problems/forbidden",
+                    "this token's role may not do this", NULL, 0);
+            goto done;
+        }
+    }
+    wh_buf_t body;
+    wh_buf_init(&body);
+    if (op->flags & WH_OPF_BODY) {
+        if (!json_content_type(req->content_type)) {
+            problem(gw, req, route, rid, 415, "/problems/unsupported-media-type",
+                    "the body must be application/json", NULL, 0);
+            goto done_body;
+        }
+        wh_json_error_t je;
+        int jr = wh_json_to_msgpack(req->body ? req->body : "", req->body_len, &body, &je);
+        if (jr != 0) {
+            char detail[256];
+            snprintf(detail, sizeof detail, "%s (line %d, column %d)", je.text, je.line,
+                     je.column);
+            problem(gw, req, route, rid, jr == WH_ELIMIT ? 422 : 400,
+                    jr == WH_ELIMIT ? "/problems/limit" : "/problems/malformed-json", detail,
+                    NULL, 0);
+            goto done_body;
+        }
+    } else if (req->body_len > 0) {
+        problem(gw, req, route, rid, 400, "/problems/unexpected-body",
+                "this request takes no body", NULL, 0);
+        goto done_body;
+    }
+    wh_buf_t env;
+    wh_buf_init(&env);
+    wh_request_pack(&env, m->op, rid, pr.token_id[0] ? pr.token_id : NULL, pr.role,
+                    (const char *const *)pr.orgs, pr.n_orgs, (int64_t)gw->timeout_ms,
+                    req->idempotency_key, req->if_match, m->params, m->n_params,
+                    (op->flags & WH_OPF_BODY) ? body.data : NULL, body.len);
+    if (wh_buf_failed(&env)) {
+        problem(gw, req, route, rid, 503, "/problems/unavailable", "out of memory", NULL, 0);
+    } else if (op->service == WH_SVC_GATEWAY) {
+        run_local(gw, req, route, rid, env.data, env.len);
+    } else {
+        struct call *call = malloc(sizeof *call);
+        if (!call) {
+            problem(gw, req, route, rid, 503, "/problems/unavailable", "out of memory", NULL, 0);
+        } else {
+            call->gw = gw;
+            call->req = req;
+            call->route = route;
+            memcpy(call->request_id, rid, sizeof rid);
+            broker_send(gw->broker, op->service, env.data, env.len, gw->timeout_ms,
+                        on_broker_reply, call);
+        }
+    }
+    wh_buf_close(&env);
+done_body:
+    wh_buf_close(&body);
+done:
+    auth_principal_close(&pr);
+    free(m);
+}
+
+static void openapi_get(wh_ctx_t *c)
+{
+    gateway_t *gw = c->app;
+    wh_reply_ok(c->rep, 200);
+    wh_buf_append(&c->rep->body, gw->openapi.data, gw->openapi.len);
+}
+
+static const wh_handler_t local_handlers[] = {
+    {WH_OP_OPENAPI_GET, openapi_get},
+    {WH_OP_TOKENS_CREATE, tokens_create},
+    {WH_OP_TOKENS_LIST, tokens_list},
+    {WH_OP_TOKENS_DELETE, tokens_delete},
+};
+
+static uint64_t env_u64(const char *name, uint64_t dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    return *end == '\0' && x > 0 ? (uint64_t)x : dflt;
+}
+
+int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
+{
+    gateway_t *gw = calloc(1, sizeof *gw);
+    if (!gw)
+        return WH_ENOMEM;
+    gw->loop = loop;
+    gw->cfg = *cfg;
+    gw->timeout_ms = env_u64("WH_REQUEST_TIMEOUT_MS", GATEWAY_REQUEST_TIMEOUT_MS);
+    int rc = WH_EIO;
+    char path[WH_PATH_MAX];
+    if (wh_config_path(cfg, "gateway.db", path) != 0 ||
+        wh_store_open(path, gateway_migrations, gateway_n_migrations, &gw->store) != 0)
+        goto fail_store;
+    if (wh_dispatcher_init(&gw->local, WH_SVC_GATEWAY, local_handlers,
+                           sizeof local_handlers / sizeof local_handlers[0], gw->store, gw) != 0 ||
+        auth_bootstrap(gw->store, cfg) != 0)
+        goto fail_auth;
+    wh_buf_t doc;
+    wh_buf_init(&doc);
+    openapi_render(&doc);
+    wh_json_error_t je;
+    rc = wh_json_to_msgpack(doc.data, doc.len, &gw->openapi, &je);
+    wh_buf_close(&doc);
+    if (rc != 0) {
+        wh_log_error("the OpenAPI document is not valid JSON: %s", je.text);
+        goto fail_auth;
+    }
+    rc = WH_EIO;
+    if (!(gw->metrics = metrics_new()))
+        goto fail_auth;
+    if (broker_new(loop, cfg->broker_bind, &gw->broker) != 0)
+        goto fail_broker;
+    wh_http_config_t hc;
+    wh_http_config_defaults(&hc);
+    hc.addr = cfg->http_addr;
+    hc.max_connections = (int)env_u64("WH_HTTP_MAX_CONNECTIONS", (uint64_t)hc.max_connections);
+    hc.max_body_bytes = env_u64("WH_HTTP_MAX_BODY_BYTES", hc.max_body_bytes);
+    hc.header_timeout_ms = env_u64("WH_HTTP_HEADER_TIMEOUT_MS", hc.header_timeout_ms);
+    hc.body_timeout_ms = env_u64("WH_HTTP_BODY_TIMEOUT_MS", hc.body_timeout_ms);
+    hc.idle_timeout_ms = env_u64("WH_HTTP_IDLE_TIMEOUT_MS", hc.idle_timeout_ms);
+    if (wh_http_server_new(loop, &hc, on_request, gw, &gw->http) != 0) {
+        wh_log_error("cannot listen on %s", cfg->http_addr);
+        goto fail_http;
+    }
+    *out = gw;
+    return 0;
+
+fail_http:
+    broker_destroy(&gw->broker);
+fail_broker:
+    metrics_destroy(&gw->metrics);
+fail_auth:
+    wh_buf_close(&gw->openapi);
+    wh_store_destroy(&gw->store);
+fail_store:
+    free(gw);
+    return rc;
+}
+
+void gateway_destroy(gateway_t **gw_p)
+{
+    gateway_t *gw = *gw_p;
+    if (!gw)
+        return;
+    wh_http_server_destroy(&gw->http);
+    broker_destroy(&gw->broker);
+    metrics_destroy(&gw->metrics);
+    wh_buf_close(&gw->openapi);
+    wh_store_destroy(&gw->store);
+    free(gw);
+    *gw_p = NULL;
+}
+
+int gateway_http_port(const gateway_t *gw)
+{
+    return wh_http_port(gw->http);
+}

@@ -1,0 +1,81 @@
+#include "metrics.h"
+
+#include <stdlib.h>
+
+static const double bounds[METRIC_LATENCY_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
+
+struct metrics {
+    uint64_t by_status[METRIC_ROUTES][6][100]; /* status / 100, status % 100 */
+    uint64_t buckets[METRIC_ROUTES][METRIC_LATENCY_BUCKETS + 1];
+    double sum[METRIC_ROUTES];
+    uint64_t count[METRIC_ROUTES];
+};
+
+metrics_t *metrics_new(void)
+{
+    return calloc(1, sizeof(metrics_t));
+}
+
+void metrics_destroy(metrics_t **m_p)
+{
+    free(*m_p);
+    *m_p = NULL;
+}
+
+void metrics_observe(metrics_t *m, int route, int status, double seconds)
+{
+    if (route < 0 || route >= METRIC_ROUTES || status < 100 || status > 599)
+        return;
+    m->by_status[route][status / 100][status % 100]++;
+    int b = 0;
+    while (b < METRIC_LATENCY_BUCKETS && seconds > bounds[b])
+        b++;
+    m->buckets[route][b]++;
+    m->sum[route] += seconds;
+    m->count[route]++;
+}
+
+static const char *route_name(int r)
+{
+    switch (r) {
+    case METRIC_ROUTE_HEALTHZ: return "healthz";
+    case METRIC_ROUTE_READYZ: return "readyz";
+    case METRIC_ROUTE_METRICS: return "metrics";
+    case METRIC_ROUTE_UNMATCHED: return "unmatched";
+    }
+    return wh_ops[r].name;
+}
+
+void metrics_render(const metrics_t *m, wh_buf_t *out)
+{
+    wh_buf_puts(out, "# HELP wh_http_requests_total HTTP requests by route and status.\n"
+                     "# TYPE wh_http_requests_total counter\n");
+    for (int r = 0; r < METRIC_ROUTES; r++)
+        for (int c = 1; c < 6; c++)
+            for (int s = 0; s < 100; s++)
+                if (m->by_status[r][c][s])
+                    wh_buf_printf(out, "wh_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                                  route_name(r), c * 100 + s,
+                                  (unsigned long long)m->by_status[r][c][s]);
+    wh_buf_puts(out, "# HELP wh_http_request_duration_seconds Time from the request's first "
+                     "byte to its response.\n"
+                     "# TYPE wh_http_request_duration_seconds histogram\n");
+    for (int r = 0; r < METRIC_ROUTES; r++) {
+        if (!m->count[r])
+            continue;
+        uint64_t cum = 0;
+        for (int b = 0; b < METRIC_LATENCY_BUCKETS; b++) {
+            cum += m->buckets[r][b];
+            wh_buf_printf(out, "wh_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                          route_name(r), bounds[b], (unsigned long long)cum);
+        }
+        cum += m->buckets[r][METRIC_LATENCY_BUCKETS];
+        wh_buf_printf(out,
+                      "wh_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
+                      "wh_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+                      "wh_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                      route_name(r), (unsigned long long)cum, route_name(r), m->sum[r],
+                      route_name(r), (unsigned long long)m->count[r]);
+    }
+}
