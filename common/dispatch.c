@@ -142,7 +142,10 @@ void wh_dispatch(wh_dispatcher_t *d, const wh_request_t *req, wh_reply_t *rep)
         if (idem_replay(d, req, hash, rep))
             return;
     }
-    if (wh_store_savepoint(d->store) != 0) {
+    /* Only operations that write need a savepoint: a failed read leaves
+     * nothing to undo. */
+    bool writes = (op->flags & WH_OPF_WRITE) != 0;
+    if (writes && wh_store_savepoint(d->store) != 0) {
         wh_reply_problem(rep, 503, "store-unavailable", "the store is not available");
         return;
     }
@@ -153,6 +156,8 @@ void wh_dispatch(wh_dispatcher_t *d, const wh_request_t *req, wh_reply_t *rep)
         wh_reply_problem(rep, 500, "internal", "the handler gave no answer");
     if (rep->status < 400 && idem && idem_store(d, req, hash, rep) != 0)
         wh_reply_problem(rep, 500, "internal", "could not record the idempotency key");
+    if (!writes)
+        return;
     if (rep->status >= 400)
         wh_store_rollback_to(d->store);
     else

@@ -82,12 +82,16 @@ int wh_msg_check(const char *data, size_t len)
         if (skip > avail)
             return WH_EPROTO;
         p += skip;
-        if (container && children > 0) {
+        if (container) {
             if (children > (uint64_t)(end - p))
                 return WH_EPROTO; /* claims more values than bytes remain */
+            /* An empty container is a level too: msgpack-c's stack
+             * (MSGPACK_EMBED_STACK_SIZE, 32) counts it, so it must count
+             * here or decode would fail where the check passed. */
             if (depth + 1 > WH_MSG_MAX_DEPTH)
                 return WH_ELIMIT;
-            pending[++depth] = children;
+            if (children > 0)
+                pending[++depth] = children;
         }
     }
     return p == end ? 0 : WH_EPROTO;

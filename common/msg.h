@@ -39,8 +39,10 @@ typedef struct wh_msg {
 } wh_msg_t;
 
 /* Checks the bounds above, then unpacks exactly one value spanning all of
- * data. On success m->root is valid until wh_msg_close(m). WH_EPROTO for
- * malformed or trailing bytes, WH_ELIMIT for a crossed limit. */
+ * data. On success m->root is valid until wh_msg_close(m) AND as long as
+ * data stays unchanged: strings and binaries in the tree point into data
+ * (msgpack-c does not copy them). WH_EPROTO for malformed or trailing
+ * bytes, WH_ELIMIT for a crossed limit. */
 int wh_msg_decode(const char *data, size_t len, wh_msg_t *m);
 /* The bounds check alone. */
 int wh_msg_check(const char *data, size_t len);

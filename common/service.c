@@ -6,14 +6,27 @@
 #include <string.h>
 
 #include "err.h"
+#include "id.h"
 #include "log.h"
 #include "zsock.h"
 
 struct pending {
     char corr[8];
+    /* The decoded request borrows its strings from this frame (msgpack-c
+     * unpacks without copying), so the frame lives as long as the request. */
+    zmq_msg_t payload;
     wh_request_t req;
     int decoded; /* 0 ok, else a WH_E* code */
     uint64_t received_ms;
+};
+
+/* A call to another service awaiting its reply. */
+struct call {
+    uint64_t corr;
+    uint64_t deadline;
+    wh_call_fn fn;
+    void *ud;
+    struct call *next;
 };
 
 struct wh_service {
@@ -33,6 +46,12 @@ struct wh_service {
     struct pending batch[WH_SERVICE_MAX_BATCH];
     wh_reply_t reply;
     wh_buf_t out;
+    struct call *calls; /* in deadline order: one timeout for all */
+    struct call *calls_tail;
+    uint64_t n_calls;
+    uint64_t next_corr;
+    void (*on_commit)(void *ud);
+    void *on_commit_ud;
 };
 
 uv_loop_t *wh_service_loop(wh_service_t *s)
@@ -73,9 +92,100 @@ static void send_heartbeat(wh_service_t *s)
     send_frames(s, WH_CMD_HEARTBEAT, NULL, name, strlen(name));
 }
 
+static void finish_call(wh_service_t *s, struct call *prev, struct call *c, int status,
+                        const msgpack_object *body)
+{
+    if (prev)
+        prev->next = c->next;
+    else
+        s->calls = c->next;
+    if (s->calls_tail == c)
+        s->calls_tail = prev;
+    s->n_calls--;
+    wh_call_fn fn = c->fn;
+    void *ud = c->ud;
+    free(c);
+    fn(ud, status, body);
+}
+
+static void on_call_reply(wh_service_t *s, const char corr[8], const char *data, size_t len)
+{
+    uint64_t id;
+    memcpy(&id, corr, 8);
+    struct call *prev = NULL, *c = s->calls;
+    while (c && c->corr != id) {
+        prev = c;
+        c = c->next;
+    }
+    if (!c)
+        return; /* timed out already */
+    wh_msg_t m;
+    int64_t status = 502;
+    const msgpack_object *body = NULL;
+    if (wh_msg_decode(data, len, &m) == 0) {
+        if (!wh_msg_int(wh_msg_get(m.root, "status"), &status))
+            status = 502;
+        body = wh_msg_get(m.root, "body");
+    }
+    finish_call(s, prev, c, (int)status, body);
+    if (m.root)
+        wh_msg_close(&m);
+}
+
+static void expire_calls(wh_service_t *s)
+{
+    uint64_t now = uv_now(&s->loop);
+    while (s->calls && s->calls->deadline <= now)
+        finish_call(s, NULL, s->calls, 504, NULL);
+}
+
+int wh_service_call(wh_service_t *s, int op, const char *body, size_t body_len, wh_call_fn fn,
+                    void *ud)
+{
+    if (s->n_calls >= WH_SERVICE_MAX_CALLS)
+        return WH_EAGAIN;
+    struct call *c = calloc(1, sizeof *c);
+    if (!c)
+        return WH_ENOMEM;
+    c->corr = ++s->next_corr;
+    c->deadline = uv_now(&s->loop) + WH_SERVICE_CALL_TIMEOUT_MS;
+    c->fn = fn;
+    c->ud = ud;
+    char rid[WH_ID_LEN + 1];
+    wh_id_new(rid);
+    wh_buf_t env;
+    wh_buf_init(&env);
+    wh_request_pack(&env, op, rid, wh_service_names[s->def->svc], WH_ROLE_SERVICE, NULL, 0,
+                    WH_SERVICE_CALL_TIMEOUT_MS, NULL, NULL, NULL, 0, body, body_len);
+    char hdr[3] = {WH_PROTO_VERSION, WH_CMD_REQUEST, (char)wh_ops[op].service};
+    const void *frames[3] = {hdr, &c->corr, env.data};
+    size_t lens[3] = {3, 8, env.len};
+    int rc = wh_buf_failed(&env) ? WH_ENOMEM : wh_zsock_send(s->dealer, frames, lens, 3);
+    wh_buf_close(&env);
+    if (rc != 0) {
+        free(c);
+        return rc;
+    }
+    if (s->calls_tail)
+        s->calls_tail->next = c;
+    else
+        s->calls = c;
+    s->calls_tail = c;
+    s->n_calls++;
+    wh_zsock_kick(&s->zs);
+    return 0;
+}
+
+void wh_service_on_commit(wh_service_t *s, void (*fn)(void *ud), void *ud)
+{
+    s->on_commit = fn;
+    s->on_commit_ud = ud;
+}
+
 static void on_heartbeat(uv_timer_t *t)
 {
     wh_service_t *s = t->data;
+    expire_calls(s);
     send_heartbeat(s);
     wh_zsock_kick(&s->zs);
     uint64_t now = uv_now(&s->loop);
@@ -98,7 +208,11 @@ static void on_housekeeping(uv_timer_t *t)
 static void run_batch(wh_service_t *s, int n)
 {
     uint64_t now = uv_now(&s->loop);
-    int began = wh_store_begin(s->store) == 0;
+    /* A batch of reads needs no write lock, and its commit no fsync. */
+    bool writes = false;
+    for (int i = 0; i < n && !writes; i++)
+        writes = s->batch[i].decoded != 0 || (wh_ops[s->batch[i].req.op].flags & WH_OPF_WRITE);
+    int began = (writes ? wh_store_begin(s->store) : wh_store_begin_read(s->store)) == 0;
     int status_override = began ? 0 : 503;
     /* Replies are packed into one buffer back to back; offsets mark them. */
     size_t offs[WH_SERVICE_MAX_BATCH + 1];
@@ -147,7 +261,10 @@ static void run_batch(wh_service_t *s, int n)
         }
         if (p->decoded == 0)
             wh_request_close(&p->req);
+        zmq_msg_close(&p->payload);
     }
+    if (!status_override && s->on_commit)
+        s->on_commit(s->on_commit_ud);
 }
 
 static void on_readable(wh_zsock_t *z)
@@ -174,11 +291,16 @@ static void on_readable(wh_zsock_t *z)
             s->broker_up = 1;
             wh_log_info("connected to the gateway");
         }
-        if (hdr[1] == WH_CMD_REQUEST) {
+        if (hdr[1] == WH_CMD_REPLY) {
+            on_call_reply(s, zmq_msg_data(&f[1]), zmq_msg_data(&f[2]), zmq_msg_size(&f[2]));
+        } else if (hdr[1] == WH_CMD_REQUEST) {
             struct pending *p = &s->batch[n++];
             memcpy(p->corr, zmq_msg_data(&f[1]), 8);
             p->received_ms = now;
-            p->decoded = wh_request_decode(zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), &p->req);
+            zmq_msg_init(&p->payload);
+            zmq_msg_move(&p->payload, &f[2]);
+            p->decoded =
+                wh_request_decode(zmq_msg_data(&p->payload), zmq_msg_size(&p->payload), &p->req);
         }
         wh_zsock_msgs_close(f, nf);
     }
@@ -251,10 +373,16 @@ int wh_service_main(const wh_service_def_t *def)
     wh_log_info("%s serving; broker %s", name, s->cfg.broker_connect);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     code = 0;
+    /* Calls still waiting are failed before the stop hook, so that their
+     * owners (the outbox relay) see every outcome before they close. */
+    while (s->calls)
+        finish_call(s, NULL, s->calls, 503, NULL);
     if (def->stop)
         def->stop(s);
 
 fail_run:
+    while (s->calls)
+        finish_call(s, NULL, s->calls, 503, NULL);
     wh_zsock_close(&s->zs, NULL);
     uv_walk(&s->loop, close_walk, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);

@@ -38,6 +38,19 @@ typedef struct wh_service_def {
 /* Runs the service until SIGINT or SIGTERM; returns the process exit code. */
 int wh_service_main(const wh_service_def_t *def);
 
+/* Calls an operation of another service through the broker (internal
+ * operations; the principal is the calling service). fn gets the reply's
+ * status and body (NULL when absent; valid during the call), or 503/504
+ * when no instance answered within WH_SERVICE_CALL_TIMEOUT_MS. */
+#define WH_SERVICE_CALL_TIMEOUT_MS 15000
+#define WH_SERVICE_MAX_CALLS 4096 /* calls in flight */
+typedef void (*wh_call_fn)(void *ud, int status, const msgpack_object *body);
+int wh_service_call(wh_service_t *s, int op, const char *body, size_t body_len, wh_call_fn fn,
+                    void *ud);
+/* Registers fn to run after every committed batch of requests (the outbox
+ * relay uses it to send what the batch emitted at once). */
+void wh_service_on_commit(wh_service_t *s, void (*fn)(void *ud), void *ud);
+
 uv_loop_t *wh_service_loop(wh_service_t *s);
 wh_store_t *wh_service_store(wh_service_t *s);
 const wh_config_t *wh_service_config(wh_service_t *s);

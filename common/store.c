@@ -149,36 +149,83 @@ sqlite3_stmt *wh_store_stmt(wh_store_t *s, const char *sql)
     return NULL;
 }
 
+/* Cached statements are reset only when next used, so one left on a row
+ * keeps a read transaction open on its snapshot after COMMIT. Once another
+ * process (a second instance on the same store) has written, BEGIN IMMEDIATE
+ * on that stale snapshot fails at once with SQLITE_BUSY_SNAPSHOT, without
+ * waiting for the busy timeout; the open snapshot also keeps the WAL from
+ * being checkpointed. So every statement is reset at transaction bounds. */
+static void reset_all(wh_store_t *s)
+{
+    for (int i = 0; i < WH_STORE_MAX_STMTS; i++)
+        if (s->slots[i].stmt)
+            sqlite3_reset(s->slots[i].stmt);
+}
+
+/* Transaction control runs on every batch: the statements are cached like
+ * any other rather than parsed each time. */
+static int step_fixed(wh_store_t *s, const char *sql)
+{
+    sqlite3_stmt *st = wh_store_stmt(s, sql);
+    if (!st)
+        return WH_ESTORE;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        wh_log_error("sqlite: %s: %s", sql, sqlite3_errmsg(s->db));
+        return WH_ESTORE;
+    }
+    return 0;
+}
+
+static const char SQL_BEGIN_IMMEDIATE[] = "BEGIN IMMEDIATE";
+static const char SQL_BEGIN_READ[] = "BEGIN";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT req";
+static const char SQL_RELEASE[] = "RELEASE req";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO req";
+
 int wh_store_begin(wh_store_t *s)
 {
-    return wh_store_exec(s, "BEGIN IMMEDIATE");
+    reset_all(s);
+    return step_fixed(s, SQL_BEGIN_IMMEDIATE);
+}
+
+int wh_store_begin_read(wh_store_t *s)
+{
+    reset_all(s);
+    return step_fixed(s, SQL_BEGIN_READ);
 }
 
 int wh_store_commit(wh_store_t *s)
 {
-    return wh_store_exec(s, "COMMIT");
+    reset_all(s);
+    return step_fixed(s, SQL_COMMIT);
 }
 
 int wh_store_rollback(wh_store_t *s)
 {
-    return wh_store_exec(s, "ROLLBACK");
+    reset_all(s);
+    return step_fixed(s, SQL_ROLLBACK);
 }
 
 int wh_store_savepoint(wh_store_t *s)
 {
-    return wh_store_exec(s, "SAVEPOINT req");
+    return step_fixed(s, SQL_SAVEPOINT);
 }
 
 int wh_store_release(wh_store_t *s)
 {
-    return wh_store_exec(s, "RELEASE req");
+    return step_fixed(s, SQL_RELEASE);
 }
 
 int wh_store_rollback_to(wh_store_t *s)
 {
     /* ROLLBACK TO keeps the savepoint open; release it so the next request
      * starts a fresh one. */
-    return wh_store_exec(s, "ROLLBACK TO req; RELEASE req");
+    int rc = step_fixed(s, SQL_ROLLBACK_TO);
+    return rc ? rc : step_fixed(s, SQL_RELEASE);
 }
 
 bool wh_store_in_txn(wh_store_t *s)

@@ -33,6 +33,7 @@ sqlite3_stmt *wh_store_stmt(wh_store_t *s, const char *sql);
 
 int wh_store_exec(wh_store_t *s, const char *sql); /* for fixed SQL only */
 int wh_store_begin(wh_store_t *s);                 /* BEGIN IMMEDIATE */
+int wh_store_begin_read(wh_store_t *s);            /* BEGIN (deferred), for reads */
 int wh_store_commit(wh_store_t *s);
 int wh_store_rollback(wh_store_t *s);
 int wh_store_savepoint(wh_store_t *s);

@@ -31,7 +31,7 @@ libsqlite3-dev node-llhttp libjansson-dev libcurl4-openssl-dev libssl-dev"
 # into stores from tests. wrk and nginx-light: the benchmark and its baseline.
 # procps, iproute2, curl: process control, network namespaces and HTTP probes in
 # tests and deploy/run-stack.sh. clang-format: `make format`.
-TEST_PKGS="clang libclang-rt-14-dev clang-format python3 python3-aiosmtpd python3-icalendar
+TEST_PKGS="clang libclang-rt-14-dev clang-format python3 python3-aiosmtpd python3-icalendar libjson-c-dev
 sqlite3 wrk nginx-light procps iproute2 ca-certificates curl"
 
 prog=${0##*/}

@@ -14,7 +14,10 @@
  * first): [header: version byte 1, command byte] [correlation: 8 bytes]
  * [payload]. Commands: READY/HEARTBEAT from an instance carry the service
  * name as payload; REQUEST and REPLY carry envelopes; the correlation frame
- * is echoed unchanged in the reply. */
+ * is echoed unchanged in the reply. An instance asking another service
+ * sends REQUEST with a three-byte header [version, 'Q', target service
+ * index]; the broker answers it with REPLY (status 503/504 when no instance
+ * of the target answered). */
 #ifndef WH_ENVELOPE_H
 #define WH_ENVELOPE_H
 
@@ -55,8 +58,9 @@ typedef struct wh_request {
     wh_msg_t msg;                 /* owns everything above */
 } wh_request_t;
 
-/* Decodes a request envelope (bounded; see msg.h). WH_EPROTO when a required
- * field is missing or of the wrong type. */
+/* Decodes a request envelope (bounded; see msg.h). The request borrows from
+ * data, which must outlive it. WH_EPROTO when a required field is missing
+ * or of the wrong type. */
 int wh_request_decode(const char *data, size_t len, wh_request_t *req);
 void wh_request_close(wh_request_t *req);
 

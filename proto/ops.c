@@ -28,6 +28,7 @@ static const struct {
     {"consultant", WH_ROLE_CONSULTANT},
     {"occupational_health", WH_ROLE_OCC_HEALTH},
     {"integration", WH_ROLE_INTEGRATION},
+    {"service", WH_ROLE_SERVICE},
 };
 
 unsigned wh_role_parse(const char *name, size_t n)

@@ -5,7 +5,9 @@
  * every row it owns, so a new endpoint is one row here plus one handler.
  *
  * Path templates use {name} for a parameter; it reaches the service in the
- * envelope's params map under that name, beside the query parameters. */
+ * envelope's params map under that name, beside the query parameters.
+ * Internal operations, which services call on each other through the
+ * broker, have no path and are not reachable over HTTP. */
 #ifndef WH_OPS_H
 #define WH_OPS_H
 
@@ -19,6 +21,7 @@ enum {
     WH_ROLE_OCC_HEALTH = 1 << 3,
     WH_ROLE_INTEGRATION = 1 << 4,
     WH_ROLE_PUBLIC = 1 << 5, /* no bearer token needed */
+    WH_ROLE_SERVICE = 1 << 6, /* another service; never a token's role */
 };
 #define WH_ROLES_STAFF (WH_ROLE_ADMIN | WH_ROLE_COORDINATOR | WH_ROLE_CONSULTANT)
 #define WH_ROLES_ANY                                                                       \

@@ -36,3 +36,5 @@ foreach(src ${e2e_tests})
   set_tests_properties(e2e.${name} PROPERTIES TIMEOUT 300
     ENVIRONMENT "WH_BIN_DIR=${CMAKE_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")
 endforeach()
+
+include(${CMAKE_SOURCE_DIR}/tests/bench/bench.cmake)

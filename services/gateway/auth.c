@@ -140,7 +140,60 @@ int auth_bootstrap(wh_store_t *store, const wh_config_t *cfg)
     else
         wh_store_rollback(store);
     explicit_bzero(secret, sizeof secret);
+    auth_cache_clear();
     return rc;
+}
+
+/* Tokens already looked up, by hash. The gateway is the only writer of its
+ * token store, and every write clears the cache (auth_cache_clear), so a
+ * revocation still takes effect with the next request; expiry is checked on
+ * every use. Unknown tokens are not cached. */
+struct cache_entry {
+    char hash[65];
+    char token_id[WH_ENV_MAX_TOKEN_ID + 1];
+    unsigned role;
+    int64_t expires_ms; /* 0: never */
+    char *org_list;
+};
+static struct cache_entry cache[AUTH_CACHE_SLOTS];
+
+void auth_cache_clear(void)
+{
+    for (int i = 0; i < AUTH_CACHE_SLOTS; i++) {
+        free(cache[i].org_list);
+        memset(&cache[i], 0, sizeof cache[i]);
+    }
+}
+
+static struct cache_entry *cache_slot(const char *hash)
+{
+    /* The hash is uniformly distributed: its first hex digits index. */
+    unsigned idx = (unsigned)strtoul((char[9]){hash[0], hash[1], hash[2], hash[3], hash[4],
+                                               hash[5], hash[6], hash[7], 0},
+                                     NULL, 16);
+    return &cache[idx % AUTH_CACHE_SLOTS];
+}
+
+static int lookup(wh_store_t *store, const char *hash, struct cache_entry *e)
+{
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_TOKEN_BY_HASH);
+    if (!st)
+        return WH_ENOTFOUND;
+    wh_stmt_bind_text(st, 1, hash);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return WH_ENOTFOUND;
+    wh_str_t role = wh_stmt_col_str(st, 2);
+    const char *list = (const char *)sqlite3_column_text(st, 3);
+    char *org_list = strdup(list ? list : "");
+    if (!org_list)
+        return WH_ENOMEM;
+    free(e->org_list);
+    snprintf(e->hash, sizeof e->hash, "%s", (const char *)sqlite3_column_text(st, 1));
+    snprintf(e->token_id, sizeof e->token_id, "%s", (const char *)sqlite3_column_text(st, 0));
+    e->role = wh_role_parse(role.p, role.n);
+    e->expires_ms = sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 4);
+    e->org_list = org_list;
+    return 0;
 }
 
 int auth_check(wh_store_t *store, const char *authorization, principal_t *p)
@@ -158,27 +211,20 @@ int auth_check(wh_store_t *store, const char *authorization, principal_t *p)
         return WH_ENOTFOUND;
     char hash[65];
     wh_sha256_hex(tok, n, hash);
-    sqlite3_stmt *st = wh_store_stmt(store, SQL_TOKEN_BY_HASH);
-    if (!st)
+    struct cache_entry *e = cache_slot(hash);
+    /* Compare in constant time so that no code path compares secret-derived
+     * bytes one by one. */
+    if (!e->org_list || CRYPTO_memcmp(e->hash, hash, 64) != 0) {
+        if (lookup(store, hash, e) != 0 || CRYPTO_memcmp(e->hash, hash, 64) != 0)
+            return WH_ENOTFOUND;
+    }
+    if (e->expires_ms && e->expires_ms <= wh_clock_now_ms())
         return WH_ENOTFOUND;
-    wh_stmt_bind_text(st, 1, hash);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        return WH_ENOTFOUND;
-    /* The index lookup already matched; compare in constant time anyway so
-     * that no code path compares secrets byte by byte. */
-    const char *stored = (const char *)sqlite3_column_text(st, 1);
-    if (!stored || CRYPTO_memcmp(stored, hash, 64) != 0)
-        return WH_ENOTFOUND;
-    if (sqlite3_column_type(st, 4) != SQLITE_NULL &&
-        sqlite3_column_int64(st, 4) <= wh_clock_now_ms())
-        return WH_ENOTFOUND;
-    wh_str_t role = wh_stmt_col_str(st, 2);
-    p->role = wh_role_parse(role.p, role.n);
-    snprintf(p->token_id, sizeof p->token_id, "%s", (const char *)sqlite3_column_text(st, 0));
-    const char *list = (const char *)sqlite3_column_text(st, 3);
-    p->org_list = strdup(list ? list : "");
-    size_t count = *p->org_list ? 1 : 0;
-    for (const char *c = p->org_list; *c; c++)
+    p->role = e->role;
+    memcpy(p->token_id, e->token_id, sizeof p->token_id);
+    p->org_list = strdup(e->org_list);
+    size_t count = *e->org_list ? 1 : 0;
+    for (const char *c = e->org_list; *c; c++)
         count += *c == ',';
     p->orgs = calloc(count ? count : 1, sizeof *p->orgs);
     if (!p->org_list || !p->orgs) {
@@ -274,6 +320,7 @@ void tokens_create(wh_ctx_t *c)
     snprintf(lbl, sizeof lbl, "%.*s", (int)label.n, label.p);
     /* An admin token covers every organisation; its list stays empty. */
     const char *org_list = role == 0 ? "" : (list.data ? list.data : "");
+    auth_cache_clear();
     if (insert_token(c->store, id, secret, role_names[role], org_list, lbl, expires_ms, 0) != 0) {
         wh_reply_problem(c->rep, 500, "internal", "the token could not be stored");
         wh_buf_close(&list);
@@ -332,6 +379,7 @@ void tokens_list(wh_ctx_t *c)
 void tokens_delete(wh_ctx_t *c)
 {
     wh_str_t id = wh_request_param(c->req, "id");
+    auth_cache_clear();
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_TOKEN_REVOKE);
     wh_stmt_bind_str(st, 1, id);
     sqlite3_bind_int64(st, 2, wh_clock_now_ms());

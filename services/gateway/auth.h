@@ -18,6 +18,7 @@
 #define AUTH_TOKEN_PREFIX "wh_"
 #define AUTH_MAX_TOKEN_BYTES 128
 #define AUTH_MAX_LABEL 200
+#define AUTH_CACHE_SLOTS 1024 /* tokens remembered after their first use */
 
 typedef struct principal {
     char token_id[WH_ENV_MAX_TOKEN_ID + 1];
@@ -37,6 +38,8 @@ int auth_bootstrap(wh_store_t *store, const wh_config_t *cfg);
  * revoked or expired token. */
 int auth_check(wh_store_t *store, const char *authorization, principal_t *p);
 void auth_principal_close(principal_t *p);
+/* Forgets every cached token; called on every token write. */
+void auth_cache_clear(void);
 
 void tokens_create(wh_ctx_t *c);
 void tokens_list(wh_ctx_t *c);

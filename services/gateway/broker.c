@@ -21,9 +21,9 @@ struct instance {
 };
 
 /* A request in flight. Pending requests sit in a hash table by correlation
- * id and, because every request gets the same kind of deadline from a
- * monotonic clock, in a FIFO that is also deadline order, so the sweep for
- * expired ones only looks at the head. */
+ * id and in a list kept in deadline order, so the sweep for expired ones
+ * only looks at the head. Requests mostly share one timeout, so insertion
+ * is at the tail. */
 struct pending {
     uint64_t corr;
     uint64_t deadline;
@@ -174,6 +174,58 @@ static void on_reply(broker_t *b, const unsigned char *id, size_t idn, const cha
     /* Late reply to a request that timed out: nothing waits for it. */
 }
 
+/* A request from one service instance to another service (the event relay
+ * uses this): forwarded like any request, its reply or failure sent back to
+ * the asking instance under its own correlation id. */
+struct forward {
+    broker_t *b;
+    unsigned char identity[IDENTITY_MAX];
+    size_t identity_len;
+    char corr[8];
+};
+
+static void on_forward_reply(void *ud, int status, const char *reply, size_t len)
+{
+    struct forward *f = ud;
+    wh_buf_t synth;
+    wh_buf_init(&synth);
+    if (status != BROKER_OK) {
+        msgpack_packer pk;
+        wh_msg_writer_init(&pk, &synth);
+        msgpack_pack_map(&pk, 3);
+        wh_msg_kv_int(&pk, "v", WH_PROTO_VERSION);
+        wh_msg_kv_str(&pk, "id", "");
+        wh_msg_kv_int(&pk, "status", status);
+        reply = synth.data;
+        len = synth.len;
+    }
+    char hdr[2] = {WH_PROTO_VERSION, WH_CMD_REPLY};
+    const void *frames[4] = {f->identity, hdr, f->corr, reply};
+    size_t lens[4] = {f->identity_len, 2, 8, len};
+    if (f->b->router && wh_zsock_send(f->b->router, frames, lens, 4) != 0)
+        wh_log_warn("a service-to-service reply could not be returned");
+    wh_buf_close(&synth);
+    free(f);
+}
+
+static void forward_request(broker_t *b, const unsigned char *id, size_t idn, const char *corr,
+                            unsigned target, const char *payload, size_t len)
+{
+    if (target == 0 || target >= WH_SVC_COUNT || idn > IDENTITY_MAX) {
+        wh_log_warn("dropped a service request for an unknown service");
+        return;
+    }
+    struct forward *f = malloc(sizeof *f);
+    if (!f)
+        return;
+    f->b = b;
+    memcpy(f->identity, id, idn);
+    f->identity_len = idn;
+    memcpy(f->corr, corr, 8);
+    broker_send(b, (enum wh_svc)target, payload, len, BROKER_FORWARD_TIMEOUT_MS,
+                on_forward_reply, f);
+}
+
 static void on_readable(wh_zsock_t *z)
 {
     broker_t *b = z->data;
@@ -194,6 +246,10 @@ static void on_readable(wh_zsock_t *z)
             else if (hdr[1] == WH_CMD_REPLY)
                 on_reply(b, id, idn, zmq_msg_data(&f[2]), zmq_msg_data(&f[3]),
                          zmq_msg_size(&f[3]));
+        } else if (nf == 4 && zmq_msg_size(&f[1]) == 3 && hdr[0] == WH_PROTO_VERSION &&
+                   hdr[1] == WH_CMD_REQUEST && zmq_msg_size(&f[2]) == 8) {
+            forward_request(b, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), zmq_msg_data(&f[2]),
+                            hdr[2], zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
         } else {
             wh_log_warn("dropped a malformed message on the broker socket");
         }
@@ -356,12 +412,21 @@ void broker_send(broker_t *b, enum wh_svc svc, const char *envelope, size_t len,
         struct pending **bk = bucket(b, corr);
         p->next_hash = *bk;
         *bk = p;
-        p->prev = b->tail;
-        if (b->tail)
-            b->tail->next = p;
+        /* Keep the FIFO in deadline order: walk back from the tail past
+         * later deadlines (none, when every request has the same timeout). */
+        struct pending *after = b->tail;
+        while (after && after->deadline > p->deadline)
+            after = after->prev;
+        p->prev = after;
+        p->next = after ? after->next : b->head;
+        if (p->next)
+            p->next->prev = p;
+        else
+            b->tail = p;
+        if (after)
+            after->next = p;
         else
             b->head = p;
-        b->tail = p;
         b->n_pending++;
         in->in_flight++;
         wh_zsock_kick(&b->zs);

@@ -8,6 +8,10 @@
  * the reply, 503 when no instance is up (or the one serving it was lost),
  * 504 when the deadline passed first.
  *
+ * An instance may also ask another service (header frame [version, 'Q',
+ * target service]); the broker forwards the request and returns the reply,
+ * or a reply envelope with status 503/504, to the asking instance.
+ *
  * It does not interpret envelopes; it moves bytes and keeps time. */
 #ifndef GATEWAY_BROKER_H
 #define GATEWAY_BROKER_H
@@ -20,6 +24,7 @@
 
 #define BROKER_MAX_INSTANCES 64    /* per service */
 #define BROKER_MAX_PENDING 65536   /* requests in flight over all services */
+#define BROKER_FORWARD_TIMEOUT_MS 10000 /* service-to-service requests */
 
 typedef struct broker broker_t;
 

@@ -459,6 +459,7 @@ void gateway_destroy(gateway_t **gw_p)
         return;
     wh_http_server_destroy(&gw->http);
     broker_destroy(&gw->broker);
+    auth_cache_clear();
     metrics_destroy(&gw->metrics);
     wh_buf_close(&gw->openapi);
     wh_store_destroy(&gw->store);

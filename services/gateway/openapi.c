@@ -94,18 +94,20 @@ void openapi_render(wh_buf_t *b)
                 "\"security\":[{\"bearer\":[]}],\"paths\":{");
     bool first_path = true;
     for (int i = 0; i < WH_OP_COUNT; i++) {
+        if (!wh_ops[i].path)
+            continue; /* internal operation */
         /* Group methods under their path: emit each path once, at its first
          * row. */
         bool seen = false;
         for (int j = 0; j < i && !seen; j++)
-            seen = strcmp(wh_ops[j].path, wh_ops[i].path) == 0;
+            seen = wh_ops[j].path && strcmp(wh_ops[j].path, wh_ops[i].path) == 0;
         if (seen)
             continue;
         wh_buf_printf(b, "%s\"%s\":{", first_path ? "" : ",", wh_ops[i].path);
         first_path = false;
         bool first_m = true;
         for (int j = i; j < WH_OP_COUNT; j++) {
-            if (strcmp(wh_ops[j].path, wh_ops[i].path) != 0)
+            if (!wh_ops[j].path || strcmp(wh_ops[j].path, wh_ops[i].path) != 0)
                 continue;
             char m[8];
             lower(m, wh_ops[j].method);

@@ -106,7 +106,7 @@ int router_match(const char *method, const char *path, const char *query, route_
     bool path_known = false;
     for (int i = 0; i < WH_OP_COUNT; i++) {
         size_t before = m->n_params;
-        if (!match_path(wh_ops[i].path, path, m))
+        if (!wh_ops[i].path || !match_path(wh_ops[i].path, path, m))
             continue;
         path_known = true;
         if (strcmp(wh_ops[i].method, method) == 0 ||
