@@ -1,0 +1,235 @@
+/* common/buf.c: growth by doubling from 256 bytes, the NUL terminator kept
+ * after every append, printf beyond the current capacity, JSON string
+ * escaping byte by byte, steal and reset. */
+#include <stdint.h>
+#include <string.h>
+
+#include "buf.h"
+#include "check.h"
+#include "err.h"
+
+static void test_init_empty(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    CHECK(b.data == NULL);
+    CHECK_INT(b.len, 0);
+    CHECK_INT(b.cap, 0);
+    CHECK(!wh_buf_failed(&b));
+    wh_buf_close(&b);
+    CHECK(b.data == NULL);
+    /* Closing twice is harmless: close re-initialises. */
+    wh_buf_close(&b);
+}
+
+static void test_append_growth(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    wh_buf_append(&b, "", 0);
+    /* Even an empty append allocates so that data is a C string. */
+    CHECK(b.data != NULL);
+    CHECK_INT(b.len, 0);
+    CHECK_INT(b.cap, 256);
+    CHECK_STR(b.data, "");
+
+    wh_buf_puts(&b, "hello");
+    wh_buf_putc(&b, ' ');
+    wh_buf_append(&b, "world!!", 5);
+    CHECK_INT(b.len, 11);
+    CHECK_STR(b.data, "hello world");
+    CHECK_INT(b.cap, 256);
+
+    /* 255 bytes plus the NUL fill 256 exactly; the 256th byte doubles. */
+    wh_buf_reset(&b);
+    char block[1000];
+    memset(block, 'x', sizeof block);
+    wh_buf_append(&b, block, 255);
+    CHECK_INT(b.len, 255);
+    CHECK_INT(b.cap, 256);
+    CHECK_INT(b.data[255], '\0');
+    wh_buf_putc(&b, 'y');
+    CHECK_INT(b.len, 256);
+    CHECK_INT(b.cap, 512);
+    CHECK_INT(b.data[255], 'y');
+    CHECK_INT(b.data[256], '\0');
+
+    /* A large append doubles as many times as needed at once. */
+    wh_buf_append(&b, block, 1000);
+    CHECK_INT(b.len, 1256);
+    CHECK_INT(b.cap, 2048);
+    CHECK_INT(b.data[1255], 'x');
+    CHECK_INT(b.data[1256], '\0');
+    CHECK_INT(strlen(b.data), 1256);
+    CHECK(!wh_buf_failed(&b));
+    wh_buf_close(&b);
+}
+
+static void test_append_binary(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    static const char bin[] = {'a', '\0', 'b', '\xff'};
+    wh_buf_append(&b, bin, sizeof bin);
+    CHECK_INT(b.len, 4);
+    CHECK(memcmp(b.data, bin, 4) == 0);
+    CHECK_INT(b.data[4], '\0');
+    wh_buf_close(&b);
+}
+
+static void test_reserve(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    CHECK_INT(wh_buf_reserve(&b, 10), 0);
+    CHECK_INT(b.cap, 256);
+    CHECK_INT(b.len, 0);
+    CHECK_INT(wh_buf_reserve(&b, 255), 0);
+    CHECK_INT(b.cap, 256);
+    CHECK_INT(wh_buf_reserve(&b, 256), 0);
+    CHECK_INT(b.cap, 512);
+    /* A size no allocator can give marks the buffer failed, and every later
+     * append is a no-op until reset. */
+    CHECK_INT(wh_buf_reserve(&b, SIZE_MAX - 8), WH_ENOMEM);
+    CHECK(wh_buf_failed(&b));
+    wh_buf_puts(&b, "ignored");
+    CHECK_INT(b.len, 0);
+    CHECK_INT(wh_buf_reserve(&b, 1), WH_ENOMEM);
+    wh_buf_reset(&b);
+    CHECK(!wh_buf_failed(&b));
+    wh_buf_puts(&b, "again");
+    CHECK_STR(b.data, "again");
+    wh_buf_close(&b);
+}
+
+static void test_printf(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    wh_buf_printf(&b, "%d-%s-%c", 42, "abc", 'z');
+    CHECK_STR(b.data, "42-abc-z");
+    CHECK_INT(b.len, 8);
+    wh_buf_printf(&b, "%s", "");
+    CHECK_INT(b.len, 8);
+    /* Output longer than the capacity: the buffer grows first, and the
+     * formatted text is complete (no truncation at the old capacity). */
+    char big[700];
+    memset(big, 'q', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    wh_buf_printf(&b, "[%s]%05d", big, 7);
+    CHECK_INT(b.len, 8 + 1 + 699 + 1 + 5);
+    CHECK_INT(b.cap, 1024);
+    CHECK(memcmp(b.data, "42-abc-z[qqq", 12) == 0);
+    CHECK_STR(b.data + b.len - 6, "]00007");
+    CHECK_INT(strlen(b.data), b.len);
+    wh_buf_close(&b);
+}
+
+static const char *json_of(wh_buf_t *b, const char *s, size_t n)
+{
+    wh_buf_reset(b);
+    wh_buf_json_str(b, s, n);
+    CHECK(!wh_buf_failed(b));
+    CHECK_INT(strlen(b->data), b->len);
+    return b->data;
+}
+
+static void test_json_str(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    CHECK_STR(json_of(&b, "", 0), "\"\"");
+    CHECK_STR(json_of(&b, "plain", 5), "\"plain\"");
+    CHECK_STR(json_of(&b, "a\"b", 3), "\"a\\\"b\"");
+    CHECK_STR(json_of(&b, "a\\b", 3), "\"a\\\\b\"");
+    CHECK_STR(json_of(&b, "\n\r\t", 3), "\"\\n\\r\\t\"");
+    CHECK_STR(json_of(&b, "\b\f", 2), "\"\\u0008\\u000c\"");
+    CHECK_STR(json_of(&b, "\x01\x1f\x7f", 3), "\"\\u0001\\u001f\\u007f\"");
+    /* A NUL inside the slice is data, not the end. */
+    CHECK_STR(json_of(&b, "a\0b", 3), "\"a\\u0000b\"");
+    /* n limits what is read. */
+    CHECK_STR(json_of(&b, "abcdef", 2), "\"ab\"");
+    /* Bytes >= 0x80 (UTF-8) pass through unchanged; '/' is not escaped. */
+    CHECK_STR(json_of(&b, "K\xc3\xb6ln/\xe2\x82\xac", 9), "\"K\xc3\xb6ln/\xe2\x82\xac\"");
+
+    /* Every byte from 0 to 0x1f is escaped in six characters (or two). */
+    for (int c = 0; c < 0x20; c++) {
+        char in = (char)c;
+        const char *out = json_of(&b, &in, 1);
+        if (c == '\n' || c == '\r' || c == '\t') {
+            CHECK_INT(b.len, 4);
+        } else {
+            char want[16];
+            snprintf(want, sizeof want, "\"\\u%04x\"", c);
+            CHECK_STR(out, want);
+        }
+    }
+
+    /* Appends after existing text, and the worst case (every byte escaped
+     * to six) fits without corrupting what was there. */
+    wh_buf_reset(&b);
+    wh_buf_puts(&b, "{\"k\":");
+    char ctl[300];
+    memset(ctl, 0x01, sizeof ctl);
+    wh_buf_json_str(&b, ctl, sizeof ctl);
+    CHECK_INT(b.len, 5 + 2 + 6 * 300);
+    CHECK(memcmp(b.data, "{\"k\":\"\\u0001\\u0001", 18) == 0);
+    CHECK_STR(b.data + b.len - 7, "\\u0001\"");
+    wh_buf_close(&b);
+}
+
+static void test_steal(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    wh_buf_puts(&b, "owned text");
+    size_t len = 0;
+    char *p = wh_buf_steal(&b, &len);
+    CHECK_STR(p, "owned text");
+    CHECK_INT(len, 10);
+    /* b is fresh again and independent of p. */
+    CHECK(b.data == NULL);
+    CHECK_INT(b.len, 0);
+    CHECK_INT(b.cap, 0);
+    wh_buf_puts(&b, "new");
+    CHECK_STR(b.data, "new");
+    CHECK_STR(p, "owned text");
+    free(p);
+    /* len may be NULL; an empty buffer gives NULL. */
+    wh_buf_close(&b);
+    CHECK(wh_buf_steal(&b, NULL) == NULL);
+    CHECK(wh_buf_steal(&b, &len) == NULL);
+    CHECK_INT(len, 0);
+}
+
+static void test_reset(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    wh_buf_reset(&b); /* no allocation yet: still fine */
+    CHECK(b.data == NULL);
+    wh_buf_puts(&b, "0123456789");
+    char *before = b.data;
+    size_t cap = b.cap;
+    wh_buf_reset(&b);
+    CHECK_INT(b.len, 0);
+    CHECK_STR(b.data, "");
+    CHECK(b.data == before);
+    CHECK_INT(b.cap, cap);
+    wh_buf_puts(&b, "ab");
+    CHECK_STR(b.data, "ab");
+    wh_buf_close(&b);
+}
+
+int main(void)
+{
+    TEST(test_init_empty);
+    TEST(test_append_growth);
+    TEST(test_append_binary);
+    TEST(test_reserve);
+    TEST(test_printf);
+    TEST(test_json_str);
+    TEST(test_steal);
+    TEST(test_reset);
+    return 0;
+}
