@@ -54,7 +54,9 @@ enum wh_svc {
     X(ORGS_LIST, "GET", "/v1/organizations", WH_SVC_AGREEMENTS, WH_ROLES_ANY, 0)           \
     X(ORGS_GET, "GET", "/v1/organizations/{id}", WH_SVC_AGREEMENTS, WH_ROLES_ANY, 0)       \
     X(ORGS_PATCH, "PATCH", "/v1/organizations/{id}", WH_SVC_AGREEMENTS,                    \
-      WH_ROLE_ADMIN | WH_ROLE_COORDINATOR | WH_ROLE_CONSULTANT, WH_OPF_BODY | WH_OPF_WRITE)
+      WH_ROLE_ADMIN | WH_ROLE_COORDINATOR | WH_ROLE_CONSULTANT, WH_OPF_BODY | WH_OPF_WRITE)  \
+    X(EVENTS_INGEST, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE,                  \
+      WH_OPF_BODY | WH_OPF_WRITE)
 
 enum wh_op_id {
 #define WH_OP_ENUM(name, m, p, s, r, f) WH_OP_##name,

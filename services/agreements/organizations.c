@@ -1,10 +1,13 @@
 #include "organizations.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
+#include "err.h"
 #include "id.h"
 #include "list.h"
+#include "outbox.h"
 
 static const char *const org_kinds[] = {"employer", "insurer", NULL};
 static const char *const org_fields[] = {"name", "kind", "employees", "region", "sector", NULL};
@@ -24,6 +27,24 @@ static const char SQL_ORG_LIST[] =
 static const char SQL_ORG_UPDATE[] =
     "UPDATE organizations SET name = ?2, kind = ?3, employees = ?4, region = ?5, sector = ?6,"
     " version = version + 1, updated_at = ?7 WHERE id = ?1";
+
+/* organization.created / .updated, in the transaction of the change. */
+static int emit_org_event(wh_ctx_t *c, const char *type, const char *id, const char *name,
+                          size_t name_len, const char *kind)
+{
+    wh_buf_t data;
+    wh_buf_init(&data);
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &data);
+    msgpack_pack_map(&pk, 3);
+    wh_msg_kv_str(&pk, "organization_id", id);
+    wh_msg_kv_strn(&pk, "name", name, name_len);
+    wh_msg_kv_str(&pk, "kind", kind);
+    int rc = wh_buf_failed(&data) ? WH_ENOMEM
+                                  : wh_outbox_emit(c->store, type, id, data.data, data.len, NULL);
+    wh_buf_close(&data);
+    return rc;
+}
 
 static void pack_org(msgpack_packer *pk, sqlite3_stmt *st)
 {
@@ -91,7 +112,9 @@ void org_create(wh_ctx_t *c)
     wh_stmt_bind_str(st, 5, region);
     wh_stmt_bind_str(st, 6, sector);
     wh_stmt_bind_text(st, 7, now);
-    if (sqlite3_step(st) != SQLITE_DONE || !reply_org(c, (wh_str_t){id, WH_ID_LEN}, 201))
+    if (sqlite3_step(st) != SQLITE_DONE ||
+        emit_org_event(c, "organization.created", id, name.p, name.n, org_kinds[kind]) != 0 ||
+        !reply_org(c, (wh_str_t){id, WH_ID_LEN}, 201))
         wh_reply_problem(c->rep, 500, "internal", "the organisation could not be stored");
 }
 
@@ -205,6 +228,10 @@ void org_patch(wh_ctx_t *c)
     wh_stmt_bind_text(up, 5, has_region ? region : NULL);
     wh_stmt_bind_text(up, 6, has_sector ? sector : NULL);
     wh_stmt_bind_text(up, 7, now);
-    if (sqlite3_step(up) != SQLITE_DONE || !reply_org(c, id, 200))
+    char idz[WH_ID_LEN + 1];
+    snprintf(idz, sizeof idz, "%.*s", (int)id.n, id.p);
+    if (sqlite3_step(up) != SQLITE_DONE ||
+        emit_org_event(c, "organization.updated", idz, name, strlen(name), org_kinds[kind]) != 0 ||
+        !reply_org(c, id, 200))
         wh_reply_problem(c->rep, 500, "internal", "the organisation could not be updated");
 }

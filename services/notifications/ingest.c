@@ -1,0 +1,111 @@
+#include "ingest.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "id.h"
+#include "events.h"
+#include "inbox.h"
+
+
+static const char SQL_EVENT_INSERT[] =
+    "INSERT INTO events(id, type, org_id, occurred_at, data, received_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+static const char *const event_fields[] = {"id", "type", "org_id", "occurred_at", "data", NULL};
+static const char *const languages[] = {"de", "en", "sv", NULL};
+
+static void check_contacts(wh_ctx_t *c, wh_valid_t *data, const char *name)
+{
+    const msgpack_object *arr = NULL;
+    if (wh_valid_array(data, name, WH_V_REQUIRED, EVENT_MAX_CONTACTS, &arr) != WH_V_SET)
+        return;
+    static const char *const contact_fields[] = {"name", "email", "language", "role", NULL};
+    for (uint32_t i = 0; i < arr->via.array.size; i++) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "/data/%s/%u", name, i);
+        wh_valid_t v;
+        if (!wh_valid_init(&v, c->rep, &arr->via.array.ptr[i], prefix))
+            continue;
+        wh_valid_only(&v, contact_fields);
+        wh_str_t s;
+        int lang;
+        wh_valid_str(&v, "name", WH_V_REQUIRED, 1, EVENT_MAX_FIELD, &s);
+        wh_valid_str(&v, "email", WH_V_REQUIRED, 3, 254, &s);
+        wh_valid_str(&v, "role", WH_V_NULLABLE, 1, EVENT_MAX_FIELD, &s);
+        wh_valid_enum(&v, "language", WH_V_REQUIRED, languages, &lang);
+    }
+}
+
+void events_ingest(wh_ctx_t *c)
+{
+    wh_valid_t v;
+    if (!wh_ctx_body(c, &v, event_fields))
+        return;
+    wh_str_t id = {0}, type = {0}, org = {0};
+    int64_t at = 0;
+    wh_valid_str(&v, "id", WH_V_REQUIRED, WH_ID_LEN, WH_ID_LEN, &id);
+    wh_valid_str(&v, "type", WH_V_REQUIRED, 1, 64, &type);
+    wh_valid_str(&v, "org_id", WH_V_REQUIRED | WH_V_NULLABLE, WH_ID_LEN, WH_ID_LEN, &org);
+    wh_valid_instant(&v, "occurred_at", WH_V_REQUIRED, &at);
+    const wh_event_type_t *et = type.p ? wh_event_type_find(type.p, type.n) : NULL;
+    if (type.p && !et)
+        wh_reply_field(c->rep, "/type", "unknown event type");
+    const msgpack_object *data = wh_msg_get(c->req->body, "data");
+    wh_valid_t dv;
+    if (wh_valid_init(&dv, c->rep, data, "/data") && et) {
+        const char *known[WH_EVENT_MAX_FIELDS + 1];
+        int n = 0;
+        for (; n < WH_EVENT_MAX_FIELDS && et->fields[n].name; n++)
+            known[n] = et->fields[n].name;
+        known[n] = NULL;
+        wh_valid_only(&dv, known);
+        for (int i = 0; i < n; i++) {
+            const wh_event_field_t *f = &et->fields[i];
+            unsigned flags = f->required ? WH_V_REQUIRED : WH_V_NULLABLE;
+            wh_str_t s;
+            int64_t x;
+            bool b;
+            int32_t d;
+            switch (f->kind) {
+            case WH_FIELD_STR: wh_valid_str(&dv, f->name, flags, 1, EVENT_MAX_FIELD, &s); break;
+            case WH_FIELD_INT: wh_valid_int(&dv, f->name, flags, INT32_MIN, INT32_MAX, &x); break;
+            case WH_FIELD_BOOL: wh_valid_bool(&dv, f->name, flags, &b); break;
+            case WH_FIELD_DATE: wh_valid_date(&dv, f->name, flags, &d); break;
+            case WH_FIELD_CONTACTS: check_contacts(c, &dv, f->name); break;
+            }
+        }
+    }
+    if (wh_reply_invalid(c->rep))
+        return;
+    bool repeat = false;
+    if (wh_inbox_accept(c->store, id, &repeat) != 0) {
+        wh_reply_problem(c->rep, 503, "store-unavailable", "the inbox could not be written");
+        return;
+    }
+    msgpack_packer *pk = wh_reply_ok(c->rep, 200);
+    msgpack_pack_map(pk, 1);
+    wh_msg_kv_bool(pk, "repeat", repeat);
+    if (repeat)
+        return;
+    wh_buf_t raw;
+    wh_buf_init(&raw);
+    msgpack_packer rpk;
+    wh_msg_writer_init(&rpk, &raw);
+    wh_msg_pack_obj(&rpk, data);
+    char now[WH_RFC3339_LEN], when[WH_RFC3339_LEN];
+    wh_clock_format_rfc3339(wh_clock_now_ms(), now);
+    wh_clock_format_rfc3339(at, when);
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_EVENT_INSERT);
+    wh_stmt_bind_str(st, 1, id);
+    wh_stmt_bind_str(st, 2, type);
+    wh_stmt_bind_str(st, 3, org);
+    wh_stmt_bind_text(st, 4, when);
+    sqlite3_bind_blob(st, 5, raw.data, (int)raw.len, SQLITE_TRANSIENT);
+    wh_stmt_bind_text(st, 6, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        wh_reply_problem(c->rep, 503, "store-unavailable", "the event could not be stored");
+    wh_buf_close(&raw);
+}
