@@ -52,10 +52,18 @@ static void respond(gateway_t *gw, wh_http_req_t *req, int route, const char *re
         h[n++] = extra[i];
     double secs = (double)(uv_hrtime() - req->started_ns) / 1e9;
     metrics_observe(gw->metrics, route, status, secs);
-    if (status >= 500)
-        wh_log(WH_LOG_WARN, request_id, "%s %s -> %d", req->method, req->path, status);
-    else if (wh_log_enabled(WH_LOG_DEBUG))
-        wh_log(WH_LOG_DEBUG, request_id, "%s %s -> %d", req->method, req->path, status);
+    /* One access line per request, under its request id. It names the
+     * route template, never the path or query as sent: those can carry a
+     * subject's pseudonym or a participation code. */
+    int level = status >= 500 ? WH_LOG_WARN : WH_LOG_INFO;
+    if (wh_log_enabled(level)) {
+        const char *what = route < WH_OP_COUNT           ? wh_ops[route].path
+                           : route == METRIC_ROUTE_HEALTHZ ? "/healthz"
+                           : route == METRIC_ROUTE_READYZ  ? "/readyz"
+                           : route == METRIC_ROUTE_METRICS ? "/metrics"
+                                                           : "(no route)";
+        wh_log(level, request_id, "%s %s %d %.1fms", req->method, what, status, secs * 1e3);
+    }
     wh_http_respond(req, status, ctype, h, n, body, len);
 }
 

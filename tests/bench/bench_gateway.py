@@ -110,6 +110,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="wh-bench-")
     nginx, nginx_url = start_nginx(tmp)
     try:
+        # Access logs off on both sides: nginx's config says access_log off.
         stack = Stack(env={"WH_LOG_LEVEL": "warn"})
         t0 = time.monotonic()
         stack.start(wait_ready=False)
