@@ -29,12 +29,14 @@ foreach(src ${fuzz_targets})
   endif()
 endforeach()
 
-file(GLOB e2e_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/e2e/test_*.py)
-foreach(src ${e2e_tests})
-  get_filename_component(name ${src} NAME_WE)
-  add_test(NAME e2e.${name} COMMAND ${WH_PY} ${src})
-  set_tests_properties(e2e.${name} PROPERTIES TIMEOUT 300
-    ENVIRONMENT "WH_BIN_DIR=${CMAKE_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")
+foreach(kind e2e fault)
+  file(GLOB py_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${kind}/test_*.py)
+  foreach(src ${py_tests})
+    get_filename_component(name ${src} NAME_WE)
+    add_test(NAME ${kind}.${name} COMMAND ${WH_PY} ${src})
+    set_tests_properties(${kind}.${name} PROPERTIES TIMEOUT 300
+      ENVIRONMENT "WH_BIN_DIR=${CMAKE_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")
+  endforeach()
 endforeach()
 
 include(${CMAKE_SOURCE_DIR}/tests/bench/bench.cmake)
