@@ -19,17 +19,21 @@
 #include <uv.h>
 
 /* Limits, each crossed by a test in tests/unit/http_test.c. */
-#define WH_HTTP_MAX_HEADER_BYTES (16 * 1024) /* request line + headers: 431 */
-#define WH_HTTP_MAX_URL_BYTES (8 * 1024)     /* 414 */
-#define WH_HTTP_MAX_HEADERS 64               /* 431 */
-#define WH_HTTP_MAX_BODY_BYTES (1024 * 1024) /* default body limit: 413 */
-#define WH_HTTP_MAX_CONNECTIONS 1024         /* default; beyond it 503 + close */
-#define WH_HTTP_MAX_PIPELINE 16              /* requests waiting per connection */
-#define WH_HTTP_MAX_WRITE_QUEUE (256 * 1024) /* bytes queued before reading stops */
+#define WH_HTTP_MAX_HEADER_BYTES (16 * 1024)   /* request line + headers: 431 */
+#define WH_HTTP_MAX_URL_BYTES    (8 * 1024)    /* 414 */
+#define WH_HTTP_MAX_HEADERS      64            /* 431 */
+#define WH_HTTP_MAX_BODY_BYTES   (1024 * 1024) /* default body limit: 413 */
+#define WH_HTTP_MAX_CONNECTIONS  1024          /* default; beyond it 503 + close */
+#define WH_HTTP_MAX_PIPELINE     16            /* requests waiting per connection */
+#define WH_HTTP_MAX_WRITE_QUEUE  (256 * 1024)  /* bytes queued before reading stops */
 /* Deadlines, in milliseconds (defaults; wh_http_config_t overrides). */
 #define WH_HTTP_HEADER_TIMEOUT_MS 10000 /* from a request's first byte to its last header */
-#define WH_HTTP_BODY_TIMEOUT_MS 30000   /* from the end of headers to the end of the body */
-#define WH_HTTP_IDLE_TIMEOUT_MS 60000   /* keep-alive connection with nothing in flight */
+#define WH_HTTP_BODY_TIMEOUT_MS   30000 /* from the end of headers to the end of the body */
+#define WH_HTTP_IDLE_TIMEOUT_MS   60000 /* keep-alive connection with nothing in flight */
+/* After its last response a closing connection shuts down its write side and
+ * discards input for at most this long, so that the client reads the response
+ * rather than a reset caused by bytes it had already sent. */
+#define WH_HTTP_LINGER_MS 2000
 
 typedef struct wh_http_server wh_http_server_t;
 typedef struct wh_http_req wh_http_req_t;
@@ -61,6 +65,7 @@ struct wh_http_req {
 
 typedef void (*wh_http_handler_fn)(wh_http_server_t *srv, wh_http_req_t *req, void *ud);
 
+/* A zero limit or deadline takes the default above. */
 typedef struct wh_http_config {
     const char *addr; /* "host:port"; host may be an IPv4 or IPv6 literal ([::1]:8080) */
     int max_connections;
@@ -101,5 +106,16 @@ typedef struct wh_http_stats {
     uint64_t limit_errors;
 } wh_http_stats_t;
 void wh_http_get_stats(const wh_http_server_t *srv, wh_http_stats_t *out);
+
+/* The reason phrase for status ("Not Found"), for problem titles. */
+const char *wh_http_reason(int status);
+
+/* For tests/fuzz/http_fuzz.c only: runs data through the same parser
+ * settings, callbacks, limits and response queue as a socket connection, on
+ * an in-memory connection fed in chunks of varying size, with a handler that
+ * answers some requests at once and others later in reverse order. Aborts if
+ * a response leaves out of order or the pipeline limit is broken. Returns the
+ * number of requests handed to the handler, or WH_ENOMEM. */
+int wh_http_parse_for_fuzz(const uint8_t *data, size_t len);
 
 #endif
