@@ -122,9 +122,15 @@ wh_v_result_t wh_valid_str(wh_valid_t *v, const char *key, unsigned flags, size_
         snprintf(d, sizeof d, "must be at most %zu characters", max_len);
         return bad(v, key, d);
     }
-    for (size_t i = 0; i < s.n; i++)
-        if ((unsigned char)s.p[i] < 0x20 && s.p[i] != '\n' && s.p[i] != '\t')
+    /* Control characters are Unicode's Cc: C0 (newline and tab allowed),
+     * DEL, and C1 (U+0080..U+009F, in UTF-8 0xC2 0x80..0x9F). */
+    for (size_t i = 0; i < s.n; i++) {
+        unsigned char ch = (unsigned char)s.p[i];
+        unsigned char next = i + 1 < s.n ? (unsigned char)s.p[i + 1] : 0;
+        if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f ||
+            (ch == 0xc2 && next >= 0x80 && next <= 0x9f))
             return bad(v, key, "must not contain control characters");
+    }
     *out = s;
     return WH_V_SET;
 }

@@ -4,6 +4,20 @@
 
 #include "err.h"
 
+/* An optional string field: absent or nil is absent; any other type is
+ * malformed, not silently absent (an If-Match read as absent would skip
+ * the precondition, an Idempotency-Key the replay). */
+static bool optional_str(const msgpack_object *o, wh_str_t *out)
+{
+    *out = (wh_str_t){NULL, 0};
+    if (!o || wh_msg_is_nil(o))
+        return true;
+    if (!wh_msg_is_str(o))
+        return false;
+    *out = wh_msg_str(o);
+    return true;
+}
+
 int wh_request_decode(const char *data, size_t len, wh_request_t *req)
 {
     memset(req, 0, sizeof *req);
@@ -27,7 +41,9 @@ int wh_request_decode(const char *data, size_t len, wh_request_t *req)
     if (tid && !wh_msg_is_nil(tid) &&
         wh_msg_copy_str(tid, req->principal.token_id, sizeof req->principal.token_id) != 0)
         goto fail;
-    wh_str_t role = wh_msg_str(wh_msg_get(pr, "role"));
+    wh_str_t role;
+    if (!optional_str(wh_msg_get(pr, "role"), &role))
+        goto fail;
     if (role.p) {
         req->principal.role = wh_role_parse(role.p, role.n);
         if (!req->principal.role)
@@ -44,8 +60,9 @@ int wh_request_decode(const char *data, size_t len, wh_request_t *req)
     }
     if (!wh_msg_int(wh_msg_get(root, "deadline_ms"), &req->deadline_ms))
         goto fail;
-    req->idempotency_key = wh_msg_str(wh_msg_get(root, "idempotency_key"));
-    req->if_match = wh_msg_str(wh_msg_get(root, "if_match"));
+    if (!optional_str(wh_msg_get(root, "idempotency_key"), &req->idempotency_key) ||
+        !optional_str(wh_msg_get(root, "if_match"), &req->if_match))
+        goto fail;
     const msgpack_object *params = wh_msg_get(root, "params");
     static const msgpack_object empty_map = {.type = MSGPACK_OBJECT_MAP};
     if (params) {
