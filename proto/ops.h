@@ -41,22 +41,21 @@ enum wh_svc {
 #define WH_OPF_BODY 2u   /* takes a JSON object body */
 #define WH_OPF_WRITE 4u  /* changes state */
 
-/* X(NAME, method, path, service, roles, flags) */
+/* X(NAME, method, path, service, roles, flags). Each service's rows live in
+ * its own file, proto/ops_<service>.h, so that work on one service does not
+ * touch another's rows. */
+#include "ops_gateway.h"
+#include "ops_agreements.h"
+#include "ops_surveys.h"
+#include "ops_screening.h"
+#include "ops_notifications.h"
+
 #define WH_OPS(X)                                                                          \
-    X(OPENAPI_GET, "GET", "/v1/openapi.json", WH_SVC_GATEWAY, WH_ROLE_PUBLIC, 0)           \
-    X(TOKENS_CREATE, "POST", "/v1/tokens", WH_SVC_GATEWAY, WH_ROLE_ADMIN,                  \
-      WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                          \
-    X(TOKENS_LIST, "GET", "/v1/tokens", WH_SVC_GATEWAY, WH_ROLE_ADMIN, 0)                  \
-    X(TOKENS_DELETE, "DELETE", "/v1/tokens/{id}", WH_SVC_GATEWAY, WH_ROLE_ADMIN,           \
-      WH_OPF_WRITE)                                                                        \
-    X(ORGS_CREATE, "POST", "/v1/organizations", WH_SVC_AGREEMENTS, WH_ROLE_ADMIN,          \
-      WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                          \
-    X(ORGS_LIST, "GET", "/v1/organizations", WH_SVC_AGREEMENTS, WH_ROLES_ANY, 0)           \
-    X(ORGS_GET, "GET", "/v1/organizations/{id}", WH_SVC_AGREEMENTS, WH_ROLES_ANY, 0)       \
-    X(ORGS_PATCH, "PATCH", "/v1/organizations/{id}", WH_SVC_AGREEMENTS,                    \
-      WH_ROLE_ADMIN | WH_ROLE_COORDINATOR | WH_ROLE_CONSULTANT, WH_OPF_BODY | WH_OPF_WRITE)  \
-    X(EVENTS_INGEST, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE,                  \
-      WH_OPF_BODY | WH_OPF_WRITE)
+    WH_OPS_GATEWAY(X)                                                                      \
+    WH_OPS_AGREEMENTS(X)                                                                   \
+    WH_OPS_SURVEYS(X)                                                                      \
+    WH_OPS_SCREENING(X)                                                                    \
+    WH_OPS_NOTIFICATIONS(X)
 
 enum wh_op_id {
 #define WH_OP_ENUM(name, m, p, s, r, f) WH_OP_##name,
