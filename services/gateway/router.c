@@ -19,7 +19,10 @@ static int hexval(char c)
  * strings. Returns false on bad escapes, NUL bytes or lack of room. */
 static bool decode(route_match_t *m, const char *s, size_t n, bool plus_space, wh_str_t *out)
 {
-    if (n > ROUTER_MAX_PARAM_BYTES || m->used + n + 1 > sizeof m->storage)
+    /* ROUTER_MAX_PARAM_BYTES bounds the decoded value (checked below); an
+     * escape turns three characters into one byte, so longer input cannot
+     * fit it. n is also an upper bound of the decoded size for the room. */
+    if (n > 3 * (size_t)ROUTER_MAX_PARAM_BYTES || m->used + n + 1 > sizeof m->storage)
         return false;
     char *o = m->storage + m->used, *start = o;
     for (size_t i = 0; i < n; i++) {
@@ -38,6 +41,8 @@ static bool decode(route_match_t *m, const char *s, size_t n, bool plus_space, w
             *o++ = c;
         }
     }
+    if ((size_t)(o - start) > ROUTER_MAX_PARAM_BYTES)
+        return false;
     *o++ = '\0';
     m->used += (size_t)(o - start);
     *out = (wh_str_t){start, (size_t)(o - start - 1)};
