@@ -26,7 +26,7 @@ void wh_buf_append(wh_buf_t *b, const void *p, size_t n);
 void wh_buf_puts(wh_buf_t *b, const char *s);
 void wh_buf_putc(wh_buf_t *b, char c);
 void wh_buf_printf(wh_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void wh_buf_vprintf(wh_buf_t *b, const char *fmt, va_list ap);
+void wh_buf_vprintf(wh_buf_t *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Appends s as a JSON string literal, quotes included. */
 void wh_buf_json_str(wh_buf_t *b, const char *s, size_t n);
 /* Hands the allocation to the caller (who frees it) and re-initialises b. */

@@ -19,6 +19,7 @@
  * the timer, close) are taken in one place, conn_progress(), which every event
  * (read, write done, respond, timer) ends by calling. */
 #include "http.h"
+#include "reply.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -175,94 +176,6 @@ static void conn_fail(conn_t *c, int status, const char *detail);
 
 /* --- small helpers --------------------------------------------------------- */
 
-const char *wh_http_reason(int status)
-{
-    switch (status) {
-    case 100:
-        return "Continue";
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 301:
-        return "Moved Permanently";
-    case 302:
-        return "Found";
-    case 303:
-        return "See Other";
-    case 304:
-        return "Not Modified";
-    case 307:
-        return "Temporary Redirect";
-    case 308:
-        return "Permanent Redirect";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 406:
-        return "Not Acceptable";
-    case 408:
-        return "Request Timeout";
-    case 409:
-        return "Conflict";
-    case 410:
-        return "Gone";
-    case 411:
-        return "Length Required";
-    case 412:
-        return "Precondition Failed";
-    case 413:
-        return "Content Too Large";
-    case 414:
-        return "URI Too Long";
-    case 415:
-        return "Unsupported Media Type";
-    case 422:
-        return "Unprocessable Content";
-    case 428:
-        return "Precondition Required";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    case 505:
-        return "HTTP Version Not Supported";
-    }
-    /* RFC 9110 lets a client ignore the phrase; the class is still honest. */
-    switch (status / 100) {
-    case 1:
-        return "Informational";
-    case 2:
-        return "Success";
-    case 3:
-        return "Redirection";
-    case 4:
-        return "Client Error";
-    default:
-        return "Server Error";
-    }
-}
 
 static const char *buf_str(const wh_buf_t *b)
 {
@@ -316,7 +229,7 @@ static void build_response(wh_http_server_t *srv, wh_buf_t *b, int status, const
 {
     bool has_body = status_has_body(status);
     wh_buf_printf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: workhealth\r\n", status,
-                  wh_http_reason(status), srv_date(srv));
+                  wh_status_text(status), srv_date(srv));
     if (has_body) {
         if (ctype && header_text_ok(ctype))
             wh_buf_printf(b, "Content-Type: %s\r\n", ctype);
@@ -338,7 +251,7 @@ static void build_problem(wh_http_server_t *srv, wh_buf_t *b, int status, const 
 {
     wh_buf_t json;
     wh_buf_init(&json);
-    const char *title = wh_http_reason(status);
+    const char *title = wh_status_text(status);
     wh_buf_puts(&json, "{\"type\":\"about:blank\",\"title\":");
     wh_buf_json_str(&json, title, strlen(title));
     wh_buf_printf(&json, ",\"status\":%d,\"detail\":", status);

@@ -107,8 +107,6 @@ typedef struct wh_http_stats {
 } wh_http_stats_t;
 void wh_http_get_stats(const wh_http_server_t *srv, wh_http_stats_t *out);
 
-/* The reason phrase for status ("Not Found"), for problem titles. */
-const char *wh_http_reason(int status);
 
 /* For tests/fuzz/http_fuzz.c only: runs data through the same parser
  * settings, callbacks, limits and response queue as a socket connection, on
