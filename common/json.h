@@ -21,10 +21,10 @@
 #include "buf.h"
 
 /* Nesting of arrays and objects; a bare scalar has depth 0, "[]" depth 1.
- * 32 is also the deepest the msgpack-c unpacker accepts
- * (MSGPACK_EMBED_STACK_SIZE), so every document that converts can be
- * unpacked by a service. */
-#define WH_JSON_MAX_DEPTH 32
+ * The msgpack-c unpacker accepts at most 32 levels (MSGPACK_EMBED_STACK_SIZE,
+ * and WH_MSG_MAX_DEPTH), and a request body travels one level inside the
+ * envelope's map, so 31 is the deepest body every service can unpack. */
+#define WH_JSON_MAX_DEPTH 31
 /* Bytes of one string or object key after unescaping, in UTF-8. */
 #define WH_JSON_MAX_STRING_BYTES (256 * 1024)
 /* Values in one document, counting containers and scalars but not keys:
