@@ -148,13 +148,13 @@ static void test_problem(void)
     longer[sizeof longer - 1] = '\0';
     wh_reply_problem(&r, 409, "conflict", "%s", longer);
     CHECK_INT(strlen(r.detail), sizeof r.detail - 1);
-    /* A status without a name still packs, with a title of its own. */
+    /* A status without a name of its own gets its class's (RFC 9110). */
     wh_reply_reset(&r);
     r.status = 418;
     packed(&r, "req-4", &raw, &m);
     e = wh_msg_get(m.root, "error");
     CHECK_STR(str_at(e, "type"), "about:blank");
-    CHECK_STR(str_at(e, "title"), "Unknown");
+    CHECK_STR(str_at(e, "title"), "Client Error");
     CHECK_STR(str_at(e, "detail"), "");
     wh_msg_close(&m);
     wh_buf_close(&raw);
