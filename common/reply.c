@@ -139,8 +139,10 @@ const char *wh_status_text(int status)
         return "Redirection";
     case 4:
         return "Client Error";
-    default:
+    case 5:
         return "Server Error";
+    default:
+        return "Unknown";
     }
 }
 

@@ -313,7 +313,7 @@ static void test_status_text(void)
     CHECK_STR(wh_status_text(412), "Precondition Failed");
     CHECK_STR(wh_status_text(422), "Unprocessable Content");
     CHECK_STR(wh_status_text(504), "Gateway Timeout");
-    CHECK_STR(wh_status_text(418), "Unknown");
+    CHECK_STR(wh_status_text(418), "Client Error");
     CHECK_STR(wh_status_text(0), "Unknown");
 }
 
