@@ -323,12 +323,21 @@ fail_ctx:
     return WH_EIO;
 }
 
-static void on_zs_closed(wh_zsock_t *z)
+static void on_timer_closed(uv_handle_t *h)
 {
-    broker_t *b = z->data;
+    broker_t *b = h->data;
     zmq_close(b->router);
     zmq_ctx_term(b->zctx);
     free(b);
+}
+
+/* The timer is closed last, from here: libuv finishes closing handles in
+ * the reverse order of uv_close(), so a timer closed before the bridge
+ * would be finished after the bridge's callback had freed b. */
+static void on_zs_closed(wh_zsock_t *z)
+{
+    broker_t *b = z->data;
+    uv_close((uv_handle_t *)&b->timer, on_timer_closed);
 }
 
 void broker_destroy(broker_t **b_p)
@@ -338,7 +347,7 @@ void broker_destroy(broker_t **b_p)
         return;
     while (b->head)
         finish(b, b->head, BROKER_UNAVAILABLE, NULL, 0);
-    uv_close((uv_handle_t *)&b->timer, NULL);
+    uv_timer_stop(&b->timer);
     wh_zsock_close(&b->zs, on_zs_closed);
     *b_p = NULL;
 }

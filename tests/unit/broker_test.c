@@ -1,0 +1,597 @@
+/* services/gateway/broker.c on a real libuv loop with DEALER instances
+ * written here, speaking the frames of proto/envelope.h: 503 at once with
+ * no instance, request and reply through one instance, load spread to the
+ * instance with the fewest requests in flight, an instance that falls
+ * silent dropped after WH_HEARTBEAT_LIVENESS intervals (its requests 503),
+ * one that disconnects dropped sooner, 504 at each request's own deadline,
+ * replies from the wrong instance or too late ignored, service-to-service
+ * forwarding, and destroy answering what is pending. Every test ends with
+ * uv_loop_close() == 0. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "check.h"
+#include "envelope.h"
+#include "err.h"
+#include "zsock.h"
+
+static char dir[64];
+static char ep[128];
+static void *ctx;
+static uv_loop_t loop;
+static broker_t *broker;
+
+/* ---- instances ---------------------------------------------------------- */
+
+#define MAX_HELD 16
+
+typedef struct instance {
+    void *sock;
+    wh_zsock_t zs;
+    const char *service;
+    bool answer;  /* reply at once with "re:" + payload */
+    bool beating; /* send heartbeats */
+    int requests; /* requests received */
+    int heartbeats;
+    char held_corr[MAX_HELD][8];
+    char held_payload[MAX_HELD][32];
+    int n_held;
+    /* Replies to this instance's own service-to-service requests. */
+    int replies;
+    char reply_corr[8];
+    char reply[128];
+    size_t reply_len;
+    int closed;
+} instance_t;
+
+static void inst_send(instance_t *in, const char *hdr, size_t hdr_len, const void *corr,
+                      const void *payload, size_t len)
+{
+    const void *frames[3] = {hdr, corr, payload};
+    size_t lens[3] = {hdr_len, 8, len};
+    CHECK_INT(wh_zsock_send(in->sock, frames, lens, 3), 0);
+    wh_zsock_kick(&in->zs);
+}
+
+static void heartbeat(instance_t *in)
+{
+    static const char hdr[2] = {WH_PROTO_VERSION, WH_CMD_HEARTBEAT};
+    static const char zero[8];
+    inst_send(in, hdr, 2, zero, in->service, strlen(in->service));
+}
+
+static void reply_to(instance_t *in, const void *corr, const char *payload)
+{
+    static const char hdr[2] = {WH_PROTO_VERSION, WH_CMD_REPLY};
+    inst_send(in, hdr, 2, corr, payload, strlen(payload));
+}
+
+static void on_inst_readable(wh_zsock_t *z)
+{
+    instance_t *in = z->data;
+    for (;;) {
+        zmq_msg_t f[WH_ZSOCK_MAX_FRAMES];
+        int n = wh_zsock_recv(in->sock, f);
+        if (n <= 0)
+            return;
+        CHECK_INT(n, 3);
+        CHECK_INT(zmq_msg_size(&f[0]), 2);
+        CHECK_INT(zmq_msg_size(&f[1]), 8);
+        const char *hdr = zmq_msg_data(&f[0]);
+        CHECK_INT(hdr[0], WH_PROTO_VERSION);
+        if (hdr[1] == WH_CMD_HEARTBEAT) {
+            in->heartbeats++;
+        } else if (hdr[1] == WH_CMD_REQUEST) {
+            in->requests++;
+            size_t len = zmq_msg_size(&f[2]);
+            if (in->answer) {
+                char re[64];
+                snprintf(re, sizeof re, "re:%.*s", (int)len, (const char *)zmq_msg_data(&f[2]));
+                reply_to(in, zmq_msg_data(&f[1]), re);
+            } else {
+                CHECK(in->n_held < MAX_HELD);
+                CHECK(len < sizeof in->held_payload[0]);
+                memcpy(in->held_corr[in->n_held], zmq_msg_data(&f[1]), 8);
+                memcpy(in->held_payload[in->n_held], zmq_msg_data(&f[2]), len);
+                in->held_payload[in->n_held][len] = '\0';
+                in->n_held++;
+            }
+        } else if (hdr[1] == WH_CMD_REPLY) {
+            in->replies++;
+            memcpy(in->reply_corr, zmq_msg_data(&f[1]), 8);
+            in->reply_len = zmq_msg_size(&f[2]);
+            CHECK(in->reply_len <= sizeof in->reply);
+            memcpy(in->reply, zmq_msg_data(&f[2]), in->reply_len);
+        } else {
+            CHECK(0);
+        }
+        wh_zsock_msgs_close(f, n);
+    }
+}
+
+static void inst_start(instance_t *in, const char *service, const char *identity, bool answer)
+{
+    memset(in, 0, sizeof *in);
+    in->service = service;
+    in->answer = answer;
+    in->beating = true;
+    in->sock = zmq_socket(ctx, ZMQ_DEALER);
+    CHECK(in->sock != NULL);
+    CHECK_INT(wh_zsock_configure(in->sock), 0);
+    CHECK_INT(zmq_setsockopt(in->sock, ZMQ_ROUTING_ID, identity, strlen(identity)), 0);
+    CHECK_INT(zmq_connect(in->sock, ep), 0);
+    in->zs.data = in;
+    CHECK_INT(wh_zsock_init(&in->zs, &loop, in->sock, on_inst_readable), 0);
+}
+
+static void on_inst_closed(wh_zsock_t *z)
+{
+    instance_t *in = z->data;
+    zmq_close(in->sock);
+    in->sock = NULL;
+    in->closed = 1;
+}
+
+static void inst_stop(instance_t *in)
+{
+    in->beating = false;
+    if (in->sock && !in->zs.closing)
+        wh_zsock_close(&in->zs, on_inst_closed);
+}
+
+/* Heartbeats every 100 ms for every instance that is beating. */
+static instance_t *all[8];
+static int n_all;
+static uv_timer_t beat_timer;
+
+static void on_beat(uv_timer_t *t)
+{
+    for (int i = 0; i < n_all; i++)
+        if (all[i]->beating && all[i]->sock)
+            heartbeat(all[i]);
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+typedef struct result {
+    int calls;
+    int status;
+    char body[128];
+    uint64_t at_ms; /* loop time of the callback */
+} result_t;
+
+static void on_result(void *ud, int status, const char *reply, size_t len)
+{
+    result_t *r = ud;
+    r->calls++;
+    r->status = status;
+    r->at_ms = uv_now(&loop);
+    CHECK(len < sizeof r->body);
+    if (status == BROKER_OK) {
+        CHECK(reply != NULL);
+        memcpy(r->body, reply, len);
+    } else {
+        CHECK_INT(len, 0);
+    }
+    r->body[len] = '\0';
+}
+
+static void send_req(enum wh_svc svc, const char *payload, uint64_t timeout_ms, result_t *r)
+{
+    broker_send(broker, svc, payload, strlen(payload), timeout_ms, on_result, r);
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static void setup(void)
+{
+    CHECK_INT(uv_loop_init(&loop), 0);
+    CHECK_INT(broker_new(&loop, ep, &broker), 0);
+    CHECK_INT(uv_timer_init(&loop, &beat_timer), 0);
+    CHECK_INT(uv_timer_start(&beat_timer, on_beat, 100, 100), 0);
+    n_all = 0;
+}
+
+static void add(instance_t *in, const char *service, const char *identity, bool answer)
+{
+    inst_start(in, service, identity, answer);
+    all[n_all++] = in;
+    heartbeat(in);
+}
+
+/* Turns the loop until cond holds; fails after limit_ms. */
+#define RUN_UNTIL(cond, limit_ms)                                                                  \
+    do {                                                                                           \
+        uint64_t start_ = uv_hrtime();                                                             \
+        while (!(cond)) {                                                                          \
+            if (uv_hrtime() - start_ > (uint64_t)(limit_ms)*1000000) {                             \
+                fprintf(stderr, "%s:%d: timed out waiting for %s\n", __FILE__, __LINE__, #cond);   \
+                exit(1);                                                                           \
+            }                                                                                      \
+            uv_run(&loop, UV_RUN_ONCE);                                                            \
+        }                                                                                          \
+    } while (0)
+
+/* Turns the loop for about ms. */
+static void run_for(uint64_t ms)
+{
+    uint64_t start = uv_hrtime();
+    while (uv_hrtime() - start < ms * 1000000)
+        uv_run(&loop, UV_RUN_ONCE);
+}
+
+static void teardown(void)
+{
+    broker_destroy(&broker);
+    CHECK(broker == NULL);
+    for (int i = 0; i < n_all; i++)
+        inst_stop(all[i]);
+    uv_close((uv_handle_t *)&beat_timer, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < n_all; i++)
+        CHECK(all[i]->sock == NULL);
+    CHECK_INT(uv_loop_close(&loop), 0);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_no_instance_503_at_once(void)
+{
+    setup();
+    result_t r = {0};
+    send_req(WH_SVC_AGREEMENTS, "hello", 1000, &r);
+    /* Called before broker_send returned. */
+    CHECK_INT(r.calls, 1);
+    CHECK_INT(r.status, BROKER_UNAVAILABLE);
+    CHECK_INT(broker_pending(broker), 0);
+    CHECK_INT(broker_instances(broker, WH_SVC_AGREEMENTS), 0);
+    /* An instance of another service does not help. */
+    instance_t s;
+    add(&s, "surveys", "surveys-1", true);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_SURVEYS) == 1, 2000);
+    result_t r2 = {0};
+    send_req(WH_SVC_AGREEMENTS, "hello", 1000, &r2);
+    CHECK_INT(r2.calls, 1);
+    CHECK_INT(r2.status, BROKER_UNAVAILABLE);
+    CHECK_INT(s.requests, 0);
+    teardown();
+}
+
+static void test_unknown_service_ignored(void)
+{
+    setup();
+    instance_t x;
+    add(&x, "astrology", "x-1", true);
+    instance_t g;
+    add(&g, "gateway", "g-1", true); /* the gateway is not an instance */
+    run_for(300);
+    for (int s = 0; s < WH_SVC_COUNT; s++)
+        CHECK_INT(broker_instances(broker, (enum wh_svc)s), 0);
+    CHECK_INT(x.heartbeats, 0); /* never adopted, never beaten */
+    teardown();
+}
+
+static void test_request_and_reply(void)
+{
+    setup();
+    instance_t a;
+    add(&a, "agreements", "agreements-1", true);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    result_t r = {0};
+    send_req(WH_SVC_AGREEMENTS, "hello", 2000, &r);
+    CHECK_INT(r.calls, 0);
+    CHECK_INT(broker_pending(broker), 1);
+    RUN_UNTIL(r.calls == 1, 2000);
+    CHECK_INT(r.status, BROKER_OK);
+    CHECK_STR(r.body, "re:hello");
+    CHECK_INT(a.requests, 1);
+    CHECK_INT(broker_pending(broker), 0);
+    /* Many in a row, each answered once. */
+    result_t rs[50];
+    memset(rs, 0, sizeof rs);
+    for (int i = 0; i < 50; i++) {
+        char p[16];
+        snprintf(p, sizeof p, "n%d", i);
+        send_req(WH_SVC_AGREEMENTS, p, 2000, &rs[i]);
+    }
+    CHECK_INT(broker_pending(broker), 50);
+    RUN_UNTIL(broker_pending(broker) == 0, 3000);
+    for (int i = 0; i < 50; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "re:n%d", i);
+        CHECK_INT(rs[i].calls, 1);
+        CHECK_STR(rs[i].body, want);
+    }
+    /* The broker's own heartbeats reach the instance. */
+    RUN_UNTIL(a.heartbeats >= 2, 2000);
+    teardown();
+}
+
+static void test_least_in_flight(void)
+{
+    setup();
+    instance_t a, b;
+    add(&a, "agreements", "agreements-A", false);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    result_t r[6];
+    memset(r, 0, sizeof r);
+    send_req(WH_SVC_AGREEMENTS, "a1", 5000, &r[0]);
+    send_req(WH_SVC_AGREEMENTS, "a2", 5000, &r[1]);
+    RUN_UNTIL(a.n_held == 2, 2000);
+    /* B joins idle: the next two both go to B (0 then 1 in flight, both
+     * fewer than A's 2). */
+    add(&b, "agreements", "agreements-B", false);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 2, 2000);
+    send_req(WH_SVC_AGREEMENTS, "b1", 5000, &r[2]);
+    send_req(WH_SVC_AGREEMENTS, "b2", 5000, &r[3]);
+    RUN_UNTIL(b.n_held == 2, 2000);
+    CHECK_INT(a.n_held, 2);
+    CHECK_STR(b.held_payload[0], "b1");
+    CHECK_STR(b.held_payload[1], "b2");
+    /* Level now: one each. */
+    send_req(WH_SVC_AGREEMENTS, "x", 5000, &r[4]);
+    send_req(WH_SVC_AGREEMENTS, "y", 5000, &r[5]);
+    RUN_UNTIL(a.n_held + b.n_held == 6, 2000);
+    CHECK_INT(a.n_held, 3);
+    CHECK_INT(b.n_held, 3);
+    /* A answers everything it holds; its replies reach the right callers. */
+    for (int i = 0; i < a.n_held; i++) {
+        char re[40];
+        snprintf(re, sizeof re, "from A: %s", a.held_payload[i]);
+        reply_to(&a, a.held_corr[i], re);
+    }
+    RUN_UNTIL(broker_pending(broker) == 3, 2000);
+    CHECK_STR(r[0].body, "from A: a1");
+    CHECK_STR(r[1].body, "from A: a2");
+    /* Freed of its load, A takes the next one. */
+    result_t r6 = {0};
+    send_req(WH_SVC_AGREEMENTS, "after", 5000, &r6);
+    RUN_UNTIL(a.n_held == 4, 2000);
+    CHECK_STR(a.held_payload[3], "after");
+    CHECK_INT(b.n_held, 3);
+    teardown();
+    /* destroy answered what was left. */
+    CHECK_INT(r6.calls, 1);
+    CHECK_INT(r6.status, BROKER_UNAVAILABLE);
+    for (int i = 0; i < 6; i++)
+        CHECK_INT(r[i].calls, 1);
+}
+
+static void test_silent_instance_dropped(void)
+{
+    setup();
+    instance_t a;
+    add(&a, "agreements", "agreements-1", false);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    result_t r = {0};
+    send_req(WH_SVC_AGREEMENTS, "held", 60000, &r);
+    RUN_UNTIL(a.n_held == 1, 2000);
+    /* It stops beating (the process hangs): dropped after the liveness
+     * window, and its request answered 503 long before its deadline. */
+    a.beating = false;
+    uint64_t silent_since = uv_now(&loop);
+    RUN_UNTIL(r.calls == 1, 5000);
+    CHECK_INT(r.status, BROKER_UNAVAILABLE);
+    uint64_t after = r.at_ms - silent_since;
+    uint64_t window = (uint64_t)WH_HEARTBEAT_MS * WH_HEARTBEAT_LIVENESS;
+    if (after < window - 150 || after > window + 600) {
+        fprintf(stderr, "dropped after %llu ms, window %llu\n", (unsigned long long)after,
+                (unsigned long long)window);
+        CHECK(0);
+    }
+    CHECK_INT(broker_instances(broker, WH_SVC_AGREEMENTS), 0);
+    CHECK_INT(broker_pending(broker), 0);
+    result_t r2 = {0};
+    send_req(WH_SVC_AGREEMENTS, "again", 1000, &r2);
+    CHECK_INT(r2.calls, 1);
+    CHECK_INT(r2.status, BROKER_UNAVAILABLE);
+    /* A late reply from it changes nothing. */
+    reply_to(&a, a.held_corr[0], "too late");
+    run_for(100);
+    CHECK_INT(r.calls, 1);
+    /* Beating again, it is back. */
+    a.beating = true;
+    heartbeat(&a);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    teardown();
+}
+
+static void test_disconnected_instance_dropped(void)
+{
+    setup();
+    instance_t a, b;
+    add(&a, "agreements", "agreements-A", false);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    add(&b, "agreements", "agreements-B", true);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 2, 2000);
+    result_t ra = {0}, rb = {0};
+    send_req(WH_SVC_AGREEMENTS, "one", 60000, &ra);
+    send_req(WH_SVC_AGREEMENTS, "two", 60000, &rb);
+    RUN_UNTIL(a.n_held == 1 && rb.calls == 1, 2000);
+    CHECK_STR(rb.body, "re:two");
+    /* A's process goes away: the ROUTER notices at its next send, well
+     * within the liveness window. */
+    uint64_t gone = uv_now(&loop);
+    inst_stop(&a);
+    RUN_UNTIL(ra.calls == 1, 5000);
+    CHECK_INT(ra.status, BROKER_UNAVAILABLE);
+    CHECK(ra.at_ms - gone < (uint64_t)WH_HEARTBEAT_MS * WH_HEARTBEAT_LIVENESS);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    /* B serves on. */
+    result_t r3 = {0};
+    send_req(WH_SVC_AGREEMENTS, "three", 2000, &r3);
+    RUN_UNTIL(r3.calls == 1, 2000);
+    CHECK_INT(r3.status, BROKER_OK);
+    CHECK_STR(r3.body, "re:three");
+    teardown();
+}
+
+static void test_timeout_504(void)
+{
+    setup();
+    instance_t a;
+    add(&a, "agreements", "agreements-1", false); /* alive, never answers */
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    /* A long deadline first, then a short one: each expires at its own
+     * deadline, not in the order they were sent. */
+    result_t slow = {0}, fast = {0};
+    uint64_t t0 = uv_now(&loop);
+    send_req(WH_SVC_AGREEMENTS, "slow", 1500, &slow);
+    send_req(WH_SVC_AGREEMENTS, "fast", 200, &fast);
+    RUN_UNTIL(fast.calls == 1, 3000);
+    CHECK_INT(fast.status, BROKER_TIMEOUT);
+    CHECK(fast.at_ms - t0 >= 200 && fast.at_ms - t0 < 450);
+    CHECK_INT(slow.calls, 0);
+    CHECK_INT(broker_pending(broker), 1);
+    RUN_UNTIL(slow.calls == 1, 3000);
+    CHECK_INT(slow.status, BROKER_TIMEOUT);
+    CHECK(slow.at_ms - t0 >= 1500 && slow.at_ms - t0 < 1750);
+    CHECK_INT(broker_pending(broker), 0);
+    /* The answers arrive after all: ignored, no second callback. */
+    RUN_UNTIL(a.n_held == 2, 1000);
+    reply_to(&a, a.held_corr[0], "late");
+    reply_to(&a, a.held_corr[1], "late");
+    run_for(100);
+    CHECK_INT(slow.calls, 1);
+    CHECK_INT(fast.calls, 1);
+    /* The instance is still alive and usable. */
+    CHECK_INT(broker_instances(broker, WH_SVC_AGREEMENTS), 1);
+    teardown();
+}
+
+static void test_reply_from_wrong_instance_ignored(void)
+{
+    setup();
+    instance_t a, b;
+    add(&a, "agreements", "agreements-A", false);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    result_t r = {0};
+    send_req(WH_SVC_AGREEMENTS, "mine", 5000, &r);
+    RUN_UNTIL(a.n_held == 1, 2000);
+    add(&b, "agreements", "agreements-B", false);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 2, 2000);
+    reply_to(&b, a.held_corr[0], "forged");
+    run_for(150);
+    CHECK_INT(r.calls, 0);
+    reply_to(&a, a.held_corr[0], "genuine");
+    RUN_UNTIL(r.calls == 1, 2000);
+    CHECK_STR(r.body, "genuine");
+    /* An unknown correlation id is ignored as well. */
+    reply_to(&a, "\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f", "stray");
+    run_for(100);
+    CHECK_INT(r.calls, 1);
+    teardown();
+}
+
+static void test_malformed_frames_ignored(void)
+{
+    setup();
+    instance_t a;
+    add(&a, "agreements", "agreements-1", true);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    /* Wrong version, short header, short correlation, too many frames. */
+    static const char bad_ver[2] = {2, WH_CMD_HEARTBEAT};
+    static const char zero[8];
+    inst_send(&a, bad_ver, 2, zero, "agreements", 10);
+    const void *f2[2] = {"\x01H", "agreements"};
+    size_t l2[2] = {2, 10};
+    CHECK_INT(wh_zsock_send(a.sock, f2, l2, 2), 0);
+    const void *f5[5] = {"\x01H", zero, "agreements", "x", "y"};
+    size_t l5[5] = {2, 8, 10, 1, 1};
+    CHECK_INT(wh_zsock_send(a.sock, f5, l5, 5), 0);
+    wh_zsock_kick(&a.zs);
+    run_for(150);
+    /* Still serving normally. */
+    result_t r = {0};
+    send_req(WH_SVC_AGREEMENTS, "ok", 2000, &r);
+    RUN_UNTIL(r.calls == 1, 2000);
+    CHECK_STR(r.body, "re:ok");
+    teardown();
+}
+
+static void test_forward_between_services(void)
+{
+    setup();
+    instance_t asker, notif;
+    add(&asker, "agreements", "agreements-1", false);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    const char hdr[3] = {WH_PROTO_VERSION, WH_CMD_REQUEST, (char)WH_SVC_NOTIFICATIONS};
+    /* No instance of the target: a reply envelope with status 503. */
+    inst_send(&asker, hdr, 3, "corr-001", "event", 5);
+    RUN_UNTIL(asker.replies == 1, 2000);
+    CHECK(memcmp(asker.reply_corr, "corr-001", 8) == 0);
+    wh_msg_t m;
+    CHECK_INT(wh_msg_decode(asker.reply, asker.reply_len, &m), 0);
+    int64_t v;
+    CHECK(wh_msg_int(wh_msg_get(m.root, "status"), &v));
+    CHECK_INT(v, 503);
+    CHECK(wh_msg_int(wh_msg_get(m.root, "v"), &v));
+    CHECK_INT(v, WH_PROTO_VERSION);
+    wh_msg_close(&m);
+    /* With one: forwarded, and its reply returned under the asker's
+     * correlation id. */
+    add(&notif, "notifications", "notifications-1", true);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_NOTIFICATIONS) == 1, 2000);
+    inst_send(&asker, hdr, 3, "corr-002", "event", 5);
+    RUN_UNTIL(asker.replies == 2, 2000);
+    CHECK(memcmp(asker.reply_corr, "corr-002", 8) == 0);
+    CHECK_INT(asker.reply_len, 8);
+    CHECK(memcmp(asker.reply, "re:event", 8) == 0);
+    CHECK_INT(notif.requests, 1);
+    /* An unknown target is dropped, not forwarded. */
+    const char bad[3] = {WH_PROTO_VERSION, WH_CMD_REQUEST, 99};
+    inst_send(&asker, bad, 3, "corr-003", "event", 5);
+    run_for(150);
+    CHECK_INT(asker.replies, 2);
+    CHECK_INT(broker_pending(broker), 0);
+    teardown();
+}
+
+static void test_destroy_with_pending(void)
+{
+    setup();
+    instance_t a;
+    add(&a, "agreements", "agreements-1", false);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    result_t r[3];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < 3; i++)
+        send_req(WH_SVC_AGREEMENTS, "held", 60000, &r[i]);
+    CHECK_INT(broker_pending(broker), 3);
+    broker_destroy(&broker);
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(r[i].calls, 1);
+        CHECK_INT(r[i].status, BROKER_UNAVAILABLE);
+    }
+    broker_destroy(&broker); /* NULL: nothing */
+    teardown();
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/wh-broker-test-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(ep, sizeof ep, "ipc://%s/broker.ipc", dir);
+    ctx = zmq_ctx_new();
+    CHECK(ctx != NULL);
+    TEST(test_no_instance_503_at_once);
+    TEST(test_unknown_service_ignored);
+    TEST(test_request_and_reply);
+    TEST(test_least_in_flight);
+    TEST(test_silent_instance_dropped);
+    TEST(test_disconnected_instance_dropped);
+    TEST(test_timeout_504);
+    TEST(test_reply_from_wrong_instance_ignored);
+    TEST(test_malformed_frames_ignored);
+    TEST(test_forward_between_services);
+    TEST(test_destroy_with_pending);
+    CHECK_INT(zmq_ctx_term(ctx), 0);
+    char p[128];
+    snprintf(p, sizeof p, "%s/broker.ipc", dir);
+    unlink(p);
+    CHECK_INT(rmdir(dir), 0);
+    return 0;
+}
