@@ -306,8 +306,9 @@ void wh_outbox_stop(wh_outbox_t **ob_p)
         return;
     ob->stopping = 1;
     write_outcomes(ob);
-    /* Handles close in order, so the idle handle's callback is the last. */
-    uv_close((uv_handle_t *)&ob->timer, on_closed);
+    /* libuv finishes closing handles in the reverse order of uv_close(), so
+     * the handle closed first (the idle one, which frees ob) is the last. */
     uv_close((uv_handle_t *)&ob->flush, on_closed);
+    uv_close((uv_handle_t *)&ob->timer, on_closed);
     *ob_p = NULL;
 }
