@@ -92,7 +92,16 @@ class Stack:
         p.wait(timeout=10)
 
     def __enter__(self):
-        self.start()
+        # __exit__ does not run when __enter__ raises: a stack that fails to
+        # come up is stopped here, or its processes would outlive the test.
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            sys.stderr.write(self.logs())
+            if self.own_dir:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+            raise
         return self
 
     def start(self, wait_ready=True):
