@@ -8,6 +8,7 @@ can run in parallel. Only the standard library is used; run with
 /usr/bin/python3.
 """
 
+import ctypes
 import http.client
 import json
 import os
@@ -21,6 +22,14 @@ import time
 
 SERVICES = ("agreements", "surveys", "screening", "notifications")
 ADMIN_TOKEN = "e2e-admin-token-0123456789"
+
+
+def _die_with_parent():
+    """Runs in the child before exec: the kernel kills it when the test
+    process dies, even by SIGKILL from a test runner's timeout, so no stack
+    outlives its test."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port():
@@ -82,7 +91,7 @@ class Stack:
         e.update(env or {})
         with open(os.path.join(self.data_dir, key + ".log"), "ab") as log:
             p = subprocess.Popen([os.path.join(self.bin_dir, "wh-" + name)], env=e,
-                                 stdout=log, stderr=log)
+                                 stdout=log, stderr=log, preexec_fn=_die_with_parent)
         self.procs[key] = p
         return p
 
