@@ -27,7 +27,8 @@ ADMIN_TOKEN = "e2e-admin-token-0123456789"
 def _die_with_parent():
     """Runs in the child before exec: the kernel kills it when the test
     process dies, even by SIGKILL from a test runner's timeout, so no stack
-    outlives its test."""
+    outlives its test. The signal follows the forking thread, so start
+    processes from the main thread, not from a worker thread that ends."""
     PR_SET_PDEATHSIG = 1
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
