@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "deliveries.h"
 #include "id.h"
 #include "events.h"
 #include "inbox.h"
@@ -107,5 +108,7 @@ void events_ingest(wh_ctx_t *c)
     wh_stmt_bind_text(st, 6, now);
     if (sqlite3_step(st) != SQLITE_DONE)
         wh_reply_problem(c->rep, 503, "store-unavailable", "the event could not be stored");
+    else if (deliveries_create(c->store, id, type, org, et, data) != 0)
+        wh_reply_problem(c->rep, 503, "store-unavailable", "the deliveries could not be stored");
     wh_buf_close(&raw);
 }

@@ -1,17 +1,34 @@
 /* The notifications service: events from the other services' outboxes,
  * turned into e-mails and signed webhooks. */
+#include "deliveries.h"
+#include "engine.h"
 #include "inbox.h"
 #include "ingest.h"
 #include "schema.h"
 #include "service.h"
+#include "subscriptions.h"
 
 static const wh_handler_t handlers[] = {
     {WH_OP_EVENTS_INGEST, events_ingest},
+    {WH_OP_SUBSCRIPTIONS_CREATE, subscription_create},
+    {WH_OP_SUBSCRIPTIONS_LIST, subscription_list},
+    {WH_OP_SUBSCRIPTIONS_GET, subscription_get},
+    {WH_OP_SUBSCRIPTIONS_DELETE, subscription_delete},
+    {WH_OP_DELIVERIES_LIST, delivery_list},
+    {WH_OP_DELIVERIES_RETRY, delivery_retry},
 };
+
+static engine_t *engine;
 
 static int start(wh_service_t *s)
 {
-    return wh_inbox_init_store(wh_service_store(s));
+    int rc = wh_inbox_init_store(wh_service_store(s));
+    return rc ? rc : engine_start(s, &engine);
+}
+
+static void stop(wh_service_t *s)
+{
+    engine_stop(&engine);
 }
 
 int main(void)
@@ -23,6 +40,7 @@ int main(void)
         .handlers = handlers,
         .n_handlers = sizeof handlers / sizeof handlers[0],
         .start = start,
+        .stop = stop,
     };
     return wh_service_main(&def);
 }

@@ -1,0 +1,786 @@
+#include "engine.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "err.h"
+#include "http_client.h"
+#include "id.h"
+#include "log.h"
+#include "mail.h"
+#include "schedule.h"
+#include "subscriptions.h"
+#include "templates.h"
+#include "webhook.h"
+
+/* Due pending deliveries in time order; ?2 says whether e-mail is sent at
+ * all; ?3 lists the hosts whose queue is full (JSON array). Claimed rows
+ * come back too and are skipped in memory, hence the limit ?4 counts them. */
+static const char SQL_DUE[] =
+    "SELECT seq, host FROM deliveries"
+    " WHERE status = 'pending' AND next_ms <= ?1 AND (?2 OR channel = 'webhook')"
+    "   AND host NOT IN (SELECT value FROM json_each(?3))"
+    " ORDER BY next_ms LIMIT ?4";
+static const char SQL_NEXT_DUE[] =
+    "SELECT min(next_ms) FROM deliveries"
+    " WHERE status = 'pending' AND next_ms > ?1 AND (?2 OR channel = 'webhook')";
+static const char SQL_LOAD[] =
+    "SELECT d.id, d.channel, d.target, d.language, d.round, e.type, e.org_id, e.occurred_at,"
+    " e.data, s.secret FROM deliveries d JOIN events e ON e.id = d.event_id"
+    " LEFT JOIN subscriptions s ON s.id = d.subscription_id"
+    " WHERE d.seq = ?1 AND d.status = 'pending'";
+static const char SQL_ATTEMPT_INSERT[] =
+    "INSERT INTO delivery_attempts(delivery_seq, n, at, outcome, http_status, smtp_status)"
+    " SELECT seq, attempts + 1, ?2, ?3, ?4, ?5 FROM deliveries WHERE seq = ?1";
+/* A delivery cancelled meanwhile (its subscription deleted) keeps its
+ * status; the attempt is recorded all the same. */
+static const char SQL_OUTCOME_UPDATE[] =
+    "UPDATE deliveries SET attempts = attempts + 1, updated_at = ?2,"
+    " status = CASE WHEN status = 'pending' THEN ?3 ELSE status END,"
+    " round = ?4, next_ms = ?5 WHERE seq = ?1";
+static const char SQL_PENDING_MAIL[] =
+    "SELECT count(*) FROM deliveries WHERE status = 'pending' AND channel = 'email'";
+
+struct host {
+    char key[SUB_MAX_HOST];
+    int in_flight;
+    int queued;
+    struct job *head, *tail;
+    struct host *next;
+};
+
+struct job {
+    engine_t *e;
+    struct host *h;
+    struct job *next;
+    int64_t seq;
+    char id[WH_ID_LEN + 1];
+    bool email;
+    int round; /* attempts so far in this schedule */
+    char *target;
+    char *secret;
+    wh_buf_t payload; /* the webhook body or the whole e-mail */
+    size_t read_off;  /* e-mail bytes handed to curl */
+    size_t response_bytes;
+    int64_t started_ms;
+    CURL *easy;
+    struct curl_slist *headers;
+};
+
+struct outcome {
+    int64_t seq;
+    int64_t at_ms;
+    const char *outcome; /* a string constant */
+    long http_status;    /* 0: none */
+    long smtp_status;
+    const char *status; /* pending | delivered | failed */
+    int round;
+    int64_t next_ms;
+};
+
+/* The set of claimed seqs: deliveries in memory or with an outcome not yet
+ * written. Open addressing with linear probing and backward-shift deletion;
+ * 0 is never a seq (SQLite rowids start at 1). */
+#define CLAIM_SLOTS 16384 /* > 2 * (ENGINE_MAX_JOBS + ENGINE_MAX_OUTCOMES) */
+
+struct engine {
+    wh_service_t *svc;
+    wh_store_t *store;
+    uv_loop_t *loop;
+    wh_http_client_t *http;
+    uv_idle_t pump;
+    uv_timer_t wake;
+    uv_timer_t flush_timer;
+    int open_handles;
+    bool stopping;
+    struct host *hosts;
+    int n_jobs;
+    int in_flight;
+    struct outcome *outcomes;
+    int n_outcomes;
+    int64_t claims[CLAIM_SLOTS];
+    int n_claims;
+    /* configuration */
+    double scale;
+    char base_url[512];
+    char *smtp_url;
+    long smtp_ssl;
+    char mail_from[320];
+    char envelope_from[MAIL_MAX_ADDRESS + 3];
+    bool smtp;
+};
+
+/* --- claims ------------------------------------------------------------ */
+
+static unsigned slot_of(int64_t seq)
+{
+    uint64_t h = (uint64_t)seq * 0x9E3779B97F4A7C15ull;
+    return (unsigned)(h >> 50) & (CLAIM_SLOTS - 1);
+}
+
+static bool claimed(const engine_t *e, int64_t seq)
+{
+    for (unsigned i = slot_of(seq);; i = (i + 1) & (CLAIM_SLOTS - 1)) {
+        if (e->claims[i] == seq)
+            return true;
+        if (e->claims[i] == 0)
+            return false;
+    }
+}
+
+static void claim(engine_t *e, int64_t seq)
+{
+    unsigned i = slot_of(seq);
+    while (e->claims[i] != 0 && e->claims[i] != seq)
+        i = (i + 1) & (CLAIM_SLOTS - 1);
+    if (e->claims[i] == 0)
+        e->n_claims++;
+    e->claims[i] = seq;
+}
+
+static void unclaim(engine_t *e, int64_t seq)
+{
+    unsigned i = slot_of(seq);
+    while (e->claims[i] != seq) {
+        if (e->claims[i] == 0)
+            return;
+        i = (i + 1) & (CLAIM_SLOTS - 1);
+    }
+    e->claims[i] = 0;
+    e->n_claims--;
+    /* Backward shift: move up any later entry that probed past the hole. */
+    unsigned hole = i;
+    for (unsigned j = (i + 1) & (CLAIM_SLOTS - 1); e->claims[j] != 0;
+         j = (j + 1) & (CLAIM_SLOTS - 1)) {
+        unsigned home = slot_of(e->claims[j]);
+        bool between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!between) {
+            e->claims[hole] = e->claims[j];
+            e->claims[j] = 0;
+            hole = j;
+        }
+    }
+}
+
+/* --- hosts and jobs ------------------------------------------------------ */
+
+static struct host *host_get(engine_t *e, const char *key, bool create)
+{
+    for (struct host *h = e->hosts; h; h = h->next)
+        if (strcmp(h->key, key) == 0)
+            return h;
+    if (!create)
+        return NULL;
+    struct host *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    snprintf(h->key, sizeof h->key, "%s", key);
+    h->next = e->hosts;
+    e->hosts = h;
+    return h;
+}
+
+/* Hosts with nothing queued or in flight are forgotten. */
+static void hosts_prune(engine_t *e)
+{
+    for (struct host **p = &e->hosts; *p;) {
+        struct host *h = *p;
+        if (h->in_flight == 0 && h->queued == 0) {
+            *p = h->next;
+            free(h);
+        } else {
+            p = &h->next;
+        }
+    }
+}
+
+static void job_free(struct job *j)
+{
+    if (j->easy)
+        curl_easy_cleanup(j->easy);
+    curl_slist_free_all(j->headers);
+    free(j->target);
+    if (j->secret) {
+        memset(j->secret, 0, strlen(j->secret));
+        free(j->secret);
+    }
+    wh_buf_close(&j->payload);
+    free(j);
+}
+
+static void schedule_flush(engine_t *e);
+
+/* Records the outcome of an attempt (or of giving up before one). */
+static void record(engine_t *e, struct job *j, verdict_t v, long http_status, long smtp_status)
+{
+    struct outcome *o = &e->outcomes[e->n_outcomes++];
+    memset(o, 0, sizeof *o);
+    o->seq = j->seq;
+    o->at_ms = j->started_ms ? j->started_ms : wh_clock_now_ms();
+    o->outcome = v.outcome;
+    o->http_status = http_status;
+    o->smtp_status = smtp_status;
+    o->round = j->round + 1;
+    if (v.kind == VERDICT_DELIVERED) {
+        o->status = "delivered";
+    } else if (v.kind == VERDICT_FAIL || o->round >= SCHEDULE_MAX_ATTEMPTS) {
+        o->status = "failed";
+    } else {
+        uint32_t r;
+        wh_random_bytes(&r, sizeof r);
+        int64_t delay = v.retry_after_s > 0
+                            ? v.retry_after_s * 1000
+                            : schedule_delay_ms(o->round, e->scale, (double)r / 4294967296.0);
+        o->status = "pending";
+        o->next_ms = wh_clock_now_ms() + delay;
+    }
+    if (o->status[0] == 'f')
+        wh_log_warn("delivery %s failed after %d attempts (last: %s)", j->id, o->round, v.outcome);
+    else if (o->status[0] == 'p')
+        wh_log_info("delivery %s attempt %d: %s %ld; next in %lld ms", j->id, o->round, v.outcome,
+                    http_status ? http_status : smtp_status,
+                    (long long)(o->next_ms - wh_clock_now_ms()));
+    schedule_flush(e);
+}
+
+/* --- sending --------------------------------------------------------------- */
+
+static size_t on_response(char *p, size_t size, size_t n, void *ud)
+{
+    struct job *j = ud;
+    j->response_bytes += size * n;
+    /* Returning less than given ends the transfer; the status is known by
+     * now and decides the outcome. */
+    return j->response_bytes > ENGINE_MAX_RESPONSE ? 0 : size * n;
+}
+
+static size_t on_mail_read(char *buf, size_t size, size_t n, void *ud)
+{
+    struct job *j = ud;
+    size_t left = j->payload.len - j->read_off;
+    size_t take = size * n < left ? size * n : left;
+    memcpy(buf, j->payload.data + j->read_off, take);
+    j->read_off += take;
+    return take;
+}
+
+static void dispatch(engine_t *e);
+
+static void on_done(void *ud, CURL *easy, CURLcode rc)
+{
+    struct job *j = ud;
+    engine_t *e = j->e;
+    long code = 0;
+    curl_off_t retry_after = -1;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after);
+    j->h->in_flight--;
+    e->in_flight--;
+    e->n_jobs--;
+    if (rc == CURLE_ABORTED_BY_CALLBACK && e->stopping) {
+        /* Stopping: the delivery stays pending and due. */
+        job_free(j);
+        return;
+    }
+    verdict_t v = j->email ? schedule_judge_smtp(rc, code)
+                           : schedule_judge_http(rc, code, (int64_t)retry_after);
+    if (rc != CURLE_OK && v.kind != VERDICT_DELIVERED)
+        wh_log_debug("delivery %s: %s", j->id, curl_easy_strerror(rc));
+    record(e, j, v, j->email ? 0 : code, j->email ? code : 0);
+    job_free(j);
+    if (!e->stopping)
+        dispatch(e);
+}
+
+static int start_webhook(engine_t *e, struct job *j)
+{
+    char sig[WEBHOOK_SIGNATURE_LEN + 1];
+    int64_t ts = j->started_ms / 1000;
+    if (!j->secret || webhook_sign(j->secret, j->id, ts, j->payload.data, j->payload.len, sig) != 0)
+        return WH_EINVAL;
+    char h[128];
+    struct curl_slist *l = NULL;
+    l = curl_slist_append(l, "Content-Type: application/json");
+    snprintf(h, sizeof h, "webhook-id: %s", j->id);
+    l = curl_slist_append(l, h);
+    snprintf(h, sizeof h, "webhook-timestamp: %lld", (long long)ts);
+    l = curl_slist_append(l, h);
+    snprintf(h, sizeof h, "webhook-signature: %s", sig);
+    l = curl_slist_append(l, h);
+    l = curl_slist_append(l, "User-Agent: workhealth-webhooks/1");
+    l = curl_slist_append(l, "Expect:"); /* no 100-continue round trip */
+    j->headers = l;
+    if (!l)
+        return WH_ENOMEM;
+    CURL *c = j->easy;
+    curl_easy_setopt(c, CURLOPT_URL, j->target);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, l);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->payload.data);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)j->payload.len);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ENGINE_WEBHOOK_CONNECT_MS);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ENGINE_WEBHOOK_TIMEOUT_MS);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_response);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
+    (void)e;
+    return 0;
+}
+
+static int start_mail(engine_t *e, struct job *j)
+{
+    char rcpt[MAIL_MAX_ADDRESS + 3];
+    snprintf(rcpt, sizeof rcpt, "<%s>", j->target);
+    j->headers = curl_slist_append(NULL, rcpt);
+    if (!j->headers)
+        return WH_ENOMEM;
+    CURL *c = j->easy;
+    curl_easy_setopt(c, CURLOPT_URL, e->smtp_url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(c, CURLOPT_USE_SSL, e->smtp_ssl);
+    curl_easy_setopt(c, CURLOPT_MAIL_FROM, e->envelope_from);
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, j->headers);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_mail_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, j);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE, (long)j->payload.len);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ENGINE_SMTP_CONNECT_MS);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ENGINE_SMTP_TIMEOUT_MS);
+    return 0;
+}
+
+static void start(engine_t *e, struct job *j)
+{
+    j->started_ms = wh_clock_now_ms();
+    j->easy = curl_easy_init();
+    int rc = j->easy ? 0 : WH_ENOMEM;
+    if (rc == 0) {
+        curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
+        rc = j->email ? start_mail(e, j) : start_webhook(e, j);
+    }
+    if (rc == 0)
+        rc = wh_http_client_add(e->http, j->easy, on_done, j);
+    if (rc != 0) {
+        e->n_jobs--;
+        verdict_t v = {VERDICT_RETRY, "error", 0};
+        if (rc == WH_EINVAL)
+            v = (verdict_t){VERDICT_FAIL, "no_signing_secret", 0};
+        record(e, j, v, 0, 0);
+        job_free(j);
+        return;
+    }
+    j->h->in_flight++;
+    e->in_flight++;
+}
+
+/* Starts queued jobs while the limits allow, host by host in turn. */
+static void dispatch(engine_t *e)
+{
+    bool progress = true;
+    while (progress && e->in_flight < ENGINE_MAX_INFLIGHT && e->n_outcomes < ENGINE_MAX_OUTCOMES) {
+        progress = false;
+        for (struct host *h = e->hosts;
+             h && e->in_flight < ENGINE_MAX_INFLIGHT && e->n_outcomes < ENGINE_MAX_OUTCOMES;
+             h = h->next) {
+            if (!h->head || h->in_flight >= ENGINE_MAX_PER_HOST)
+                continue;
+            struct job *j = h->head;
+            h->head = j->next;
+            if (!h->head)
+                h->tail = NULL;
+            h->queued--;
+            start(e, j);
+            progress = true;
+        }
+    }
+}
+
+/* --- reading due deliveries ---------------------------------------------------- */
+
+/* Builds the job of one claimed delivery from the store; NULL when it is
+ * no longer pending. A delivery that cannot be built is recorded as failed. */
+static struct job *load(engine_t *e, int64_t seq, struct host *h)
+{
+    sqlite3_stmt *st = wh_store_stmt(e->store, SQL_LOAD);
+    if (!st)
+        return NULL;
+    sqlite3_bind_int64(st, 1, seq);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return NULL;
+    }
+    struct job *j = calloc(1, sizeof *j);
+    if (!j) {
+        sqlite3_reset(st);
+        return NULL;
+    }
+    j->e = e;
+    j->h = h;
+    j->seq = seq;
+    snprintf(j->id, sizeof j->id, "%s", (const char *)sqlite3_column_text(st, 0));
+    j->email = strcmp((const char *)sqlite3_column_text(st, 1), "email") == 0;
+    j->target = strdup((const char *)sqlite3_column_text(st, 2));
+    const char *lang = (const char *)sqlite3_column_text(st, 3);
+    j->round = sqlite3_column_int(st, 4);
+    const char *type = (const char *)sqlite3_column_text(st, 5);
+    const char *org = (const char *)sqlite3_column_text(st, 6);
+    const char *occurred = (const char *)sqlite3_column_text(st, 7);
+    const char *secret = (const char *)sqlite3_column_text(st, 9);
+    j->secret = secret ? strdup(secret) : NULL;
+    wh_buf_init(&j->payload);
+    wh_msg_t m;
+    int rc = wh_msg_decode(sqlite3_column_blob(st, 8), (size_t)sqlite3_column_bytes(st, 8), &m);
+    const char *why = "render_failed";
+    if (rc == 0 && !j->email) {
+        rc = webhook_body(&j->payload, type, occurred, m.root);
+    } else if (rc == 0) {
+        wh_buf_t subject, body;
+        wh_buf_init(&subject);
+        wh_buf_init(&body);
+        rc = template_render(type, lang, org, m.root, e->base_url, &subject, &body);
+        if (rc == 0)
+            rc = mail_compose(&j->payload, e->mail_from, j->target, subject.data, subject.len,
+                              body.data, body.len, j->id, wh_clock_now_ms());
+        wh_buf_close(&subject);
+        wh_buf_close(&body);
+    }
+    if (m.root)
+        wh_msg_close(&m);
+    sqlite3_reset(st);
+    if (rc == 0 && !j->target)
+        rc = WH_ENOMEM;
+    if (rc != 0) {
+        wh_log_error("delivery %s (%s): cannot build the message: %s", j->id, type,
+                     wh_strerror(rc));
+        claim(e, seq);
+        record(e, j, (verdict_t){VERDICT_FAIL, why, 0}, 0, 0);
+        job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+static void on_wake(uv_timer_t *t);
+
+static void arm_wake(engine_t *e, int64_t now)
+{
+    int64_t wait = ENGINE_TICK_MS;
+    sqlite3_stmt *st = wh_store_stmt(e->store, SQL_NEXT_DUE);
+    if (st) {
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_int(st, 2, e->smtp);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            int64_t d = sqlite3_column_int64(st, 0) - now;
+            if (d < wait)
+                wait = d < 1 ? 1 : d;
+        }
+        sqlite3_reset(st);
+    }
+    uv_timer_start(&e->wake, on_wake, (uint64_t)wait, 0);
+}
+
+#define SCAN_MAX 4096 /* new deliveries taken per scan */
+
+/* Reads due deliveries not yet claimed into the hosts' queues. */
+static void scan(engine_t *e)
+{
+    int64_t now = wh_clock_now_ms();
+    int room = ENGINE_MAX_JOBS - e->n_jobs;
+    if (room > SCAN_MAX)
+        room = SCAN_MAX;
+    if (room > 0 && e->n_outcomes < ENGINE_MAX_OUTCOMES) {
+        wh_buf_t full;
+        wh_buf_init(&full);
+        wh_buf_putc(&full, '[');
+        for (struct host *h = e->hosts; h; h = h->next)
+            if (h->queued >= ENGINE_MAX_QUEUED_PER_HOST) {
+                if (full.len > 1)
+                    wh_buf_putc(&full, ',');
+                wh_buf_json_str(&full, h->key, strlen(h->key));
+            }
+        wh_buf_putc(&full, ']');
+        static int64_t seqs[SCAN_MAX];
+        static char keys[SCAN_MAX][SUB_MAX_HOST];
+        int n = 0;
+        sqlite3_stmt *st = wh_store_stmt(e->store, SQL_DUE);
+        if (st && !wh_buf_failed(&full)) {
+            sqlite3_bind_int64(st, 1, now);
+            sqlite3_bind_int(st, 2, e->smtp);
+            sqlite3_bind_text(st, 3, full.data, (int)full.len, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(st, 4, (int64_t)e->n_claims + room);
+            while (n < room && sqlite3_step(st) == SQLITE_ROW) {
+                int64_t seq = sqlite3_column_int64(st, 0);
+                if (claimed(e, seq))
+                    continue;
+                seqs[n] = seq;
+                snprintf(keys[n], sizeof keys[n], "%s", (const char *)sqlite3_column_text(st, 1));
+                n++;
+            }
+            sqlite3_reset(st);
+        }
+        wh_buf_close(&full);
+        for (int i = 0; i < n; i++) {
+            struct host *h = host_get(e, keys[i], true);
+            if (!h || h->queued >= ENGINE_MAX_QUEUED_PER_HOST)
+                continue;
+            struct job *j = load(e, seqs[i], h);
+            if (!j)
+                continue;
+            claim(e, j->seq);
+            e->n_jobs++;
+            h->queued++;
+            if (h->tail)
+                h->tail->next = j;
+            else
+                h->head = j;
+            h->tail = j;
+        }
+    }
+    dispatch(e);
+    hosts_prune(e);
+    arm_wake(e, now);
+}
+
+/* --- writing outcomes ---------------------------------------------------------- */
+
+static void on_flush_timer(uv_timer_t *t);
+
+static void flush(engine_t *e)
+{
+    if (e->n_outcomes == 0)
+        return;
+    if (wh_store_begin(e->store) != 0) {
+        wh_log_error("cannot write %d delivery outcomes now; trying again", e->n_outcomes);
+        uv_timer_start(&e->flush_timer, on_flush_timer, 10 * ENGINE_FLUSH_MS, 0);
+        return;
+    }
+    bool ok = true;
+    for (int i = 0; ok && i < e->n_outcomes; i++) {
+        struct outcome *o = &e->outcomes[i];
+        char at[WH_RFC3339_LEN], now[WH_RFC3339_LEN];
+        wh_clock_format_rfc3339(o->at_ms, at);
+        wh_clock_format_rfc3339(wh_clock_now_ms(), now);
+        sqlite3_stmt *a = wh_store_stmt(e->store, SQL_ATTEMPT_INSERT);
+        sqlite3_stmt *u = a ? wh_store_stmt(e->store, SQL_OUTCOME_UPDATE) : NULL;
+        if (!u) {
+            ok = false;
+            break;
+        }
+        sqlite3_bind_int64(a, 1, o->seq);
+        wh_stmt_bind_text(a, 2, at);
+        wh_stmt_bind_text(a, 3, o->outcome);
+        if (o->http_status)
+            sqlite3_bind_int64(a, 4, o->http_status);
+        if (o->smtp_status)
+            sqlite3_bind_int64(a, 5, o->smtp_status);
+        ok = sqlite3_step(a) == SQLITE_DONE;
+        sqlite3_reset(a);
+        sqlite3_bind_int64(u, 1, o->seq);
+        wh_stmt_bind_text(u, 2, now);
+        wh_stmt_bind_text(u, 3, o->status);
+        sqlite3_bind_int(u, 4, o->round);
+        sqlite3_bind_int64(u, 5, o->next_ms);
+        ok = ok && sqlite3_step(u) == SQLITE_DONE;
+        sqlite3_reset(u);
+    }
+    if (!ok || wh_store_commit(e->store) != 0) {
+        wh_store_rollback(e->store);
+        wh_log_error("cannot write %d delivery outcomes now; trying again", e->n_outcomes);
+        uv_timer_start(&e->flush_timer, on_flush_timer, 10 * ENGINE_FLUSH_MS, 0);
+        return;
+    }
+    for (int i = 0; i < e->n_outcomes; i++)
+        unclaim(e, e->outcomes[i].seq);
+    e->n_outcomes = 0;
+}
+
+/* --- the loop's callbacks -------------------------------------------------------- */
+
+static void on_pump(uv_idle_t *h);
+
+static void kick(engine_t *e)
+{
+    if (!e->stopping && !uv_is_active((uv_handle_t *)&e->pump))
+        uv_idle_start(&e->pump, on_pump);
+}
+
+static void on_pump(uv_idle_t *h)
+{
+    engine_t *e = h->data;
+    uv_idle_stop(h);
+    if (e->n_outcomes >= ENGINE_FLUSH_BATCH)
+        flush(e);
+    scan(e);
+}
+
+static void on_wake(uv_timer_t *t)
+{
+    kick(t->data);
+}
+
+static void on_flush_timer(uv_timer_t *t)
+{
+    engine_t *e = t->data;
+    flush(e);
+    kick(e);
+}
+
+static void schedule_flush(engine_t *e)
+{
+    if (e->stopping)
+        return;
+    if (e->n_outcomes >= ENGINE_FLUSH_BATCH)
+        kick(e);
+    else if (!uv_is_active((uv_handle_t *)&e->flush_timer))
+        uv_timer_start(&e->flush_timer, on_flush_timer, ENGINE_FLUSH_MS, 0);
+}
+
+static void on_commit(void *ud)
+{
+    kick(ud);
+}
+
+/* --- configuration, start and stop ----------------------------------------------- */
+
+/* WH_SMTP_URL: smtp://[user:password@]host[:port] (STARTTLS when the server
+ * offers it; required when the URL carries credentials, so that a password
+ * never crosses the network in clear) or smtps://... (TLS from the start).
+ * A query "?starttls=required|try|off" overrides the choice for smtp:// and
+ * is removed before the URL is handed to curl. */
+static int smtp_configure(engine_t *e, const char *url)
+{
+    e->smtp_url = strdup(url);
+    if (!e->smtp_url)
+        return WH_ENOMEM;
+    bool smtps = strncmp(url, "smtps://", 8) == 0;
+    if (!smtps && strncmp(url, "smtp://", 7) != 0) {
+        wh_log_error("WH_SMTP_URL must start with smtp:// or smtps://");
+        return WH_EINVAL;
+    }
+    const char *auth_end = strpbrk(url + (smtps ? 8 : 7), "/?");
+    const char *at = strchr(url, '@');
+    bool credentials = at && (!auth_end || at < auth_end);
+    e->smtp_ssl = smtps || credentials ? CURLUSESSL_ALL : CURLUSESSL_TRY;
+    char *q = strchr(e->smtp_url, '?');
+    if (q) {
+        if (strcmp(q, "?starttls=required") == 0)
+            e->smtp_ssl = CURLUSESSL_ALL;
+        else if (strcmp(q, "?starttls=try") == 0)
+            e->smtp_ssl = CURLUSESSL_TRY;
+        else if (strcmp(q, "?starttls=off") == 0 && !smtps)
+            e->smtp_ssl = CURLUSESSL_NONE;
+        else {
+            wh_log_error("WH_SMTP_URL: unknown option %s (starttls=required|try|off)", q);
+            return WH_EINVAL;
+        }
+        *q = '\0';
+    }
+    return 0;
+}
+
+static int configure(engine_t *e, const wh_config_t *cfg)
+{
+    int ok;
+    e->scale = schedule_scale_parse(getenv("WH_RETRY_SCALE"), &ok);
+    if (!ok)
+        wh_log_warn("WH_RETRY_SCALE is not a number in (0, 1000]; using 1");
+    if (e->scale != 1.0)
+        wh_log_info("retry schedule scaled by %g (WH_RETRY_SCALE)", e->scale);
+    if (cfg->public_url)
+        snprintf(e->base_url, sizeof e->base_url, "%s", cfg->public_url);
+    else
+        snprintf(e->base_url, sizeof e->base_url, "http://%s", cfg->http_addr);
+    size_t n = strlen(e->base_url);
+    while (n > 0 && e->base_url[n - 1] == '/')
+        e->base_url[--n] = '\0';
+    snprintf(e->mail_from, sizeof e->mail_from, "%s", cfg->mail_from);
+    if (!mail_envelope_from(e->mail_from, e->envelope_from, sizeof e->envelope_from)) {
+        wh_log_error("WH_MAIL_FROM is not an address (addr or Name <addr>)");
+        return WH_EINVAL;
+    }
+    if (cfg->smtp_url && *cfg->smtp_url) {
+        int rc = smtp_configure(e, cfg->smtp_url);
+        if (rc != 0)
+            return rc;
+        e->smtp = true;
+    } else {
+        int64_t pending = 0;
+        sqlite3_stmt *st = wh_store_stmt(e->store, SQL_PENDING_MAIL);
+        if (st && sqlite3_step(st) == SQLITE_ROW)
+            pending = sqlite3_column_int64(st, 0);
+        if (st)
+            sqlite3_reset(st);
+        wh_log_warn("WH_SMTP_URL is not set: e-mail deliveries stay pending until it is "
+                    "(%lld pending now)",
+                    (long long)pending);
+    }
+    return 0;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    engine_t *e = h->data;
+    if (--e->open_handles == 0) {
+        free(e->outcomes);
+        free(e->smtp_url);
+        free(e);
+    }
+}
+
+int engine_start(wh_service_t *s, engine_t **out)
+{
+    engine_t *e = calloc(1, sizeof *e);
+    if (!e)
+        return WH_ENOMEM;
+    e->svc = s;
+    e->store = wh_service_store(s);
+    e->loop = wh_service_loop(s);
+    e->outcomes = calloc(ENGINE_MAX_OUTCOMES + 1, sizeof *e->outcomes);
+    int rc = e->outcomes ? configure(e, wh_service_config(s)) : WH_ENOMEM;
+    if (rc == 0)
+        rc = wh_http_client_new(e->loop, &e->http);
+    if (rc != 0) {
+        free(e->outcomes);
+        free(e->smtp_url);
+        free(e);
+        return rc;
+    }
+    uv_idle_init(e->loop, &e->pump);
+    uv_timer_init(e->loop, &e->wake);
+    uv_timer_init(e->loop, &e->flush_timer);
+    e->pump.data = e->wake.data = e->flush_timer.data = e;
+    e->open_handles = 3;
+    wh_service_on_commit(s, on_commit, e);
+    kick(e);
+    *out = e;
+    return 0;
+}
+
+void engine_stop(engine_t **e_p)
+{
+    engine_t *e = *e_p;
+    if (!e)
+        return;
+    *e_p = NULL;
+    e->stopping = true;
+    wh_http_client_destroy(&e->http);
+    for (struct host *h = e->hosts; h; h = h->next)
+        while (h->head) {
+            struct job *j = h->head;
+            h->head = j->next;
+            job_free(j);
+        }
+    flush(e);
+    while (e->hosts) {
+        struct host *h = e->hosts;
+        e->hosts = h->next;
+        free(h);
+    }
+    uv_close((uv_handle_t *)&e->pump, on_closed);
+    uv_close((uv_handle_t *)&e->wake, on_closed);
+    uv_close((uv_handle_t *)&e->flush_timer, on_closed);
+}

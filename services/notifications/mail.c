@@ -1,0 +1,166 @@
+#include "mail.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "id.h"
+
+bool mail_address_ok(const char *s, size_t n)
+{
+    if (n < 3 || n > MAIL_MAX_ADDRESS)
+        return false;
+    const char *at = memchr(s, '@', n);
+    if (!at || at == s || at == s + n - 1 || memchr(at + 1, '@', (size_t)(s + n - at - 1)))
+        return false;
+    const char *dot = memchr(at + 1, '.', (size_t)(s + n - at - 1));
+    if (!dot || dot == at + 1 || s[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '"' || c == '(' || c == ')' ||
+            c == ',' || c == ';' || c == ':' || c == '\\' || c == '[' || c == ']')
+            return false;
+    }
+    return true;
+}
+
+bool mail_envelope_from(const char *from, char *out, size_t cap)
+{
+    if (!from || strpbrk(from, "\r\n"))
+        return false;
+    const char *lt = strrchr(from, '<');
+    const char *addr = from;
+    size_t n = strlen(from);
+    if (lt) {
+        const char *gt = strchr(lt, '>');
+        if (!gt)
+            return false;
+        addr = lt + 1;
+        n = (size_t)(gt - addr);
+    }
+    /* The sender may be a local name without a dot in its domain, such as
+     * the default workhealth@localhost. */
+    const char *at = memchr(addr, '@', n);
+    if (!at || at == addr || at == addr + n - 1 || n + 3 > cap)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)addr[i] <= ' ' || strchr("<>\"(),;:\\[]", addr[i]))
+            return false;
+    out[0] = '<';
+    memcpy(out + 1, addr, n);
+    out[n + 1] = '>';
+    out[n + 2] = '\0';
+    return true;
+}
+
+static bool plain_ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/* The subject with line breaks and tabs as spaces, cut at a character
+ * boundary to MAIL_MAX_SUBJECT octets. */
+static size_t clean_subject(const char *s, size_t n, char *out)
+{
+    if (n > MAIL_MAX_SUBJECT) {
+        n = MAIL_MAX_SUBJECT;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = (s[i] == '\r' || s[i] == '\n' || s[i] == '\t') ? ' ' : s[i];
+    return n;
+}
+
+/* RFC 2047 "B" encoded words of at most 45 octets of text each (60 base64
+ * characters, 72 with the delimiters), never splitting a UTF-8 sequence,
+ * folded onto continuation lines. */
+static void put_encoded_subject(wh_buf_t *out, const char *s, size_t n)
+{
+    size_t i = 0;
+    bool first = true;
+    while (i < n) {
+        size_t take = n - i < 45 ? n - i : 45;
+        while (take > 0 && i + take < n && ((unsigned char)s[i + take] & 0xC0) == 0x80)
+            take--;
+        if (take == 0)
+            take = 1;
+        char b64[64];
+        wh_base64((const unsigned char *)s + i, take, b64);
+        wh_buf_printf(out, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", b64);
+        first = false;
+        i += take;
+    }
+}
+
+/* Quoted-printable (RFC 2045 6.7) of UTF-8 text whose lines end in "\n",
+ * with CRLF line ends and soft breaks before 76 characters. */
+static void put_quoted_printable(wh_buf_t *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t col = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\r')
+            continue;
+        if (c == '\n') {
+            wh_buf_puts(out, "\r\n");
+            col = 0;
+            continue;
+        }
+        bool at_eol = i + 1 == n || s[i + 1] == '\n' || s[i + 1] == '\r';
+        bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_eol);
+        size_t w = literal ? 1 : 3;
+        if (col + w > 75) {
+            wh_buf_puts(out, "=\r\n");
+            col = 0;
+        }
+        if (literal) {
+            wh_buf_putc(out, (char)c);
+        } else {
+            wh_buf_putc(out, '=');
+            wh_buf_putc(out, hex[c >> 4]);
+            wh_buf_putc(out, hex[c & 15]);
+        }
+        col += w;
+    }
+    if (n > 0 && s[n - 1] != '\n')
+        wh_buf_puts(out, "\r\n");
+}
+
+int mail_compose(wh_buf_t *out, const char *from, const char *to, const char *subject,
+                 size_t subject_len, const char *body, size_t body_len, const char *id,
+                 int64_t date_ms)
+{
+    if (!from || strpbrk(from, "\r\n") || !mail_address_ok(to, strlen(to)))
+        return WH_EINVAL;
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = (time_t)(date_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    wh_buf_printf(out, "From: %s\r\nTo: <%s>\r\nSubject: ", from, to);
+    char subj[MAIL_MAX_SUBJECT];
+    size_t sn = clean_subject(subject, subject_len, subj);
+    if (plain_ascii(subj, sn))
+        wh_buf_append(out, subj, sn);
+    else
+        put_encoded_subject(out, subj, sn);
+    wh_buf_printf(out,
+                  "\r\nDate: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n"
+                  "Message-ID: <%s@" MAIL_DOMAIN ">\r\n"
+                  "MIME-Version: 1.0\r\n"
+                  "Content-Type: text/plain; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: quoted-printable\r\n"
+                  "Auto-Submitted: auto-generated\r\n"
+                  "\r\n",
+                  days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+                  tm.tm_min, tm.tm_sec, id);
+    put_quoted_printable(out, body, body_len);
+    return wh_buf_failed(out) ? WH_ENOMEM : 0;
+}
