@@ -1,18 +1,74 @@
-/* The surveys service. It opens its store, joins the broker and serves the
- * operations that proto/ops.h gives it; its API arrives with its own work. */
+/* The surveys service: anonymous employee surveys with one-time codes and
+ * results per org unit under the anonymity rules. */
+#include "codes.h"
+#include "outbox.h"
+#include "participation.h"
+#include "results.h"
+#include "schema.h"
 #include "service.h"
+#include "survey.h"
 
-static const char *const migrations[] = {
-    /* 1: the store exists and is versioned; tables come with the API. */
-    "CREATE TABLE service_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+#define WAL_TRUNCATE_TICKS 60 /* about a minute between WAL truncations */
+
+static const wh_handler_t handlers[] = {
+    {WH_OP_SURVEYS_CREATE, survey_create},
+    {WH_OP_SURVEYS_LIST, survey_list},
+    {WH_OP_SURVEYS_GET, survey_get},
+    {WH_OP_SURVEYS_PATCH, survey_patch},
+    {WH_OP_SURVEYS_OPEN, survey_open},
+    {WH_OP_SURVEYS_CLOSE, survey_close_op},
+    {WH_OP_SURVEYS_CODES, codes_create},
+    {WH_OP_SURVEYS_RESULTS, results_get},
+    {WH_OP_SURVEYS_RESULTS_CSV, results_csv},
+    {WH_OP_PUBLIC_SURVEY_GET, public_survey_get},
+    {WH_OP_PUBLIC_RESPONSES_CREATE, public_response_create},
 };
+
+static wh_outbox_t *outbox;
+static uv_timer_t ticker;
+static int ticks;
+
+/* Opens and closes surveys at their scheduled times (the clock honours
+ * WH_NOW), and now and then truncates the write-ahead log: its frames are
+ * written in commit order, so an old WAL file would keep the order in which
+ * codes were burned and responses stored after the database no longer
+ * does. */
+static void on_tick(uv_timer_t *t)
+{
+    wh_service_t *s = t->data;
+    if (survey_tick(wh_service_store(s)) > 0)
+        wh_outbox_kick(outbox);
+    if (++ticks % WAL_TRUNCATE_TICKS == 0)
+        wh_store_exec(wh_service_store(s), "PRAGMA wal_checkpoint(TRUNCATE);");
+}
+
+static int start(wh_service_t *s)
+{
+    /* Deleted codes are overwritten, not just unlinked from the b-tree. */
+    if (wh_store_exec(wh_service_store(s), "PRAGMA secure_delete=ON;") != 0)
+        return 1;
+    uv_timer_init(wh_service_loop(s), &ticker);
+    ticker.data = s;
+    uv_timer_start(&ticker, on_tick, 0, SURVEY_TICK_MS);
+    return wh_outbox_start(s, WH_OP_EVENTS_INGEST, &outbox);
+}
+
+static void stop(wh_service_t *s)
+{
+    uv_timer_stop(&ticker);
+    wh_outbox_stop(&outbox);
+}
 
 int main(void)
 {
-    static const wh_service_def_t def = {
+    const wh_service_def_t def = {
         .svc = WH_SVC_SURVEYS,
-        .migrations = migrations,
-        .n_migrations = sizeof migrations / sizeof migrations[0],
+        .migrations = surveys_migrations,
+        .n_migrations = surveys_n_migrations,
+        .handlers = handlers,
+        .n_handlers = sizeof handlers / sizeof handlers[0],
+        .start = start,
+        .stop = stop,
     };
     return wh_service_main(&def);
 }

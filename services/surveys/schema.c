@@ -1,0 +1,64 @@
+#include "schema.h"
+
+const char *const surveys_migrations[] = {
+    /* 1: the store exists and is versioned. */
+    "CREATE TABLE service_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+
+    /* 2: surveys, participation codes and responses.
+     *
+     * What is stored is chosen so that nothing links a response to a
+     * person (ARCHITECTURE.md, "Privacy by design"):
+     * - A code is stored only as the SHA-256 of survey id and code, and it
+     *   is deleted when it is used (and every unused one when the survey
+     *   closes), so no record says which codes took part. PRAGMA
+     *   secure_delete overwrites the deleted bytes.
+     * - A response row has no rowid, no id handed out and no time: its key
+     *   is 16 random bytes, so neither its key nor its place in the b-tree
+     *   orders it against other responses or against the burning of a
+     *   code. The unit and one byte per question (255 skipped) are all it
+     *   holds; no language, address or date.
+     * - Tables that identify rows by a code or a response are WITHOUT
+     *   ROWID, because a rowid grows with every insert and would put rows
+     *   in the order they were written. */
+    "CREATE TABLE surveys ("
+    " id TEXT PRIMARY KEY,"
+    " org_id TEXT NOT NULL,"
+    " title TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('draft', 'open', 'closed')),"
+    " anonymity_threshold INTEGER NOT NULL CHECK (anonymity_threshold >= 5),"
+    " opens_at TEXT, opens_at_ms INTEGER,"
+    " closes_at TEXT, closes_at_ms INTEGER,"
+    " opened_at TEXT, closed_at TEXT,"
+    " definition BLOB NOT NULL,"
+    " version INTEGER NOT NULL DEFAULT 1,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX surveys_org ON surveys(org_id, id);"
+    "CREATE INDEX surveys_due_open ON surveys(opens_at_ms) WHERE state = 'draft';"
+    "CREATE INDEX surveys_due_close ON surveys(closes_at_ms) WHERE state = 'open';"
+    "CREATE TABLE survey_codes ("
+    " survey_id TEXT NOT NULL,"
+    " hash TEXT NOT NULL,"
+    " unit TEXT NOT NULL," /* unit key; '' for a code without a unit */
+    " PRIMARY KEY (survey_id, hash)) WITHOUT ROWID;"
+    "CREATE TABLE survey_code_counts ("
+    " survey_id TEXT NOT NULL,"
+    " unit TEXT NOT NULL,"
+    " issued INTEGER NOT NULL,"
+    " PRIMARY KEY (survey_id, unit)) WITHOUT ROWID;"
+    /* Idempotency for issuing codes: codes are never stored in plain text,
+     * so a repeat cannot be answered with the first codes; it is refused. */
+    "CREATE TABLE survey_code_requests ("
+    " survey_id TEXT NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " request_hash TEXT NOT NULL,"
+    " PRIMARY KEY (survey_id, scope, key)) WITHOUT ROWID;"
+    "CREATE TABLE survey_responses ("
+    " survey_id TEXT NOT NULL,"
+    " token BLOB NOT NULL,"
+    " unit INTEGER NOT NULL," /* unit index in the frozen definition; -1 none */
+    " answers BLOB NOT NULL,"
+    " PRIMARY KEY (survey_id, token)) WITHOUT ROWID;",
+};
+const int surveys_n_migrations = sizeof surveys_migrations / sizeof surveys_migrations[0];
