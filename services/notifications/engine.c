@@ -177,7 +177,9 @@ static struct host *host_get(engine_t *e, const char *key, bool create)
     struct host *h = calloc(1, sizeof *h);
     if (!h)
         return NULL;
-    snprintf(h->key, sizeof h->key, "%s", key);
+    size_t n = strnlen(key, sizeof h->key - 1);
+    memcpy(h->key, key, n);
+    h->key[n] = '\0';
     h->next = e->hosts;
     e->hosts = h;
     return h;
