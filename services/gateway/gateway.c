@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "openapi.h"
+#include "ratelimit.h"
 #include "router.h"
 
 struct gateway {
@@ -28,6 +29,7 @@ struct gateway {
     metrics_t *metrics;
     uint64_t timeout_ms;
     wh_buf_t openapi; /* the OpenAPI document as msgpack, built once */
+    ratelimit_t *ratelimit; /* per address, for operations without a token */
 };
 
 /* One request on its way through the broker. */
@@ -309,6 +311,17 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     int route = m->op;
     const wh_op_t *op = &wh_ops[m->op];
     principal_t pr = {0};
+    if (op->roles & WH_ROLE_PUBLIC) {
+        int wait_s = ratelimit_take(gw->ratelimit, req->peer, uv_now(gw->loop));
+        if (wait_s > 0) {
+            char ra[16];
+            snprintf(ra, sizeof ra, "%d", wait_s);
+            wh_http_header_t h = {"Retry-After", ra};
+            problem(gw, req, route, rid, 429, "/problems/rate-limited",
+                    "too many requests from this address; retry later", &h, 1);
+            goto done;
+        }
+    }
     if (!(op->roles & WH_ROLE_PUBLIC)) {
         if (auth_check(gw->store, req->authorization, &pr) != 0) {
             wh_http_header_t h = {"WWW-Authenticate", "Bearer realm=\"workhealth\""};
@@ -429,6 +442,10 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
         goto fail_auth;
     }
     rc = WH_EIO;
+    if (ratelimit_new((double)env_u64("WH_PUBLIC_RATE_PER_S", RATELIMIT_RATE_PER_S),
+                      (double)env_u64("WH_PUBLIC_BURST", RATELIMIT_BURST), RATELIMIT_MAX_ADDRESSES,
+                      &gw->ratelimit) != 0)
+        goto fail_auth;
     if (!(gw->metrics = metrics_new()))
         goto fail_auth;
     if (broker_new(loop, cfg->broker_bind, &gw->broker) != 0)
@@ -453,6 +470,7 @@ fail_http:
 fail_broker:
     metrics_destroy(&gw->metrics);
 fail_auth:
+    ratelimit_destroy(&gw->ratelimit);
     wh_buf_close(&gw->openapi);
     wh_store_destroy(&gw->store);
 fail_store:
@@ -469,6 +487,7 @@ void gateway_destroy(gateway_t **gw_p)
     broker_destroy(&gw->broker);
     auth_cache_clear();
     metrics_destroy(&gw->metrics);
+    ratelimit_destroy(&gw->ratelimit);
     wh_buf_close(&gw->openapi);
     wh_store_destroy(&gw->store);
     free(gw);
