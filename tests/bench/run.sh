@@ -6,6 +6,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-${WH_BIN_DIR:-build}}
 /usr/bin/python3 "$here/bench_gateway.py" "$build"
+/usr/bin/python3 "$here/bench_events.py" "$build"
 if [ -x "$build/json_bench" ]; then
     "$build/json_bench"
 fi
