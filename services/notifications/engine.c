@@ -85,6 +85,9 @@ struct outcome {
  * written. Open addressing with linear probing and backward-shift deletion;
  * 0 is never a seq (SQLite rowids start at 1). */
 #define CLAIM_SLOTS 16384 /* > 2 * (ENGINE_MAX_JOBS + ENGINE_MAX_OUTCOMES) */
+/* Outcomes can pass ENGINE_MAX_OUTCOMES (which stops new work) by what is
+ * in flight then. */
+#define OUTCOME_SLOTS (ENGINE_MAX_OUTCOMES + ENGINE_MAX_INFLIGHT)
 
 struct engine {
     wh_service_t *svc;
@@ -218,6 +221,12 @@ static void schedule_flush(engine_t *e);
 /* Records the outcome of an attempt (or of giving up before one). */
 static void record(engine_t *e, struct job *j, verdict_t v, long http_status, long smtp_status)
 {
+    if (e->n_outcomes == OUTCOME_SLOTS) {
+        /* The store has refused outcomes for a while: this one is dropped
+         * and the delivery, still pending and due, is sent again later. */
+        unclaim(e, j->seq);
+        return;
+    }
     struct outcome *o = &e->outcomes[e->n_outcomes++];
     memset(o, 0, sizeof *o);
     o->seq = j->seq;
@@ -494,6 +503,9 @@ static void scan(engine_t *e)
     int room = ENGINE_MAX_JOBS - e->n_jobs;
     if (room > SCAN_MAX)
         room = SCAN_MAX;
+    /* A delivery that cannot be built is an outcome at once. */
+    if (room > ENGINE_MAX_OUTCOMES - e->n_outcomes)
+        room = ENGINE_MAX_OUTCOMES - e->n_outcomes;
     if (room > 0 && e->n_outcomes < ENGINE_MAX_OUTCOMES) {
         wh_buf_t full;
         wh_buf_init(&full);
@@ -741,7 +753,7 @@ int engine_start(wh_service_t *s, engine_t **out)
     e->svc = s;
     e->store = wh_service_store(s);
     e->loop = wh_service_loop(s);
-    e->outcomes = calloc(ENGINE_MAX_OUTCOMES + 1, sizeof *e->outcomes);
+    e->outcomes = calloc(OUTCOME_SLOTS, sizeof *e->outcomes);
     int rc = e->outcomes ? configure(e, wh_service_config(s)) : WH_ENOMEM;
     if (rc == 0)
         rc = wh_http_client_new(e->loop, &e->http);
