@@ -1,0 +1,371 @@
+#include "alerts.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "err.h"
+#include "list.h"
+#include "outbox.h"
+#include "privacy.h"
+#include "settings.h"
+
+#define HOUR_MS 3600000LL
+
+static const char SQL_ALERT_ACTIVE[] = "SELECT id, urgent, state FROM alerts"
+                                       " WHERE org_id = ?1 AND subject = ?2 AND state != 'closed'";
+static const char SQL_ALERT_INSERT[] =
+    "INSERT INTO alerts(id, org_id, subject, state, urgent, opened_ms, escalate_at_ms)"
+    " VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6)";
+static const char SQL_ALERT_MAKE_URGENT[] =
+    "UPDATE alerts SET urgent = 1, escalate_at_ms = min(escalate_at_ms, ?2),"
+    " version = version + 1 WHERE id = ?1";
+static const char SQL_ALERTS_DUE[] =
+    "SELECT id, org_id, urgent FROM alerts"
+    " WHERE state = 'open' AND escalated_ms IS NULL AND escalate_at_ms <= ?1"
+    " ORDER BY escalate_at_ms LIMIT ?2";
+static const char SQL_ALERT_ESCALATE[] =
+    "UPDATE alerts SET escalated_ms = ?2, version = version + 1"
+    " WHERE id = ?1 AND state = 'open' AND escalated_ms IS NULL";
+#define ALERT_COLUMNS                                                                              \
+    "id, org_id, subject, state, urgent, opened_ms, acknowledged_ms, support_offered_ms,"          \
+    " note, escalated_ms, closed_ms, outcome, version"
+static const char SQL_ALERT_GET[] = "SELECT " ALERT_COLUMNS " FROM alerts WHERE id = ?1";
+static const char SQL_ALERT_LIST[] = "SELECT " ALERT_COLUMNS " FROM alerts"
+                                     " WHERE org_id = ?1 AND (?2 IS NULL OR state = ?2)"
+                                     " AND (?3 IS NULL OR id > ?3) ORDER BY id LIMIT ?4";
+static const char SQL_ALERT_SCREENINGS[] =
+    "SELECT id FROM screenings WHERE alert_id = ?1 ORDER BY id";
+static const char SQL_ALERT_ACK[] =
+    "UPDATE alerts SET state = 'acknowledged', acknowledged_ms = ?2, version = version + 1"
+    " WHERE id = ?1 AND state = 'open'";
+static const char SQL_ALERT_OFFER[] =
+    "UPDATE alerts SET state = 'support_offered', support_offered_ms = ?2, note = ?3,"
+    " version = version + 1 WHERE id = ?1 AND state = 'acknowledged'";
+static const char SQL_ALERT_CLOSE[] =
+    "UPDATE alerts SET state = 'closed', closed_ms = ?2, outcome = ?3, version = version + 1"
+    " WHERE id = ?1 AND state IN ('acknowledged', 'support_offered')";
+
+static const char *const alert_states[] = {"open", "acknowledged", "support_offered", "closed",
+                                           NULL};
+static const char *const outcomes[] = {"accepted", "declined", "no_contact", NULL};
+
+/* alert.created / alert.escalated: the id and the urgency, nothing more. */
+static int emit(wh_store_t *store, const char *type, const char *org, const char *id, bool urgent)
+{
+    wh_buf_t out;
+    wh_buf_init(&out);
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &out);
+    msgpack_pack_map(&pk, 2);
+    wh_msg_kv_str(&pk, "alert_id", id);
+    wh_msg_kv_bool(&pk, "urgent", urgent);
+    int rc =
+        wh_buf_failed(&out) ? WH_ENOMEM : wh_outbox_emit(store, type, org, out.data, out.len, NULL);
+    wh_buf_close(&out);
+    return rc;
+}
+
+int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_risk, bool urgent,
+                     int64_t now_ms, char alert_id[WH_ID_LEN + 1])
+{
+    alert_id[0] = '\0';
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_ALERT_ACTIVE);
+    if (!st)
+        return WH_ESTORE;
+    wh_stmt_bind_str(st, 1, org);
+    wh_stmt_bind_str(st, 2, subject);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(alert_id, WH_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+        bool was_urgent = sqlite3_column_int(st, 1) != 0;
+        sqlite3_reset(st);
+        if (!urgent || was_urgent)
+            return 0;
+        /* A critical answer while an alert is active: the alert becomes
+         * urgent, and its limit runs from this result if that is sooner. */
+        scr_settings_t set;
+        if (settings_load(store, org, &set) != 0)
+            return WH_ESTORE;
+        sqlite3_stmt *up = wh_store_stmt(store, SQL_ALERT_MAKE_URGENT);
+        if (!up)
+            return WH_ESTORE;
+        wh_stmt_bind_text(up, 1, alert_id);
+        sqlite3_bind_int64(up, 2, now_ms + set.escalate_urgent_after_hours * HOUR_MS);
+        return sqlite3_step(up) == SQLITE_DONE ? 0 : WH_ESTORE;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return WH_ESTORE;
+    if (!at_risk)
+        return 0;
+    scr_settings_t set;
+    if (settings_load(store, org, &set) != 0)
+        return WH_ESTORE;
+    char id[WH_ID_LEN + 1], orgz[WH_ID_LEN + 1];
+    wh_id_new(id);
+    snprintf(orgz, sizeof orgz, "%.*s", (int)org.n, org.p);
+    int64_t hours = urgent ? set.escalate_urgent_after_hours : set.escalate_after_hours;
+    sqlite3_stmt *ins = wh_store_stmt(store, SQL_ALERT_INSERT);
+    if (!ins)
+        return WH_ESTORE;
+    wh_stmt_bind_text(ins, 1, id);
+    wh_stmt_bind_str(ins, 2, org);
+    wh_stmt_bind_str(ins, 3, subject);
+    sqlite3_bind_int(ins, 4, urgent);
+    sqlite3_bind_int64(ins, 5, now_ms);
+    sqlite3_bind_int64(ins, 6, now_ms + hours * HOUR_MS);
+    if (sqlite3_step(ins) != SQLITE_DONE)
+        return WH_ESTORE;
+    rc = emit(store, "alert.created", orgz, id, urgent);
+    if (rc == 0)
+        memcpy(alert_id, id, sizeof id);
+    return rc;
+}
+
+int alerts_escalate_due(wh_store_t *store, int64_t now_ms)
+{
+    int total = 0;
+    for (;;) {
+        /* Ids are collected first: the update takes rows out of the index
+         * the query walks. */
+        struct {
+            char id[WH_ID_LEN + 1];
+            char org[WH_ID_LEN + 1];
+            bool urgent;
+        } due[SCR_ESCALATE_BATCH];
+        int n = 0;
+        sqlite3_stmt *st = wh_store_stmt(store, SQL_ALERTS_DUE);
+        if (!st)
+            return WH_ESTORE;
+        sqlite3_bind_int64(st, 1, now_ms);
+        sqlite3_bind_int(st, 2, SCR_ESCALATE_BATCH);
+        while (n < SCR_ESCALATE_BATCH && sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(due[n].id, sizeof due[n].id, "%s", (const char *)sqlite3_column_text(st, 0));
+            snprintf(due[n].org, sizeof due[n].org, "%s", (const char *)sqlite3_column_text(st, 1));
+            due[n].urgent = sqlite3_column_int(st, 2) != 0;
+            n++;
+        }
+        sqlite3_reset(st);
+        for (int i = 0; i < n; i++) {
+            sqlite3_stmt *up = wh_store_stmt(store, SQL_ALERT_ESCALATE);
+            if (!up)
+                return WH_ESTORE;
+            wh_stmt_bind_text(up, 1, due[i].id);
+            sqlite3_bind_int64(up, 2, now_ms);
+            if (sqlite3_step(up) != SQLITE_DONE)
+                return WH_ESTORE;
+            if (sqlite3_changes(wh_store_db(store)) == 1) {
+                int rc = emit(store, "alert.escalated", due[i].org, due[i].id, due[i].urgent);
+                if (rc != 0)
+                    return rc;
+                total++;
+            }
+        }
+        if (n < SCR_ESCALATE_BATCH)
+            return total;
+    }
+}
+
+static void kv_instant(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+        wh_msg_kv_nil(pk, key);
+        return;
+    }
+    char at[WH_RFC3339_LEN];
+    wh_clock_format_rfc3339(sqlite3_column_int64(st, col), at);
+    wh_msg_kv_str(pk, key, at);
+}
+
+/* Packs the alert at the statement's row with its results. */
+static void pack_alert(wh_store_t *store, msgpack_packer *pk, sqlite3_stmt *st)
+{
+    msgpack_pack_map(pk, 13);
+    wh_msg_pack_str(pk, "id");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 0));
+    wh_msg_pack_str(pk, "org_id");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 1));
+    wh_msg_pack_str(pk, "subject");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 2));
+    wh_msg_pack_str(pk, "state");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 3));
+    wh_msg_kv_bool(pk, "urgent", sqlite3_column_int(st, 4) != 0);
+    kv_instant(pk, "opened_at", st, 5);
+    kv_instant(pk, "acknowledged_at", st, 6);
+    kv_instant(pk, "support_offered_at", st, 7);
+    wh_msg_pack_str(pk, "note");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 8));
+    kv_instant(pk, "escalated_at", st, 9);
+    kv_instant(pk, "closed_at", st, 10);
+    wh_msg_pack_str(pk, "outcome");
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 11));
+    /* The count is needed before the ids: they are gathered first. */
+    sqlite3_stmt *q = wh_store_stmt(store, SQL_ALERT_SCREENINGS);
+    wh_stmt_bind_str(q, 1, wh_stmt_col_str(st, 0));
+    wh_buf_t ids;
+    wh_buf_init(&ids);
+    size_t n = 0;
+    for (; sqlite3_step(q) == SQLITE_ROW; n++)
+        wh_buf_append(&ids, sqlite3_column_text(q, 0), WH_ID_LEN);
+    sqlite3_reset(q);
+    if (wh_buf_failed(&ids))
+        n = 0;
+    wh_msg_pack_str(pk, "screening_ids");
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++)
+        wh_msg_pack_strn(pk, ids.data + i * WH_ID_LEN, WH_ID_LEN);
+    wh_buf_close(&ids);
+}
+
+void alerts_list(wh_ctx_t *c)
+{
+    wh_page_t page;
+    bool ok = wh_valid_page(c->req, c->rep, &page);
+    wh_str_t state = wh_request_param(c->req, "state");
+    bool known = !state.p;
+    for (int i = 0; state.p && alert_states[i]; i++)
+        known = known || wh_str_eq(state, alert_states[i]);
+    if (!known) {
+        wh_reply_param(c->rep, "state",
+                       "must be one of open, acknowledged, support_offered, closed");
+        ok = false;
+    }
+    if (!ok) {
+        wh_reply_invalid(c->rep);
+        return;
+    }
+    wh_str_t org;
+    if (!scr_org_param(c, &org))
+        return;
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_ALERT_LIST);
+    wh_stmt_bind_str(st, 1, org);
+    wh_stmt_bind_str(st, 2, state);
+    wh_stmt_bind_str(st, 3, page.cursor);
+    sqlite3_bind_int64(st, 4, page.limit + 1);
+    wh_list_t list;
+    wh_list_init(&list, page.limit);
+    wh_buf_t ids;
+    wh_buf_init(&ids);
+    int64_t n = 0;
+    msgpack_packer *pk;
+    while (sqlite3_step(st) == SQLITE_ROW &&
+           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0)))) {
+        if (n++)
+            wh_buf_putc(&ids, ',');
+        wh_buf_append(&ids, sqlite3_column_text(st, 0), WH_ID_LEN);
+        pack_alert(c->store, pk, st);
+    }
+    sqlite3_reset(st);
+    if (audit_write(c, org, "alert.list", ids.data, n) != 0) {
+        wh_buf_close(&ids);
+        wh_buf_close(&list.rows);
+        wh_reply_problem(c->rep, 500, "internal", "the read could not be audited");
+        return;
+    }
+    wh_buf_close(&ids);
+    wh_list_finish(&list, c->rep);
+}
+
+/* The alert of the path if the principal covers its organisation; its
+ * statement is positioned on the row. NULL after a 404. */
+static sqlite3_stmt *find_alert(wh_ctx_t *c, wh_str_t *org)
+{
+    wh_str_t id = wh_request_param(c->req, "id");
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_ALERT_GET);
+    wh_stmt_bind_str(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW || !wh_request_has_org(c->req, wh_stmt_col_str(st, 1))) {
+        wh_ctx_not_found(c, "alert");
+        return NULL;
+    }
+    *org = wh_stmt_col_str(st, 1);
+    return st;
+}
+
+/* Answers the alert (re-read after a change) and audits the read. */
+static void reply_alert(wh_ctx_t *c, const char *action)
+{
+    wh_str_t org;
+    sqlite3_stmt *st = find_alert(c, &org);
+    if (!st)
+        return;
+    char orgz[WH_ID_LEN + 1], id[WH_ID_LEN + 1];
+    snprintf(orgz, sizeof orgz, "%.*s", (int)org.n, org.p);
+    snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(st, 0));
+    wh_reply_etag(c->rep, "\"%s.%lld\"", id, (long long)sqlite3_column_int64(st, 12));
+    pack_alert(c->store, wh_reply_ok(c->rep, 200), st);
+    sqlite3_reset(st);
+    if (audit_write(c, (wh_str_t){orgz, strlen(orgz)}, action, id, 1) != 0)
+        wh_reply_problem(c->rep, 500, "internal", "the read could not be audited");
+}
+
+void alerts_get(wh_ctx_t *c)
+{
+    reply_alert(c, "alert.read");
+}
+
+enum transition { ACKNOWLEDGE, OFFER_SUPPORT, CLOSE };
+
+static void transition(wh_ctx_t *c, enum transition t)
+{
+    wh_str_t org;
+    sqlite3_stmt *st = find_alert(c, &org);
+    if (!st)
+        return;
+    char id[WH_ID_LEN + 1], state[32], etag[80];
+    snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(state, sizeof state, "%s", (const char *)sqlite3_column_text(st, 3));
+    snprintf(etag, sizeof etag, "\"%s.%lld\"", id, (long long)sqlite3_column_int64(st, 12));
+    sqlite3_reset(st);
+    if (!wh_ctx_if_match(c, etag))
+        return;
+    wh_str_t note = {0};
+    int outcome = 0;
+    if (t != ACKNOWLEDGE) {
+        static const char *const note_fields[] = {"note", NULL};
+        static const char *const close_fields[] = {"outcome", NULL};
+        wh_valid_t v;
+        if (!wh_ctx_body(c, &v, t == CLOSE ? close_fields : note_fields))
+            return;
+        if (t == CLOSE)
+            wh_valid_enum(&v, "outcome", WH_V_REQUIRED, outcomes, &outcome);
+        else
+            wh_valid_str(&v, "note", WH_V_NULLABLE, 1, SCR_ALERT_MAX_NOTE, &note);
+        if (wh_reply_invalid(c->rep))
+            return;
+    }
+    static const char *const sql[] = {SQL_ALERT_ACK, SQL_ALERT_OFFER, SQL_ALERT_CLOSE};
+    static const char *const from[] = {"open", "acknowledged", "acknowledged or support_offered"};
+    static const char *const action[] = {"alert.acknowledge", "alert.offer_support", "alert.close"};
+    sqlite3_stmt *up = wh_store_stmt(c->store, sql[t]);
+    wh_stmt_bind_text(up, 1, id);
+    sqlite3_bind_int64(up, 2, wh_clock_now_ms());
+    if (t == OFFER_SUPPORT)
+        wh_stmt_bind_str(up, 3, note);
+    else if (t == CLOSE)
+        wh_stmt_bind_text(up, 3, outcomes[outcome]);
+    if (sqlite3_step(up) != SQLITE_DONE) {
+        wh_reply_problem(c->rep, 500, "internal", "the alert could not be updated");
+        return;
+    }
+    if (sqlite3_changes(wh_store_db(c->store)) == 0) {
+        wh_reply_problem(c->rep, 409, "conflict", "the alert is %s; this needs %s", state, from[t]);
+        return;
+    }
+    reply_alert(c, action[t]);
+}
+
+void alerts_acknowledge(wh_ctx_t *c)
+{
+    transition(c, ACKNOWLEDGE);
+}
+
+void alerts_offer_support(wh_ctx_t *c)
+{
+    transition(c, OFFER_SUPPORT);
+}
+
+void alerts_close(wh_ctx_t *c)
+{
+    transition(c, CLOSE);
+}

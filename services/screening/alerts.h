@@ -1,0 +1,41 @@
+/* Alerts: a result at risk opens one for the organisation's occupational
+ * health service, so that the person is offered support.
+ *
+ * States: open -> acknowledged -> support_offered -> closed (outcome
+ * accepted, declined or no_contact); closing is allowed from acknowledged
+ * too, and every other transition is 409. A subject has at most one active
+ * (not closed) alert: a new result while one is active attaches to it, and
+ * a critical flag makes it urgent. An alert left open past the
+ * organisation's limit (default 24 h, urgent 1 h) escalates, once: the
+ * escalation and its event are one transaction, so a restart neither loses
+ * nor repeats it. Events (alert.created, alert.escalated) carry only the
+ * alert id and its urgency, never a subject, score or answer. */
+#ifndef SCREENING_ALERTS_H
+#define SCREENING_ALERTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dispatch.h"
+#include "id.h"
+
+#define SCR_ALERT_MAX_NOTE 2000
+#define SCR_ESCALATE_BATCH 256 /* alerts escalated per round */
+
+/* Links a new result of subject to its active alert, or opens one when the
+ * result is at risk. alert_id gets the alert's id, or "" when there is none.
+ * Runs in the caller's transaction; 0 or a negative WH_E* code. */
+int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_risk, bool urgent,
+                     int64_t now_ms, char alert_id[WH_ID_LEN + 1]);
+
+/* Escalates every alert due at now_ms and emits alert.escalated for each,
+ * in the caller's transaction. Returns how many, or a negative code. */
+int alerts_escalate_due(wh_store_t *store, int64_t now_ms);
+
+void alerts_list(wh_ctx_t *c);
+void alerts_get(wh_ctx_t *c);
+void alerts_acknowledge(wh_ctx_t *c);
+void alerts_offer_support(wh_ctx_t *c);
+void alerts_close(wh_ctx_t *c);
+
+#endif

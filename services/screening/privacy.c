@@ -1,0 +1,216 @@
+#include "privacy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "id.h"
+#include "list.h"
+
+static const char SQL_AUDIT_INSERT[] =
+    "INSERT INTO audit(id, org_id, at_ms, token_id, role, action, request_id, resource_ids,"
+    " count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char SQL_AUDIT_LIST[] =
+    "SELECT id, org_id, at_ms, token_id, role, action, request_id, resource_ids, count"
+    " FROM audit WHERE (?1 IS NULL OR org_id = ?1) AND (?2 IS NULL OR id > ?2)"
+    " ORDER BY id LIMIT ?3";
+
+/* Replies stored for an Idempotency-Key carry scores: they go with the
+ * results they contain. */
+static const char SQL_ERASE_IDEM[] =
+    "DELETE FROM wh_idempotency WHERE (scope, op, key) IN"
+    " (SELECT r.scope, r.op, r.key FROM idem_refs r JOIN screenings s ON s.id = r.screening_id"
+    "  WHERE s.org_id = ?1 AND s.subject = ?2)";
+static const char SQL_ERASE_REFS[] =
+    "DELETE FROM idem_refs WHERE screening_id IN"
+    " (SELECT id FROM screenings WHERE org_id = ?1 AND subject = ?2)";
+static const char SQL_ERASE_SCREENINGS[] =
+    "DELETE FROM screenings WHERE org_id = ?1 AND subject = ?2";
+static const char SQL_ERASE_ALERTS[] = "DELETE FROM alerts WHERE org_id = ?1 AND subject = ?2";
+
+static const char SQL_PURGE_ORGS[] =
+    "SELECT org_id, retention_days FROM settings"
+    " WHERE retention_days IS NOT NULL AND (?1 IS NULL OR org_id = ?1)";
+static const char SQL_PURGE_IDEM[] =
+    "DELETE FROM wh_idempotency WHERE (scope, op, key) IN"
+    " (SELECT r.scope, r.op, r.key FROM idem_refs r JOIN screenings s ON s.id = r.screening_id"
+    "  WHERE s.org_id = ?1 AND s.taken_ms < ?2)";
+static const char SQL_PURGE_REFS[] =
+    "DELETE FROM idem_refs WHERE screening_id IN"
+    " (SELECT id FROM screenings WHERE org_id = ?1 AND taken_ms < ?2)";
+static const char SQL_PURGE_SCREENINGS[] =
+    "DELETE FROM screenings WHERE org_id = ?1 AND taken_ms < ?2";
+/* An alert still being handled keeps its place even when its results are
+ * gone; a closed one without results has nothing left to say. */
+static const char SQL_PURGE_ALERTS[] =
+    "DELETE FROM alerts WHERE org_id = ?1 AND state = 'closed'"
+    " AND NOT EXISTS (SELECT 1 FROM screenings s WHERE s.alert_id = alerts.id)";
+/* References to replies that expired on their own. */
+static const char SQL_PURGE_STALE_REFS[] =
+    "DELETE FROM idem_refs WHERE NOT EXISTS (SELECT 1 FROM wh_idempotency i"
+    " WHERE i.scope = idem_refs.scope AND i.op = idem_refs.op AND i.key = idem_refs.key)";
+
+bool scr_org_ok(const wh_request_t *req, wh_str_t org)
+{
+    return org.p && wh_id_valid(org.p, org.n) && wh_request_has_org(req, org);
+}
+
+bool scr_org_param(wh_ctx_t *c, wh_str_t *org)
+{
+    *org = wh_request_param(c->req, "org_id");
+    if (!org->p) {
+        const msgpack_object *orgs = c->req->principal.orgs;
+        if (c->req->principal.role != WH_ROLE_ADMIN && orgs && orgs->via.array.size == 1) {
+            *org = wh_msg_str(&orgs->via.array.ptr[0]);
+            return true;
+        }
+        wh_reply_param(c->rep, "org_id", "is required");
+        wh_reply_invalid(c->rep);
+        return false;
+    }
+    if (!scr_org_ok(c->req, *org)) {
+        wh_ctx_not_found(c, "organization");
+        return false;
+    }
+    return true;
+}
+
+int audit_write(wh_ctx_t *c, wh_str_t org, const char *action, const char *ids, int64_t count)
+{
+    char id[WH_ID_LEN + 1];
+    wh_id_new(id);
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_AUDIT_INSERT);
+    if (!st)
+        return -1;
+    const wh_principal_t *p = &c->req->principal;
+    const char *role = wh_role_name(p->role);
+    wh_stmt_bind_text(st, 1, id);
+    wh_stmt_bind_str(st, 2, org);
+    sqlite3_bind_int64(st, 3, wh_clock_now_ms());
+    wh_stmt_bind_text(st, 4, p->token_id[0] ? p->token_id : NULL);
+    wh_stmt_bind_text(st, 5, role ? role : "unknown");
+    wh_stmt_bind_text(st, 6, action);
+    wh_stmt_bind_text(st, 7, c->req->id);
+    wh_stmt_bind_text(st, 8, ids ? ids : "");
+    sqlite3_bind_int64(st, 9, count);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int64_t run_delete(wh_store_t *store, const char *sql, const char *org, wh_str_t s2,
+                          int64_t i2, bool str2)
+{
+    sqlite3_stmt *st = wh_store_stmt(store, sql);
+    if (!st)
+        return -1;
+    wh_stmt_bind_text(st, 1, org);
+    if (str2)
+        wh_stmt_bind_str(st, 2, s2);
+    else if (sqlite3_bind_parameter_count(st) >= 2)
+        sqlite3_bind_int64(st, 2, i2);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return -1;
+    return sqlite3_changes64(wh_store_db(store));
+}
+
+int64_t retention_purge(wh_store_t *store, const char *org, int64_t now_ms)
+{
+    sqlite3_stmt *orgs = wh_store_stmt(store, SQL_PURGE_ORGS);
+    if (!orgs)
+        return -1;
+    wh_stmt_bind_text(orgs, 1, org);
+    int64_t total = 0;
+    while (sqlite3_step(orgs) == SQLITE_ROW) {
+        char o[WH_ID_LEN + 1];
+        snprintf(o, sizeof o, "%s", (const char *)sqlite3_column_text(orgs, 0));
+        int64_t cutoff = now_ms - sqlite3_column_int64(orgs, 1) * 86400000LL;
+        wh_str_t none = {0};
+        int64_t n;
+        if (run_delete(store, SQL_PURGE_IDEM, o, none, cutoff, false) < 0 ||
+            run_delete(store, SQL_PURGE_REFS, o, none, cutoff, false) < 0 ||
+            (n = run_delete(store, SQL_PURGE_SCREENINGS, o, none, cutoff, false)) < 0 ||
+            run_delete(store, SQL_PURGE_ALERTS, o, none, 0, false) < 0) {
+            sqlite3_reset(orgs);
+            return -1;
+        }
+        total += n;
+    }
+    sqlite3_reset(orgs);
+    if (!org) {
+        sqlite3_stmt *st = wh_store_stmt(store, SQL_PURGE_STALE_REFS);
+        if (!st || sqlite3_step(st) != SQLITE_DONE)
+            return -1;
+    }
+    return total;
+}
+
+void subject_erase(wh_ctx_t *c)
+{
+    wh_str_t org;
+    if (!scr_org_param(c, &org))
+        return;
+    wh_str_t subject = wh_request_param(c->req, "subject");
+    char o[WH_ID_LEN + 1];
+    snprintf(o, sizeof o, "%.*s", (int)org.n, org.p);
+    int64_t n_results, n_alerts;
+    if (run_delete(c->store, SQL_ERASE_IDEM, o, subject, 0, true) < 0 ||
+        run_delete(c->store, SQL_ERASE_REFS, o, subject, 0, true) < 0 ||
+        (n_results = run_delete(c->store, SQL_ERASE_SCREENINGS, o, subject, 0, true)) < 0 ||
+        (n_alerts = run_delete(c->store, SQL_ERASE_ALERTS, o, subject, 0, true)) < 0 ||
+        audit_write(c, org, "subject.erase", NULL, n_results + n_alerts) != 0) {
+        wh_reply_problem(c->rep, 500, "internal", "the subject could not be erased");
+        return;
+    }
+    if (c->app)
+        ((scr_app_t *)c->app)->wal_dirty = true;
+    /* 204 whether or not anything was stored: erasure is idempotent and
+     * does not tell whether a pseudonym was known. */
+    wh_reply_empty(c->rep, 204);
+}
+
+void audit_list(wh_ctx_t *c)
+{
+    wh_page_t page;
+    bool ok = wh_valid_page(c->req, c->rep, &page);
+    wh_str_t org = wh_request_param(c->req, "org_id");
+    if (org.p && !wh_id_valid(org.p, org.n)) {
+        wh_reply_param(c->rep, "org_id", "must be an organisation id");
+        ok = false;
+    }
+    if (!ok)
+        return;
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_AUDIT_LIST);
+    wh_stmt_bind_str(st, 1, org);
+    wh_stmt_bind_str(st, 2, page.cursor);
+    sqlite3_bind_int64(st, 3, page.limit + 1);
+    wh_list_t list;
+    wh_list_init(&list, page.limit);
+    msgpack_packer *pk;
+    while (sqlite3_step(st) == SQLITE_ROW &&
+           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0)))) {
+        char at[WH_RFC3339_LEN];
+        wh_clock_format_rfc3339(sqlite3_column_int64(st, 2), at);
+        msgpack_pack_map(pk, 9);
+        wh_msg_pack_str(pk, "id");
+        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 0));
+        wh_msg_pack_str(pk, "org_id");
+        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 1));
+        wh_msg_kv_str(pk, "at", at);
+        wh_msg_pack_str(pk, "token_id");
+        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 3));
+        wh_msg_pack_str(pk, "role");
+        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 4));
+        wh_msg_pack_str(pk, "action");
+        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 5));
+        wh_msg_pack_str(pk, "request_id");
+        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 6));
+        /* Ids are stored comma-separated; each is a fixed-length ULID. */
+        wh_str_t ids = wh_stmt_col_str(st, 7);
+        size_t n_ids = ids.n ? (ids.n + 1) / (WH_ID_LEN + 1) : 0;
+        wh_msg_pack_str(pk, "resource_ids");
+        msgpack_pack_array(pk, n_ids);
+        for (size_t i = 0; i < n_ids; i++)
+            wh_msg_pack_strn(pk, ids.p + i * (WH_ID_LEN + 1), WH_ID_LEN);
+        wh_msg_kv_int(pk, "count", sqlite3_column_int64(st, 8));
+    }
+    wh_list_finish(&list, c->rep);
+}

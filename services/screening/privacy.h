@@ -1,0 +1,46 @@
+/* What protects the health data besides the role checks at the gateway:
+ * tenant scoping, the audit log of every read of individual data, erasure
+ * of a pseudonym and the retention purge.
+ *
+ * The audit log records who read which results or alerts (by id), never
+ * the subject: erasing a subject must leave the store free of it, while the
+ * trail of reads stays. Erasure and purge overwrite what they delete
+ * (secure_delete, set when the service starts) and the service truncates
+ * the write-ahead log afterwards, so that no copy survives in free pages. */
+#ifndef SCREENING_PRIVACY_H
+#define SCREENING_PRIVACY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dispatch.h"
+
+/* True when org is a well-formed id the principal covers. */
+bool scr_org_ok(const wh_request_t *req, wh_str_t org);
+/* The org_id query parameter, or the principal's only organisation when it
+ * is absent; reports 422 or 404 and returns false otherwise. */
+bool scr_org_param(wh_ctx_t *c, wh_str_t *org);
+
+/* Appends one audit row in the request's transaction: action on the
+ * resources whose ids are in ids_json (a JSON array), count of them. */
+int audit_write(wh_ctx_t *c, wh_str_t org, const char *action, const char *ids_json, int64_t count);
+
+/* Deletes results of organisations with a retention period that are older
+ * than it, the idempotency replies that carry them, and closed alerts left
+ * without results. org NULL for every organisation. Returns the number of
+ * results deleted, or a negative WH_E* code. */
+int64_t retention_purge(wh_store_t *store, const char *org, int64_t now_ms);
+
+/* The service's state that handlers reach through wh_ctx_t.app. */
+typedef struct scr_app {
+    /* Set by erasure and purge: the service truncates the write-ahead log
+     * after the commit, since deleted rows live on in its older frames. */
+    bool wal_dirty;
+} scr_app_t;
+
+/* DELETE /v1/subjects/{subject}?org_id= */
+void subject_erase(wh_ctx_t *c);
+/* GET /v1/screening/audit?org_id= */
+void audit_list(wh_ctx_t *c);
+
+#endif

@@ -1,0 +1,537 @@
+#include "screenings.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alerts.h"
+#include "clock.h"
+#include "id.h"
+#include "instruments.h"
+#include "list.h"
+#include "privacy.h"
+
+static const char SQL_SCR_INSERT[] =
+    "INSERT INTO screenings(id, org_id, external_id, instrument, subject, unit, taken_ms,"
+    " language, answers, raw_score, score, band, at_risk, flags, alert_id, request_hash,"
+    " created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+    " ?16, ?17)";
+#define RESULT_COLUMNS "id, instrument, raw_score, score, band, at_risk, flags, alert_id"
+static const char SQL_SCR_BY_EXTERNAL[] = "SELECT " RESULT_COLUMNS ", request_hash"
+                                          " FROM screenings WHERE org_id = ?1 AND external_id = ?2";
+static const char SQL_IDEM_REF[] =
+    "INSERT OR IGNORE INTO idem_refs(screening_id, scope, op, key) VALUES (?1, ?2, ?3, ?4)";
+#define FULL_COLUMNS                                                                               \
+    RESULT_COLUMNS ", org_id, external_id, subject, unit, taken_ms, language, answers,"            \
+                   " created_ms"
+static const char SQL_SCR_GET[] = "SELECT " FULL_COLUMNS " FROM screenings WHERE id = ?1";
+static const char SQL_SCR_LIST[] = "SELECT " FULL_COLUMNS " FROM screenings"
+                                   " WHERE org_id = ?1 AND subject = ?2"
+                                   " AND (?3 IS NULL OR instrument = ?3)"
+                                   " AND (?4 IS NULL OR id > ?4) ORDER BY id LIMIT ?5";
+static const char SQL_ITEM_SAVEPOINT[] = "SAVEPOINT item";
+static const char SQL_ITEM_RELEASE[] = "RELEASE item";
+static const char SQL_ITEM_ROLLBACK[] = "ROLLBACK TO item";
+
+static const char *const item_fields[] = {"org_id",   "external_id", "instrument",
+                                          "subject",  "unit",        "taken_at",
+                                          "language", "answers",     NULL};
+static const char *const batch_fields[] = {"items", NULL};
+
+/* One result as pushed, after validation. */
+typedef struct item {
+    wh_str_t org, external_id, subject, unit, language;
+    const scr_instrument_t *ins;
+    int64_t taken_ms;
+    int answers[SCR_MAX_ITEMS];
+} item_t;
+
+/* One result as answered to the pusher. */
+typedef struct stored {
+    int status; /* 201 stored, 200 a repeat */
+    char id[WH_ID_LEN + 1];
+    char instrument[16];
+    int raw_score, score;
+    char band[32];
+    bool at_risk;
+    char flags[96]; /* comma-separated */
+    char alert_id[WH_ID_LEN + 1];
+} stored_t;
+
+bool scr_subject_ok(wh_str_t s, const char **why)
+{
+    if (memchr(s.p, '@', s.n)) {
+        *why = "looks like an e-mail address; send the integration's pseudonym";
+        return false;
+    }
+    for (size_t i = 0; i < s.n; i++) {
+        char ch = s.p[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || strchr("._-:+~", ch);
+        if (!ok || ch == '\0') {
+            *why = "must be a pseudonym of letters, digits and . _ - : + ~ (no spaces)";
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool lower(char ch)
+{
+    return ch >= 'a' && ch <= 'z';
+}
+
+bool scr_language_ok(wh_str_t s)
+{
+    size_t i = 0;
+    while (i < s.n && lower(s.p[i]))
+        i++;
+    if (i < 2 || i > 3)
+        return false;
+    if (i == s.n)
+        return true;
+    if (s.p[i++] != '-')
+        return false;
+    size_t start = i;
+    for (; i < s.n; i++) {
+        char ch = s.p[i];
+        if (!lower(ch) && !(ch >= 'A' && ch <= 'Z') && !(ch >= '0' && ch <= '9'))
+            return false;
+    }
+    return i - start >= 2 && i - start <= 8;
+}
+
+/* Reads one result at prefix ("" for a single push, "/items/3" in a
+ * batch), reporting every invalid field to rep; false when any was. */
+static bool item_read(wh_reply_t *rep, const msgpack_object *obj, const char *prefix, item_t *it)
+{
+    int errors_before = rep->n_errors;
+    memset(it, 0, sizeof *it);
+    wh_valid_t v;
+    if (!wh_valid_init(&v, rep, obj, prefix))
+        return false;
+    wh_valid_only(&v, item_fields);
+    char ptr[160];
+    if (wh_valid_str(&v, "org_id", WH_V_REQUIRED, 1, WH_ID_LEN, &it->org) == WH_V_SET &&
+        !wh_id_valid(it->org.p, it->org.n)) {
+        wh_valid_pointer(&v, "org_id", ptr, sizeof ptr);
+        wh_reply_field(rep, ptr, "must be an organisation id");
+    }
+    wh_valid_str(&v, "external_id", WH_V_NULLABLE, 1, SCR_MAX_EXTERNAL_ID, &it->external_id);
+    wh_str_t instrument;
+    if (wh_valid_str(&v, "instrument", WH_V_REQUIRED, 1, 32, &instrument) == WH_V_SET &&
+        !(it->ins = scr_instrument_find(instrument.p, instrument.n))) {
+        char d[128];
+        size_t n = (size_t)snprintf(d, sizeof d, "must be one of");
+        for (int i = 0; i < scr_n_instruments && n < sizeof d; i++)
+            n +=
+                (size_t)snprintf(d + n, sizeof d - n, "%s %s", i ? "," : "", scr_instruments[i].id);
+        wh_valid_pointer(&v, "instrument", ptr, sizeof ptr);
+        wh_reply_field(rep, ptr, "%s", d);
+    }
+    const char *why;
+    if (wh_valid_str(&v, "subject", WH_V_REQUIRED, 1, SCR_MAX_SUBJECT, &it->subject) == WH_V_SET &&
+        !scr_subject_ok(it->subject, &why)) {
+        wh_valid_pointer(&v, "subject", ptr, sizeof ptr);
+        wh_reply_field(rep, ptr, "%s", why);
+    }
+    wh_valid_str(&v, "unit", WH_V_NULLABLE, 1, SCR_MAX_UNIT, &it->unit);
+    if (wh_valid_instant(&v, "taken_at", WH_V_REQUIRED, &it->taken_ms) == WH_V_SET &&
+        it->taken_ms > wh_clock_now_ms() + SCR_TAKEN_AT_SKEW_MS) {
+        wh_valid_pointer(&v, "taken_at", ptr, sizeof ptr);
+        wh_reply_field(rep, ptr, "must not be in the future");
+    }
+    if (wh_valid_str(&v, "language", WH_V_NULLABLE, 2, 16, &it->language) == WH_V_SET &&
+        !scr_language_ok(it->language)) {
+        wh_valid_pointer(&v, "language", ptr, sizeof ptr);
+        wh_reply_field(rep, ptr, "must be a language tag such as de, en or sv");
+    }
+    const msgpack_object *answers = NULL;
+    if (wh_valid_array(&v, "answers", WH_V_REQUIRED, SCR_MAX_ANSWERS, &answers) == WH_V_SET &&
+        it->ins)
+        scr_answers_read(it->ins, answers, rep, prefix, it->answers);
+    return rep->n_errors == errors_before;
+}
+
+/* The fingerprint a repeat with the same external_id must match. */
+static void item_hash(const item_t *it, char out[65])
+{
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf, "%s\n%.*s\n%.*s\n%lld\n%.*s\n", it->ins->id,
+                     (int)it->subject.n, it->subject.p, (int)it->unit.n,
+                     it->unit.p ? it->unit.p : "", (long long)it->taken_ms, (int)it->language.n,
+                     it->language.p ? it->language.p : "");
+    for (int i = 0; i < it->ins->n_items && n < (int)sizeof buf - 4; i++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "%d,", it->answers[i]);
+    /* unit and language may be absent or empty-string-free: absent is
+     * marked apart from any value. */
+    n += snprintf(buf + n, sizeof buf - (size_t)n, "%c%c", it->unit.p ? 'u' : '-',
+                  it->language.p ? 'l' : '-');
+    wh_sha256_hex(buf, (size_t)n, out);
+}
+
+static void copy_col(char *out, size_t cap, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+/* Fills r from a row that starts with RESULT_COLUMNS. */
+static void stored_from_row(stored_t *r, sqlite3_stmt *st)
+{
+    copy_col(r->id, sizeof r->id, st, 0);
+    copy_col(r->instrument, sizeof r->instrument, st, 1);
+    r->raw_score = sqlite3_column_int(st, 2);
+    r->score = sqlite3_column_int(st, 3);
+    copy_col(r->band, sizeof r->band, st, 4);
+    r->at_risk = sqlite3_column_int(st, 5) != 0;
+    copy_col(r->flags, sizeof r->flags, st, 6);
+    copy_col(r->alert_id, sizeof r->alert_id, st, 7);
+}
+
+/* Links the stored Idempotency-Key reply of this request to the result, so
+ * that erasing the subject erases the reply too. */
+static int idem_ref(wh_ctx_t *c, const char *id)
+{
+    if (!c->req->idempotency_key.p)
+        return 0;
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_IDEM_REF);
+    if (!st)
+        return -1;
+    wh_stmt_bind_text(st, 1, id);
+    wh_stmt_bind_text(st, 2, c->req->principal.token_id);
+    wh_stmt_bind_text(st, 3, wh_ops[c->req->op].name);
+    wh_stmt_bind_str(st, 4, c->req->idempotency_key);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+/* Stores it, or finds the result stored under its external_id. Returns the
+ * status; problems (409, 500) go to err. */
+static int item_store(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_t *r)
+{
+    memset(r, 0, sizeof *r);
+    char hash[65] = "";
+    if (it->external_id.p) {
+        item_hash(it, hash);
+        sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SCR_BY_EXTERNAL);
+        wh_stmt_bind_str(st, 1, it->org);
+        wh_stmt_bind_str(st, 2, it->external_id);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const unsigned char *h = sqlite3_column_text(st, 8);
+            bool same = h && strcmp((const char *)h, hash) == 0;
+            stored_from_row(r, st);
+            sqlite3_reset(st);
+            if (!same) {
+                wh_reply_problem(err, 409, "conflict",
+                                 "external_id was already used for a different result");
+                return 409;
+            }
+            r->status = 200;
+            return idem_ref(c, r->id) == 0 ? 200 : 500;
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            goto fail;
+    }
+    scr_result_t res;
+    scr_score(it->ins, it->answers, &res);
+    int64_t now = wh_clock_now_ms();
+    if (alert_for_result(c->store, it->org, it->subject, res.at_risk, res.urgent, now,
+                         r->alert_id) != 0)
+        goto fail;
+    wh_id_new(r->id);
+    snprintf(r->instrument, sizeof r->instrument, "%s", it->ins->id);
+    r->raw_score = res.raw_score;
+    r->score = res.score;
+    snprintf(r->band, sizeof r->band, "%s", res.band->key);
+    r->at_risk = res.at_risk;
+    size_t fl = 0;
+    for (int i = 0; i < res.n_flags; i++)
+        fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl, "%s%s", i ? "," : "",
+                               res.flags[i]);
+    char answers[4 * SCR_MAX_ITEMS + 4];
+    size_t an = 0;
+    answers[an++] = '[';
+    for (int i = 0; i < it->ins->n_items; i++)
+        an += (size_t)snprintf(answers + an, sizeof answers - an, "%s%d", i ? "," : "",
+                               it->answers[i]);
+    answers[an++] = ']';
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SCR_INSERT);
+    if (!st)
+        goto fail;
+    wh_stmt_bind_text(st, 1, r->id);
+    wh_stmt_bind_str(st, 2, it->org);
+    wh_stmt_bind_str(st, 3, it->external_id);
+    wh_stmt_bind_text(st, 4, it->ins->id);
+    wh_stmt_bind_str(st, 5, it->subject);
+    wh_stmt_bind_str(st, 6, it->unit);
+    sqlite3_bind_int64(st, 7, it->taken_ms);
+    wh_stmt_bind_str(st, 8, it->language);
+    sqlite3_bind_text(st, 9, answers, (int)an, SQLITE_STATIC);
+    sqlite3_bind_int(st, 10, res.raw_score);
+    sqlite3_bind_int(st, 11, res.score);
+    wh_stmt_bind_text(st, 12, res.band->key);
+    sqlite3_bind_int(st, 13, res.at_risk);
+    wh_stmt_bind_text(st, 14, fl ? r->flags : NULL);
+    wh_stmt_bind_text(st, 15, r->alert_id[0] ? r->alert_id : NULL);
+    wh_stmt_bind_text(st, 16, hash[0] ? hash : NULL);
+    sqlite3_bind_int64(st, 17, now);
+    if (sqlite3_step(st) != SQLITE_DONE || idem_ref(c, r->id) != 0)
+        goto fail;
+    r->status = 201;
+    return 201;
+fail:
+    wh_reply_problem(err, 500, "internal", "the result could not be stored");
+    return 500;
+}
+
+static void pack_flags(msgpack_packer *pk, const char *flags)
+{
+    size_t n = 0;
+    for (const char *p = flags; *p; p++)
+        n += *p == ',';
+    n += flags[0] != '\0';
+    msgpack_pack_array(pk, n);
+    for (const char *p = flags; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        wh_msg_pack_strn(pk, p, len);
+        p += len + (e != NULL);
+    }
+}
+
+static void pack_stored(msgpack_packer *pk, const stored_t *r, bool with_status)
+{
+    msgpack_pack_map(pk, 8 + with_status);
+    if (with_status)
+        wh_msg_kv_int(pk, "status", r->status);
+    wh_msg_kv_str(pk, "id", r->id);
+    wh_msg_kv_str(pk, "instrument", r->instrument);
+    wh_msg_kv_int(pk, "score", r->score);
+    wh_msg_kv_int(pk, "raw_score", r->raw_score);
+    wh_msg_kv_str(pk, "band", r->band);
+    wh_msg_kv_bool(pk, "at_risk", r->at_risk);
+    wh_msg_pack_str(pk, "flags");
+    pack_flags(pk, r->flags);
+    wh_msg_kv_str(pk, "alert_id", r->alert_id[0] ? r->alert_id : NULL);
+}
+
+void screenings_create(wh_ctx_t *c)
+{
+    item_t it;
+    if (!item_read(c->rep, c->req->body, "", &it))
+        return;
+    if (!scr_org_ok(c->req, it.org)) {
+        wh_ctx_not_found(c, "organization");
+        return;
+    }
+    stored_t r;
+    int status = item_store(c, &it, c->rep, &r);
+    if (status < 400)
+        pack_stored(wh_reply_ok(c->rep, status), &r, false);
+}
+
+/* A batch item's problem, shaped as the gateway renders problem details. */
+static void pack_problem(msgpack_packer *pk, wh_buf_t *out, const wh_reply_t *p)
+{
+    int listed = p->n_errors > WH_REPLY_MAX_ERRORS ? WH_REPLY_MAX_ERRORS : p->n_errors;
+    char type[96];
+    snprintf(type, sizeof type, "/problems/%s", p->type);
+    msgpack_pack_map(pk, 2);
+    wh_msg_kv_int(pk, "status", p->status);
+    wh_msg_pack_str(pk, "error");
+    msgpack_pack_map(pk, 5);
+    wh_msg_kv_str(pk, "type", type);
+    wh_msg_kv_str(pk, "title", p->title);
+    wh_msg_kv_int(pk, "status", p->status);
+    wh_msg_kv_str(pk, "detail", p->detail);
+    wh_msg_pack_str(pk, "errors");
+    msgpack_pack_array(pk, (size_t)listed);
+    /* The field errors are already msgpack maps, back to back. */
+    wh_buf_append(out, p->errors.data, p->errors.len);
+}
+
+static bool item_step(wh_ctx_t *c, const char *sql)
+{
+    sqlite3_stmt *st = wh_store_stmt(c->store, sql);
+    return st && sqlite3_step(st) == SQLITE_DONE;
+}
+
+void screenings_batch(wh_ctx_t *c)
+{
+    wh_valid_t v;
+    if (!wh_ctx_body(c, &v, batch_fields))
+        return;
+    const msgpack_object *items = NULL;
+    wh_valid_array(&v, "items", WH_V_REQUIRED, SCR_BATCH_MAX, &items);
+    if (wh_reply_invalid(c->rep))
+        return;
+    uint32_t n = items->via.array.size;
+    wh_buf_t out;
+    wh_buf_init(&out);
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &out);
+    wh_reply_t ir;
+    wh_reply_init(&ir);
+    bool failed = false;
+    for (uint32_t i = 0; i < n && !failed; i++) {
+        wh_reply_reset(&ir);
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "/items/%u", i);
+        item_t it;
+        if (!item_read(&ir, &items->via.array.ptr[i], prefix, &it)) {
+            wh_reply_invalid(&ir);
+            pack_problem(&pk, &out, &ir);
+            continue;
+        }
+        if (!scr_org_ok(c->req, it.org)) {
+            wh_reply_problem(&ir, 404, "not-found", "no such organization");
+            pack_problem(&pk, &out, &ir);
+            continue;
+        }
+        if (!item_step(c, SQL_ITEM_SAVEPOINT)) {
+            failed = true;
+            break;
+        }
+        stored_t r;
+        int status = item_store(c, &it, &ir, &r);
+        if (status >= 400) {
+            failed = !item_step(c, SQL_ITEM_ROLLBACK) || !item_step(c, SQL_ITEM_RELEASE);
+            pack_problem(&pk, &out, &ir);
+        } else {
+            failed = !item_step(c, SQL_ITEM_RELEASE);
+            pack_stored(&pk, &r, true);
+        }
+    }
+    wh_reply_close(&ir);
+    if (failed || wh_buf_failed(&out)) {
+        wh_buf_close(&out);
+        wh_reply_problem(c->rep, 500, "internal", "the batch could not be stored");
+        return;
+    }
+    msgpack_packer *rpk = wh_reply_ok(c->rep, 200);
+    msgpack_pack_map(rpk, 1);
+    wh_msg_pack_str(rpk, "items");
+    msgpack_pack_array(rpk, n);
+    wh_buf_append(&c->rep->body, out.data, out.len);
+    wh_buf_close(&out);
+}
+
+static void kv_col(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
+{
+    wh_msg_pack_str(pk, key);
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, col));
+}
+
+/* Packs a row of FULL_COLUMNS. */
+static void pack_full(msgpack_packer *pk, sqlite3_stmt *st)
+{
+    stored_t r;
+    stored_from_row(&r, st);
+    char taken[WH_RFC3339_LEN], created[WH_RFC3339_LEN];
+    wh_clock_format_rfc3339(sqlite3_column_int64(st, 12), taken);
+    wh_clock_format_rfc3339(sqlite3_column_int64(st, 15), created);
+    msgpack_pack_map(pk, 16);
+    wh_msg_kv_str(pk, "id", r.id);
+    kv_col(pk, "org_id", st, 8);
+    kv_col(pk, "external_id", st, 9);
+    wh_msg_kv_str(pk, "instrument", r.instrument);
+    kv_col(pk, "subject", st, 10);
+    kv_col(pk, "unit", st, 11);
+    wh_msg_kv_str(pk, "taken_at", taken);
+    kv_col(pk, "language", st, 13);
+    /* answers is stored as "[a,b,...]" of small non-negative integers. */
+    wh_str_t a = wh_stmt_col_str(st, 14);
+    size_t count = a.n > 2;
+    for (size_t i = 0; i < a.n; i++)
+        count += a.p[i] == ',';
+    wh_msg_pack_str(pk, "answers");
+    msgpack_pack_array(pk, count);
+    int x = 0;
+    for (size_t i = 1; count > 0 && i < a.n; i++) {
+        if (a.p[i] >= '0' && a.p[i] <= '9') {
+            x = x * 10 + (a.p[i] - '0');
+        } else {
+            msgpack_pack_int(pk, x);
+            x = 0;
+        }
+    }
+    wh_msg_kv_int(pk, "score", r.score);
+    wh_msg_kv_int(pk, "raw_score", r.raw_score);
+    wh_msg_kv_str(pk, "band", r.band);
+    wh_msg_kv_bool(pk, "at_risk", r.at_risk);
+    wh_msg_pack_str(pk, "flags");
+    pack_flags(pk, r.flags);
+    wh_msg_kv_str(pk, "alert_id", r.alert_id[0] ? r.alert_id : NULL);
+    wh_msg_kv_str(pk, "created_at", created);
+}
+
+void screenings_get(wh_ctx_t *c)
+{
+    wh_str_t id = wh_request_param(c->req, "id");
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SCR_GET);
+    wh_stmt_bind_str(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW || !wh_request_has_org(c->req, wh_stmt_col_str(st, 8))) {
+        wh_ctx_not_found(c, "screening");
+        return;
+    }
+    char idz[WH_ID_LEN + 1], org[WH_ID_LEN + 1];
+    copy_col(idz, sizeof idz, st, 0);
+    copy_col(org, sizeof org, st, 8);
+    pack_full(wh_reply_ok(c->rep, 200), st);
+    sqlite3_reset(st);
+    wh_reply_etag(c->rep, "\"%s\"", idz);
+    if (audit_write(c, (wh_str_t){org, strlen(org)}, "screening.read", idz, 1) != 0)
+        wh_reply_problem(c->rep, 500, "internal", "the read could not be audited");
+}
+
+void screenings_list(wh_ctx_t *c)
+{
+    wh_page_t page;
+    bool ok = wh_valid_page(c->req, c->rep, &page);
+    wh_str_t subject = wh_request_param(c->req, "subject");
+    wh_str_t instrument = wh_request_param(c->req, "instrument");
+    if (!subject.p || subject.n == 0) {
+        wh_reply_param(c->rep, "subject", "is required");
+        ok = false;
+    }
+    if (instrument.p && !scr_instrument_find(instrument.p, instrument.n)) {
+        wh_reply_param(c->rep, "instrument", "is not a known instrument");
+        ok = false;
+    }
+    if (!ok) {
+        wh_reply_invalid(c->rep);
+        return;
+    }
+    wh_str_t org;
+    if (!scr_org_param(c, &org))
+        return;
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SCR_LIST);
+    wh_stmt_bind_str(st, 1, org);
+    wh_stmt_bind_str(st, 2, subject);
+    wh_stmt_bind_str(st, 3, instrument);
+    wh_stmt_bind_str(st, 4, page.cursor);
+    sqlite3_bind_int64(st, 5, page.limit + 1);
+    wh_list_t list;
+    wh_list_init(&list, page.limit);
+    wh_buf_t ids;
+    wh_buf_init(&ids);
+    int64_t n = 0;
+    msgpack_packer *pk;
+    while (sqlite3_step(st) == SQLITE_ROW &&
+           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0)))) {
+        if (n++)
+            wh_buf_putc(&ids, ',');
+        wh_buf_append(&ids, sqlite3_column_text(st, 0), WH_ID_LEN);
+        pack_full(pk, st);
+    }
+    sqlite3_reset(st);
+    int rc = audit_write(c, org, "screening.list", ids.data, n);
+    wh_buf_close(&ids);
+    if (rc != 0) {
+        wh_buf_close(&list.rows);
+        wh_reply_problem(c->rep, 500, "internal", "the read could not be audited");
+        return;
+    }
+    wh_list_finish(&list, c->rep);
+}
