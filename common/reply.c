@@ -30,6 +30,7 @@ void wh_reply_reset(wh_reply_t *r)
     r->has_body = false;
     r->n_errors = 0;
     r->retry_after_s = 0;
+    r->content_type[0] = '\0';
 }
 
 msgpack_packer *wh_reply_ok(wh_reply_t *r, int status)
@@ -38,6 +39,17 @@ msgpack_packer *wh_reply_ok(wh_reply_t *r, int status)
     r->status = status;
     r->has_body = true;
     return &r->pk;
+}
+
+void wh_reply_raw(wh_reply_t *r, int status, const char *content_type, const void *data,
+                  size_t len)
+{
+    wh_buf_reset(&r->body);
+    r->status = status;
+    r->has_body = true;
+    snprintf(r->content_type, sizeof r->content_type, "%s", content_type);
+    msgpack_pack_bin(&r->pk, len);
+    msgpack_pack_bin_body(&r->pk, data, len);
 }
 
 void wh_reply_empty(wh_reply_t *r, int status)
@@ -210,7 +222,8 @@ void wh_reply_pack(const wh_reply_t *r, const char *id, wh_buf_t *out)
     wh_msg_writer_init(&pk, out);
     bool err = r->status >= 400;
     bool body = !err && r->has_body;
-    msgpack_pack_map(&pk, 3 + (r->etag[0] != 0) + (body || err) + (r->retry_after_s > 0));
+    bool raw = body && r->content_type[0];
+    msgpack_pack_map(&pk, 3 + (r->etag[0] != 0) + (body || err) + (r->retry_after_s > 0) + raw);
     wh_msg_kv_int(&pk, "v", WH_PROTO_VERSION);
     wh_msg_kv_str(&pk, "id", id);
     wh_msg_kv_int(&pk, "status", r->status);
@@ -218,6 +231,8 @@ void wh_reply_pack(const wh_reply_t *r, const char *id, wh_buf_t *out)
         wh_msg_kv_str(&pk, "etag", r->etag);
     if (r->retry_after_s > 0)
         wh_msg_kv_int(&pk, "retry_after", r->retry_after_s);
+    if (raw)
+        wh_msg_kv_str(&pk, "content_type", r->content_type);
     if (body) {
         wh_msg_pack_str(&pk, "body");
         wh_buf_append(out, r->body.data, r->body.len);

@@ -27,6 +27,7 @@ typedef struct wh_reply {
     msgpack_packer epk;
     int n_errors;
     int retry_after_s; /* > 0 adds Retry-After (429, 503) */
+    char content_type[64]; /* set by wh_reply_raw: the body is not JSON */
 } wh_reply_t;
 
 void wh_reply_init(wh_reply_t *r);
@@ -36,6 +37,11 @@ void wh_reply_reset(wh_reply_t *r);
 /* Starts a successful reply; the returned packer must write exactly one
  * value (the body). Discards any previous body. */
 msgpack_packer *wh_reply_ok(wh_reply_t *r, int status);
+/* A success whose body is not JSON (text/csv, text/calendar): the bytes
+ * reach the client as they are, with this Content-Type. On the wire the
+ * reply carries content_type and the body as msgpack bin. */
+void wh_reply_raw(wh_reply_t *r, int status, const char *content_type, const void *data,
+                  size_t len);
 /* A success without a body (204). */
 void wh_reply_empty(wh_reply_t *r, int status);
 void wh_reply_etag(wh_reply_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -87,6 +87,18 @@ static void problem(gateway_t *gw, wh_http_req_t *req, int route, const char *re
     wh_buf_close(&b);
 }
 
+/* The content_type of a reply whose body is not JSON, copied into out;
+ * false when there is none or it is not a plain header value. */
+static bool raw_type(const msgpack_object *o, char out[64])
+{
+    if (wh_msg_copy_str(o, out, 64) != 0 || !out[0])
+        return false;
+    for (const char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
 /* Renders a reply envelope (from a service or from the local dispatcher). */
 static void render_reply(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id,
                          const char *data, size_t len)
@@ -117,6 +129,7 @@ static void render_reply(gateway_t *gw, wh_http_req_t *req, int route, const cha
     const msgpack_object *err = wh_msg_get(m.root, "error");
     int rc = 0;
     const char *ctype = JSON_TYPE;
+    char ctype_raw[64];
     if (status >= 400) {
         ctype = PROBLEM_TYPE;
         const msgpack_object *errors = wh_msg_get(err, "errors");
@@ -145,6 +158,15 @@ static void render_reply(gateway_t *gw, wh_http_req_t *req, int route, const cha
         else
             wh_buf_puts(&b, "[]");
         wh_buf_putc(&b, '}');
+    } else if (body && raw_type(wh_msg_get(m.root, "content_type"), ctype_raw)) {
+        /* Not JSON (CSV, iCalendar): the service's bytes as they are. */
+        ctype = ctype_raw;
+        if (body->type == MSGPACK_OBJECT_BIN)
+            wh_buf_append(&b, body->via.bin.ptr, body->via.bin.size);
+        else if (body->type == MSGPACK_OBJECT_STR)
+            wh_buf_append(&b, body->via.str.ptr, body->via.str.size);
+        else
+            rc = WH_EPROTO;
     } else if (body) {
         rc = wh_json_from_msgpack(body, &b);
     }

@@ -590,7 +590,7 @@ void results_csv(wh_ctx_t *c)
     if (wh_buf_failed(&b))
         wh_reply_problem(c->rep, 500, "internal", "out of memory");
     else
-        wh_msg_pack_strn(wh_reply_ok(c->rep, 200), b.data, b.len); /* TEMP */
+        wh_reply_raw(c->rep, 200, "text/csv; charset=utf-8", b.data, b.len);
     wh_buf_close(&b);
     cmp_close(&cmp);
     res_close(&r);
