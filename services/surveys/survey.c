@@ -578,8 +578,24 @@ static int run_due(wh_store_t *store, const char *sql, enum survey_state to)
     return done;
 }
 
+/* True when a due query names at least one survey (a plain read, so that an
+ * idle tick takes no write lock). */
+static bool any_due(wh_store_t *store, const char *sql)
+{
+    sqlite3_stmt *st = wh_store_stmt(store, sql);
+    if (!st)
+        return false;
+    sqlite3_bind_int64(st, 1, wh_clock_now_ms());
+    sqlite3_bind_int(st, 2, 1);
+    bool due = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return due;
+}
+
 int survey_tick(wh_store_t *store)
 {
+    if (!any_due(store, SQL_DUE_CLOSE) && !any_due(store, SQL_DUE_OPEN))
+        return 0;
     if (wh_store_begin(store) != 0)
         return 0;
     int n = run_due(store, SQL_DUE_CLOSE, SURVEY_CLOSED);
