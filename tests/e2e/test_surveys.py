@@ -414,9 +414,12 @@ def test_public_participation():
 
 
 def test_code_used_concurrently():
-    """Each code is sent by several threads at the same moment: exactly one
-    request per code stores a response, every other one gets 403."""
+    """Each code is sent by several threads at the same moment, to two
+    instances of the surveys service sharing one store: exactly one request
+    per code stores a response, every other one gets 403."""
     with Stack(services=SERVICES, env={"WH_PUBLIC_BURST": "100000"}) as s:
+        s.start_process("surveys", key="surveys-2")
+        s.wait_ready(want={"surveys": 2})
         org = s.org()
         sv = create(s, org["id"])
         sid = sv["id"]
