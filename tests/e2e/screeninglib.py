@@ -1,0 +1,95 @@
+"""Fixtures for the screening end-to-end tests: organisations with a token
+per role, result bodies, and direct looks into the stores (read-only, with
+Python's sqlite3 module) to check what the service keeps."""
+
+import os
+import sqlite3
+import time
+
+SERVICES = ("agreements", "screening", "notifications")
+
+
+class Tenant:
+    """An organisation and a token for every role that works with it."""
+
+    def __init__(self, s, name="Bezirksamt Mitte"):
+        self.id = s.org(name=name)["id"]
+        self.tokens = {}
+        self.token_ids = {}
+        for role in ("integration", "occupational_health", "coordinator", "consultant"):
+            r = s.post("/v1/tokens", {"role": role, "org_ids": [self.id], "label": role})
+            assert r.status == 201, r
+            self.tokens[role] = r.json()["token"]
+            self.token_ids[role] = r.json()["id"]
+
+    @property
+    def integ(self):
+        return self.tokens["integration"]
+
+    @property
+    def oh(self):
+        return self.tokens["occupational_health"]
+
+    @property
+    def coord(self):
+        return self.tokens["coordinator"]
+
+
+ANSWERS = {
+    # instrument: (not at risk, at risk)
+    "who5": ([4, 4, 3, 3, 3], [1, 1, 1, 1, 1]),
+    "pss10": ([1, 1, 1, 3, 3, 1, 3, 3, 1, 1], [4, 4, 4, 0, 0, 4, 0, 0, 4, 4]),
+    "keds": ([1] * 9, [3] * 9),
+    "phq9": ([0] * 9, [2, 2, 2, 2, 2, 0, 0, 0, 0]),
+    "gad7": ([0] * 7, [2, 2, 2, 2, 2, 0, 0]),
+}
+
+
+def item(org_id, subject, instrument="phq9", at_risk=False, answers=None,
+         taken_at="2025-03-01T08:00:00Z", **extra):
+    body = {"org_id": org_id, "instrument": instrument, "subject": subject,
+            "taken_at": taken_at,
+            "answers": answers if answers is not None else ANSWERS[instrument][at_risk]}
+    body.update(extra)
+    return body
+
+
+def push(s, tenant, body, status=201, **kw):
+    r = s.post("/v1/screenings", body, token=tenant.integ, **kw)
+    assert r.status == status, r
+    return r.json()
+
+
+def db(s, name="screening"):
+    """A read-only connection to a service's store."""
+    path = os.path.join(s.data_dir, name + ".db")
+    return sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
+
+
+def query(s, sql, args=(), name="screening"):
+    c = db(s, name)
+    try:
+        return c.execute(sql, args).fetchall()
+    finally:
+        c.close()
+
+
+def wait_for(fn, timeout=10.0, what="condition"):
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.1)
+
+
+def outbox_drained(s):
+    return query(s, "SELECT count(*) FROM wh_outbox WHERE state = 0")[0][0] == 0
+
+
+def events(s, type_):
+    """(id, org_id, data) of events the notifications service received."""
+    return query(s, "SELECT id, org_id, data FROM events WHERE type = ? ORDER BY id", (type_,),
+                 name="notifications")
