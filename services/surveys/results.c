@@ -280,8 +280,7 @@ static bool load_compare(wh_ctx_t *c, const res_t *r, cmp_t *cmp)
         }
         wh_reply_problem(c->rep, 500, "internal", "out of memory");
     }
-    if (rc == 0)
-        res_close(&cmp->prev);
+    res_close(&cmp->prev); /* also after a failed res_compute: it frees what it made */
     memset(cmp, 0, sizeof *cmp);
     return false;
 }
