@@ -21,9 +21,11 @@ static const char SQL_ERASE_IDEM[] =
     "DELETE FROM wh_idempotency WHERE (scope, op, key) IN"
     " (SELECT r.scope, r.op, r.key FROM idem_refs r JOIN screenings s ON s.id = r.screening_id"
     "  WHERE s.org_id = ?1 AND s.subject = ?2)";
+/* Every reference to a deleted reply goes, other subjects' included. */
 static const char SQL_ERASE_REFS[] =
-    "DELETE FROM idem_refs WHERE screening_id IN"
-    " (SELECT id FROM screenings WHERE org_id = ?1 AND subject = ?2)";
+    "DELETE FROM idem_refs WHERE (scope, op, key) IN"
+    " (SELECT r.scope, r.op, r.key FROM idem_refs r JOIN screenings s ON s.id = r.screening_id"
+    "  WHERE s.org_id = ?1 AND s.subject = ?2)";
 static const char SQL_ERASE_SCREENINGS[] =
     "DELETE FROM screenings WHERE org_id = ?1 AND subject = ?2";
 static const char SQL_ERASE_ALERTS[] = "DELETE FROM alerts WHERE org_id = ?1 AND subject = ?2";
@@ -36,8 +38,9 @@ static const char SQL_PURGE_IDEM[] =
     " (SELECT r.scope, r.op, r.key FROM idem_refs r JOIN screenings s ON s.id = r.screening_id"
     "  WHERE s.org_id = ?1 AND s.taken_ms < ?2)";
 static const char SQL_PURGE_REFS[] =
-    "DELETE FROM idem_refs WHERE screening_id IN"
-    " (SELECT id FROM screenings WHERE org_id = ?1 AND taken_ms < ?2)";
+    "DELETE FROM idem_refs WHERE (scope, op, key) IN"
+    " (SELECT r.scope, r.op, r.key FROM idem_refs r JOIN screenings s ON s.id = r.screening_id"
+    "  WHERE s.org_id = ?1 AND s.taken_ms < ?2)";
 static const char SQL_PURGE_SCREENINGS[] =
     "DELETE FROM screenings WHERE org_id = ?1 AND taken_ms < ?2";
 /* An alert still being handled keeps its place even when its results are
