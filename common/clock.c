@@ -184,6 +184,19 @@ int wh_clock_parse_rfc3339(const char *s, size_t n, int64_t *ms)
     return 0;
 }
 
+void wh_date_civil(int32_t days, int *y, int *m, int *d)
+{
+    unsigned mm, dd;
+    civil_from_days(days, y, &mm, &dd);
+    *m = (int)mm;
+    *d = (int)dd;
+}
+
+int32_t wh_date_from_civil(int y, int m, int d)
+{
+    return days_from_civil(y, (unsigned)m, (unsigned)d);
+}
+
 int32_t wh_date_of_ms(int64_t ms)
 {
     time_t t = (time_t)(ms / 1000);

@@ -29,6 +29,10 @@ int wh_clock_parse_rfc3339(const char *s, size_t n, int64_t *ms);
 /* Strict "YYYY-MM-DD" with a real calendar day. */
 int wh_date_parse(const char *s, size_t n, int32_t *days);
 void wh_date_format(int32_t days, char out[WH_DATE_LEN]);
+/* Days <-> (year, month 1-12, day 1-31) of the proleptic Gregorian
+ * calendar, for date arithmetic by months. */
+void wh_date_civil(int32_t days, int *y, int *m, int *d);
+int32_t wh_date_from_civil(int y, int m, int d);
 /* The calendar date (in TZ) of an instant. */
 int32_t wh_date_of_ms(int64_t ms);
 

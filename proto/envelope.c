@@ -61,7 +61,8 @@ int wh_request_decode(const char *data, size_t len, wh_request_t *req)
     if (!wh_msg_int(wh_msg_get(root, "deadline_ms"), &req->deadline_ms))
         goto fail;
     if (!optional_str(wh_msg_get(root, "idempotency_key"), &req->idempotency_key) ||
-        !optional_str(wh_msg_get(root, "if_match"), &req->if_match))
+        !optional_str(wh_msg_get(root, "if_match"), &req->if_match) ||
+        !optional_str(wh_msg_get(root, "accept"), &req->accept))
         goto fail;
     const msgpack_object *params = wh_msg_get(root, "params");
     static const msgpack_object empty_map = {.type = MSGPACK_OBJECT_MAP};
@@ -116,9 +117,20 @@ void wh_request_pack(wh_buf_t *out, int op, const char *id, const char *token_id
                      const char *idempotency_key, const char *if_match, const wh_param_t *params,
                      size_t n_params, const char *body, size_t body_len)
 {
+    wh_request_pack_accept(out, op, id, token_id, role, orgs, n_orgs, deadline_ms,
+                           idempotency_key, if_match, NULL, params, n_params, body, body_len);
+}
+
+void wh_request_pack_accept(wh_buf_t *out, int op, const char *id, const char *token_id,
+                            unsigned role, const char *const *orgs, size_t n_orgs,
+                            int64_t deadline_ms, const char *idempotency_key,
+                            const char *if_match, const char *accept, const wh_param_t *params,
+                            size_t n_params, const char *body, size_t body_len)
+{
     msgpack_packer pk;
     wh_msg_writer_init(&pk, out);
-    msgpack_pack_map(&pk, 6 + (idempotency_key != NULL) + (if_match != NULL) + (body != NULL));
+    msgpack_pack_map(&pk, 6 + (idempotency_key != NULL) + (if_match != NULL) +
+                              (accept != NULL) + (body != NULL));
     wh_msg_kv_int(&pk, "v", WH_PROTO_VERSION);
     wh_msg_kv_str(&pk, "id", id);
     wh_msg_kv_str(&pk, "op", wh_ops[op].name);
@@ -135,6 +147,8 @@ void wh_request_pack(wh_buf_t *out, int op, const char *id, const char *token_id
         wh_msg_kv_str(&pk, "idempotency_key", idempotency_key);
     if (if_match)
         wh_msg_kv_str(&pk, "if_match", if_match);
+    if (accept)
+        wh_msg_kv_str(&pk, "accept", accept);
     wh_msg_pack_str(&pk, "params");
     msgpack_pack_map(&pk, n_params);
     for (size_t i = 0; i < n_params; i++) {

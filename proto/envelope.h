@@ -2,9 +2,14 @@
  * (ARCHITECTURE.md, "Envelope"), and the broker's framing.
  *
  * Request (msgpack map): {v: 1, id, op, principal: {token_id, role, orgs[]},
- * deadline_ms, idempotency_key?, if_match?, params: {str: str}, body?}
- * Reply: {v: 1, id, status, etag?, body?, error?: {type, title, detail,
- * errors: [{pointer | parameter, detail}]}}
+ * deadline_ms, idempotency_key?, if_match?, accept?, params: {str: str}, body?}
+ * Reply: {v: 1, id, status, etag?, content_type?, body?, error?: {type, title,
+ * detail, errors: [{pointer | parameter, detail}]}}
+ *
+ * accept is the client's Accept header, for the few operations that answer
+ * in more than one format (JSON or CSV). A reply with content_type carries
+ * its body as a msgpack str or bin that the gateway sends as is, with that
+ * Content-Type, instead of rendering JSON.
  *
  * deadline_ms is the time budget left when the gateway sent the request; a
  * service skips requests whose budget ran out while queued (the gateway has
@@ -53,6 +58,7 @@ typedef struct wh_request {
     int64_t deadline_ms;
     wh_str_t idempotency_key; /* p NULL when absent */
     wh_str_t if_match;
+    wh_str_t accept; /* the Accept header; p NULL when absent */
     const msgpack_object *params; /* map, possibly empty; never NULL after decode */
     const msgpack_object *body;   /* NULL when absent */
     wh_msg_t msg;                 /* owns everything above */
@@ -79,5 +85,11 @@ void wh_request_pack(wh_buf_t *out, int op, const char *id, const char *token_id
                      const char *const *orgs, size_t n_orgs, int64_t deadline_ms,
                      const char *idempotency_key, const char *if_match, const wh_param_t *params,
                      size_t n_params, const char *body, size_t body_len);
+/* The same with the client's Accept header (NULL when absent). */
+void wh_request_pack_accept(wh_buf_t *out, int op, const char *id, const char *token_id,
+                            unsigned role, const char *const *orgs, size_t n_orgs,
+                            int64_t deadline_ms, const char *idempotency_key,
+                            const char *if_match, const char *accept, const wh_param_t *params,
+                            size_t n_params, const char *body, size_t body_len);
 
 #endif

@@ -383,10 +383,10 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     }
     wh_buf_t env;
     wh_buf_init(&env);
-    wh_request_pack(&env, m->op, rid, pr.token_id[0] ? pr.token_id : NULL, pr.role,
-                    (const char *const *)pr.orgs, pr.n_orgs, (int64_t)gw->timeout_ms,
-                    req->idempotency_key, req->if_match, m->params, m->n_params,
-                    (op->flags & WH_OPF_BODY) ? body.data : NULL, body.len);
+    wh_request_pack_accept(&env, m->op, rid, pr.token_id[0] ? pr.token_id : NULL, pr.role,
+                           (const char *const *)pr.orgs, pr.n_orgs, (int64_t)gw->timeout_ms,
+                           req->idempotency_key, req->if_match, req->accept, m->params,
+                           m->n_params, (op->flags & WH_OPF_BODY) ? body.data : NULL, body.len);
     if (wh_buf_failed(&env)) {
         problem(gw, req, route, rid, 503, "/problems/unavailable", "out of memory", NULL, 0);
     } else if (op->service == WH_SVC_GATEWAY) {
