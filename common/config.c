@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "clock.h"
 #include "err.h"
@@ -44,13 +45,22 @@ int wh_config_load(wh_config_t *cfg, const char *service)
         wh_log_error("WH_HTTP_ADDR or WH_DATA_DIR too long");
         return WH_ELIMIT;
     }
+    char ipc[WH_PATH_MAX];
+    if (snprintf(ipc, sizeof ipc, "ipc://%s/broker.ipc", cfg->data_dir) >= (int)sizeof ipc ||
+        copy(cfg->broker_bind, sizeof cfg->broker_bind, env_or("WH_BROKER_BIND", ipc)) ||
+        copy(cfg->broker_connect, sizeof cfg->broker_connect, env_or("WH_BROKER_CONNECT", ipc))) {
+        wh_log_error("WH_BROKER_BIND, WH_BROKER_CONNECT or the data directory too long");
+        return WH_ELIMIT;
+    }
     /* ipc:// paths are limited by sun_path (107 bytes); an overlong data
      * directory path is reported here rather than as a bind failure. */
-    char ipc[WH_PATH_MAX];
-    if (snprintf(ipc, sizeof ipc, "ipc://%s/broker.ipc", cfg->data_dir) >= (int)sizeof ipc)
-        return WH_ELIMIT;
-    copy(cfg->broker_bind, sizeof cfg->broker_bind, env_or("WH_BROKER_BIND", ipc));
-    copy(cfg->broker_connect, sizeof cfg->broker_connect, env_or("WH_BROKER_CONNECT", ipc));
+    const size_t sun_max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+    const char *eps[2] = {cfg->broker_bind, cfg->broker_connect};
+    for (int i = 0; i < 2; i++)
+        if (strncmp(eps[i], "ipc://", 6) == 0 && strlen(eps[i]) - 6 > sun_max) {
+            wh_log_error("the socket path of %s is longer than %zu bytes", eps[i], sun_max);
+            return WH_ELIMIT;
+        }
     cfg->admin_token = getenv("WH_ADMIN_TOKEN");
     if (cfg->admin_token && !*cfg->admin_token)
         cfg->admin_token = NULL;
