@@ -41,3 +41,4 @@ foreach(kind e2e fault)
 endforeach()
 
 include(${CMAKE_SOURCE_DIR}/tests/bench/bench.cmake)
+include(${CMAKE_SOURCE_DIR}/tests/bench/bench_screening.cmake)

@@ -1,5 +1,6 @@
 #include "instruments.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -146,6 +147,13 @@ void scr_score(const scr_instrument_t *ins, const int *answers, scr_result_t *ou
     }
 }
 
+/* The pointer of answer i, built only when there is something to report. */
+static const char *answer_pointer(char *out, size_t cap, const char *prefix, uint32_t i)
+{
+    snprintf(out, cap, "%s/answers/%u", prefix, i);
+    return out;
+}
+
 bool scr_answers_read(const scr_instrument_t *ins, const msgpack_object *arr, wh_reply_t *rep,
                       const char *prefix, int *answers)
 {
@@ -155,21 +163,25 @@ bool scr_answers_read(const scr_instrument_t *ins, const msgpack_object *arr, wh
     uint32_t n = arr->via.array.size;
     char ptr[160];
     for (int i = 0; i < ins->n_items; i++) {
-        snprintf(ptr, sizeof ptr, "%s/answers/%d", prefix, i);
-        if ((uint32_t)i >= n || arr->via.array.ptr[i].type == MSGPACK_OBJECT_NIL) {
-            wh_reply_field(rep, ptr, "item %d is required: %s has %d items, all required", i + 1,
-                           ins->id, ins->n_items);
+        const msgpack_object *o = (uint32_t)i < n ? &arr->via.array.ptr[i] : NULL;
+        int64_t a;
+        if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT32_MAX) {
+            a = (int64_t)o->via.u64; /* the common case, checked below */
+        } else if (!o || o->type == MSGPACK_OBJECT_NIL) {
+            wh_reply_field(rep, answer_pointer(ptr, sizeof ptr, prefix, (uint32_t)i),
+                           "item %d is required: %s has %d items, all required", i + 1, ins->id,
+                           ins->n_items);
             ok = false;
             continue;
-        }
-        int64_t a;
-        if (!wh_msg_int(&arr->via.array.ptr[i], &a)) {
-            wh_reply_field(rep, ptr, "item %d must be an integer", i + 1);
+        } else if (!wh_msg_int(o, &a)) {
+            wh_reply_field(rep, answer_pointer(ptr, sizeof ptr, prefix, (uint32_t)i),
+                           "item %d must be an integer", i + 1);
             ok = false;
             continue;
         }
         if (a < ins->answer_min || a > ins->answer_max) {
-            wh_reply_field(rep, ptr, "item %d must be between %d and %d", i + 1, ins->answer_min,
+            wh_reply_field(rep, answer_pointer(ptr, sizeof ptr, prefix, (uint32_t)i),
+                           "item %d must be between %d and %d", i + 1, ins->answer_min,
                            ins->answer_max);
             ok = false;
             continue;
@@ -177,8 +189,8 @@ bool scr_answers_read(const scr_instrument_t *ins, const msgpack_object *arr, wh
         answers[i] = (int)a;
     }
     for (uint32_t i = (uint32_t)ins->n_items; i < n; i++) {
-        snprintf(ptr, sizeof ptr, "%s/answers/%u", prefix, i);
-        wh_reply_field(rep, ptr, "%s has only %d items", ins->id, ins->n_items);
+        wh_reply_field(rep, answer_pointer(ptr, sizeof ptr, prefix, i), "%s has only %d items",
+                       ins->id, ins->n_items);
         ok = false;
     }
     return ok;

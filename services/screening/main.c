@@ -114,6 +114,10 @@ static void stop(wh_service_t *s)
 
 int main(void)
 {
+    /* The store is used from the loop's thread only: SQLite's own mutexes
+     * and memory statistics would cost a lock per allocation for nothing. */
+    sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     const wh_service_def_t def = {
         .svc = WH_SVC_SCREENING,
         .migrations = screening_migrations,

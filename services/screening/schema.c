@@ -7,11 +7,11 @@ const char *const screening_migrations[] = {
     /* 2: results, alerts, per-organisation settings and the audit log.
      *
      * A result is stored under the integration's pseudonym (subject) with
-     * the answers as given and the score computed here. request_hash is the
-     * fingerprint a repeat with the same external_id must match.
-     * idem_refs links each stored Idempotency-Key reply to the results it
-     * contains, so that erasing a subject also erases the replies that carry
-     * its scores. At most one alert per subject is active (not closed):
+     * the answers as given and the score computed here; a repeat under the
+     * same external_id is compared with it field by field. idem_refs
+     * links each stored Idempotency-Key reply to the results it contains,
+     * so that erasing a subject also erases the replies that carry its
+     * scores. At most one alert per subject is active (not closed):
      * alerts_active enforces it. */
     "CREATE TABLE settings ("
     " org_id TEXT PRIMARY KEY,"
@@ -37,7 +37,6 @@ const char *const screening_migrations[] = {
     " at_risk INTEGER NOT NULL,"
     " flags TEXT,"
     " alert_id TEXT,"
-    " request_hash TEXT,"
     " created_ms INTEGER NOT NULL);"
     "CREATE UNIQUE INDEX screenings_external ON screenings(org_id, external_id)"
     " WHERE external_id IS NOT NULL;"

@@ -12,11 +12,11 @@
 
 static const char SQL_SCR_INSERT[] =
     "INSERT INTO screenings(id, org_id, external_id, instrument, subject, unit, taken_ms,"
-    " language, answers, raw_score, score, band, at_risk, flags, alert_id, request_hash,"
-    " created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-    " ?16, ?17)";
+    " language, answers, raw_score, score, band, at_risk, flags, alert_id, created_ms)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 #define RESULT_COLUMNS "id, instrument, raw_score, score, band, at_risk, flags, alert_id"
-static const char SQL_SCR_BY_EXTERNAL[] = "SELECT " RESULT_COLUMNS ", request_hash"
+static const char SQL_SCR_BY_EXTERNAL[] = "SELECT " RESULT_COLUMNS ", subject, unit, taken_ms,"
+                                          " language, answers"
                                           " FROM screenings WHERE org_id = ?1 AND external_id = ?2";
 static const char SQL_IDEM_REF[] =
     "INSERT OR IGNORE INTO idem_refs(screening_id, scope, op, key) VALUES (?1, ?2, ?3, ?4)";
@@ -28,9 +28,6 @@ static const char SQL_SCR_LIST[] = "SELECT " FULL_COLUMNS " FROM screenings"
                                    " WHERE org_id = ?1 AND subject = ?2"
                                    " AND (?3 IS NULL OR instrument = ?3)"
                                    " AND (?4 IS NULL OR id > ?4) ORDER BY id LIMIT ?5";
-static const char SQL_ITEM_SAVEPOINT[] = "SAVEPOINT item";
-static const char SQL_ITEM_RELEASE[] = "RELEASE item";
-static const char SQL_ITEM_ROLLBACK[] = "ROLLBACK TO item";
 
 static const char *const item_fields[] = {"org_id",   "external_id", "instrument",
                                           "subject",  "unit",        "taken_at",
@@ -152,21 +149,43 @@ static bool item_read(wh_reply_t *rep, const msgpack_object *obj, const char *pr
     return rep->n_errors == errors_before;
 }
 
-/* The fingerprint a repeat with the same external_id must match. */
-static void item_hash(const item_t *it, char out[65])
+/* The answers as stored: "[a,b,...]". Answers are small non-negative
+ * integers (every answer range starts at 0 and ends below 100). */
+static size_t answers_text(const item_t *it, char *out)
 {
-    char buf[1024];
-    int n = snprintf(buf, sizeof buf, "%s\n%.*s\n%.*s\n%lld\n%.*s\n", it->ins->id,
-                     (int)it->subject.n, it->subject.p, (int)it->unit.n,
-                     it->unit.p ? it->unit.p : "", (long long)it->taken_ms, (int)it->language.n,
-                     it->language.p ? it->language.p : "");
-    for (int i = 0; i < it->ins->n_items && n < (int)sizeof buf - 4; i++)
-        n += snprintf(buf + n, sizeof buf - (size_t)n, "%d,", it->answers[i]);
-    /* unit and language may be absent or empty-string-free: absent is
-     * marked apart from any value. */
-    n += snprintf(buf + n, sizeof buf - (size_t)n, "%c%c", it->unit.p ? 'u' : '-',
-                  it->language.p ? 'l' : '-');
-    wh_sha256_hex(buf, (size_t)n, out);
+    size_t n = 0;
+    out[n++] = '[';
+    for (int i = 0; i < it->ins->n_items; i++) {
+        int a = it->answers[i];
+        if (i)
+            out[n++] = ',';
+        if (a >= 10)
+            out[n++] = (char)('0' + a / 10);
+        out[n++] = (char)('0' + a % 10);
+    }
+    out[n++] = ']';
+    return n;
+}
+
+static bool col_eq(sqlite3_stmt *st, int col, wh_str_t v)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return v.p == NULL;
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    return v.p && n == v.n && memcmp(t, v.p, n) == 0;
+}
+
+/* A repeat under the same external_id must carry the same result. The row
+ * holds RESULT_COLUMNS, then subject, unit, taken_ms, language, answers. */
+static bool same_result(sqlite3_stmt *st, const item_t *it)
+{
+    char answers[4 * SCR_MAX_ITEMS + 4];
+    size_t an = answers_text(it, answers);
+    return strcmp((const char *)sqlite3_column_text(st, 1), it->ins->id) == 0 &&
+           col_eq(st, 8, it->subject) && col_eq(st, 9, it->unit) &&
+           sqlite3_column_int64(st, 10) == it->taken_ms && col_eq(st, 11, it->language) &&
+           col_eq(st, 12, (wh_str_t){answers, an});
 }
 
 static void copy_col(char *out, size_t cap, sqlite3_stmt *st, int col)
@@ -209,16 +228,13 @@ static int idem_ref(wh_ctx_t *c, const char *id)
 static int item_store(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_t *r)
 {
     memset(r, 0, sizeof *r);
-    char hash[65] = "";
     if (it->external_id.p) {
-        item_hash(it, hash);
         sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SCR_BY_EXTERNAL);
         wh_stmt_bind_str(st, 1, it->org);
         wh_stmt_bind_str(st, 2, it->external_id);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-            const unsigned char *h = sqlite3_column_text(st, 8);
-            bool same = h && strcmp((const char *)h, hash) == 0;
+            bool same = same_result(st, it);
             stored_from_row(r, st);
             sqlite3_reset(st);
             if (!same) {
@@ -250,12 +266,7 @@ static int item_store(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_t *
         fl += (size_t)snprintf(r->flags + fl, sizeof r->flags - fl, "%s%s", i ? "," : "",
                                res.flags[i]);
     char answers[4 * SCR_MAX_ITEMS + 4];
-    size_t an = 0;
-    answers[an++] = '[';
-    for (int i = 0; i < it->ins->n_items; i++)
-        an += (size_t)snprintf(answers + an, sizeof answers - an, "%s%d", i ? "," : "",
-                               it->answers[i]);
-    answers[an++] = ']';
+    size_t an = answers_text(it, answers);
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SCR_INSERT);
     if (!st)
         goto fail;
@@ -274,8 +285,7 @@ static int item_store(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_t *
     sqlite3_bind_int(st, 13, res.at_risk);
     wh_stmt_bind_text(st, 14, fl ? r->flags : NULL);
     wh_stmt_bind_text(st, 15, r->alert_id[0] ? r->alert_id : NULL);
-    wh_stmt_bind_text(st, 16, hash[0] ? hash : NULL);
-    sqlite3_bind_int64(st, 17, now);
+    sqlite3_bind_int64(st, 16, now);
     if (sqlite3_step(st) != SQLITE_DONE || idem_ref(c, r->id) != 0)
         goto fail;
     r->status = 201;
@@ -351,12 +361,6 @@ static void pack_problem(msgpack_packer *pk, wh_buf_t *out, const wh_reply_t *p)
     wh_buf_append(out, p->errors.data, p->errors.len);
 }
 
-static bool item_step(wh_ctx_t *c, const char *sql)
-{
-    sqlite3_stmt *st = wh_store_stmt(c->store, sql);
-    return st && sqlite3_step(st) == SQLITE_DONE;
-}
-
 void screenings_batch(wh_ctx_t *c)
 {
     wh_valid_t v;
@@ -389,19 +393,16 @@ void screenings_batch(wh_ctx_t *c)
             pack_problem(&pk, &out, &ir);
             continue;
         }
-        if (!item_step(c, SQL_ITEM_SAVEPOINT)) {
+        stored_t r;
+        int status = item_store(c, &it, &ir, &r);
+        if (status >= 500) {
             failed = true;
             break;
         }
-        stored_t r;
-        int status = item_store(c, &it, &ir, &r);
-        if (status >= 400) {
-            failed = !item_step(c, SQL_ITEM_ROLLBACK) || !item_step(c, SQL_ITEM_RELEASE);
+        if (status >= 400)
             pack_problem(&pk, &out, &ir);
-        } else {
-            failed = !item_step(c, SQL_ITEM_RELEASE);
+        else
             pack_stored(&pk, &r, true);
-        }
     }
     wh_reply_close(&ir);
     if (failed || wh_buf_failed(&out)) {
