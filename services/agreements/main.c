@@ -1,6 +1,11 @@
 /* The agreements service: organisations and cooperation agreements. */
+#include "activities.h"
+#include "agreements.h"
+#include "calendar.h"
 #include "organizations.h"
 #include "outbox.h"
+#include "reminders.h"
+#include "report.h"
 #include "schema.h"
 #include "service.h"
 
@@ -9,17 +14,36 @@ static const wh_handler_t handlers[] = {
     {WH_OP_ORGS_LIST, org_list},
     {WH_OP_ORGS_GET, org_get},
     {WH_OP_ORGS_PATCH, org_patch},
+    {WH_OP_AGREEMENTS_CREATE, agr_create},
+    {WH_OP_AGREEMENTS_LIST, agr_list},
+    {WH_OP_AGREEMENTS_CALENDAR, cal_feed},
+    {WH_OP_AGREEMENTS_GET, agr_get},
+    {WH_OP_AGREEMENTS_PATCH, agr_patch},
+    {WH_OP_AGREEMENTS_DELETE, agr_delete},
+    {WH_OP_AGREEMENTS_SIGN, agr_sign},
+    {WH_OP_AGREEMENTS_TERMINATE, agr_terminate},
+    {WH_OP_AGREEMENTS_RENEW, agr_renew},
+    {WH_OP_AGREEMENTS_HISTORY, agr_history},
+    {WH_OP_AGREEMENTS_REMINDERS, reminders_list},
+    {WH_OP_ACTIVITIES_CREATE, act_create},
+    {WH_OP_ACTIVITIES_LIST, act_list},
+    {WH_OP_ACTIVITIES_GET, act_get},
+    {WH_OP_ACTIVITIES_PATCH, act_patch},
+    {WH_OP_REPORTS_PREVENTION, report_prevention},
 };
 
 static wh_outbox_t *outbox;
 
+/* The relay first, so that the reminder scan's first events go out at once. */
 static int start(wh_service_t *s)
 {
-    return wh_outbox_start(s, WH_OP_EVENTS_INGEST, &outbox);
+    int rc = wh_outbox_start(s, WH_OP_EVENTS_INGEST, &outbox);
+    return rc ? rc : reminders_start(s, outbox);
 }
 
 static void stop(wh_service_t *s)
 {
+    reminders_stop();
     wh_outbox_stop(&outbox);
 }
 

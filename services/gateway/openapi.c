@@ -23,6 +23,32 @@ static void role_list(wh_buf_t *b, unsigned roles)
     wh_buf_putc(b, ']');
 }
 
+/* Per-operation documentation, for the services whose rows file defines
+ * WH_OPS_<SERVICE>_DOCS(D) with D(NAME, summary, description, media type
+ * of a non-JSON success or NULL). */
+typedef struct op_doc {
+    int op;
+    const char *summary;
+    const char *description;
+    const char *media;
+} op_doc_t;
+static const op_doc_t op_docs[] = {
+#define WH_OP_DOC(name, summary, description, media) {WH_OP_##name, summary, description, media},
+#ifdef WH_OPS_AGREEMENTS_DOCS
+    WH_OPS_AGREEMENTS_DOCS(WH_OP_DOC)
+#endif
+#undef WH_OP_DOC
+    {-1, NULL, NULL, NULL},
+};
+
+static const op_doc_t *doc_of(const wh_op_t *op)
+{
+    for (const op_doc_t *d = op_docs; d->op >= 0; d++)
+        if (&wh_ops[d->op] == op)
+            return d;
+    return NULL;
+}
+
 static void lower(char *dst, const char *src)
 {
     while (*src) {
@@ -39,6 +65,13 @@ static void operation(wh_buf_t *b, const wh_op_t *op)
     wh_buf_printf(b, "\"operationId\":\"%s\",\"x-service\":\"%s\",\"x-roles\":", opid,
                   wh_service_names[op->service]);
     role_list(b, op->roles);
+    const op_doc_t *doc = doc_of(op);
+    if (doc) {
+        wh_buf_puts(b, ",\"summary\":");
+        wh_buf_json_str(b, doc->summary, strlen(doc->summary));
+        wh_buf_puts(b, ",\"description\":");
+        wh_buf_json_str(b, doc->description, strlen(doc->description));
+    }
     if (op->roles & WH_ROLE_PUBLIC)
         wh_buf_puts(b, ",\"security\":[]");
     wh_buf_puts(b, ",\"parameters\":[");
@@ -76,7 +109,13 @@ static void operation(wh_buf_t *b, const wh_op_t *op)
                       strcmp(op->method, "PATCH") == 0 ? "application/merge-patch+json"
                                                        : "application/json");
     int ok = (op->flags & WH_OPF_CREATE) ? 201 : strcmp(op->method, "DELETE") == 0 ? 204 : 200;
-    wh_buf_printf(b, ",\"responses\":{\"%d\":{\"description\":\"success\"}", ok);
+    if (doc && doc->media)
+        wh_buf_printf(b,
+                      ",\"responses\":{\"%d\":{\"description\":\"success\",\"content\":{"
+                      "\"%s\":{\"schema\":{\"type\":\"string\"}}}}",
+                      ok, doc->media);
+    else
+        wh_buf_printf(b, ",\"responses\":{\"%d\":{\"description\":\"success\"}", ok);
     static const int errs[] = {400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503, 504};
     for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++)
         wh_buf_printf(b, ",\"%d\":{\"$ref\":\"#/components/responses/Problem\"}", errs[i]);

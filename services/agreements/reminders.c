@@ -1,0 +1,365 @@
+#include "reminders.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+
+static const char SQL_REM_RECORDED[] =
+    "SELECT kind, days_before, due_on, status, sent_at FROM agreement_reminders"
+    " WHERE agreement_id = ?1";
+static const char SQL_REM_INSERT[] =
+    "INSERT INTO agreement_reminders(agreement_id, kind, days_before, due_on, status, sent_at,"
+    " event_id, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/* Served by the partial index agreements_next_due: only due rows are read. */
+static const char SQL_REM_DUE[] =
+    "SELECT id FROM agreements WHERE next_due <= ?1 ORDER BY next_due LIMIT ?2";
+
+static const char *const kind_names[] = {"notice", "expired", "renewal"};
+
+/* The contacts for an event: {name, email, language} of each. */
+static void pack_contacts(msgpack_packer *pk, const agr_t *a)
+{
+    wh_msg_t m;
+    wh_msg_pack_str(pk, "contacts");
+    if (wh_msg_decode(a->contacts.data, a->contacts.len, &m) != 0 ||
+        m.root->type != MSGPACK_OBJECT_ARRAY) {
+        if (m.root)
+            wh_msg_close(&m);
+        msgpack_pack_array(pk, 0);
+        return;
+    }
+    msgpack_pack_array(pk, m.root->via.array.size);
+    for (uint32_t i = 0; i < m.root->via.array.size; i++) {
+        const msgpack_object *c = &m.root->via.array.ptr[i];
+        msgpack_pack_map(pk, 3);
+        static const char *const keys[] = {"name", "email", "language"};
+        for (int k = 0; k < 3; k++) {
+            wh_msg_pack_str(pk, keys[k]);
+            wh_msg_pack_wstr(pk, wh_msg_str(wh_msg_get(c, keys[k])));
+        }
+    }
+    wh_msg_close(&m);
+}
+
+static void kv_date(msgpack_packer *pk, const char *key, int32_t d)
+{
+    char s[WH_DATE_LEN];
+    wh_date_format(d, s);
+    wh_msg_kv_str(pk, key, s);
+}
+
+/* agreement.expiring or agreement.expired, in the caller's transaction. */
+static int emit(wh_store_t *store, const agr_t *a, const agr_item_t *it, char id_out[27])
+{
+    wh_buf_t data;
+    wh_buf_init(&data);
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &data);
+    bool notice = it->kind == AGR_ITEM_NOTICE;
+    msgpack_pack_map(&pk, notice ? 9 : 6);
+    wh_msg_kv_str(&pk, "agreement_id", a->id);
+    wh_msg_kv_str(&pk, "title", a->title);
+    wh_msg_kv_str(&pk, "employer_id", a->employer_id);
+    wh_msg_kv_str(&pk, "insurer_id", a->insurer_id);
+    kv_date(&pk, "ends_on", a->ends_on);
+    if (notice) {
+        kv_date(&pk, "notice_deadline", agr_notice_deadline(a->ends_on, a->notice_days));
+        wh_msg_kv_int(&pk, "days_before", it->days_before);
+        wh_msg_kv_bool(&pk, "auto_renew", a->auto_renew);
+    }
+    pack_contacts(&pk, a);
+    int rc = wh_buf_failed(&data)
+                 ? WH_ENOMEM
+                 : wh_outbox_emit(store, notice ? "agreement.expiring" : "agreement.expired",
+                                  a->employer_id, data.data, data.len, id_out);
+    wh_buf_close(&data);
+    return rc;
+}
+
+static int record(wh_store_t *store, const agr_t *a, const agr_item_t *it, bool sent,
+                  const char *event_id)
+{
+    char now[WH_RFC3339_LEN];
+    wh_clock_format_rfc3339(wh_clock_now_ms(), now);
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_REM_INSERT);
+    if (!st)
+        return WH_ESTORE;
+    wh_stmt_bind_text(st, 1, a->id);
+    wh_stmt_bind_text(st, 2, kind_names[it->kind]);
+    sqlite3_bind_int(st, 3, it->days_before);
+    sqlite3_bind_int64(st, 4, it->due_on);
+    wh_stmt_bind_text(st, 5, sent ? "sent" : "skipped");
+    wh_stmt_bind_text(st, 6, sent ? now : NULL);
+    wh_stmt_bind_text(st, 7, event_id);
+    wh_stmt_bind_text(st, 8, now);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : WH_ESTORE;
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Marks the schedule's items recorded for this agreement; returns the
+ * latest due_on of a recorded notice reminder. */
+static int32_t recorded_items(wh_store_t *store, const agr_t *a, const agr_item_t *items, int n,
+                              bool *recorded)
+{
+    int32_t handled = AGR_NO_DATE;
+    memset(recorded, 0, sizeof(bool) * (size_t)n);
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_REM_RECORDED);
+    if (!st)
+        return handled;
+    wh_stmt_bind_text(st, 1, a->id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        bool notice = strcmp((const char *)sqlite3_column_text(st, 0), "notice") == 0;
+        int days = sqlite3_column_int(st, 1);
+        int32_t due = (int32_t)sqlite3_column_int64(st, 2);
+        if (notice && (handled == AGR_NO_DATE || due > handled))
+            handled = due;
+        for (int i = 0; i < n; i++)
+            if ((notice && items[i].kind == AGR_ITEM_NOTICE && items[i].days_before == days) ||
+                (!notice && items[i].kind == AGR_ITEM_EXPIRED))
+                recorded[i] = true;
+    }
+    sqlite3_reset(st);
+    return handled;
+}
+
+int reminders_process(wh_store_t *store, const agr_t *current, int32_t today, const agr_who_t *who,
+                      reminders_stats_t *stats)
+{
+    agr_t cur, succ;
+    agr_t *a = &cur;
+    agr_init(&cur);
+    agr_init(&succ);
+    agr_copy(&cur, current);
+    int rc = 0;
+    for (int round = 0; rc == 0; round++) {
+        if (a->state != AGR_SIGNED) {
+            rc = agr_set_next_due(store, a->id, AGR_NO_DATE);
+            break;
+        }
+        agr_terms_t t;
+        agr_terms(a, &t);
+        agr_item_t items[AGR_MAX_SCHEDULE];
+        bool recorded[AGR_MAX_SCHEDULE];
+        int n = agr_schedule(&t, items);
+        int32_t handled = recorded_items(store, a, items, n, recorded);
+        agr_plan_t plan;
+        agr_plan_day(items, n, recorded, handled, a->ends_on, today, &plan);
+        int renew = -1;
+        for (int i = 0; i < n && rc == 0; i++) {
+            if (plan.action[i] == AGR_ACT_SKIP) {
+                rc = record(store, a, &items[i], false, NULL);
+                if (stats)
+                    stats->skipped++;
+            } else if (plan.action[i] == AGR_ACT_SEND && items[i].kind == AGR_ITEM_RENEW) {
+                renew = i;
+            } else if (plan.action[i] == AGR_ACT_SEND) {
+                char event_id[WH_ID_LEN + 1];
+                rc = emit(store, a, &items[i], event_id);
+                if (rc == 0)
+                    rc = record(store, a, &items[i], true, event_id);
+                if (stats)
+                    stats->sent++;
+            }
+        }
+        if (rc != 0)
+            break;
+        if (stats && round == 0)
+            stats->agreements++;
+        if (renew < 0 || round == AGR_MAX_RENEWALS_PER_SCAN) {
+            /* After the last allowed renewal the successor stays due today,
+             * so the next pass goes on with it. */
+            rc = agr_set_next_due(store, a->id, renew >= 0 ? today : plan.next_due);
+            break;
+        }
+        /* auto_renew: a successor for the same term length from ends_on + 1,
+         * under the same signature. */
+        agr_copy(&succ, a);
+        succ.starts_on = a->ends_on + 1;
+        succ.ends_on = agr_successor_ends_on(a->starts_on, a->ends_on);
+        rc = agr_renew_into(store, a, &succ, who);
+        if (rc == 0 && stats)
+            stats->renewed++;
+        agr_copy(a, &succ);
+    }
+    agr_close(&succ);
+    agr_close(&cur);
+    return rc;
+}
+
+int reminders_scan(wh_store_t *store, int32_t today, reminders_stats_t *stats)
+{
+    uint64_t t0 = uv_hrtime();
+    memset(stats, 0, sizeof *stats);
+    char(*ids)[WH_ID_LEN + 1] = malloc(sizeof *ids * AGR_SCAN_BATCH);
+    if (!ids)
+        return WH_ENOMEM;
+    agr_t a;
+    agr_init(&a);
+    int rc = 0;
+    for (;;) {
+        if (wh_store_begin(store) != 0) {
+            rc = WH_ESTORE;
+            break;
+        }
+        sqlite3_stmt *st = wh_store_stmt(store, SQL_REM_DUE);
+        int n = 0;
+        if (st) {
+            sqlite3_bind_int64(st, 1, today);
+            sqlite3_bind_int(st, 2, AGR_SCAN_BATCH);
+            while (n < AGR_SCAN_BATCH && sqlite3_step(st) == SQLITE_ROW)
+                snprintf(ids[n++], WH_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+            sqlite3_reset(st);
+        }
+        for (int i = 0; i < n && rc == 0; i++)
+            if (agr_load(store, (wh_str_t){ids[i], strlen(ids[i])}, &a))
+                rc = reminders_process(store, &a, today, &agr_system, stats);
+        if (rc != 0 || !st) {
+            wh_store_rollback(store);
+            rc = rc ? rc : WH_ESTORE;
+            break;
+        }
+        if (wh_store_commit(store) != 0) {
+            wh_store_rollback(store);
+            rc = WH_ESTORE;
+            break;
+        }
+        if (n < AGR_SCAN_BATCH)
+            break;
+    }
+    agr_close(&a);
+    free(ids);
+    stats->ms = (double)(uv_hrtime() - t0) / 1e6;
+    return rc;
+}
+
+/* ---- the timer ------------------------------------------------------- */
+
+static struct {
+    uv_timer_t timer;
+    wh_service_t *svc;
+    wh_outbox_t *outbox;
+    bool started;
+} scanner;
+
+static void on_scan(uv_timer_t *t)
+{
+    reminders_stats_t s;
+    char today[WH_DATE_LEN];
+    int32_t d = wh_clock_today();
+    wh_date_format(d, today);
+    int rc = reminders_scan(wh_service_store(scanner.svc), d, &s);
+    if (rc != 0)
+        wh_log_error("reminder scan for %s failed: %s; retried at the next run", today,
+                     wh_strerror(rc));
+    else
+        wh_log_info("reminder scan for %s: %lld agreements due, %lld sent, %lld skipped, "
+                    "%lld renewed in %.3f ms",
+                    today, (long long)s.agreements, (long long)s.sent, (long long)s.skipped,
+                    (long long)s.renewed, s.ms);
+    if (scanner.outbox)
+        wh_outbox_kick(scanner.outbox);
+}
+
+int reminders_start(wh_service_t *s, wh_outbox_t *ob)
+{
+    scanner.svc = s;
+    scanner.outbox = ob;
+    uv_timer_init(wh_service_loop(s), &scanner.timer);
+    scanner.started = true;
+    return uv_timer_start(&scanner.timer, on_scan, 0, AGR_SCAN_INTERVAL_MS) == 0 ? 0 : WH_EIO;
+}
+
+void reminders_stop(void)
+{
+    if (scanner.started && !uv_is_closing((uv_handle_t *)&scanner.timer))
+        uv_close((uv_handle_t *)&scanner.timer, NULL);
+    scanner.started = false;
+}
+
+/* ---- GET /v1/agreements/{id}/reminders --------------------------------- */
+
+typedef struct rem_row {
+    int kind; /* index into kind_names */
+    int days_before;
+    int32_t due_on;
+    const char *status;
+    char sent_at[WH_RFC3339_LEN];
+} rem_row_t;
+
+/* Every key (notice 0..365, expired) at most once. */
+#define REM_MAX_ROWS (AGR_MAX_REMINDER_DAY + 2)
+
+static int cmp_rows(const void *x, const void *y)
+{
+    const rem_row_t *a = x, *b = y;
+    if (a->due_on != b->due_on)
+        return a->due_on < b->due_on ? -1 : 1;
+    return a->kind - b->kind;
+}
+
+void reminders_list(wh_ctx_t *c)
+{
+    agr_t a;
+    agr_init(&a);
+    if (!agr_load_visible(c, &a)) {
+        agr_close(&a);
+        return;
+    }
+    rem_row_t *rows = calloc(REM_MAX_ROWS, sizeof *rows);
+    if (!rows) {
+        wh_reply_problem(c->rep, 503, "unavailable", "out of memory");
+        agr_close(&a);
+        return;
+    }
+    int n = 0;
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_REM_RECORDED);
+    wh_stmt_bind_text(st, 1, a.id);
+    while (n < REM_MAX_ROWS && sqlite3_step(st) == SQLITE_ROW) {
+        rem_row_t *r = &rows[n++];
+        r->kind = strcmp((const char *)sqlite3_column_text(st, 0), "notice") == 0 ? 0 : 1;
+        r->days_before = sqlite3_column_int(st, 1);
+        r->due_on = (int32_t)sqlite3_column_int64(st, 2);
+        r->status =
+            strcmp((const char *)sqlite3_column_text(st, 3), "sent") == 0 ? "sent" : "skipped";
+        const char *at = (const char *)sqlite3_column_text(st, 4);
+        snprintf(r->sent_at, sizeof r->sent_at, "%s", at ? at : "");
+    }
+    sqlite3_reset(st);
+    /* Drafts, terminated and renewed agreements have nothing due; a signed
+     * one has whatever of its schedule is not recorded (a renewal is not a
+     * reminder and is not listed). */
+    if (a.state == AGR_SIGNED) {
+        agr_terms_t t;
+        agr_terms(&a, &t);
+        agr_item_t items[AGR_MAX_SCHEDULE];
+        bool recorded[AGR_MAX_SCHEDULE];
+        int k = agr_schedule(&t, items);
+        recorded_items(c->store, &a, items, k, recorded);
+        for (int i = 0; i < k && n < REM_MAX_ROWS; i++)
+            if (!recorded[i] && items[i].kind != AGR_ITEM_RENEW)
+                rows[n++] = (rem_row_t){items[i].kind == AGR_ITEM_NOTICE ? 0 : 1,
+                                        items[i].days_before, items[i].due_on, "due", ""};
+    }
+    qsort(rows, (size_t)n, sizeof *rows, cmp_rows);
+    msgpack_packer *pk = wh_reply_ok(c->rep, 200);
+    msgpack_pack_map(pk, 1);
+    wh_msg_pack_str(pk, "items");
+    msgpack_pack_array(pk, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        const rem_row_t *r = &rows[i];
+        msgpack_pack_map(pk, 5);
+        wh_msg_kv_str(pk, "kind", kind_names[r->kind]);
+        if (r->kind == 0)
+            wh_msg_kv_int(pk, "days_before", r->days_before);
+        else
+            wh_msg_kv_nil(pk, "days_before");
+        kv_date(pk, "due_on", r->due_on);
+        wh_msg_kv_str(pk, "status", r->status);
+        wh_msg_kv_str(pk, "sent_at", r->sent_at[0] ? r->sent_at : NULL);
+    }
+    free(rows);
+    agr_close(&a);
+}
