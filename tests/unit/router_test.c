@@ -55,8 +55,12 @@ static void test_every_row_matches_itself(void)
         for (const char *p = wh_ops[i].path; (p = strchr(p, '{')); p++)
             braces++;
         CHECK_INT(m.n_params, braces);
-        if (braces)
-            CHECK_STR(param("id"), "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        /* Each {name} of the template is a parameter with the value. */
+        for (const char *p = wh_ops[i].path; (p = strchr(p, '{')); p++) {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)(strchr(p, '}') - p - 1), p + 1);
+            CHECK_STR(param(name), "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        }
         CHECK_STR(m.error, "");
         /* With a query string too. */
         CHECK_INT(router_match(wh_ops[i].method, path, "x=1", &m), ROUTE_OK);
