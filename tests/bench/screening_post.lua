@@ -5,6 +5,8 @@
 local org = os.getenv("BENCH_ORG")
 local token = os.getenv("BENCH_TOKEN")
 local run = os.getenv("BENCH_RUN") or "0"
+-- One result in BENCH_RISKY_EVERY is at risk (0: none).
+local every = tonumber(os.getenv("BENCH_RISKY_EVERY") or "5")
 local threads = {}
 local counter = 0
 
@@ -28,6 +30,6 @@ function request()
    local body = string.format(
       '{"org_id":"%s","external_id":"e-%s","instrument":"phq9","subject":"s-%s",' ..
       '"unit":"U%d","taken_at":"2025-03-01T08:00:00Z","language":"de","answers":%s}',
-      org, key, key, counter % 20, counter % 5 == 0 and risky or plain)
+      org, key, key, counter % 20, (every > 0 and counter % every == 0) and risky or plain)
    return wrk.format(nil, "/v1/screenings", nil, body)
 end
