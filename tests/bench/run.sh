@@ -8,6 +8,7 @@ build=${1:-${WH_BIN_DIR:-build}}
 /usr/bin/python3 "$here/bench_gateway.py" "$build"
 /usr/bin/python3 "$here/bench_events.py" "$build"
 /usr/bin/python3 "$here/bench_surveys.py" "$build"
+/usr/bin/python3 "$here/bench_screening.py" "$build"
 if [ -x "$build/json_bench" ]; then
     "$build/json_bench"
 fi
