@@ -123,6 +123,18 @@ int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_
     return rc;
 }
 
+bool alerts_due(wh_store_t *store, int64_t now_ms)
+{
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_ALERTS_DUE);
+    if (!st)
+        return false;
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_int(st, 2, 1);
+    bool due = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return due;
+}
+
 int alerts_escalate_due(wh_store_t *store, int64_t now_ms)
 {
     int total = 0;

@@ -28,6 +28,9 @@
 int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_risk, bool urgent,
                      int64_t now_ms, char alert_id[WH_ID_LEN + 1]);
 
+/* True when some alert is due for escalation at now_ms (a read; no
+ * transaction needed). */
+bool alerts_due(wh_store_t *store, int64_t now_ms);
 /* Escalates every alert due at now_ms and emits alert.escalated for each,
  * in the caller's transaction. Returns how many, or a negative code. */
 int alerts_escalate_due(wh_store_t *store, int64_t now_ms);

@@ -40,12 +40,19 @@ static uv_timer_t escalation_timer, retention_timer;
 
 /* Deleted rows survive in older WAL frames until the log is reset; after
  * an erasure the log is checkpointed and truncated. */
+static const char SQL_WAL_TRUNCATE[] = "PRAGMA wal_checkpoint(TRUNCATE)";
+
 static void truncate_wal(wh_store_t *store)
 {
     if (!app.wal_dirty)
         return;
-    if (wh_store_exec(store, "PRAGMA wal_checkpoint(TRUNCATE);") == 0)
+    /* The first column is 1 when a reader kept the checkpoint from
+     * finishing; then it is tried again at the next tick. */
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_WAL_TRUNCATE);
+    if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0)
         app.wal_dirty = false;
+    if (st)
+        sqlite3_reset(st);
 }
 
 /* Escalation runs on the service clock (WH_NOW honoured), so that an alert
@@ -54,9 +61,11 @@ static void on_escalation(uv_timer_t *t)
 {
     wh_service_t *s = t->data;
     wh_store_t *store = wh_service_store(s);
-    if (wh_store_begin(store) != 0)
+    int64_t now = wh_clock_now_ms();
+    truncate_wal(store);
+    if (!alerts_due(store, now) || wh_store_begin(store) != 0)
         return;
-    int n = alerts_escalate_due(store, wh_clock_now_ms());
+    int n = alerts_escalate_due(store, now);
     if (n < 0 || wh_store_commit(store) != 0) {
         wh_store_rollback(store);
         wh_log_error("escalation failed; retried at the next tick");
@@ -66,7 +75,6 @@ static void on_escalation(uv_timer_t *t)
         wh_log_info("%d alert%s escalated", n, n == 1 ? "" : "s");
         wh_outbox_kick(outbox);
     }
-    truncate_wal(store);
 }
 
 static void on_retention(uv_timer_t *t)

@@ -158,6 +158,8 @@ def test_erasure_leaves_nothing():
                  .json()["items"] if i["action"] == "subject.erase"]
         assert [(i["role"], i["count"]) for i in erase] == [
             ("integration", 3), ("occupational_health", 0), ("admin", 1)], erase
+        # The logs never name it either.
+        assert gone not in s.logs()
         data_dir = s.data_dir
         s.stop()
         with open(os.path.join(data_dir, "screening.db"), "rb") as f:
