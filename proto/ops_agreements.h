@@ -53,7 +53,8 @@
       0)
 
 /* Documentation of the rows above for the OpenAPI document:
- * D(NAME, summary, description, media type of a non-JSON success or NULL). */
+ * D(NAME, summary, description, media types of a success that is not (only)
+ * JSON, comma-separated, or NULL). */
 #define WH_AGR_SCOPE                                                                               \
     " Coordinators and consultants: agreements whose employer or insurer their token "             \
     "covers (others are 404); occupational_health: read-only, same scope; integration: "           \
@@ -104,6 +105,6 @@
       "?insurer_id=&year=: agreements active and new, organisations, employees covered, "          \
       "activities done and participants by kind and by focus area. JSON, or CSV with "             \
       "Accept: text/csv. Admin, and consultants for an insurer their token covers.",               \
-      "text/csv")
+      "application/json,text/csv")
 
 #endif

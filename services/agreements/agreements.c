@@ -37,8 +37,6 @@ static const char SQL_AGR_UPDATE[] =
     " version = version + 1, updated_at = ?23 WHERE id = ?1";
 static const char SQL_AGR_NEXT_DUE[] = "UPDATE agreements SET next_due = ?2 WHERE id = ?1";
 static const char SQL_AGR_DELETE[] = "DELETE FROM agreements WHERE id = ?1";
-static const char SQL_AGR_DELETE_HISTORY[] =
-    "DELETE FROM agreement_history WHERE agreement_id = ?1";
 static const char SQL_AGR_DELETE_ACTIVITIES[] = "DELETE FROM activities WHERE agreement_id = ?1";
 static const char SQL_ORG_KIND[] = "SELECT kind FROM organizations WHERE id = ?1";
 static const char SQL_HISTORY_INSERT[] =
@@ -1109,8 +1107,13 @@ void agr_delete(wh_ctx_t *c)
                  agr_state_names[a.state]);
         goto done;
     }
-    static const char *const sqls[] = {SQL_AGR_DELETE_ACTIVITIES, SQL_AGR_DELETE_HISTORY,
-                                       SQL_AGR_DELETE};
+    /* The history stays, with the deletion as its last entry. */
+    agr_who_t who = agr_who_of(c->req);
+    if (agr_history_add(c->store, a.id, "deleted", &who, &a, NULL) != 0) {
+        internal(c, "deleted");
+        goto done;
+    }
+    static const char *const sqls[] = {SQL_AGR_DELETE_ACTIVITIES, SQL_AGR_DELETE};
     for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
         sqlite3_stmt *st = wh_store_stmt(c->store, sqls[i]);
         wh_stmt_bind_text(st, 1, a.id);

@@ -97,11 +97,13 @@ void cal_feed(wh_ctx_t *c)
     sqlite3_bind_int(st, 4, CAL_MAX_AGREEMENTS);
     wh_buf_t out;
     wh_buf_init(&out);
+    /* No METHOD: for a calendar without one, RFC 5545 (3.8.7.2) makes
+     * DTSTAMP the time the event was last revised, which is what is given
+     * here, so that reading the feed again yields the same bytes. */
     ical_prop(&out, "BEGIN", "VCALENDAR");
     ical_prop(&out, "VERSION", "2.0");
     ical_prop(&out, "PRODID", "-//workhealth//agreements//EN");
     ical_prop(&out, "CALSCALE", "GREGORIAN");
-    ical_prop(&out, "METHOD", "PUBLISH");
     ical_prop(&out, "X-WR-CALNAME", "Agreement deadlines");
     agr_t a;
     agr_init(&a);

@@ -24,8 +24,10 @@ static void role_list(wh_buf_t *b, unsigned roles)
 }
 
 /* Per-operation documentation, for the services whose rows file defines
- * WH_OPS_<SERVICE>_DOCS(D) with D(NAME, summary, description, media type
- * of a non-JSON success or NULL). */
+ * WH_OPS_<SERVICE>_DOCS(D) with D(NAME, summary, description, media types
+ * of a success that is not (only) JSON, comma-separated, or NULL). An
+ * operation with media types is a document, not a list: it takes no
+ * limit and cursor. */
 typedef struct op_doc {
     int op;
     const char *summary;
@@ -96,7 +98,7 @@ static void operation(wh_buf_t *b, const wh_op_t *op)
         first = false;
     }
     if (strcmp(op->method, "GET") == 0 && !strchr(op->path, '{') &&
-        strstr(op->path, "openapi") == NULL) {
+        strstr(op->path, "openapi") == NULL && !(doc && doc->media)) {
         wh_buf_printf(b, "%s{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\","
                          "\"minimum\":1,\"maximum\":500,\"default\":50}},"
                          "{\"name\":\"cursor\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}",
@@ -109,12 +111,18 @@ static void operation(wh_buf_t *b, const wh_op_t *op)
                       strcmp(op->method, "PATCH") == 0 ? "application/merge-patch+json"
                                                        : "application/json");
     int ok = (op->flags & WH_OPF_CREATE) ? 201 : strcmp(op->method, "DELETE") == 0 ? 204 : 200;
-    if (doc && doc->media)
-        wh_buf_printf(b,
-                      ",\"responses\":{\"%d\":{\"description\":\"success\",\"content\":{"
-                      "\"%s\":{\"schema\":{\"type\":\"string\"}}}}",
-                      ok, doc->media);
-    else
+    if (doc && doc->media) {
+        wh_buf_printf(b, ",\"responses\":{\"%d\":{\"description\":\"success\",\"content\":{",
+                      ok);
+        for (const char *m = doc->media; *m;) {
+            size_t n = strcspn(m, ",");
+            bool json = n == 16 && strncmp(m, "application/json", 16) == 0;
+            wh_buf_printf(b, "%s\"%.*s\":{\"schema\":{\"type\":\"%s\"}}",
+                          m == doc->media ? "" : ",", (int)n, m, json ? "object" : "string");
+            m += n + (m[n] == ',');
+        }
+        wh_buf_puts(b, "}}");
+    } else
         wh_buf_printf(b, ",\"responses\":{\"%d\":{\"description\":\"success\"}", ok);
     static const int errs[] = {400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503, 504};
     for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++)

@@ -5,7 +5,7 @@ paging, roles and tenants, and activities. WH_NOW is 2025-09-01."""
 
 import json
 
-from agreementlib import CONTACT, Parties, body
+from agreementlib import CONTACT, Parties, body, query
 from stack import Stack, run
 
 NOW = "2025-09-01T10:00:00Z"
@@ -241,6 +241,10 @@ def test_lifecycle_conflicts_and_history():
         assert s.delete("/v1/agreements/" + did).status == 204
         assert s.get("/v1/agreements/" + did).status == 404
         assert s.delete("/v1/agreements/" + did).status == 404
+        # Its history stays in the store, ending with the deletion.
+        assert [r[0] for r in query(s, "SELECT action FROM agreement_history"
+                                       " WHERE agreement_id = ? ORDER BY id", (did,))] == [
+            "created", "deleted"]
 
 
 def test_if_match():
@@ -398,8 +402,12 @@ def test_roles_and_tenants():
             "admin", "coordinator", "consultant"]
         assert ops["/v1/reports/prevention"]["get"]["x-roles"] == ["admin", "consultant"]
         assert "integration: no access" in ops["/v1/agreements"]["get"]["description"]
-        assert "text/calendar" in ops["/v1/agreements/calendar.ics"]["get"]["responses"]["200"][
-            "content"]
+        cal = ops["/v1/agreements/calendar.ics"]["get"]
+        assert list(cal["responses"]["200"]["content"]) == ["text/calendar"]
+        assert [x["name"] for x in cal["parameters"]] == []
+        rep = ops["/v1/reports/prevention"]["get"]["responses"]["200"]["content"]
+        assert list(rep) == ["application/json", "text/csv"]
+        assert "limit" in [x["name"] for x in ops["/v1/agreements"]["get"]["parameters"]]
 
 
 def test_activities():
