@@ -213,9 +213,25 @@ int reminders_scan(wh_store_t *store, int32_t today, reminders_stats_t *stats)
                 snprintf(ids[n++], WH_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
             sqlite3_reset(st);
         }
-        for (int i = 0; i < n && rc == 0; i++)
-            if (agr_load(store, (wh_str_t){ids[i], strlen(ids[i])}, &a))
-                rc = reminders_process(store, &a, today, &agr_system, stats);
+        for (int i = 0; i < n && rc == 0; i++) {
+            if (!agr_load(store, (wh_str_t){ids[i], strlen(ids[i])}, &a))
+                continue;
+            /* One agreement that cannot be processed must not hold up the
+             * others: its changes are undone and it is tried again the
+             * next day (when the catch-up rule covers what it missed). */
+            if ((rc = wh_store_savepoint(store)) != 0)
+                break;
+            int prc = reminders_process(store, &a, today, &agr_system, stats);
+            if (prc == 0) {
+                rc = wh_store_release(store);
+            } else {
+                wh_log_error("reminders of agreement %s failed (%s); retried tomorrow", a.id,
+                             wh_strerror(prc));
+                rc = wh_store_rollback_to(store);
+                if (rc == 0)
+                    rc = agr_set_next_due(store, a.id, today + 1);
+            }
+        }
         if (rc != 0 || !st) {
             wh_store_rollback(store);
             rc = rc ? rc : WH_ESTORE;
