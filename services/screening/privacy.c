@@ -99,20 +99,30 @@ int audit_write(wh_ctx_t *c, wh_str_t org, const char *action, const char *ids, 
     return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
-static int64_t run_delete(wh_store_t *store, const char *sql, const char *org, wh_str_t s2,
-                          int64_t i2, bool str2)
+/* Runs a DELETE whose ?1 is an organisation and ?2 (when it has one) the
+ * value bound by bind2; returns the rows deleted, or -1. */
+static int64_t delete_rows(wh_store_t *store, const char *sql, const char *org,
+                           void (*bind2)(sqlite3_stmt *st, const void *v), const void *v)
 {
     sqlite3_stmt *st = wh_store_stmt(store, sql);
     if (!st)
         return -1;
     wh_stmt_bind_text(st, 1, org);
-    if (str2)
-        wh_stmt_bind_str(st, 2, s2);
-    else if (sqlite3_bind_parameter_count(st) >= 2)
-        sqlite3_bind_int64(st, 2, i2);
+    if (bind2)
+        bind2(st, v);
     if (sqlite3_step(st) != SQLITE_DONE)
         return -1;
     return sqlite3_changes64(wh_store_db(store));
+}
+
+static void bind_subject(sqlite3_stmt *st, const void *v)
+{
+    wh_stmt_bind_str(st, 2, *(const wh_str_t *)v);
+}
+
+static void bind_cutoff(sqlite3_stmt *st, const void *v)
+{
+    sqlite3_bind_int64(st, 2, *(const int64_t *)v);
 }
 
 int64_t retention_purge(wh_store_t *store, const char *org, int64_t now_ms)
@@ -126,12 +136,11 @@ int64_t retention_purge(wh_store_t *store, const char *org, int64_t now_ms)
         char o[WH_ID_LEN + 1];
         snprintf(o, sizeof o, "%s", (const char *)sqlite3_column_text(orgs, 0));
         int64_t cutoff = now_ms - sqlite3_column_int64(orgs, 1) * 86400000LL;
-        wh_str_t none = {0};
         int64_t n;
-        if (run_delete(store, SQL_PURGE_IDEM, o, none, cutoff, false) < 0 ||
-            run_delete(store, SQL_PURGE_REFS, o, none, cutoff, false) < 0 ||
-            (n = run_delete(store, SQL_PURGE_SCREENINGS, o, none, cutoff, false)) < 0 ||
-            run_delete(store, SQL_PURGE_ALERTS, o, none, 0, false) < 0) {
+        if (delete_rows(store, SQL_PURGE_IDEM, o, bind_cutoff, &cutoff) < 0 ||
+            delete_rows(store, SQL_PURGE_REFS, o, bind_cutoff, &cutoff) < 0 ||
+            (n = delete_rows(store, SQL_PURGE_SCREENINGS, o, bind_cutoff, &cutoff)) < 0 ||
+            delete_rows(store, SQL_PURGE_ALERTS, o, NULL, NULL) < 0) {
             sqlite3_reset(orgs);
             return -1;
         }
@@ -155,10 +164,10 @@ void subject_erase(wh_ctx_t *c)
     char o[WH_ID_LEN + 1];
     snprintf(o, sizeof o, "%.*s", (int)org.n, org.p);
     int64_t n_results, n_alerts;
-    if (run_delete(c->store, SQL_ERASE_IDEM, o, subject, 0, true) < 0 ||
-        run_delete(c->store, SQL_ERASE_REFS, o, subject, 0, true) < 0 ||
-        (n_results = run_delete(c->store, SQL_ERASE_SCREENINGS, o, subject, 0, true)) < 0 ||
-        (n_alerts = run_delete(c->store, SQL_ERASE_ALERTS, o, subject, 0, true)) < 0 ||
+    if (delete_rows(c->store, SQL_ERASE_IDEM, o, bind_subject, &subject) < 0 ||
+        delete_rows(c->store, SQL_ERASE_REFS, o, bind_subject, &subject) < 0 ||
+        (n_results = delete_rows(c->store, SQL_ERASE_SCREENINGS, o, bind_subject, &subject)) < 0 ||
+        (n_alerts = delete_rows(c->store, SQL_ERASE_ALERTS, o, bind_subject, &subject)) < 0 ||
         audit_write(c, org, "subject.erase", NULL, n_results + n_alerts) != 0) {
         wh_reply_problem(c->rep, 500, "internal", "the subject could not be erased");
         return;
