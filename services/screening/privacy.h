@@ -6,7 +6,10 @@
  * the subject: erasing a subject must leave the store free of it, while the
  * trail of reads stays. Erasure and purge overwrite what they delete
  * (secure_delete, set when the service starts) and the service truncates
- * the write-ahead log afterwards, so that no copy survives in free pages. */
+ * the write-ahead log afterwards, so that no copy survives in free pages.
+ * Replies kept for an Idempotency-Key go with the results they carry (a
+ * whole batch's reply with any one of them), so a repeat of such a request
+ * after the erasure runs again instead of being answered from the record. */
 #ifndef SCREENING_PRIVACY_H
 #define SCREENING_PRIVACY_H
 
