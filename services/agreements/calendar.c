@@ -11,7 +11,7 @@ static const char SQL_CAL[] =
     " AND (?1 IS NULL OR employer_id = ?1) AND (?2 IS NULL OR insurer_id = ?2)"
     " AND (?3 IS NULL OR employer_id IN (SELECT value FROM json_each(?3))"
     "      OR insurer_id IN (SELECT value FROM json_each(?3)))"
-    " ORDER BY ends_on DESC, id LIMIT ?4";
+    " ORDER BY ends_on DESC, id";
 
 /* "20250101" */
 static void ical_date(int32_t day, char out[9])
@@ -94,7 +94,6 @@ void cal_feed(wh_ctx_t *c)
     wh_stmt_bind_str(st, 1, employer);
     wh_stmt_bind_str(st, 2, insurer);
     agr_bind_scope(st, 3, c->req);
-    sqlite3_bind_int(st, 4, CAL_MAX_AGREEMENTS);
     wh_buf_t out;
     wh_buf_init(&out);
     /* No METHOD: for a calendar without one, RFC 5545 (3.8.7.2) makes
@@ -107,10 +106,18 @@ void cal_feed(wh_ctx_t *c)
     ical_prop(&out, "X-WR-CALNAME", "Agreement deadlines");
     agr_t a;
     agr_init(&a);
+    static const char end[] = "END:VCALENDAR\r\n";
+    wh_buf_t one;
+    wh_buf_init(&one);
     while (sqlite3_step(st) == SQLITE_ROW) {
         agr_from_row(st, &a);
-        agreement_events(&out, &a);
+        wh_buf_reset(&one);
+        agreement_events(&one, &a);
+        if (out.len + one.len + sizeof end > CAL_MAX_BYTES)
+            break;
+        wh_buf_append(&out, one.data, one.len);
     }
+    wh_buf_close(&one);
     agr_close(&a);
     ical_prop(&out, "END", "VCALENDAR");
     if (wh_buf_failed(&out))

@@ -8,11 +8,14 @@
 #define AGREEMENTS_CALENDAR_H
 
 #include "dispatch.h"
+#include "msg.h"
 
-/* Agreements in one feed: the ones ending last are kept (the upcoming
- * deadlines), so the feed stays within a message (about 1.5 KiB each). */
-#define CAL_MAX_AGREEMENTS 2000
-#define CAL_UID_DOMAIN     "agreements.workhealth"
+/* The most text in one feed: a reply's body is one msgpack bin, which may
+ * hold WH_MSG_MAX_STR bytes (about 900 agreements of ordinary titles). The
+ * agreements ending last are kept, which are the upcoming deadlines; those
+ * that do not fit are left out whole. */
+#define CAL_MAX_BYTES  (WH_MSG_MAX_STR - 4096)
+#define CAL_UID_DOMAIN "agreements.workhealth"
 
 void cal_feed(wh_ctx_t *c);
 

@@ -242,7 +242,11 @@ int reminders_scan(wh_store_t *store, int32_t today, reminders_stats_t *stats)
             rc = WH_ESTORE;
             break;
         }
-        if (n < AGR_SCAN_BATCH)
+        /* Until nothing is due: a batch may leave work for today behind
+         * (a chain of renewals past AGR_MAX_RENEWALS_PER_SCAN). Every pass
+         * makes progress, and an agreement that failed waits for tomorrow,
+         * so this ends. */
+        if (n == 0)
             break;
     }
     agr_close(&a);

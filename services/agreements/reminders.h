@@ -36,8 +36,9 @@ typedef struct reminders_stats {
  * AGR_MAX_RENEWALS_PER_SCAN of them. stats may be NULL. */
 int reminders_process(wh_store_t *store, const agr_t *a, int32_t today, const agr_who_t *who,
                       reminders_stats_t *stats);
-/* Processes every agreement due on or before today, each batch in its own
- * transaction (the caller must not hold one). */
+/* Processes every agreement due on or before today, in batches of
+ * AGR_SCAN_BATCH each in its own transaction (the caller must not hold
+ * one), until none is left. */
 int reminders_scan(wh_store_t *store, int32_t today, reminders_stats_t *stats);
 
 /* Runs the scan now and every AGR_SCAN_INTERVAL_MS, kicking the outbox
