@@ -54,7 +54,7 @@ static void new_secret(char out[AUTH_MAX_TOKEN_BYTES])
 
 static int insert_token(wh_store_t *store, const char *id, const char *secret, const char *role,
                         const char *org_list, const char *label, int64_t expires_ms,
-                        int bootstrap)
+                        int64_t created_ms, int bootstrap)
 {
     char hash[65];
     wh_sha256_hex(secret, strlen(secret), hash);
@@ -68,7 +68,7 @@ static int insert_token(wh_store_t *store, const char *id, const char *secret, c
     wh_stmt_bind_text(st, 5, label);
     if (expires_ms)
         sqlite3_bind_int64(st, 6, expires_ms);
-    sqlite3_bind_int64(st, 7, wh_clock_now_ms());
+    sqlite3_bind_int64(st, 7, created_ms);
     sqlite3_bind_int(st, 8, bootstrap);
     int rc = sqlite3_step(st);
     return rc == SQLITE_DONE || rc == SQLITE_CONSTRAINT_UNIQUE ? 0 : WH_ESTORE;
@@ -134,7 +134,8 @@ int auth_bootstrap(wh_store_t *store, const wh_config_t *cfg)
     sqlite3_bind_int64(st, 2, wh_clock_now_ms());
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : WH_ESTORE;
     if (rc == 0)
-        rc = insert_token(store, id, secret, "admin", "", "bootstrap admin", 0, 1);
+        rc = insert_token(store, id, secret, "admin", "", "bootstrap admin", 0,
+                          wh_clock_now_ms(), 1);
     if (rc == 0)
         rc = wh_store_commit(store);
     else
@@ -321,7 +322,11 @@ void tokens_create(wh_ctx_t *c)
     /* An admin token covers every organisation; its list stays empty. */
     const char *org_list = role == 0 ? "" : (list.data ? list.data : "");
     auth_cache_clear();
-    if (insert_token(c->store, id, secret, role_names[role], org_list, lbl, expires_ms, 0) != 0) {
+    /* One instant for the row and the answer, so that the listing shows the
+     * created_at this response gave. */
+    int64_t now_ms = wh_clock_now_ms();
+    if (insert_token(c->store, id, secret, role_names[role], org_list, lbl, expires_ms, now_ms,
+                     0) != 0) {
         wh_reply_problem(c->rep, 500, "internal", "the token could not be stored");
         wh_buf_close(&list);
         return;
@@ -341,7 +346,7 @@ void tokens_create(wh_ctx_t *c)
     } else {
         msgpack_pack_nil(pk);
     }
-    wh_clock_format_rfc3339(wh_clock_now_ms(), t);
+    wh_clock_format_rfc3339(now_ms, t);
     wh_msg_kv_str(pk, "created_at", t);
     wh_msg_kv_str(pk, "token", secret);
     explicit_bzero(secret, sizeof secret);

@@ -50,6 +50,7 @@ struct broker {
     struct pending *head, *tail;
     uint64_t n_pending;
     uint64_t next_corr;
+    int closing; /* handles (timer, bridge) whose close has not finished */
 };
 
 static struct pending **bucket(broker_t *b, uint64_t corr)
@@ -323,21 +324,27 @@ fail_ctx:
     return WH_EIO;
 }
 
-static void on_timer_closed(uv_handle_t *h)
+/* The timer and the bridge are closed together at destroy, so that the
+ * loop's owner, walking the loop to close what is left, finds them closing
+ * already (closing a handle twice aborts). libuv finishes closes in its own
+ * order, so whichever finishes last frees the broker. */
+static void closed_one(broker_t *b)
 {
-    broker_t *b = h->data;
+    if (--b->closing > 0)
+        return;
     zmq_close(b->router);
     zmq_ctx_term(b->zctx);
     free(b);
 }
 
-/* The timer is closed last, from here: libuv finishes closing handles in
- * the reverse order of uv_close(), so a timer closed before the bridge
- * would be finished after the bridge's callback had freed b. */
+static void on_timer_closed(uv_handle_t *h)
+{
+    closed_one(h->data);
+}
+
 static void on_zs_closed(wh_zsock_t *z)
 {
-    broker_t *b = z->data;
-    uv_close((uv_handle_t *)&b->timer, on_timer_closed);
+    closed_one(z->data);
 }
 
 void broker_destroy(broker_t **b_p)
@@ -347,7 +354,8 @@ void broker_destroy(broker_t **b_p)
         return;
     while (b->head)
         finish(b, b->head, BROKER_UNAVAILABLE, NULL, 0);
-    uv_timer_stop(&b->timer);
+    b->closing = 2;
+    uv_close((uv_handle_t *)&b->timer, on_timer_closed);
     wh_zsock_close(&b->zs, on_zs_closed);
     *b_p = NULL;
 }
