@@ -216,3 +216,29 @@ void wh_ctx_not_found(wh_ctx_t *c, const char *what)
 {
     wh_reply_problem(c->rep, 404, "not-found", "no such %s", what);
 }
+
+void wh_request_bind_scope(sqlite3_stmt *st, int idx, const wh_request_t *req)
+{
+    const msgpack_object *orgs = req->principal.orgs;
+    if (req->principal.role == WH_ROLE_ADMIN) {
+        sqlite3_bind_null(st, idx);
+        return;
+    }
+    wh_buf_t b;
+    wh_buf_init(&b);
+    wh_buf_putc(&b, '[');
+    for (uint32_t i = 0; orgs && i < orgs->via.array.size; i++) {
+        wh_str_t o = wh_msg_str(&orgs->via.array.ptr[i]);
+        if (i)
+            wh_buf_putc(&b, ',');
+        wh_buf_json_str(&b, o.p ? o.p : "", o.n);
+    }
+    wh_buf_putc(&b, ']');
+    /* On allocation failure the bound NULL would widen the scope to every
+     * organisation; an empty array narrows it to none instead. */
+    if (wh_buf_failed(&b))
+        sqlite3_bind_text(st, idx, "[]", 2, SQLITE_STATIC);
+    else
+        sqlite3_bind_text(st, idx, b.data, (int)b.len, SQLITE_TRANSIENT);
+    wh_buf_close(&b);
+}

@@ -51,6 +51,10 @@ void wh_dispatcher_expire(wh_dispatcher_t *d);
 bool wh_ctx_body(wh_ctx_t *c, wh_valid_t *v, const char *const *known);
 /* If-Match against the current ETag: false (and a 412) on mismatch. */
 bool wh_ctx_if_match(wh_ctx_t *c, const char *etag);
+/* Binds the principal's organisations to parameter idx of st as a JSON
+ * array for json_each(), or NULL for admins, who see every organisation:
+ * the one way a list query is scoped to a tenant. */
+void wh_request_bind_scope(sqlite3_stmt *st, int idx, const wh_request_t *req);
 /* 404 for an id outside the principal's organisations, so that ids of other
  * tenants cannot be probed. */
 void wh_ctx_not_found(wh_ctx_t *c, const char *what);

@@ -925,35 +925,6 @@ done:
     agr_close(&a);
 }
 
-/* The principal's organisations as a JSON array for json_each(), or an
- * unset buffer for admins, who see everything. */
-static void scope_json(const wh_request_t *req, wh_buf_t *b)
-{
-    if (req->principal.role == WH_ROLE_ADMIN)
-        return;
-    wh_buf_putc(b, '[');
-    const msgpack_object *orgs = req->principal.orgs;
-    for (uint32_t i = 0; orgs && i < orgs->via.array.size; i++) {
-        wh_str_t o = wh_msg_str(&orgs->via.array.ptr[i]);
-        if (i)
-            wh_buf_putc(b, ',');
-        wh_buf_json_str(b, o.p, o.n);
-    }
-    wh_buf_putc(b, ']');
-}
-
-void agr_bind_scope(sqlite3_stmt *st, int idx, const wh_request_t *req)
-{
-    wh_buf_t scope;
-    wh_buf_init(&scope);
-    scope_json(req, &scope);
-    if (scope.data)
-        sqlite3_bind_text(st, idx, scope.data, (int)scope.len, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, idx);
-    wh_buf_close(&scope);
-}
-
 #define AGR_MAX_EXPIRING_DAYS AGR_MAX_TERM_DAYS
 
 void agr_list(wh_ctx_t *c)
@@ -1003,7 +974,7 @@ void agr_list(wh_ctx_t *c)
     int32_t today = wh_clock_today();
     wh_stmt_bind_str(st, 1, page.cursor);
     sqlite3_bind_int64(st, 2, page.limit + 1);
-    agr_bind_scope(st, 3, c->req);
+    wh_request_bind_scope(st, 3, c->req);
     wh_stmt_bind_str(st, 4, employer);
     wh_stmt_bind_str(st, 5, insurer);
     wh_stmt_bind_str(st, 6, state);

@@ -88,7 +88,6 @@ void agr_copy(agr_t *dst, const agr_t *src);
 void agr_from_row(sqlite3_stmt *st, agr_t *a);
 /* Binds the principal's organisations as a JSON array for json_each(), or
  * NULL for admins, who see everything. */
-void agr_bind_scope(sqlite3_stmt *st, int idx, const wh_request_t *req);
 /* Loads the agreement with this id; false when there is none. */
 bool agr_load(wh_store_t *store, wh_str_t id, agr_t *a);
 /* The principal may see it (covers its employer or its insurer). */

@@ -93,7 +93,7 @@ void cal_feed(wh_ctx_t *c)
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_CAL);
     wh_stmt_bind_str(st, 1, employer);
     wh_stmt_bind_str(st, 2, insurer);
-    agr_bind_scope(st, 3, c->req);
+    wh_request_bind_scope(st, 3, c->req);
     wh_buf_t out;
     wh_buf_init(&out);
     /* No METHOD: for a calendar without one, RFC 5545 (3.8.7.2) makes

@@ -187,19 +187,14 @@ void delivery_list(wh_ctx_t *c)
     }
     if (!ok)
         return;
-    wh_buf_t scope;
-    wh_buf_init(&scope);
-    subscription_scope_json(c->req, &scope);
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_DELIVERY_LIST);
     wh_stmt_bind_str(st, 1, page.cursor);
     sqlite3_bind_int64(st, 2, page.limit + 1);
-    if (scope.data)
-        sqlite3_bind_text(st, 3, scope.data, (int)scope.len, SQLITE_TRANSIENT);
+    wh_request_bind_scope(st, 3, c->req);
     wh_stmt_bind_str(st, 4, status);
     wh_stmt_bind_str(st, 5, type);
     wh_stmt_bind_str(st, 6, sub);
     sqlite3_bind_int(st, 7, subscription_role_sees_alerts(c->req->principal.role));
-    wh_buf_close(&scope);
     wh_list_t list;
     wh_list_init(&list, page.limit);
     msgpack_packer *pk;

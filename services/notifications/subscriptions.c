@@ -48,21 +48,6 @@ bool subscription_role_sees_alerts(unsigned role)
     return role == WH_ROLE_ADMIN || role == WH_ROLE_OCC_HEALTH;
 }
 
-void subscription_scope_json(const wh_request_t *req, wh_buf_t *b)
-{
-    if (req->principal.role == WH_ROLE_ADMIN)
-        return;
-    wh_buf_putc(b, '[');
-    const msgpack_object *orgs = req->principal.orgs;
-    for (uint32_t i = 0; orgs && i < orgs->via.array.size; i++) {
-        wh_str_t o = wh_msg_str(&orgs->via.array.ptr[i]);
-        if (i)
-            wh_buf_putc(b, ',');
-        wh_buf_json_str(b, o.p ? o.p : "", o.n);
-    }
-    wh_buf_putc(b, ']');
-}
-
 bool subscription_webhook_host(const char *url, char *out, size_t cap)
 {
     CURLU *u = curl_url();
@@ -255,16 +240,11 @@ void subscription_list(wh_ctx_t *c)
     }
     if (!ok)
         return;
-    wh_buf_t scope;
-    wh_buf_init(&scope);
-    subscription_scope_json(c->req, &scope);
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SUB_LIST);
     wh_stmt_bind_str(st, 1, page.cursor);
     sqlite3_bind_int64(st, 2, page.limit + 1);
-    if (scope.data)
-        sqlite3_bind_text(st, 3, scope.data, (int)scope.len, SQLITE_TRANSIENT);
+    wh_request_bind_scope(st, 3, c->req);
     wh_stmt_bind_str(st, 4, org);
-    wh_buf_close(&scope);
     wh_list_t list;
     wh_list_init(&list, page.limit);
     msgpack_packer *pk;

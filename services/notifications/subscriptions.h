@@ -26,9 +26,6 @@ void subscription_delete(wh_ctx_t *c);
 
 /* True for the roles that see and manage alert notifications. */
 bool subscription_role_sees_alerts(unsigned role);
-/* The principal's organisations as a JSON array for json_each(); left
- * empty (data NULL) for admins, who see every organisation. */
-void subscription_scope_json(const wh_request_t *req, wh_buf_t *b);
 /* The concurrency key of a webhook URL ("host:port", lower case) into out;
  * false unless url is an absolute http(s) URL with a host and without
  * user information. */

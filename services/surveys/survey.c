@@ -308,23 +308,6 @@ void survey_create(wh_ctx_t *c)
     reply_by_id(c, id, 201);
 }
 
-/* The principal's organisations as a JSON array for json_each(), or an
- * unset buffer for admins (who see every organisation). */
-static void orgs_json(const wh_request_t *req, wh_buf_t *b)
-{
-    if (req->principal.role == WH_ROLE_ADMIN)
-        return;
-    wh_buf_putc(b, '[');
-    const msgpack_object *orgs = req->principal.orgs;
-    for (uint32_t i = 0; orgs && i < orgs->via.array.size; i++) {
-        wh_str_t o = wh_msg_str(&orgs->via.array.ptr[i]);
-        if (i)
-            wh_buf_putc(b, ',');
-        wh_buf_json_str(b, o.p, o.n);
-    }
-    wh_buf_putc(b, ']');
-}
-
 /* Items of the list are summaries: a definition can be large, and the
  * single survey has it. */
 void survey_list(wh_ctx_t *c)
@@ -340,17 +323,12 @@ void survey_list(wh_ctx_t *c)
     }
     if (!ok)
         return;
-    wh_buf_t scope;
-    wh_buf_init(&scope);
-    orgs_json(c->req, &scope);
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SURVEY_LIST);
     wh_stmt_bind_str(st, 1, page.cursor);
     sqlite3_bind_int64(st, 2, page.limit + 1);
-    if (scope.data)
-        sqlite3_bind_text(st, 3, scope.data, (int)scope.len, SQLITE_TRANSIENT);
+    wh_request_bind_scope(st, 3, c->req);
     wh_stmt_bind_str(st, 4, org);
     wh_stmt_bind_str(st, 5, state);
-    wh_buf_close(&scope);
     wh_list_t list;
     wh_list_init(&list, page.limit);
     msgpack_packer *pk;

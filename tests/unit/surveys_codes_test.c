@@ -122,7 +122,7 @@ static void build(int min, int max, int n_units, bool cycle)
     wh_msg_pack_str(&pk, "units");
     msgpack_pack_array(&pk, (size_t)n_units);
     for (int i = 0; i < n_units; i++) {
-        char key[8], parent[8];
+        char key[16], parent[16];
         snprintf(key, sizeof key, "u%d", i);
         snprintf(parent, sizeof parent, "u%d", i ? i - 1 : n_units - 1);
         msgpack_pack_map(&pk, 3);
