@@ -256,7 +256,7 @@ static void build_problem(wh_http_server_t *srv, wh_buf_t *b, int status, const 
     wh_buf_json_str(&json, title, strlen(title));
     wh_buf_printf(&json, ",\"status\":%d,\"detail\":", status);
     wh_buf_json_str(&json, detail, strlen(detail));
-    wh_buf_putc(&json, '}');
+    wh_buf_puts(&json, ",\"errors\":[]}");
     if (wh_buf_failed(&json))
         b->failed = true;
     else

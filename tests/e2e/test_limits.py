@@ -97,6 +97,7 @@ def assert_http_problem(r, status, reason):
     assert p["title"] == reason, p
     assert p["status"] == status, p
     assert isinstance(p["detail"], str) and p["detail"], p
+    assert p["errors"] == [], p
     return p
 
 

@@ -406,7 +406,7 @@ static void check_problem(client_t *c, int status, const char *title, const char
     check_header(&r, "Content-Type", "application/problem+json");
     check_header(&r, "Connection", "close");
     snprintf(want, sizeof want,
-             "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\"}", title,
+             "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\",\"errors\":[]}", title,
              status, detail);
     CHECK_STR(r.body, want);
     resp_free(&r);
