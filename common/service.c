@@ -213,7 +213,6 @@ static void run_batch(wh_service_t *s, int n)
     for (int i = 0; i < n && !writes; i++)
         writes = s->batch[i].decoded != 0 || (wh_ops[s->batch[i].req.op].flags & WH_OPF_WRITE);
     int began = (writes ? wh_store_begin(s->store) : wh_store_begin_read(s->store)) == 0;
-    int status_override = began ? 0 : 503;
     /* Replies are packed into one buffer back to back; offsets mark them. */
     size_t offs[WH_SERVICE_MAX_BATCH + 1];
     wh_buf_reset(&s->out);
@@ -240,18 +239,20 @@ static void run_batch(wh_service_t *s, int n)
                    s->reply.status, s->reply.detail);
     }
     offs[n] = s->out.len;
-    if (began && wh_store_commit(s->store) != 0) {
+    /* A failed commit undoes every reply packed above except the 400s for
+     * envelopes that were never run. */
+    bool lost = began && wh_store_commit(s->store) != 0;
+    if (lost) {
         wh_store_rollback(s->store);
-        status_override = 503;
         wh_log_error("commit failed; %d requests answered 503", n);
     }
     for (int i = 0; i < n; i++) {
         struct pending *p = &s->batch[i];
-        if (status_override && p->decoded == 0) {
+        if (lost && p->decoded == 0) {
             wh_buf_t tmp;
             wh_buf_init(&tmp);
             wh_reply_reset(&s->reply);
-            wh_reply_problem(&s->reply, status_override, "store-unavailable",
+            wh_reply_problem(&s->reply, 503, "store-unavailable",
                              "the change could not be stored");
             wh_reply_pack(&s->reply, p->req.id, &tmp);
             send_frames(s, WH_CMD_REPLY, p->corr, tmp.data, tmp.len);
@@ -263,7 +264,7 @@ static void run_batch(wh_service_t *s, int n)
             wh_request_close(&p->req);
         zmq_msg_close(&p->payload);
     }
-    if (!status_override && s->on_commit)
+    if (began && !lost && s->on_commit)
         s->on_commit(s->on_commit_ud);
 }
 

@@ -680,14 +680,19 @@ static bool read_reminder_days(wh_valid_t *v, agr_t *a)
     return ok;
 }
 
-static bool read_conditions(wh_valid_t *v, agr_t *a)
+/* Reads the list of objects under key, each with only `fields`, checked and
+ * packed by item(); an explicit null means an empty list. The packed list
+ * replaces *out only when every item is valid. */
+typedef void (*list_item_fn)(wh_valid_t *e, const char *prefix, msgpack_packer *pk);
+
+static bool read_object_list(wh_valid_t *v, const char *key, uint32_t max,
+                             const char *const *fields, list_item_fn item, wh_buf_t *out)
 {
-    static const char *const fields[] = {"text", "met", NULL};
     const msgpack_object *arr = NULL;
-    wh_v_result_t r = wh_valid_array(v, "conditions", WH_V_NULLABLE, AGR_MAX_CONDITIONS, &arr);
-    uint32_t n = r == WH_V_SET ? arr->via.array.size : 0;
+    wh_v_result_t r = wh_valid_array(v, key, WH_V_NULLABLE, max, &arr);
     if (r == WH_V_BAD || r == WH_V_ABSENT)
         return r != WH_V_BAD;
+    uint32_t n = r == WH_V_SET ? arr->via.array.size : 0;
     int before = v->rep->n_errors;
     wh_buf_t b;
     wh_buf_init(&b);
@@ -696,76 +701,68 @@ static bool read_conditions(wh_valid_t *v, agr_t *a)
     msgpack_pack_array(&pk, n);
     for (uint32_t i = 0; i < n; i++) {
         char prefix[64];
-        snprintf(prefix, sizeof prefix, "/conditions/%u", i);
+        snprintf(prefix, sizeof prefix, "/%s/%u", key, i);
         wh_valid_t e;
         if (!wh_valid_init(&e, v->rep, &arr->via.array.ptr[i], prefix))
             continue;
         wh_valid_only(&e, fields);
-        wh_str_t text = {0};
-        bool met = false;
-        wh_valid_str(&e, "text", WH_V_REQUIRED, 1, AGR_MAX_TEXT, &text);
-        wh_valid_bool(&e, "met", 0, &met);
-        msgpack_pack_map(&pk, 2);
-        wh_msg_kv_strn(&pk, "text", text.p ? text.p : "", text.n);
-        wh_msg_kv_bool(&pk, "met", met);
+        item(&e, prefix, &pk);
     }
     bool ok = v->rep->n_errors == before && !wh_buf_failed(&b);
     if (ok) {
-        wh_buf_reset(&a->conditions);
-        wh_buf_append(&a->conditions, b.data, b.len);
+        wh_buf_reset(out);
+        wh_buf_append(out, b.data, b.len);
     }
     wh_buf_close(&b);
     return ok;
 }
 
+static void condition_item(wh_valid_t *e, const char *prefix, msgpack_packer *pk)
+{
+    wh_str_t text = {0};
+    bool met = false;
+    wh_valid_str(e, "text", WH_V_REQUIRED, 1, AGR_MAX_TEXT, &text);
+    wh_valid_bool(e, "met", 0, &met);
+    msgpack_pack_map(pk, 2);
+    wh_msg_kv_strn(pk, "text", text.p ? text.p : "", text.n);
+    wh_msg_kv_bool(pk, "met", met);
+}
+
+static void contact_item(wh_valid_t *e, const char *prefix, msgpack_packer *pk)
+{
+    wh_str_t name = {0}, email = {0}, role = {0};
+    int lang = 0; /* German unless told: the programme's home market */
+    wh_valid_str(e, "name", WH_V_REQUIRED, 1, AGR_MAX_TITLE, &name);
+    if (wh_valid_str(e, "email", WH_V_REQUIRED, 1, AGR_MAX_EMAIL, &email) == WH_V_SET &&
+        !agr_email_valid(email.p, email.n)) {
+        char ptr[96];
+        snprintf(ptr, sizeof ptr, "%s/email", prefix);
+        wh_reply_field(e->rep, ptr, "is not a valid e-mail address");
+    }
+    wh_valid_str(e, "role", WH_V_NULLABLE, 1, AGR_MAX_TITLE, &role);
+    wh_valid_enum(e, "language", 0, languages, &lang);
+    msgpack_pack_map(pk, 4);
+    wh_msg_kv_strn(pk, "name", name.p ? name.p : "", name.n);
+    wh_msg_kv_strn(pk, "email", email.p ? email.p : "", email.n);
+    if (role.p)
+        wh_msg_kv_strn(pk, "role", role.p, role.n);
+    else
+        wh_msg_kv_nil(pk, "role");
+    wh_msg_kv_str(pk, "language", languages[lang]);
+}
+
+static bool read_conditions(wh_valid_t *v, agr_t *a)
+{
+    static const char *const fields[] = {"text", "met", NULL};
+    return read_object_list(v, "conditions", AGR_MAX_CONDITIONS, fields, condition_item,
+                            &a->conditions);
+}
+
 static bool read_contacts(wh_valid_t *v, agr_t *a)
 {
     static const char *const fields[] = {"name", "email", "role", "language", NULL};
-    const msgpack_object *arr = NULL;
-    wh_v_result_t r = wh_valid_array(v, "contacts", WH_V_NULLABLE, AGR_MAX_CONTACTS, &arr);
-    uint32_t n = r == WH_V_SET ? arr->via.array.size : 0;
-    if (r == WH_V_BAD || r == WH_V_ABSENT)
-        return r != WH_V_BAD;
-    int before = v->rep->n_errors;
-    wh_buf_t b;
-    wh_buf_init(&b);
-    msgpack_packer pk;
-    wh_msg_writer_init(&pk, &b);
-    msgpack_pack_array(&pk, n);
-    for (uint32_t i = 0; i < n; i++) {
-        char prefix[64];
-        snprintf(prefix, sizeof prefix, "/contacts/%u", i);
-        wh_valid_t e;
-        if (!wh_valid_init(&e, v->rep, &arr->via.array.ptr[i], prefix))
-            continue;
-        wh_valid_only(&e, fields);
-        wh_str_t name = {0}, email = {0}, role = {0};
-        int lang = 0; /* German unless told: the programme's home market */
-        wh_valid_str(&e, "name", WH_V_REQUIRED, 1, AGR_MAX_TITLE, &name);
-        if (wh_valid_str(&e, "email", WH_V_REQUIRED, 1, AGR_MAX_EMAIL, &email) == WH_V_SET &&
-            !agr_email_valid(email.p, email.n)) {
-            char ptr[96];
-            snprintf(ptr, sizeof ptr, "%s/email", prefix);
-            wh_reply_field(v->rep, ptr, "is not a valid e-mail address");
-        }
-        wh_valid_str(&e, "role", WH_V_NULLABLE, 1, AGR_MAX_TITLE, &role);
-        wh_valid_enum(&e, "language", 0, languages, &lang);
-        msgpack_pack_map(&pk, 4);
-        wh_msg_kv_strn(&pk, "name", name.p ? name.p : "", name.n);
-        wh_msg_kv_strn(&pk, "email", email.p ? email.p : "", email.n);
-        if (role.p)
-            wh_msg_kv_strn(&pk, "role", role.p, role.n);
-        else
-            wh_msg_kv_nil(&pk, "role");
-        wh_msg_kv_str(&pk, "language", languages[lang]);
-    }
-    bool ok = v->rep->n_errors == before && !wh_buf_failed(&b);
-    if (ok) {
-        wh_buf_reset(&a->contacts);
-        wh_buf_append(&a->contacts, b.data, b.len);
-    }
-    wh_buf_close(&b);
-    return ok;
+    return read_object_list(v, "contacts", AGR_MAX_CONTACTS, fields, contact_item,
+                            &a->contacts);
 }
 
 static void read_support(wh_valid_t *v, agr_t *a)

@@ -168,10 +168,11 @@ void auth_cache_clear(void)
 
 static struct cache_entry *cache_slot(const char *hash)
 {
-    /* The hash is uniformly distributed: its first hex digits index. */
-    unsigned idx = (unsigned)strtoul((char[9]){hash[0], hash[1], hash[2], hash[3], hash[4],
-                                               hash[5], hash[6], hash[7], 0},
-                                     NULL, 16);
+    /* The hash is uniformly distributed: its first hex digits pick the slot
+     * (16 bits for AUTH_CACHE_SLOTS <= 65536). */
+    unsigned idx = 0;
+    for (int i = 0; i < 4; i++)
+        idx = idx << 4 | (unsigned)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
     return &cache[idx % AUTH_CACHE_SLOTS];
 }
 

@@ -3,6 +3,7 @@ stack: each is accepted at its value and refused one past it, with the
 problem a client can act on."""
 
 import json
+import shutil
 
 from stack import Stack, run
 
@@ -14,6 +15,7 @@ WH_ENV_MAX_ORGS = 1000       # proto/envelope.h
 WH_JSON_MAX_DEPTH = 31       # common/json.h (one level below the envelope's 32)
 ROUTER_MAX_PARAMS = 32       # services/gateway/router.h
 WH_PAGE_MAX = 500            # common/valid.h
+AUTH_MAX_TOKEN_BYTES = 128   # services/gateway/auth.h (with the terminating NUL)
 
 
 def pointers(r):
@@ -83,5 +85,23 @@ def test_limits():
         assert r.status == 422 and pointers(r) == ["limit"], r
 
 
+def test_token_length():
+    longest = "a" * (AUTH_MAX_TOKEN_BYTES - 1)
+    with Stack(env={"WH_ADMIN_TOKEN": longest}, services=("agreements",)) as s:
+        s.admin = longest
+        assert s.get("/v1/tokens").status == 200
+        # A bearer longer than any token can be is refused before a lookup.
+        r = s.get("/v1/tokens", token=longest + "a")
+        assert r.status == 401, r
+    # An admin token past the limit stops the gateway at start.
+    s = Stack(env={"WH_ADMIN_TOKEN": longest + "a"})
+    try:
+        p = s.start_process("gateway")
+        assert p.wait(timeout=10) == 1
+    finally:
+        s.stop()
+        shutil.rmtree(s.data_dir, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    run([test_limits])
+    run([test_limits, test_token_length])

@@ -143,7 +143,7 @@ static void inst_stop(instance_t *in)
 }
 
 /* Heartbeats every 100 ms for every instance that is beating. */
-static instance_t *all[8];
+static instance_t *all[BROKER_MAX_INSTANCES + 8];
 static int n_all;
 static uv_timer_t beat_timer;
 
@@ -197,6 +197,7 @@ static void setup(void)
 
 static void add(instance_t *in, const char *service, const char *identity, bool answer)
 {
+    CHECK(n_all < (int)(sizeof all / sizeof all[0]));
     inst_start(in, service, identity, answer);
     all[n_all++] = in;
     heartbeat(in);
@@ -570,6 +571,31 @@ static void test_destroy_with_pending(void)
     teardown();
 }
 
+/* BROKER_MAX_INSTANCES per service: the one past the limit is not adopted
+ * and gets no requests, while those within it keep serving. */
+static void test_instance_limit(void)
+{
+    setup();
+    static instance_t many[BROKER_MAX_INSTANCES + 1];
+    char id[32];
+    for (int i = 0; i < BROKER_MAX_INSTANCES; i++) {
+        snprintf(id, sizeof id, "agreements-%d", i);
+        add(&many[i], "agreements", id, true);
+    }
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == BROKER_MAX_INSTANCES, 5000);
+    add(&many[BROKER_MAX_INSTANCES], "agreements", "agreements-extra", true);
+    run_for(300);
+    CHECK_INT(broker_instances(broker, WH_SVC_AGREEMENTS), BROKER_MAX_INSTANCES);
+    for (int i = 0; i < 2 * BROKER_MAX_INSTANCES; i++) {
+        result_t r = {0};
+        send_req(WH_SVC_AGREEMENTS, "hello", 2000, &r);
+        RUN_UNTIL(r.calls == 1, 2000);
+        CHECK_INT(r.status, BROKER_OK);
+    }
+    CHECK_INT(many[BROKER_MAX_INSTANCES].requests, 0);
+    teardown();
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/wh-broker-test-XXXXXX");
@@ -588,6 +614,7 @@ int main(void)
     TEST(test_malformed_frames_ignored);
     TEST(test_forward_between_services);
     TEST(test_destroy_with_pending);
+    TEST(test_instance_limit);
     CHECK_INT(zmq_ctx_term(ctx), 0);
     char p[128];
     snprintf(p, sizeof p, "%s/broker.ipc", dir);
