@@ -182,6 +182,8 @@ void org_patch(wh_ctx_t *c)
     wh_str_t x;
     if (wh_valid_str(&v, "name", 0, 1, ORG_MAX_NAME, &x) == WH_V_SET)
         snprintf(name, sizeof name, "%.*s", (int)x.n, x.p);
+    int old_kind = kind;
+    int64_t old_employees = employees;
     wh_valid_enum(&v, "kind", 0, org_kinds, &kind);
     wh_valid_int(&v, "employees", 0, 0, ORG_MAX_EMPLOYEES, &employees);
     wh_v_result_t rr = wh_valid_str(&v, "region", WH_V_NULLABLE, 1, ORG_MAX_REGION, &x);
@@ -196,6 +198,15 @@ void org_patch(wh_ctx_t *c)
         has_sector = sr == WH_V_SET;
     if (wh_reply_invalid(c->rep))
         return;
+    /* The kind decides who may name whom in an agreement, and employees
+     * feeds the insurer's report: only the operator changes them. Sending
+     * the current value back is no change and passes. */
+    if (c->req->principal.role != WH_ROLE_ADMIN &&
+        (kind != old_kind || employees != old_employees)) {
+        wh_reply_problem(c->rep, 403, "forbidden",
+                         "only an admin may change an organisation's kind or employees");
+        return;
+    }
     char now[WH_RFC3339_LEN];
     wh_clock_format_rfc3339(wh_clock_now_ms(), now);
     sqlite3_stmt *up = wh_store_stmt(c->store, SQL_ORG_UPDATE);
