@@ -17,12 +17,17 @@ static const char SQL_IDEM_SCHEMA[] =
     " body BLOB, created_at INTEGER NOT NULL,"
     " PRIMARY KEY (scope, op, key)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS wh_idempotency_created ON wh_idempotency(created_at);";
+/* A record older than WH_IDEM_TTL_MS is not replayed even before the
+ * hourly sweep removes it, and a new request with its key replaces it. */
 static const char SQL_IDEM_GET[] =
     "SELECT request_hash, status, etag, body FROM wh_idempotency"
-    " WHERE scope = ?1 AND op = ?2 AND key = ?3";
+    " WHERE scope = ?1 AND op = ?2 AND key = ?3 AND created_at >= ?4";
 static const char SQL_IDEM_PUT[] =
-    "INSERT INTO wh_idempotency(scope, op, key, request_hash, status, etag, body, created_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "INSERT OR REPLACE INTO wh_idempotency(scope, op, key, request_hash, status, etag, body,"
+    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/* The status of a record whose reply held a secret shown once: only this
+ * marker is stored, never the reply, and a replay is answered 409. */
+#define IDEM_SECRET_MARKER 0
 static const char SQL_IDEM_EXPIRE[] = "DELETE FROM wh_idempotency WHERE created_at < ?1";
 
 int wh_dispatcher_init(wh_dispatcher_t *d, enum wh_svc svc, const wh_handler_t *handlers,
@@ -81,6 +86,7 @@ static bool idem_replay(wh_dispatcher_t *d, const wh_request_t *req, const char 
     wh_stmt_bind_text(st, 1, req->principal.token_id);
     wh_stmt_bind_text(st, 2, wh_ops[req->op].name);
     wh_stmt_bind_str(st, 3, req->idempotency_key);
+    sqlite3_bind_int64(st, 4, wh_clock_now_ms() - WH_IDEM_TTL_MS);
     if (sqlite3_step(st) != SQLITE_ROW)
         return false;
     if (strcmp((const char *)sqlite3_column_text(st, 0), hash) != 0) {
@@ -89,6 +95,13 @@ static bool idem_replay(wh_dispatcher_t *d, const wh_request_t *req, const char 
         return true;
     }
     int status = sqlite3_column_int(st, 1);
+    if (status == IDEM_SECRET_MARKER) {
+        wh_reply_problem(rep, 409, "secret-shown-once",
+                         "the first request with this Idempotency-Key succeeded and its answer "
+                         "held a secret, which is shown only once and never stored; if it was "
+                         "lost, revoke what was created and create it again with a new key");
+        return true;
+    }
     const char *etag = (const char *)sqlite3_column_text(st, 2);
     const void *body = sqlite3_column_blob(st, 3);
     int n = sqlite3_column_bytes(st, 3);
@@ -113,10 +126,14 @@ static int idem_store(wh_dispatcher_t *d, const wh_request_t *req, const char *h
     wh_stmt_bind_text(st, 2, wh_ops[req->op].name);
     wh_stmt_bind_str(st, 3, req->idempotency_key);
     wh_stmt_bind_text(st, 4, hash);
-    sqlite3_bind_int(st, 5, rep->status);
-    wh_stmt_bind_text(st, 6, rep->etag[0] ? rep->etag : NULL);
-    if (rep->has_body)
-        sqlite3_bind_blob(st, 7, rep->body.data, (int)rep->body.len, SQLITE_TRANSIENT);
+    if (rep->secret) {
+        sqlite3_bind_int(st, 5, IDEM_SECRET_MARKER); /* etag and body stay NULL */
+    } else {
+        sqlite3_bind_int(st, 5, rep->status);
+        wh_stmt_bind_text(st, 6, rep->etag[0] ? rep->etag : NULL);
+        if (rep->has_body)
+            sqlite3_bind_blob(st, 7, rep->body.data, (int)rep->body.len, SQLITE_TRANSIENT);
+    }
     sqlite3_bind_int64(st, 8, wh_clock_now_ms());
     return sqlite3_step(st) == SQLITE_DONE ? 0 : WH_ESTORE;
 }
@@ -154,6 +171,9 @@ void wh_dispatch(wh_dispatcher_t *d, const wh_request_t *req, wh_reply_t *rep)
     wh_reply_invalid(rep);
     if (rep->status == 0)
         wh_reply_problem(rep, 500, "internal", "the handler gave no answer");
+    /* Before the savepoint is settled: a write whose answer cannot be sent
+     * is undone rather than done unseen. */
+    wh_reply_check_size(rep);
     if (rep->status < 400 && idem && idem_store(d, req, hash, rep) != 0)
         wh_reply_problem(rep, 500, "internal", "could not record the idempotency key");
     if (!writes)

@@ -31,6 +31,7 @@ void wh_reply_reset(wh_reply_t *r)
     r->n_errors = 0;
     r->retry_after_s = 0;
     r->content_type[0] = '\0';
+    r->secret = false;
 }
 
 msgpack_packer *wh_reply_ok(wh_reply_t *r, int status)
@@ -65,6 +66,11 @@ void wh_reply_etag(wh_reply_t *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(r->etag, sizeof r->etag, fmt, ap);
     va_end(ap);
+}
+
+void wh_reply_secret(wh_reply_t *r)
+{
+    r->secret = true;
 }
 
 const char *wh_status_text(int status)
@@ -140,6 +146,8 @@ const char *wh_status_text(int status)
         return "Gateway Timeout";
     case 505:
         return "HTTP Version Not Supported";
+    case 507:
+        return "Insufficient Storage";
     }
     /* RFC 9110 lets a client ignore the phrase; the class is still honest. */
     switch (status / 100) {
@@ -249,4 +257,16 @@ void wh_reply_pack(const wh_reply_t *r, const char *id, wh_buf_t *out)
             wh_buf_append(out, r->errors.data, r->errors.len);
         }
     }
+}
+
+bool wh_reply_check_size(wh_reply_t *r)
+{
+    if (!r->has_body || r->body.len <= WH_REPLY_MAX_BODY_BYTES)
+        return false;
+    size_t len = r->body.len;
+    wh_reply_problem(r, 507, "reply-too-large",
+                     "the answer (%zu bytes) is over the %d bytes a reply may carry; "
+                     "ask for less (a smaller limit or a narrower filter)",
+                     len, WH_REPLY_MAX_BODY_BYTES);
+    return true;
 }

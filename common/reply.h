@@ -12,6 +12,12 @@
 #include "msg.h"
 
 #define WH_REPLY_MAX_ERRORS 50 /* field errors listed in one problem */
+/* A reply travels as one ZeroMQ message of at most WH_MSG_MAX_BYTES (the
+ * receiving socket drops the connection over it). The body may take all of
+ * it but this headroom, which holds the envelope, the ETag and a problem
+ * with its listed errors. A bigger body becomes a 507 problem. */
+#define WH_REPLY_HEADROOM (64 * 1024)
+#define WH_REPLY_MAX_BODY_BYTES (WH_MSG_MAX_BYTES - WH_REPLY_HEADROOM)
 
 typedef struct wh_reply {
     int status;
@@ -28,6 +34,7 @@ typedef struct wh_reply {
     int n_errors;
     int retry_after_s; /* > 0 adds Retry-After (429, 503) */
     char content_type[64]; /* set by wh_reply_raw: the body is not JSON */
+    bool secret; /* the body holds a secret shown once (wh_reply_secret) */
 } wh_reply_t;
 
 void wh_reply_init(wh_reply_t *r);
@@ -45,6 +52,10 @@ void wh_reply_raw(wh_reply_t *r, int status, const char *content_type, const voi
 /* A success without a body (204). */
 void wh_reply_empty(wh_reply_t *r, int status);
 void wh_reply_etag(wh_reply_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Says that the body holds a secret shown this once (a token, a signing
+ * secret): it is never stored for an Idempotency-Key replay, which answers
+ * 409 instead. */
+void wh_reply_secret(wh_reply_t *r);
 
 /* A problem: slug names its type ("validation", "not-found", "conflict"...). */
 void wh_reply_problem(wh_reply_t *r, int status, const char *slug, const char *fmt, ...)
@@ -65,5 +76,8 @@ const char *wh_status_text(int status);
 
 /* The reply envelope for request id into out. */
 void wh_reply_pack(const wh_reply_t *r, const char *id, wh_buf_t *out);
+/* Makes a reply whose body is over WH_REPLY_MAX_BODY_BYTES a 507 problem;
+ * true if it did. */
+bool wh_reply_check_size(wh_reply_t *r);
 
 #endif

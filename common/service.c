@@ -160,7 +160,10 @@ int wh_service_call(wh_service_t *s, int op, const char *body, size_t body_len, 
     char hdr[3] = {WH_PROTO_VERSION, WH_CMD_REQUEST, (char)wh_ops[op].service};
     const void *frames[3] = {hdr, &c->corr, env.data};
     size_t lens[3] = {3, 8, env.len};
-    int rc = wh_buf_failed(&env) ? WH_ENOMEM : wh_zsock_send(s->dealer, frames, lens, 3);
+    /* Over the limit, the broker would drop this instance's connection. */
+    int rc = wh_buf_failed(&env)          ? WH_ENOMEM
+             : env.len > WH_MSG_MAX_BYTES ? WH_ELIMIT
+                                          : wh_zsock_send(s->dealer, frames, lens, 3);
     wh_buf_close(&env);
     if (rc != 0) {
         free(c);
@@ -234,6 +237,15 @@ static void run_batch(wh_service_t *s, int n)
             wh_dispatch(&s->disp, &p->req, &s->reply);
         }
         wh_reply_pack(&s->reply, p->req.id, &s->out);
+        if (s->out.len - offs[i] > WH_MSG_MAX_BYTES) {
+            /* Cannot happen after wh_dispatch's size check, but a message
+             * over the limit would cost this instance its connection and
+             * every request in flight with it: answer this one alone. */
+            s->out.len = offs[i];
+            wh_reply_problem(&s->reply, 507, "reply-too-large",
+                             "the answer is over the size a reply may carry");
+            wh_reply_pack(&s->reply, p->req.id, &s->out);
+        }
         if (s->reply.status >= 500)
             wh_log(WH_LOG_ERROR, p->req.id, "%s: %d %s", wh_ops[p->req.op].name,
                    s->reply.status, s->reply.detail);

@@ -333,6 +333,7 @@ void tokens_create(wh_ctx_t *c)
         return;
     }
     msgpack_packer *pk = wh_reply_ok(c->rep, 201);
+    wh_reply_secret(c->rep);
     msgpack_pack_map(pk, 7);
     wh_msg_kv_str(pk, "id", id);
     wh_msg_kv_str(pk, "role", role_names[role]);

@@ -394,6 +394,12 @@ static int pick(broker_t *b, enum wh_svc svc)
 void broker_send(broker_t *b, enum wh_svc svc, const char *envelope, size_t len,
                  uint64_t timeout_ms, broker_reply_fn fn, void *ud)
 {
+    /* The instance's socket would drop the connection over a message this
+     * big, and every request in flight on it with the connection. */
+    if (len > WH_MSG_MAX_BYTES) {
+        fn(ud, BROKER_TOO_LARGE, NULL, 0);
+        return;
+    }
     if (b->n_pending >= BROKER_MAX_PENDING) {
         fn(ud, BROKER_UNAVAILABLE, NULL, 0);
         return;

@@ -28,9 +28,14 @@
 
 typedef struct broker broker_t;
 
-enum { BROKER_OK = 0, BROKER_UNAVAILABLE = 503, BROKER_TIMEOUT = 504 };
+enum {
+    BROKER_OK = 0,
+    BROKER_TOO_LARGE = 413, /* the envelope is over WH_MSG_MAX_BYTES: not sent */
+    BROKER_UNAVAILABLE = 503,
+    BROKER_TIMEOUT = 504
+};
 
-/* status is BROKER_OK with the reply bytes, or 503/504 with none. */
+/* status is BROKER_OK with the reply bytes, or 413/503/504 with none. */
 typedef void (*broker_reply_fn)(void *ud, int status, const char *reply, size_t len);
 
 int broker_new(uv_loop_t *loop, const char *endpoint, broker_t **out);

@@ -30,7 +30,12 @@ struct gateway {
     uint64_t timeout_ms;
     wh_buf_t openapi; /* the OpenAPI document as msgpack, built once */
     ratelimit_t *ratelimit; /* per address, for operations without a token */
+    uv_timer_t *housekeeping; /* its own allocation: its close ends after destroy */
 };
+
+/* Idempotency records expire in the gateway's store as in every service's. */
+#define GATEWAY_HOUSEKEEPING_FIRST_MS 1000
+#define GATEWAY_HOUSEKEEPING_MS (3600 * 1000)
 
 /* One request on its way through the broker. */
 struct call {
@@ -186,6 +191,9 @@ static void on_broker_reply(void *ud, int status, const char *reply, size_t len)
     gateway_t *gw = call->gw;
     if (status == BROKER_OK) {
         render_reply(gw, call->req, call->route, call->request_id, reply, len);
+    } else if (status == BROKER_TOO_LARGE) {
+        problem(gw, call->req, call->route, call->request_id, 413, "/problems/too-large",
+                "the request is over the size the services accept", NULL, 0);
     } else if (status == BROKER_TIMEOUT) {
         problem(gw, call->req, call->route, call->request_id, 504, "/problems/deadline",
                 "the service did not answer in time", NULL, 0);
@@ -426,6 +434,21 @@ static const wh_handler_t local_handlers[] = {
     {WH_OP_TOKENS_DELETE, tokens_delete},
 };
 
+static void on_housekeeping(uv_timer_t *t)
+{
+    gateway_t *gw = t->data;
+    if (wh_store_begin(gw->store) != 0)
+        return;
+    wh_dispatcher_expire(&gw->local);
+    if (wh_store_commit(gw->store) != 0)
+        wh_store_rollback(gw->store);
+}
+
+static void free_handle(uv_handle_t *h)
+{
+    free(h);
+}
+
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
     const char *v = getenv(name);
@@ -470,6 +493,12 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
         goto fail_auth;
     if (!(gw->metrics = metrics_new()))
         goto fail_auth;
+    if (!(gw->housekeeping = malloc(sizeof *gw->housekeeping)))
+        goto fail_broker;
+    uv_timer_init(loop, gw->housekeeping);
+    gw->housekeeping->data = gw;
+    uv_timer_start(gw->housekeeping, on_housekeeping, GATEWAY_HOUSEKEEPING_FIRST_MS,
+                   GATEWAY_HOUSEKEEPING_MS);
     if (broker_new(loop, cfg->broker_bind, &gw->broker) != 0)
         goto fail_broker;
     wh_http_config_t hc;
@@ -490,6 +519,8 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
 fail_http:
     broker_destroy(&gw->broker);
 fail_broker:
+    if (gw->housekeeping)
+        uv_close((uv_handle_t *)gw->housekeeping, free_handle);
     metrics_destroy(&gw->metrics);
 fail_auth:
     ratelimit_destroy(&gw->ratelimit);
@@ -507,6 +538,7 @@ void gateway_destroy(gateway_t **gw_p)
         return;
     wh_http_server_destroy(&gw->http);
     broker_destroy(&gw->broker);
+    uv_close((uv_handle_t *)gw->housekeeping, free_handle);
     auth_cache_clear();
     metrics_destroy(&gw->metrics);
     ratelimit_destroy(&gw->ratelimit);

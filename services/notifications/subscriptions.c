@@ -224,6 +224,8 @@ void subscription_create(wh_ctx_t *c)
         goto done;
     }
     pack_sub(wh_reply_ok(c->rep, 201), g, channel == CH_WEBHOOK ? secret : NULL);
+    if (channel == CH_WEBHOOK)
+        wh_reply_secret(c->rep);
     memset(secret, 0, sizeof secret);
 done:
     wh_buf_close(&types);

@@ -5,10 +5,12 @@
  * silent dropped after WH_HEARTBEAT_LIVENESS intervals (its requests 503),
  * one that disconnects dropped sooner, 504 at each request's own deadline,
  * replies from the wrong instance or too late ignored, service-to-service
- * forwarding, and destroy answering what is pending. Every test ends with
+ * forwarding, a request over the message limit refused without costing the
+ * instance, and destroy answering what is pending. Every test ends with
  * uv_loop_close() == 0. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -311,6 +313,33 @@ static void test_request_and_reply(void)
     teardown();
 }
 
+static void test_oversized_request_not_sent(void)
+{
+    /* A request over the message limit would make the instance's socket
+     * drop its connection, and every request in flight with it: it is
+     * refused at once and the instance keeps serving. */
+    setup();
+    instance_t a;
+    add(&a, "agreements", "agreements-1", true);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    result_t held = {0};
+    send_req(WH_SVC_AGREEMENTS, "first", 2000, &held);
+    size_t n = WH_MSG_MAX_BYTES + 1;
+    char *big = calloc(1, n);
+    CHECK(big != NULL);
+    result_t r = {0};
+    broker_send(broker, WH_SVC_AGREEMENTS, big, n, 2000, on_result, &r);
+    free(big);
+    CHECK_INT(r.calls, 1);
+    CHECK_INT(r.status, BROKER_TOO_LARGE);
+    RUN_UNTIL(held.calls == 1, 2000);
+    CHECK_INT(held.status, BROKER_OK);
+    CHECK_INT(a.requests, 1);
+    run_for(300);
+    CHECK_INT(broker_instances(broker, WH_SVC_AGREEMENTS), 1);
+    teardown();
+}
+
 static void test_least_in_flight(void)
 {
     setup();
@@ -606,6 +635,7 @@ int main(void)
     TEST(test_no_instance_503_at_once);
     TEST(test_unknown_service_ignored);
     TEST(test_request_and_reply);
+    TEST(test_oversized_request_not_sent);
     TEST(test_least_in_flight);
     TEST(test_silent_instance_dropped);
     TEST(test_disconnected_instance_dropped);

@@ -1,8 +1,10 @@
 /* common/dispatch.c with the agreements service's real organisation
  * handlers on a store in a temporary directory: the completeness check of
  * the handler table, Idempotency-Key replay (same bytes, one row; another
- * body is 422; key length; scope; expiry), savepoint rollback of a failed
- * request between committed neighbours, If-Match, and tenant scoping. */
+ * body is 422; key length; scope; expiry; secrets kept as a marker only),
+ * savepoint rollback of a failed request between committed neighbours, the
+ * reply-size limit, If-Match, tenant scoping, and the admin-only fields of
+ * an organisation. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -494,6 +496,175 @@ static void test_handler_without_answer(void)
     CHECK_INT(n_orgs(), before);
 }
 
+/* ---- reply size ---------------------------------------------------------- */
+
+/* Writes through the real handler, then answers more than a reply may carry. */
+static void create_then_overflow(wh_ctx_t *c)
+{
+    org_create(c);
+    CHECK_INT(c->rep->status, 201);
+    size_t n = WH_REPLY_MAX_BODY_BYTES + 1;
+    char *big = calloc(1, n);
+    CHECK(big != NULL);
+    wh_reply_raw(c->rep, 200, "text/plain", big, n);
+    free(big);
+}
+
+static void test_reply_too_large(void)
+{
+    int64_t before = n_orgs();
+    int64_t events = count("SELECT count(*) FROM wh_outbox");
+    disp.table[WH_OP_ORGS_CREATE] = create_then_overflow;
+    call_t c = {.op = WH_OP_ORGS_CREATE, .idem = "key-big", .body = org_body("Gross", "employer", 1)};
+    CHECK_INT(dispatch(&c), 507);
+    disp.table[WH_OP_ORGS_CREATE] = org_create;
+    CHECK_STR(rep.type, "reply-too-large");
+    CHECK(!rep.has_body);
+    /* The problem fits in a message with room to spare. */
+    wh_buf_t raw;
+    wh_buf_init(&raw);
+    wh_reply_pack(&rep, "x", &raw);
+    CHECK(raw.len < 4096);
+    wh_buf_close(&raw);
+    /* Nothing it wrote stays: no organisation, no event, no record. */
+    CHECK_INT(n_orgs(), before);
+    CHECK_INT(count("SELECT count(*) FROM wh_outbox"), events);
+    CHECK_INT(count("SELECT count(*) FROM wh_idempotency WHERE key = 'key-big'"), 0);
+    /* Exactly at the limit is still a reply. */
+    wh_reply_reset(&rep);
+    char *edge = calloc(1, WH_REPLY_MAX_BODY_BYTES);
+    CHECK(edge != NULL);
+    wh_reply_ok(&rep, 200);
+    wh_buf_append(&rep.body, edge, WH_REPLY_MAX_BODY_BYTES);
+    free(edge);
+    CHECK(!wh_reply_check_size(&rep));
+    CHECK_INT(rep.status, 200);
+    wh_buf_init(&raw);
+    wh_reply_pack(&rep, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &raw);
+    CHECK(raw.len <= WH_MSG_MAX_BYTES);
+    wh_buf_close(&raw);
+}
+
+/* ---- secrets ------------------------------------------------------------- */
+
+/* Creates, and says that the answer holds a secret shown once. */
+static void create_with_secret(wh_ctx_t *c)
+{
+    org_create(c);
+    CHECK_INT(c->rep->status, 201);
+    wh_reply_secret(c->rep);
+}
+
+static void test_secret_never_stored(void)
+{
+    int64_t before = n_orgs();
+    disp.table[WH_OP_ORGS_CREATE] = create_with_secret;
+    call_t c = {
+        .op = WH_OP_ORGS_CREATE, .idem = "key-secret", .body = org_body("Geheim", "employer", 1)};
+    CHECK_INT(dispatch(&c), 201);
+    CHECK(rep.has_body);
+    /* A marker only: no body, no ETag. */
+    CHECK_INT(count("SELECT count(*) FROM wh_idempotency WHERE key = 'key-secret'"), 1);
+    CHECK_INT(count("SELECT count(*) FROM wh_idempotency WHERE key = 'key-secret'"
+                    " AND body IS NULL AND etag IS NULL AND status = 0"),
+              1);
+    /* The repeat is told the secret was shown once, and creates nothing. */
+    CHECK_INT(dispatch(&c), 409);
+    CHECK_STR(rep.type, "secret-shown-once");
+    CHECK(!rep.has_body);
+    CHECK_INT(n_orgs(), before + 1);
+    /* Another body under the same key is still 422. */
+    c.body = org_body("Geheim", "employer", 2);
+    CHECK_INT(dispatch(&c), 422);
+    CHECK_STR(rep.type, "idempotency-key-reused");
+    disp.table[WH_OP_ORGS_CREATE] = org_create;
+    /* A reply without a secret is stored as before. */
+    call_t o = {.op = WH_OP_ORGS_CREATE, .idem = "key-open", .body = org_body("Offen", "employer", 1)};
+    CHECK_INT(dispatch(&o), 201);
+    CHECK_INT(count("SELECT count(*) FROM wh_idempotency WHERE key = 'key-open'"
+                    " AND body IS NOT NULL AND status = 201"),
+              1);
+}
+
+static void test_expired_record_not_replayed(void)
+{
+    /* Past WH_IDEM_TTL_MS a record is not replayed even before the sweep
+     * has run, and the key starts afresh. */
+    CHECK_INT(setenv("WH_NOW", "2031-01-01T00:00:00Z", 1), 0);
+    CHECK_INT(wh_clock_init(), 0);
+    int64_t before = n_orgs();
+    disp.table[WH_OP_ORGS_CREATE] = create_with_secret;
+    call_t c = {
+        .op = WH_OP_ORGS_CREATE, .idem = "key-late", .body = org_body("Spaet", "employer", 1)};
+    CHECK_INT(dispatch(&c), 201);
+    CHECK_INT(dispatch(&c), 409);
+    CHECK_INT(setenv("WH_NOW", "2031-01-02T00:00:01Z", 1), 0);
+    CHECK_INT(wh_clock_init(), 0);
+    CHECK_INT(dispatch(&c), 201);
+    CHECK_INT(n_orgs(), before + 2);
+    CHECK_INT(count("SELECT count(*) FROM wh_idempotency WHERE key = 'key-late'"), 1);
+    CHECK_INT(dispatch(&c), 409);
+    disp.table[WH_OP_ORGS_CREATE] = org_create;
+    CHECK_INT(unsetenv("WH_NOW"), 0);
+    CHECK_INT(wh_clock_init(), 0);
+}
+
+/* ---- organisation kind and size ---------------------------------------- */
+
+static void test_org_kind_admin_only(void)
+{
+    char a[WH_ID_LEN + 1];
+    create_org("Arbeitgeber K", a);
+    const char *orgs_a[] = {a};
+    wh_buf_close(&body);
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &body);
+    msgpack_pack_map(&pk, 1);
+    wh_msg_kv_str(&pk, "kind", "insurer");
+    unsigned roles[] = {WH_ROLE_COORDINATOR, WH_ROLE_CONSULTANT};
+    for (int i = 0; i < 2; i++) {
+        call_t p = {.op = WH_OP_ORGS_PATCH,
+                    .token = "tok-staff",
+                    .role = roles[i],
+                    .orgs = orgs_a,
+                    .n_orgs = 1,
+                    .id = a,
+                    .body = &body};
+        CHECK_INT(dispatch(&p), 403);
+        CHECK_STR(rep.type, "forbidden");
+    }
+    /* employees likewise; the current values sent back pass. */
+    wh_buf_close(&body);
+    wh_msg_writer_init(&pk, &body);
+    msgpack_pack_map(&pk, 1);
+    wh_msg_kv_int(&pk, "employees", 99999);
+    call_t p = {.op = WH_OP_ORGS_PATCH,
+                .token = "tok-staff",
+                .role = WH_ROLE_COORDINATOR,
+                .orgs = orgs_a,
+                .n_orgs = 1,
+                .id = a,
+                .body = &body};
+    CHECK_INT(dispatch(&p), 403);
+    wh_buf_close(&body);
+    wh_msg_writer_init(&pk, &body);
+    msgpack_pack_map(&pk, 3);
+    wh_msg_kv_str(&pk, "kind", "employer");
+    wh_msg_kv_int(&pk, "employees", 10);
+    wh_msg_kv_str(&pk, "name", "Arbeitgeber K neu");
+    CHECK_INT(dispatch(&p), 200);
+    CHECK_STR(reply_str("kind"), "employer");
+    CHECK_STR(reply_str("name"), "Arbeitgeber K neu");
+    /* The admin may. */
+    wh_buf_close(&body);
+    wh_msg_writer_init(&pk, &body);
+    msgpack_pack_map(&pk, 1);
+    wh_msg_kv_str(&pk, "kind", "insurer");
+    call_t pa = {.op = WH_OP_ORGS_PATCH, .id = a, .body = &body};
+    CHECK_INT(dispatch(&pa), 200);
+    CHECK_STR(reply_str("kind"), "insurer");
+}
+
 /* ---- If-Match ----------------------------------------------------------- */
 
 static void test_if_match(void)
@@ -673,6 +844,10 @@ int main(void)
     TEST(test_idempotency_expiry);
     TEST(test_failed_request_rolls_back);
     TEST(test_handler_without_answer);
+    TEST(test_reply_too_large);
+    TEST(test_secret_never_stored);
+    TEST(test_expired_record_not_replayed);
+    TEST(test_org_kind_admin_only);
     TEST(test_if_match);
     TEST(test_tenant_scoping);
     TEST(test_list_pages);
