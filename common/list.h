@@ -24,8 +24,8 @@ typedef struct wh_list {
     wh_buf_t rows;
     msgpack_packer pk;
     int64_t n, limit;
-    size_t budget;   /* WH_LIST_MAX_BYTES; tests may lower it */
-    size_t mark;     /* rows.len before the last row */
+    size_t budget; /* WH_LIST_MAX_BYTES; tests may lower it */
+    size_t mark;   /* rows.len before the last row */
     bool more;
     char last[WH_ID_LEN + 1];
     char prev[WH_ID_LEN + 1]; /* the cursor if the last row is taken back */

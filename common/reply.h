@@ -16,7 +16,7 @@
  * receiving socket drops the connection over it). The body may take all of
  * it but this headroom, which holds the envelope, the ETag and a problem
  * with its listed errors. A bigger body becomes a 507 problem. */
-#define WH_REPLY_HEADROOM (64 * 1024)
+#define WH_REPLY_HEADROOM       (64 * 1024)
 #define WH_REPLY_MAX_BODY_BYTES (WH_MSG_MAX_BYTES - WH_REPLY_HEADROOM)
 
 typedef struct wh_reply {
@@ -34,7 +34,7 @@ typedef struct wh_reply {
     int n_errors;
     int retry_after_s; /* > 0 adds Retry-After (429, 503) */
     char content_type[64]; /* set by wh_reply_raw: the body is not JSON */
-    bool secret; /* the body holds a secret shown once (wh_reply_secret) */
+    bool secret;           /* the body holds a secret shown once (wh_reply_secret) */
 } wh_reply_t;
 
 void wh_reply_init(wh_reply_t *r);

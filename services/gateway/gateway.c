@@ -35,7 +35,7 @@ struct gateway {
 
 /* Idempotency records expire in the gateway's store as in every service's. */
 #define GATEWAY_HOUSEKEEPING_FIRST_MS 1000
-#define GATEWAY_HOUSEKEEPING_MS (3600 * 1000)
+#define GATEWAY_HOUSEKEEPING_MS       (3600 * 1000)
 
 /* One request on its way through the broker. */
 struct call {

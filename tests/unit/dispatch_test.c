@@ -515,7 +515,8 @@ static void test_reply_too_large(void)
     int64_t before = n_orgs();
     int64_t events = count("SELECT count(*) FROM wh_outbox");
     disp.table[WH_OP_ORGS_CREATE] = create_then_overflow;
-    call_t c = {.op = WH_OP_ORGS_CREATE, .idem = "key-big", .body = org_body("Gross", "employer", 1)};
+    call_t c = {
+        .op = WH_OP_ORGS_CREATE, .idem = "key-big", .body = org_body("Gross", "employer", 1)};
     CHECK_INT(dispatch(&c), 507);
     disp.table[WH_OP_ORGS_CREATE] = org_create;
     CHECK_STR(rep.type, "reply-too-large");
@@ -579,7 +580,8 @@ static void test_secret_never_stored(void)
     CHECK_STR(rep.type, "idempotency-key-reused");
     disp.table[WH_OP_ORGS_CREATE] = org_create;
     /* A reply without a secret is stored as before. */
-    call_t o = {.op = WH_OP_ORGS_CREATE, .idem = "key-open", .body = org_body("Offen", "employer", 1)};
+    call_t o = {
+        .op = WH_OP_ORGS_CREATE, .idem = "key-open", .body = org_body("Offen", "employer", 1)};
     CHECK_INT(dispatch(&o), 201);
     CHECK_INT(count("SELECT count(*) FROM wh_idempotency WHERE key = 'key-open'"
                     " AND body IS NOT NULL AND status = 201"),
