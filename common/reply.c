@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "err.h"
 
 void wh_reply_init(wh_reply_t *r)
 {
@@ -261,12 +262,29 @@ void wh_reply_pack(const wh_reply_t *r, const char *id, wh_buf_t *out)
 
 bool wh_reply_check_size(wh_reply_t *r)
 {
-    if (!r->has_body || r->body.len <= WH_REPLY_MAX_BODY_BYTES)
+    if (!r->has_body)
         return false;
     size_t len = r->body.len;
-    wh_reply_problem(r, 507, "reply-too-large",
-                     "the answer (%zu bytes) is over the %d bytes a reply may carry; "
-                     "ask for less (a smaller limit or a narrower filter)",
-                     len, WH_REPLY_MAX_BODY_BYTES);
-    return true;
+    if (len > WH_REPLY_MAX_BODY_BYTES) {
+        wh_reply_problem(r, 507, "reply-too-large",
+                         "the answer (%zu bytes) is over the %d bytes a reply may carry; "
+                         "ask for less (a smaller limit or a narrower filter)",
+                         len, WH_REPLY_MAX_BODY_BYTES);
+        return true;
+    }
+    /* What the receiving end will decode: no more values, nesting or
+     * string length than wh_msg_decode accepts. */
+    int rc = wh_msg_check(r->body.data, len);
+    if (rc == WH_ELIMIT) {
+        wh_reply_problem(r, 507, "reply-too-large",
+                         "the answer has more than %d values, a string over %d bytes or "
+                         "deeper nesting than a reply may carry; ask for less",
+                         WH_MSG_MAX_ITEMS, WH_MSG_MAX_STR);
+        return true;
+    }
+    if (rc != 0) {
+        wh_reply_problem(r, 500, "internal", "the answer was malformed");
+        return true;
+    }
+    return false;
 }

@@ -13,9 +13,10 @@
 
 #define WH_REPLY_MAX_ERRORS 50 /* field errors listed in one problem */
 /* A reply travels as one ZeroMQ message of at most WH_MSG_MAX_BYTES (the
- * receiving socket drops the connection over it). The body may take all of
- * it but this headroom, which holds the envelope, the ETag and a problem
- * with its listed errors. A bigger body becomes a 507 problem. */
+ * receiving socket drops the connection over it) that the receiver's
+ * wh_msg_decode must accept. The body may take all of it but this headroom,
+ * which holds the envelope, the ETag and a problem with its listed errors.
+ * A bigger body becomes a 507 problem. */
 #define WH_REPLY_HEADROOM       (64 * 1024)
 #define WH_REPLY_MAX_BODY_BYTES (WH_MSG_MAX_BYTES - WH_REPLY_HEADROOM)
 
@@ -76,8 +77,9 @@ const char *wh_status_text(int status);
 
 /* The reply envelope for request id into out. */
 void wh_reply_pack(const wh_reply_t *r, const char *id, wh_buf_t *out);
-/* Makes a reply whose body is over WH_REPLY_MAX_BODY_BYTES a 507 problem;
- * true if it did. */
+/* Makes a reply whose body is over WH_REPLY_MAX_BODY_BYTES, or over what
+ * wh_msg_decode accepts (values, string length, depth), a 507 problem (a
+ * malformed body a 500); true if it did. */
 bool wh_reply_check_size(wh_reply_t *r);
 
 #endif

@@ -237,10 +237,11 @@ static void run_batch(wh_service_t *s, int n)
             wh_dispatch(&s->disp, &p->req, &s->reply);
         }
         wh_reply_pack(&s->reply, p->req.id, &s->out);
-        if (s->out.len - offs[i] > WH_MSG_MAX_BYTES) {
-            /* Cannot happen after wh_dispatch's size check, but a message
-             * over the limit would cost this instance its connection and
-             * every request in flight with it: answer this one alone. */
+        if (wh_msg_check(s->out.data + offs[i], s->out.len - offs[i]) != 0) {
+            /* Hardly possible after wh_dispatch's check of the body, but a
+             * message over the limit would cost this instance its
+             * connection and every request in flight with it, and one the
+             * gateway cannot decode would be a 502: answer this one alone. */
             s->out.len = offs[i];
             wh_reply_problem(&s->reply, 507, "reply-too-large",
                              "the answer is over the size a reply may carry");

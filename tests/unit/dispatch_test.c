@@ -531,19 +531,62 @@ static void test_reply_too_large(void)
     CHECK_INT(n_orgs(), before);
     CHECK_INT(count("SELECT count(*) FROM wh_outbox"), events);
     CHECK_INT(count("SELECT count(*) FROM wh_idempotency WHERE key = 'key-big'"), 0);
-    /* Exactly at the limit is still a reply. */
+    /* Exactly at the limit is still a reply: five binaries that fill it. */
     wh_reply_reset(&rep);
-    char *edge = calloc(1, WH_REPLY_MAX_BODY_BYTES);
+    char *edge = calloc(1, WH_MSG_MAX_STR);
     CHECK(edge != NULL);
-    wh_reply_ok(&rep, 200);
-    wh_buf_append(&rep.body, edge, WH_REPLY_MAX_BODY_BYTES);
+    msgpack_packer *pk = wh_reply_ok(&rep, 200);
+    msgpack_pack_array(pk, 5);
+    for (int i = 0; i < 4; i++) {
+        msgpack_pack_bin(pk, 1000000);
+        msgpack_pack_bin_body(pk, edge, 1000000);
+    }
+    size_t last = WH_REPLY_MAX_BODY_BYTES - rep.body.len - 5; /* bin 32 header */
+    CHECK(last > 65535 && last <= WH_MSG_MAX_STR);
+    msgpack_pack_bin(pk, last);
+    msgpack_pack_bin_body(pk, edge, last);
     free(edge);
+    CHECK_INT((int64_t)rep.body.len, WH_REPLY_MAX_BODY_BYTES);
     CHECK(!wh_reply_check_size(&rep));
     CHECK_INT(rep.status, 200);
     wh_buf_init(&raw);
     wh_reply_pack(&rep, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &raw);
     CHECK(raw.len <= WH_MSG_MAX_BYTES);
     wh_buf_close(&raw);
+}
+
+/* Small in bytes, but more than the receiver's decoder takes: values. */
+static void answer_many_values(wh_ctx_t *c)
+{
+    msgpack_packer *pk = wh_reply_ok(c->rep, 200);
+    msgpack_pack_array(pk, WH_MSG_MAX_ITEMS);
+    for (int i = 0; i < WH_MSG_MAX_ITEMS; i++)
+        msgpack_pack_nil(pk);
+}
+
+/* A text body (CSV, iCalendar) over the longest string the decoder takes. */
+static void answer_long_text(wh_ctx_t *c)
+{
+    size_t n = WH_MSG_MAX_STR + 1;
+    char *text = malloc(n);
+    CHECK(text != NULL);
+    memset(text, 'a', n);
+    wh_reply_raw(c->rep, 200, "text/csv", text, n);
+    free(text);
+}
+
+static void test_reply_undecodable(void)
+{
+    const char *orgs[] = {"01ARZ3NDEKTSV4RRFFQ69G5FAV"};
+    call_t c = {.op = WH_OP_ORGS_LIST, .role = WH_ROLE_COORDINATOR, .orgs = orgs, .n_orgs = 1};
+    disp.table[WH_OP_ORGS_LIST] = answer_many_values;
+    CHECK_INT(dispatch(&c), 507);
+    CHECK_STR(rep.type, "reply-too-large");
+    disp.table[WH_OP_ORGS_LIST] = answer_long_text;
+    CHECK_INT(dispatch(&c), 507);
+    CHECK_STR(rep.type, "reply-too-large");
+    disp.table[WH_OP_ORGS_LIST] = org_list;
+    CHECK_INT(dispatch(&c), 200);
 }
 
 /* ---- secrets ------------------------------------------------------------- */
@@ -847,6 +890,7 @@ int main(void)
     TEST(test_failed_request_rolls_back);
     TEST(test_handler_without_answer);
     TEST(test_reply_too_large);
+    TEST(test_reply_undecodable);
     TEST(test_secret_never_stored);
     TEST(test_expired_record_not_replayed);
     TEST(test_org_kind_admin_only);
