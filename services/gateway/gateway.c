@@ -434,14 +434,26 @@ static const wh_handler_t local_handlers[] = {
     {WH_OP_TOKENS_DELETE, tokens_delete},
 };
 
+static const char SQL_WAL_TRUNCATE[] = "PRAGMA wal_checkpoint(TRUNCATE)";
+
+/* Expired records are overwritten (secure_delete), and the log is emptied
+ * so that no earlier copy of their pages stays in it either: records made
+ * before secrets were kept out of them held tokens in clear. */
 static void on_housekeeping(uv_timer_t *t)
 {
     gateway_t *gw = t->data;
     if (wh_store_begin(gw->store) != 0)
         return;
     wh_dispatcher_expire(&gw->local);
-    if (wh_store_commit(gw->store) != 0)
+    if (wh_store_commit(gw->store) != 0) {
         wh_store_rollback(gw->store);
+        return;
+    }
+    sqlite3_stmt *st = wh_store_stmt(gw->store, SQL_WAL_TRUNCATE);
+    if (st) {
+        sqlite3_step(st);
+        sqlite3_reset(st);
+    }
 }
 
 static void free_handle(uv_handle_t *h)
@@ -474,7 +486,8 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
         goto fail_store;
     if (wh_dispatcher_init(&gw->local, WH_SVC_GATEWAY, local_handlers,
                            sizeof local_handlers / sizeof local_handlers[0], gw->store, gw) != 0 ||
-        auth_bootstrap(gw->store, cfg) != 0)
+        auth_bootstrap(gw->store, cfg) != 0 ||
+        wh_store_exec(gw->store, "PRAGMA secure_delete=ON;") != 0)
         goto fail_auth;
     wh_buf_t doc;
     wh_buf_init(&doc);

@@ -100,11 +100,12 @@ static void operation(wh_buf_t *b, const wh_op_t *op)
     }
     if (strcmp(op->method, "GET") == 0 && !strchr(op->path, '{') &&
         strstr(op->path, "openapi") == NULL && !(doc && doc->media)) {
-        wh_buf_printf(b, "%s{\"name\":\"limit\",\"in\":\"query\",\"description\":"
-                         "\"Items at most; a page also ends at %d KiB of items, so it may hold "
-                         "fewer and still have a next_cursor.\",\"schema\":{\"type\":\"integer\","
-                         "\"minimum\":1,\"maximum\":500,\"default\":50}},"
-                         "{\"name\":\"cursor\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}",
+        wh_buf_printf(b,
+                      "%s{\"name\":\"limit\",\"in\":\"query\",\"description\":"
+                      "\"Items at most; a page also ends at %d KiB of items, so it may hold "
+                      "fewer and still have a next_cursor.\",\"schema\":{\"type\":\"integer\","
+                      "\"minimum\":1,\"maximum\":500,\"default\":50}},"
+                      "{\"name\":\"cursor\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}",
                       first ? "" : ",", WH_LIST_MAX_BYTES / 1024);
     }
     wh_buf_putc(b, ']');

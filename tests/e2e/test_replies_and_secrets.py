@@ -9,6 +9,7 @@ organisation's kind and employees are the admin's to change."""
 
 import os
 import signal
+import sqlite3
 import threading
 
 from agreementlib import Parties, body, query, wait_for
@@ -174,6 +175,25 @@ def test_gateway_expires_idempotency_records():
         assert n_records() == 1
 
 
+def test_gateway_erases_old_records():
+    """A record stored before secrets were kept out (a token in clear) is
+    overwritten when it expires, in the database and in its log."""
+    with Stack() as s:
+        s.kill("gateway", sig=signal.SIGTERM)
+        legacy = b"whk_legacy-token-in-clear-0123456789"
+        db = sqlite3.connect(os.path.join(s.data_dir, "gateway.db"))
+        db.execute("INSERT INTO wh_idempotency(scope, op, key, request_hash, status, body,"
+                   " created_at) VALUES ('tok', 'TOKENS_CREATE', 'old', 'h', 201, ?, 0)",
+                   (legacy,))
+        db.commit()
+        db.close()
+        assert legacy in gateway_bytes(s)
+        s.start_process("gateway")
+        s.wait_ready()
+        wait_for(lambda: legacy not in gateway_bytes(s), what="the old record's erasure")
+        assert query(s, "SELECT count(*) FROM wh_idempotency", name="gateway") == [(0,)]
+
+
 def test_org_kind_and_employees_admin_only():
     with Stack() as s:
         org = s.org("Bezirksamt Mitte", "employer", 1600)
@@ -206,4 +226,5 @@ def test_org_kind_and_employees_admin_only():
 if __name__ == "__main__":
     run([test_big_list_pages_and_others_unharmed, test_token_secret_not_kept_for_replay,
          test_webhook_secret_not_kept_for_replay, test_gateway_expires_idempotency_records,
+         test_gateway_erases_old_records,
          test_org_kind_and_employees_admin_only])
