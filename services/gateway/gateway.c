@@ -18,6 +18,7 @@
 #include "openapi.h"
 #include "ratelimit.h"
 #include "router.h"
+#include "sweep.h"
 
 struct gateway {
     uv_loop_t *loop;
@@ -30,12 +31,8 @@ struct gateway {
     uint64_t timeout_ms;
     wh_buf_t openapi; /* the OpenAPI document as msgpack, built once */
     ratelimit_t *ratelimit; /* per address, for operations without a token */
-    uv_timer_t *housekeeping; /* its own allocation: its close ends after destroy */
+    sweep_t *sweep;         /* expires the store's idempotency records */
 };
-
-/* Idempotency records expire in the gateway's store as in every service's. */
-#define GATEWAY_HOUSEKEEPING_FIRST_MS 1000
-#define GATEWAY_HOUSEKEEPING_MS       (3600 * 1000)
 
 /* One request on its way through the broker. */
 struct call {
@@ -434,33 +431,6 @@ static const wh_handler_t local_handlers[] = {
     {WH_OP_TOKENS_DELETE, tokens_delete},
 };
 
-static const char SQL_WAL_TRUNCATE[] = "PRAGMA wal_checkpoint(TRUNCATE)";
-
-/* Expired records are overwritten (secure_delete), and the log is emptied
- * so that no earlier copy of their pages stays in it either: records made
- * before secrets were kept out of them held tokens in clear. */
-static void on_housekeeping(uv_timer_t *t)
-{
-    gateway_t *gw = t->data;
-    if (wh_store_begin(gw->store) != 0)
-        return;
-    wh_dispatcher_expire(&gw->local);
-    if (wh_store_commit(gw->store) != 0) {
-        wh_store_rollback(gw->store);
-        return;
-    }
-    sqlite3_stmt *st = wh_store_stmt(gw->store, SQL_WAL_TRUNCATE);
-    if (st) {
-        sqlite3_step(st);
-        sqlite3_reset(st);
-    }
-}
-
-static void free_handle(uv_handle_t *h)
-{
-    free(h);
-}
-
 static uint64_t env_u64(const char *name, uint64_t dflt)
 {
     const char *v = getenv(name);
@@ -486,8 +456,7 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
         goto fail_store;
     if (wh_dispatcher_init(&gw->local, WH_SVC_GATEWAY, local_handlers,
                            sizeof local_handlers / sizeof local_handlers[0], gw->store, gw) != 0 ||
-        auth_bootstrap(gw->store, cfg) != 0 ||
-        wh_store_exec(gw->store, "PRAGMA secure_delete=ON;") != 0)
+        auth_bootstrap(gw->store, cfg) != 0)
         goto fail_auth;
     wh_buf_t doc;
     wh_buf_init(&doc);
@@ -506,13 +475,8 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
         goto fail_auth;
     if (!(gw->metrics = metrics_new()))
         goto fail_auth;
-    if (!(gw->housekeeping = malloc(sizeof *gw->housekeeping)))
-        goto fail_broker;
-    uv_timer_init(loop, gw->housekeeping);
-    gw->housekeeping->data = gw;
-    uv_timer_start(gw->housekeeping, on_housekeeping, GATEWAY_HOUSEKEEPING_FIRST_MS,
-                   GATEWAY_HOUSEKEEPING_MS);
-    if (broker_new(loop, cfg->broker_bind, &gw->broker) != 0)
+    if (sweep_start(loop, gw->store, &gw->local, &gw->sweep) != 0 ||
+        broker_new(loop, cfg->broker_bind, &gw->broker) != 0)
         goto fail_broker;
     wh_http_config_t hc;
     wh_http_config_defaults(&hc);
@@ -532,8 +496,7 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
 fail_http:
     broker_destroy(&gw->broker);
 fail_broker:
-    if (gw->housekeeping)
-        uv_close((uv_handle_t *)gw->housekeeping, free_handle);
+    sweep_stop(&gw->sweep);
     metrics_destroy(&gw->metrics);
 fail_auth:
     ratelimit_destroy(&gw->ratelimit);
@@ -551,7 +514,7 @@ void gateway_destroy(gateway_t **gw_p)
         return;
     wh_http_server_destroy(&gw->http);
     broker_destroy(&gw->broker);
-    uv_close((uv_handle_t *)gw->housekeeping, free_handle);
+    sweep_stop(&gw->sweep);
     auth_cache_clear();
     metrics_destroy(&gw->metrics);
     ratelimit_destroy(&gw->ratelimit);
