@@ -128,7 +128,7 @@ static void operation(wh_buf_t *b, const wh_op_t *op)
         wh_buf_puts(b, "}}");
     } else
         wh_buf_printf(b, ",\"responses\":{\"%d\":{\"description\":\"success\"}", ok);
-    static const int errs[] = {400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503, 504};
+    static const int errs[] = {400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503, 504, 507};
     for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++)
         wh_buf_printf(b, ",\"%d\":{\"$ref\":\"#/components/responses/Problem\"}", errs[i]);
     wh_buf_puts(b, "}");
