@@ -330,9 +330,10 @@ static void issue_print(wh_ctx_t *c, const survey_t *s, wh_str_t unit, int64_t c
     }
     int rc = sheet_render(&html, s, app ? app->base_url : "", unit,
                           (const char(*)[CODE_SHOWN_LEN + 1]) codes, (size_t)count);
-    if (rc == 0 && html.len > CODES_MAX_SHEET_BYTES) {
+    if (rc == WH_ELIMIT || (rc == 0 && html.len > CODES_MAX_SHEET_BYTES)) {
         wh_reply_problem(c->rep, 507, "sheet-too-large",
-                         "the sheet would exceed %d bytes; ask for fewer codes at once",
+                         "the sheet would exceed %d bytes (or WH_PUBLIC_URL is too long for a "
+                         "link); ask for fewer codes at once",
                          CODES_MAX_SHEET_BYTES);
         goto done;
     }
