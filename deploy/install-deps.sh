@@ -18,21 +18,22 @@ set -eu
 # needs for https webhooks and SMTP over TLS, and the zone data that makes a
 # TZ such as Europe/Berlin mean something.
 RUNTIME_PKGS="libzmq5 libmsgpackc2 libuv1 libsqlite3-0 libjansson4 libcurl4 libssl3 ca-certificates
-tzdata"
+tzdata libqrencode4"
 
 # The -dev packages pull the runtime libraries in by dependency. node-llhttp
 # ships llhttp's generated C sources under /usr/share/llhttp, which the build
 # compiles. git lists the tracked files for `make format`.
 BUILD_PKGS="build-essential make cmake pkg-config git libzmq3-dev libmsgpack-dev libuv1-dev
-libsqlite3-dev node-llhttp libjansson-dev libcurl4-openssl-dev libssl-dev"
+libsqlite3-dev node-llhttp libjansson-dev libcurl4-openssl-dev libssl-dev libqrencode-dev"
 
 # clang and its runtime: libFuzzer targets and sanitizer builds. python3 and its
-# modules: end-to-end tests (a local SMTP sink, calendar files). sqlite3: looking
+# modules: end-to-end tests (a local SMTP sink, calendar files); zbar-tools decodes
+# the QR codes of printed survey code sheets. sqlite3: looking
 # into stores from tests. wrk and nginx-light: the benchmark and its baseline.
 # procps, iproute2, curl: process control, network namespaces and HTTP probes in
 # tests and deploy/run-stack.sh. clang-format: `make format`.
 TEST_PKGS="clang libclang-rt-14-dev clang-format python3 python3-aiosmtpd python3-icalendar libjson-c-dev
-sqlite3 wrk nginx-light procps iproute2 ca-certificates curl"
+sqlite3 wrk nginx-light procps iproute2 ca-certificates curl zbar-tools"
 
 prog=${0##*/}
 want_runtime=0 want_build=0 want_test=0 check_only=0 list_only=0

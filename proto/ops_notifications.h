@@ -10,6 +10,7 @@
 #define WH_OPS_NOTIFICATIONS(X)                                                             \
     X(EVENTS_INGEST, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE,                  \
       WH_OPF_BODY | WH_OPF_WRITE)                                                          \
+    X(CODES_MAIL, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE, WH_OPF_BODY)        \
     X(SUBSCRIPTIONS_CREATE, "POST", "/v1/subscriptions", WH_SVC_NOTIFICATIONS,             \
       WH_ROLES_NOTIFY, WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                         \
     X(SUBSCRIPTIONS_LIST, "GET", "/v1/subscriptions", WH_SVC_NOTIFICATIONS,                \

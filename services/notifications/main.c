@@ -1,5 +1,6 @@
 /* The notifications service: events from the other services' outboxes,
  * turned into e-mails and signed webhooks. */
+#include "codes_mail.h"
 #include "deliveries.h"
 #include "engine.h"
 #include "inbox.h"
@@ -10,6 +11,7 @@
 
 static const wh_handler_t handlers[] = {
     {WH_OP_EVENTS_INGEST, events_ingest},
+    {WH_OP_CODES_MAIL, codes_mail_accept},
     {WH_OP_SUBSCRIPTIONS_CREATE, subscription_create},
     {WH_OP_SUBSCRIPTIONS_LIST, subscription_list},
     {WH_OP_SUBSCRIPTIONS_GET, subscription_get},
@@ -23,11 +25,13 @@ static engine_t *engine;
 static int start(wh_service_t *s)
 {
     int rc = wh_inbox_init_store(wh_service_store(s));
-    return rc ? rc : engine_start(s, &engine);
+    rc = rc ? rc : engine_start(s, &engine);
+    return rc ? rc : codes_mail_start(s);
 }
 
 static void stop(wh_service_t *s)
 {
+    codes_mail_stop();
     engine_stop(&engine);
 }
 

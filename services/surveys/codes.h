@@ -1,7 +1,17 @@
-/* One-time participation codes. A coordinator asks for a number of codes
- * (optionally for one unit) and hands them out, on paper or by mail merge;
- * the service stores only the SHA-256 of survey id and code, so it never
- * knows which code went to whom, and a code is deleted when used.
+/* One-time participation codes. A coordinator asks for codes (optionally
+ * for one unit); the service stores only the SHA-256 of survey id and code,
+ * so it never knows which code went to whom, and a code is deleted when used.
+ *
+ * How the codes reach people (`delivery`):
+ * - "email": one code per recipient address, handed in memory to the
+ *   notifications service, which mails each straight to its address
+ *   (handoff.h). Nobody sees these codes; the reply holds counts only, and
+ *   no address is written to any store or log.
+ * - "clear" (the default): the codes in the reply; "print": an HTML sheet of
+ *   slips, one code and its QR code (the participation link) per slip.
+ *   Whoever receives codes in clear could answer with some of them and
+ *   subtract those answers from the results, so the token that asked for
+ *   them is recorded and may not read this survey's results (four-eyes).
  *
  * A code is CODE_CHARS characters of Crockford base32 (CODE_BITS random bits
  * from the kernel's CSPRNG), shown in groups of five: with the public
@@ -22,6 +32,16 @@
 #define CODE_MAX_INPUT        64
 #define CODES_MAX_PER_REQUEST 5000
 #define CODES_MAX_PER_SURVEY  200000
+#define CODES_MAX_RECIPIENTS  10000 /* addresses in one request with delivery "email" */
+#define CODES_MAX_ADDRESS     254   /* octets of one address (RFC 5321) */
+#define CODES_MAX_PRINT       100   /* slips on one printed sheet (13 A4 pages) */
+/* A sheet is one string in the reply, which the wire takes up to
+ * WH_MSG_MAX_STR; a very long WH_PUBLIC_URL makes the QR codes larger, and a
+ * sheet beyond this is refused (507) rather than sent. */
+#define CODES_MAX_SHEET_BYTES (WH_MSG_MAX_STR - 64 * 1024)
+
+enum code_delivery { CODES_CLEAR, CODES_PRINT, CODES_EMAIL };
+extern const char *const code_deliveries[]; /* "clear", "print", "email", NULL */
 
 /* A new code, formatted with dashes, NUL-terminated. */
 int code_new(char out[CODE_SHOWN_LEN + 1]);
@@ -30,6 +50,13 @@ int code_new(char out[CODE_SHOWN_LEN + 1]);
 bool code_normalize(wh_str_t in, char out[CODE_CHARS + 1]);
 /* SHA-256 hex of "<survey id>:<canonical code>". */
 void code_hash(const char *survey_id, const char canonical[CODE_CHARS + 1], char out[65]);
+
+/* A plausible mail address: local@domain with a dot in the domain, no
+ * spaces, controls, quotes, brackets or separators, at most
+ * CODES_MAX_ADDRESS octets (the notifications service checks the same). */
+bool code_address_ok(const char *s, size_t n);
+/* True when the token received codes of this survey in clear or in print. */
+bool codes_issuer(wh_store_t *store, const char *survey_id, const char *token_id);
 
 void codes_create(wh_ctx_t *c);
 

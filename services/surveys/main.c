@@ -1,5 +1,9 @@
 /* The surveys service: anonymous employee surveys with one-time codes and
  * results per org unit under the anonymity rules. */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
 #include "codes.h"
 #include "outbox.h"
 #include "participation.h"
@@ -25,6 +29,7 @@ static const wh_handler_t handlers[] = {
 };
 
 static wh_outbox_t *outbox;
+static surveys_app_t app;
 static uv_timer_t ticker;
 static int ticks;
 
@@ -47,6 +52,16 @@ static int start(wh_service_t *s)
     /* Deleted codes are overwritten, not just unlinked from the b-tree. */
     if (wh_store_exec(wh_service_store(s), "PRAGMA secure_delete=ON;") != 0)
         return 1;
+    const wh_config_t *cfg = wh_service_config(s);
+    if (cfg->public_url)
+        snprintf(app.base_url, sizeof app.base_url, "%s", cfg->public_url);
+    else
+        snprintf(app.base_url, sizeof app.base_url, "http://%s", cfg->http_addr);
+    size_t n = strlen(app.base_url);
+    while (n > 0 && app.base_url[n - 1] == '/')
+        app.base_url[--n] = '\0';
+    if (handoff_start(s, &app.handoff) != 0)
+        return 1;
     uv_timer_init(wh_service_loop(s), &ticker);
     ticker.data = s;
     uv_timer_start(&ticker, on_tick, 0, SURVEY_TICK_MS);
@@ -57,6 +72,7 @@ static void stop(wh_service_t *s)
 {
     uv_timer_stop(&ticker);
     wh_outbox_stop(&outbox);
+    handoff_stop(&app.handoff);
 }
 
 int main(void)
@@ -69,6 +85,7 @@ int main(void)
         .n_handlers = sizeof handlers / sizeof handlers[0],
         .start = start,
         .stop = stop,
+        .app = &app,
     };
     return wh_service_main(&def);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codes.h"
 #include "err.h"
 #include "log.h"
 #include "scoring.h"
@@ -249,7 +250,17 @@ static bool change_of(const res_t *r, const cmp_t *cmp, int node, int dim, doubl
     return true;
 }
 
-/* Reads ?compare_to= into cmp; false after a 422/500 reply. */
+/* Four-eyes: whoever received codes in clear could subtract the answers
+ * they gave with some of them (DOMAIN.md, "Statistics that cannot be
+ * differenced"). */
+static void reply_issuer(wh_ctx_t *c)
+{
+    wh_reply_problem(c->rep, 403, "codes-issuer-cannot-read-results",
+                     "this token received participation codes of the survey in clear or in "
+                     "print; results are for another person");
+}
+
+/* Reads ?compare_to= into cmp; false after a 403/422/500 reply. */
 static bool load_compare(wh_ctx_t *c, const res_t *r, cmp_t *cmp)
 {
     memset(cmp, 0, sizeof *cmp);
@@ -261,6 +272,8 @@ static bool load_compare(wh_ctx_t *c, const res_t *r, cmp_t *cmp)
         wh_reply_param(c->rep, "compare_to", "is not a survey of the same organisation");
     } else if (rc != 0) {
         wh_reply_problem(c->rep, 500, "internal", "the earlier survey could not be read");
+    } else if (codes_issuer(c->store, cmp->prev.s.id, c->req->principal.token_id)) {
+        reply_issuer(c); /* the change against that wave would give its figures away */
     } else if (cmp->prev.s.state != SURVEY_CLOSED) {
         wh_reply_param(c->rep, "compare_to", "has no results: it is not closed");
     } else if (strcmp(cmp->prev.s.opened_at, r->s.opened_at) >= 0) {
@@ -293,7 +306,12 @@ static bool prepare(wh_ctx_t *c, res_t *r, cmp_t *cmp)
     if (!survey_load_scoped(c, &s))
         return false;
     enum survey_state state = s.state;
+    bool issuer = codes_issuer(c->store, s.id, c->req->principal.token_id);
     survey_close(&s);
+    if (issuer) {
+        reply_issuer(c);
+        return false;
+    }
     wh_str_t by = wh_request_param(c->req, "by");
     if (by.p && !wh_str_eq(by, "unit")) {
         wh_reply_param(c->rep, "by", "must be unit");

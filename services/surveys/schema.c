@@ -60,5 +60,19 @@ const char *const surveys_migrations[] = {
     " unit INTEGER NOT NULL," /* unit index in the frozen definition; -1 none */
     " answers BLOB NOT NULL,"
     " PRIMARY KEY (survey_id, token)) WITHOUT ROWID;",
+
+    /* 3: how codes were handed out, and who saw them (four-eyes).
+     * Counts per unit and delivery: codes issued before this migration were
+     * all shown in clear. survey_code_issuers names the tokens that received
+     * codes in clear or on a printed sheet, so that they cannot read the
+     * survey's results; it never holds a code or an address. */
+    "ALTER TABLE survey_code_counts ADD COLUMN clear INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE survey_code_counts ADD COLUMN print INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE survey_code_counts ADD COLUMN email INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE survey_code_counts SET clear = issued;"
+    "CREATE TABLE survey_code_issuers ("
+    " survey_id TEXT NOT NULL,"
+    " token_id TEXT NOT NULL,"
+    " PRIMARY KEY (survey_id, token_id)) WITHOUT ROWID;",
 };
 const int surveys_n_migrations = sizeof surveys_migrations / sizeof surveys_migrations[0];

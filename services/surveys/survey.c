@@ -62,6 +62,9 @@ static const char SQL_SURVEY_LIST[] =
     " ORDER BY id LIMIT ?2";
 static const char SQL_CODES_ISSUED[] =
     "SELECT coalesce(sum(issued), 0) FROM survey_code_counts WHERE survey_id = ?1";
+static const char SQL_CODE_COUNTS[] =
+    "SELECT unit, issued, clear, print, email FROM survey_code_counts WHERE survey_id = ?1"
+    " ORDER BY unit";
 static const char SQL_CODE_UNITS[] =
     "SELECT unit FROM survey_code_counts WHERE survey_id = ?1 AND unit <> ''";
 static const char SQL_CODES_DELETE_ALL[] = "DELETE FROM survey_codes WHERE survey_id = ?1";
@@ -180,20 +183,68 @@ static int64_t codes_issued(wh_store_t *store, const char *id)
     return st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 }
 
+static void kv_counts(msgpack_packer *pk, const int64_t n[4])
+{
+    wh_msg_kv_int(pk, "issued", n[0]);
+    wh_msg_kv_int(pk, "clear", n[1]);
+    wh_msg_kv_int(pk, "print", n[2]);
+    wh_msg_kv_int(pk, "email", n[3]);
+}
+
+/* codes: {issued, clear, print, email, units: [{unit, issued, clear, print,
+ * email}]}: how many codes were issued and how, per unit (null: codes for
+ * the organisation as a whole). Units are at most DEF_MAX_UNITS + 1 rows. */
+static void pack_code_counts(msgpack_packer *pk, wh_store_t *store, const char *id)
+{
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_CODE_COUNTS);
+    int64_t total[4] = {0};
+    uint32_t rows = 0;
+    wh_stmt_bind_text(st, 1, id);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        rows++;
+        for (int k = 0; k < 4; k++)
+            total[k] += sqlite3_column_int64(st, 1 + k);
+    }
+    if (st)
+        sqlite3_reset(st);
+    wh_msg_pack_str(pk, "codes");
+    msgpack_pack_map(pk, 5);
+    kv_counts(pk, total);
+    wh_msg_pack_str(pk, "units");
+    msgpack_pack_array(pk, rows);
+    wh_stmt_bind_text(st, 1, id);
+    for (uint32_t r = 0; r < rows; r++) {
+        int64_t n[4] = {0};
+        wh_str_t unit = {0};
+        if (st && sqlite3_step(st) == SQLITE_ROW) {
+            unit = wh_stmt_col_str(st, 0);
+            for (int k = 0; k < 4; k++)
+                n[k] = sqlite3_column_int64(st, 1 + k);
+        }
+        msgpack_pack_map(pk, 5);
+        wh_msg_pack_str(pk, "unit");
+        wh_msg_pack_wstr(pk, unit.n ? unit : (wh_str_t){0});
+        kv_counts(pk, n);
+    }
+    if (st)
+        sqlite3_reset(st);
+}
+
 /* The whole survey: the common fields, the definition as stored, and how
- * many codes were issued. */
+ * many codes were issued, and how. */
 static void reply_survey(wh_ctx_t *c, const survey_t *s, int status)
 {
     int64_t issued = codes_issued(c->store, s->id);
     msgpack_packer *pk = wh_reply_ok(c->rep, status);
     const msgpack_object *def = s->def.msg->root;
-    msgpack_pack_map(pk, COMMON_FIELDS + def->via.map.size + 1);
+    msgpack_pack_map(pk, COMMON_FIELDS + def->via.map.size + 2);
     pack_common(pk, s);
     for (uint32_t i = 0; i < def->via.map.size; i++) {
         wh_msg_pack_obj(pk, &def->via.map.ptr[i].key);
         wh_msg_pack_obj(pk, &def->via.map.ptr[i].val);
     }
     wh_msg_kv_int(pk, "codes_issued", issued);
+    pack_code_counts(pk, c->store, s->id);
     wh_reply_etag(c->rep, "\"%s.%lld\"", s->id, (long long)s->version);
 }
 

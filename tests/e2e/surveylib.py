@@ -54,6 +54,15 @@ UNITS = [
 ]
 
 
+def issuer(s):
+    """A second admin token that hands out codes in clear. The token that
+    receives codes in clear may not read the survey's results (four-eyes),
+    and the tests read them with the stack's bootstrap admin."""
+    if not hasattr(s, "codes_issuer"):
+        s.codes_issuer = s.token("admin", [], label="hands out codes")
+    return s.codes_issuer
+
+
 def survey_body(org_id, title="Beschäftigtenbefragung 2025", threshold=5, units=UNITS,
                 languages=("de", "en", "sv"), **extra):
     body = {

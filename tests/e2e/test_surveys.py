@@ -29,7 +29,8 @@ def codes(s, sid, n, unit=None, token="admin"):
     body = {"count": n}
     if unit:
         body["unit"] = unit
-    r = s.post("/v1/surveys/%s/codes" % sid, body, token=token)
+    r = s.post("/v1/surveys/%s/codes" % sid, body,
+               token=sl.issuer(s) if token == "admin" else token)
     assert r.status == 201, r
     return r.json()["codes"]
 
@@ -163,7 +164,8 @@ def test_roles_and_tenants():
         assert s.get(path + "/results", token=coord_other).status == 404
         assert s.get("/v1/surveys", token=coord_other).json()["items"] == []
         assert [x["id"] for x in s.get("/v1/surveys", token=cons).json()["items"]] == [sid]
-        # The coordinator manages, the consultant reads the results.
+        # The coordinator manages, the consultant reads the results; the
+        # coordinator received the codes in clear and may not read them.
         cs = codes(s, sid, 6, token=coord)
         assert s.post(path + "/open", token=coord).status == 200
         for c in cs:
@@ -171,7 +173,8 @@ def test_roles_and_tenants():
         assert s.post(path + "/close", token=coord).status == 200
         assert s.get(path + "/results", token=cons).status == 200
         assert s.get(path + "/results.csv", token=cons).status == 200
-        assert s.get(path + "/results", token=coord).json()["total"]["n"] == 6
+        assert s.get(path + "/results", token=cons).json()["total"]["n"] == 6
+        assert s.get(path + "/results", token=coord).status == 403
 
 
 def test_frozen_and_threshold():

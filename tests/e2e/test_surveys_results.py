@@ -45,7 +45,7 @@ def run_wave(s, org_id, own, seed, title, extra_codes=3):
         body = {"count": n + extra_codes}
         if unit:
             body["unit"] = unit
-        r = s.post("/v1/surveys/%s/codes" % sid, body)
+        r = s.post("/v1/surveys/%s/codes" % sid, body, token=sl.issuer(s))
         assert r.status == 201, r
         codes[unit] = list(r.json()["codes"])
         issued[unit] = n + extra_codes
@@ -268,7 +268,8 @@ def test_csv_escaping():
         r = s.post("/v1/surveys", sl.survey_body(org["id"], units=units))
         assert r.status == 201, r
         sid = r.json()["id"]
-        codes = s.post("/v1/surveys/%s/codes" % sid, {"count": 12}).json()["codes"]
+        codes = s.post("/v1/surveys/%s/codes" % sid, {"count": 12},
+                       token=sl.issuer(s)).json()["codes"]
         assert s.post("/v1/surveys/%s/open" % sid).status == 200
         for i, c in enumerate(codes):
             r = s.post("/v1/public/surveys/%s/responses" % sid,

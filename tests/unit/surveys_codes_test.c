@@ -9,6 +9,7 @@
 #include "definition.h"
 #include "err.h"
 #include "id.h"
+#include "sheet.h"
 
 static void test_code_shape(void)
 {
@@ -207,11 +208,59 @@ static void test_definition_limits(void)
     wh_reply_close(&rep);
 }
 
+/* Addresses for delivery "email": the same rule as the notifications
+ * service's, so that nothing the surveys service accepts is refused there. */
+static void test_address(void)
+{
+    CHECK(code_address_ok("anna@example.org", 16));
+    CHECK(code_address_ok("a.b+c@x.y.de", 12));
+    CHECK(!code_address_ok("anna", 4));
+    CHECK(!code_address_ok("anna@localhost", 14)); /* no dot in the domain */
+    CHECK(!code_address_ok("@example.org", 12));
+    CHECK(!code_address_ok("a@@example.org", 14));
+    CHECK(!code_address_ok("a b@example.org", 15));
+    CHECK(!code_address_ok("a@example.org\r\nBcc: x@y.z", 25));
+    CHECK(!code_address_ok("<a@example.org>", 15));
+    CHECK(!code_address_ok("a@example.org.", 14));
+    char big[CODES_MAX_ADDRESS + 2];
+    memset(big, 'a', sizeof big);
+    memcpy(big + sizeof big - 8, "@x.de.de", 8);
+    CHECK(code_address_ok(big + 2, sizeof big - 2));  /* exactly the limit */
+    CHECK(!code_address_ok(big + 1, sizeof big - 1)); /* one more */
+}
+
+/* The QR code of a slip: a square SVG with a quiet zone, one stroke per run
+ * of dark modules, and the three finder patterns (7 dark modules in the
+ * first row at both corners). */
+static void test_qr_svg(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    char link[128];
+    CHECK(sheet_link("https://wh.example.org", "01J00000000000000000000000",
+                     "ABCDE-FGHJK-MNPQR-STVWX", link, sizeof link));
+    CHECK_STR(link,
+              "https://wh.example.org/s/01J00000000000000000000000?c=ABCDE-FGHJK-MNPQR-STVWX");
+    CHECK(!sheet_link("https://wh.example.org", "01J00000000000000000000000", "X", link, 20));
+    CHECK_INT(sheet_qr_svg(&b, link), 0);
+    wh_buf_putc(&b, '\0');
+    int size = 0;
+    CHECK(sscanf(strstr(b.data, "viewBox=\"0 0 "), "viewBox=\"0 0 %d", &size) == 1);
+    CHECK((size - 8 - 17) % 4 == 0 && size >= 8 + 21); /* version v: 17 + 4v modules */
+    CHECK(strstr(b.data, "d=\"M4 4.5h7m") != NULL);
+    const char *row2 = strstr(b.data, "M4 5.5h1m5 0h1m");
+    CHECK(row2 && strncmp(row2 - 2, "h7", 2) == 0);
+    CHECK(strstr(b.data, "</svg>") != NULL);
+    wh_buf_close(&b);
+}
+
 int main(void)
 {
     TEST(test_code_shape);
     TEST(test_normalize);
     TEST(test_hash);
     TEST(test_definition_limits);
+    TEST(test_address);
+    TEST(test_qr_svg);
     return 0;
 }
