@@ -193,9 +193,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (codes != codes_before - 1 || responses_before != 0 || responses != 1)
                 die("201 without exactly one response and one burned code");
             sqlite3_stmt *st;
-            if (sqlite3_prepare_v2(wh_store_db(store),
-                                   "SELECT answers FROM survey_responses",
-                                   -1, &st, NULL) != SQLITE_OK ||
+            if (sqlite3_prepare_v2(wh_store_db(store), "SELECT answers FROM survey_responses", -1,
+                                   &st, NULL) != SQLITE_OK ||
                 sqlite3_step(st) != SQLITE_ROW)
                 die("stored response");
             const unsigned char *a = sqlite3_column_blob(st, 0);
