@@ -287,6 +287,8 @@ static void serve_ops(gateway_t *gw, wh_http_req_t *req, const char *rid)
                       "wh_http_connections_rejected_total %llu\n"
                       "# TYPE wh_http_timeouts_total counter\nwh_http_timeouts_total %llu\n"
                       "# TYPE wh_http_limit_errors_total counter\nwh_http_limit_errors_total %llu\n"
+                      "# TYPE wh_http_queued_bytes gauge\nwh_http_queued_bytes %llu\n"
+                      "# TYPE wh_http_shed_total counter\nwh_http_shed_total %llu\n"
                       "# TYPE wh_broker_pending gauge\nwh_broker_pending %llu\n"
                       "# HELP wh_service_instances Live instances per service.\n"
                       "# TYPE wh_service_instances gauge\n",
@@ -295,6 +297,7 @@ static void serve_ops(gateway_t *gw, wh_http_req_t *req, const char *rid)
                       (unsigned long long)st.connections_total,
                       (unsigned long long)st.connections_rejected,
                       (unsigned long long)st.timeouts, (unsigned long long)st.limit_errors,
+                      (unsigned long long)st.queued_bytes, (unsigned long long)st.shed,
                       (unsigned long long)broker_pending(gw->broker));
         for (int s = 1; s < WH_SVC_COUNT; s++)
             wh_buf_printf(&b, "wh_service_instances{service=\"%s\"} %d\n", wh_service_names[s],
@@ -482,7 +485,12 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
     wh_http_config_defaults(&hc);
     hc.addr = cfg->http_addr;
     hc.max_connections = (int)env_u64("WH_HTTP_MAX_CONNECTIONS", (uint64_t)hc.max_connections);
+    hc.max_connections_per_addr = (int)env_u64("WH_HTTP_MAX_CONNECTIONS_PER_ADDR",
+                                               (uint64_t)hc.max_connections_per_addr);
     hc.max_body_bytes = env_u64("WH_HTTP_MAX_BODY_BYTES", hc.max_body_bytes);
+    hc.max_conn_queued_bytes = env_u64("WH_HTTP_MAX_CONN_QUEUED_BYTES", hc.max_conn_queued_bytes);
+    hc.max_queued_bytes = env_u64("WH_HTTP_MAX_QUEUED_BYTES", hc.max_queued_bytes);
+    hc.first_byte_timeout_ms = env_u64("WH_HTTP_FIRST_BYTE_TIMEOUT_MS", hc.first_byte_timeout_ms);
     hc.header_timeout_ms = env_u64("WH_HTTP_HEADER_TIMEOUT_MS", hc.header_timeout_ms);
     hc.body_timeout_ms = env_u64("WH_HTTP_BODY_TIMEOUT_MS", hc.body_timeout_ms);
     hc.idle_timeout_ms = env_u64("WH_HTTP_IDLE_TIMEOUT_MS", hc.idle_timeout_ms);

@@ -19,8 +19,10 @@ typedef struct gateway gateway_t;
 
 /* Opens the store, bootstraps the admin token, binds the broker and the
  * HTTP listener. Tunables beyond cfg come from the environment
- * (WH_REQUEST_TIMEOUT_MS, WH_HTTP_MAX_CONNECTIONS, WH_HTTP_MAX_BODY_BYTES,
- * WH_HTTP_HEADER_TIMEOUT_MS, WH_HTTP_BODY_TIMEOUT_MS, WH_HTTP_IDLE_TIMEOUT_MS,
+ * (WH_REQUEST_TIMEOUT_MS, WH_HTTP_MAX_CONNECTIONS, WH_HTTP_MAX_CONNECTIONS_PER_ADDR,
+ * WH_HTTP_MAX_BODY_BYTES, WH_HTTP_MAX_CONN_QUEUED_BYTES, WH_HTTP_MAX_QUEUED_BYTES,
+ * WH_HTTP_FIRST_BYTE_TIMEOUT_MS, WH_HTTP_HEADER_TIMEOUT_MS, WH_HTTP_BODY_TIMEOUT_MS,
+ * WH_HTTP_IDLE_TIMEOUT_MS: see http.h;
  * and for operations without a token WH_PUBLIC_RATE_PER_S and WH_PUBLIC_BURST
  * per address: see ratelimit.h). */
 int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out);

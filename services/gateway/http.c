@@ -88,6 +88,7 @@ typedef struct req {
     enum rstate state;
     bool keep_alive;
     bool head;
+    bool safe; /* GET or HEAD: may be answered 503 over a queued-bytes budget */
     /* The URL and then the named header values, each NUL-terminated. One
      * buffer so that a request costs two allocations besides itself; the
      * public pointers are set once it is complete and can no longer move. */
@@ -110,13 +111,24 @@ struct conn {
     llhttp_t parser;
     char *in; /* bytes read; in[in_off..in_len) not yet parsed */
     size_t in_off, in_len, in_cap;
+    /* Where each byte is in the stream, so that callbacks can look at the
+     * bytes around a span: stream_pos is the position of in[in_off];
+     * during llhttp_execute() exec_base (data passed) is at exec_pos; tail
+     * holds the two bytes before exec_pos. */
+    uint64_t stream_pos, exec_pos;
+    const char *exec_base;
+    char tail[2];
+    uint64_t chunk_end;  /* position just after the data of a chunk */
+    bool chunk_crlf_due; /* its CRLF is to be checked in on_chunk_complete */
 
     /* The message being parsed. */
     req_t *cur;
     enum pstate pstate;
     enum event ev;
     bool in_msg; /* llhttp has seen the message begin */
-    size_t hdr_bytes;
+    bool begun;  /* some request has begun on this connection */
+    size_t hdr_bytes; /* request line and headers, then chunk extensions and trailers */
+    size_t hdr_lfs;   /* line feeds in the request line and headers */
     unsigned n_headers;
     wh_buf_t hname, hval;
     bool seen_content_length;
@@ -134,6 +146,8 @@ struct conn {
     unsigned nq;        /* entries in the queue */
     unsigned n_waiting; /* of which with the handler */
     size_t wq_bytes;    /* bytes in uv_write requests not yet completed */
+    size_t queued;      /* wq_bytes + responses ready in the queue */
+    uint64_t accepted_ms;
 
     enum tkind tkind;
     bool counted;   /* holds one of srv->cfg.max_connections */
@@ -147,6 +161,8 @@ struct conn {
     bool progressing;
     bool progress_again;
     char peer[48];
+    uint8_t addr_key[16]; /* IPv4 address, or IPv6 /64 prefix */
+    uint8_t addr_key_len; /* 0: unknown */
 };
 
 struct wh_http_server {
@@ -158,6 +174,7 @@ struct wh_http_server {
     conn_t *conns;
     unsigned n_conns;     /* counted connections */
     unsigned n_rejecting; /* rejected ones still lingering */
+    size_t queued;        /* sum of the connections' queued */
     wh_http_stats_t stats;
     int port;
     bool destroying;
@@ -185,6 +202,37 @@ static const char *buf_str(const wh_buf_t *b)
 static uint64_t now_ms(const conn_t *c)
 {
     return c->in_memory ? 0 : uv_now(c->srv->loop);
+}
+
+/* Response bytes held for the connection and the server: added when a
+ * response is ready in the queue, kept while it is being written. */
+static void queued_add(conn_t *c, size_t n)
+{
+    c->queued += n;
+    c->srv->queued += n;
+}
+
+static void queued_sub(conn_t *c, size_t n)
+{
+    assert(c->queued >= n && c->srv->queued >= n);
+    c->queued -= n;
+    c->srv->queued -= n;
+}
+
+/* The byte at stream position pos, which a callback may ask about: from the
+ * data being parsed, or one of the two bytes just before it. */
+static int stream_byte(const conn_t *c, uint64_t pos)
+{
+    if (pos >= c->exec_pos)
+        return (unsigned char)c->exec_base[pos - c->exec_pos];
+    if (pos + 2 >= c->exec_pos)
+        return (unsigned char)c->tail[pos + 2 - c->exec_pos];
+    return -1;
+}
+
+static uint64_t stream_pos_of(const conn_t *c, const char *at)
+{
+    return c->exec_pos + (uint64_t)(at - c->exec_base);
 }
 
 /* The Date header changes once a second; formatting it for every response
@@ -247,7 +295,9 @@ static void build_response(wh_http_server_t *srv, wh_buf_t *b, int status, const
         wh_buf_append(b, body, body_len);
 }
 
-static void build_problem(wh_http_server_t *srv, wh_buf_t *b, int status, const char *detail)
+static void build_problem_ex(wh_http_server_t *srv, wh_buf_t *b, int status, const char *detail,
+                             const wh_http_header_t *extra, size_t n_extra, bool head,
+                             bool keep_alive)
 {
     wh_buf_t json;
     wh_buf_init(&json);
@@ -260,9 +310,23 @@ static void build_problem(wh_http_server_t *srv, wh_buf_t *b, int status, const 
     if (wh_buf_failed(&json))
         b->failed = true;
     else
-        build_response(srv, b, status, "application/problem+json", NULL, 0, json.data, json.len,
-                       false, false);
+        build_response(srv, b, status, "application/problem+json", extra, n_extra, json.data,
+                       json.len, head, keep_alive);
     wh_buf_close(&json);
+}
+
+static void build_problem(wh_http_server_t *srv, wh_buf_t *b, int status, const char *detail)
+{
+    build_problem_ex(srv, b, status, detail, NULL, 0, false, false);
+}
+
+/* The answer to a request whose response is not held, over a budget of
+ * WH_HTTP_MAX_CONN_QUEUED_BYTES or WH_HTTP_MAX_QUEUED_BYTES. */
+static void build_shed(wh_http_server_t *srv, wh_buf_t *b, bool head, bool keep_alive)
+{
+    static const wh_http_header_t retry = {"Retry-After", "1"};
+    build_problem_ex(srv, b, 503, "too many responses are waiting to be read; try again later",
+                     &retry, 1, head, keep_alive);
 }
 
 /* --- requests -------------------------------------------------------------- */
@@ -336,6 +400,7 @@ static int on_message_begin(llhttp_t *p)
     c->n_headers = 0;
     c->seen_content_length = false;
     c->expect_continue = false;
+    c->chunk_crlf_due = false;
     wh_buf_reset(&c->hname);
     wh_buf_reset(&c->hval);
     c->ev = EV_BEGIN;
@@ -359,11 +424,30 @@ static int on_url_complete(llhttp_t *p)
     return 0;
 }
 
+/* Chunk extensions and trailers are counted with the request line and
+ * headers: they cost the parser as much, and nothing else bounds them. */
+static int count_after_headers(conn_t *c, size_t n)
+{
+    c->hdr_bytes += n;
+    if (c->hdr_bytes > WH_HTTP_MAX_HEADER_BYTES)
+        return refuse(c, 431,
+                      "the request line, headers, chunk extensions and trailers are longer than "
+                      "%d bytes",
+                      WH_HTTP_MAX_HEADER_BYTES);
+    return 0;
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     conn_t *c = p->data;
     if (c->hname.len + len > WH_HTTP_MAX_HEADER_BYTES)
         return refuse(c, 431, "a header name is longer than %d bytes", WH_HTTP_MAX_HEADER_BYTES);
+    /* llhttp 8.1 takes "Host : x" as a header named "Host "; a proxy in
+     * front may read it otherwise (RFC 9112, section 5.1: reject). */
+    if (memchr(at, ' ', len) || memchr(at, '\t', len))
+        return refuse(c, 400, "malformed request: whitespace in a header name");
+    if (c->pstate != P_HEADERS && count_after_headers(c, len) != 0)
+        return -1;
     wh_buf_append(&c->hname, at, len);
     return 0;
 }
@@ -375,6 +459,8 @@ static int on_header_field_complete(llhttp_t *p)
      * and cost the same to keep. */
     if (++c->n_headers > WH_HTTP_MAX_HEADERS)
         return refuse(c, 431, "more than %d header fields", WH_HTTP_MAX_HEADERS);
+    if (c->pstate != P_HEADERS)
+        return count_after_headers(c, 1); /* the colon */
     return 0;
 }
 
@@ -383,6 +469,19 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
     conn_t *c = p->data;
     if (c->hval.len + len > WH_HTTP_MAX_HEADER_BYTES)
         return refuse(c, 431, "a header value is longer than %d bytes", WH_HTTP_MAX_HEADER_BYTES);
+    /* A value's first span starts after the colon and any spaces, and a
+     * span continued across reads starts where the last one ended; one that
+     * starts right after a line feed is a continuation line (obs-fold),
+     * which llhttp 8.1 accepts and RFC 9112, section 5.2 lets a server
+     * reject. (An empty value's span starts after its line feed, and is
+     * empty. A value that is nothing but a continuation line starts after
+     * the spaces that follow the line feed: conn_parse counts the line
+     * feeds of the headers for that case.) */
+    uint64_t pos = stream_pos_of(c, at);
+    if (len > 0 && pos > 0 && stream_byte(c, pos - 1) == '\n')
+        return refuse(c, 400, "malformed request: a header continued on another line");
+    if (c->pstate != P_HEADERS && count_after_headers(c, len) != 0)
+        return -1;
     wh_buf_append(&c->hval, at, len);
     return 0;
 }
@@ -393,6 +492,8 @@ static int on_header_value_complete(llhttp_t *p)
     req_t *r = c->cur;
     const char *name = buf_str(&c->hname);
     int ret = 0;
+    if (c->pstate != P_HEADERS && count_after_headers(c, 2) != 0) /* the CRLF */
+        return -1;
 
     /* llhttp leaves trailing whitespace in the value. */
     while (c->hval.len &&
@@ -458,7 +559,38 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
         return refuse(c, 413, "the body exceeds the limit of %zu bytes",
                       c->srv->cfg.max_body_bytes);
     wh_buf_append(&c->cur->body, at, len);
+    /* The span that ends a chunk's data leaves nothing of it to read. */
+    if ((p->flags & F_CHUNKED) && p->content_length == 0) {
+        c->chunk_end = stream_pos_of(c, at) + len;
+        c->chunk_crlf_due = true;
+    }
     return 0;
+}
+
+/* llhttp 8.1 skips the two bytes after a chunk's data whatever they are,
+ * so "5\r\nhelloXX" is a chunk; a proxy that reads it otherwise sees another
+ * request in the body. They are looked at here, right after they were
+ * consumed. */
+static int on_chunk_complete(llhttp_t *p)
+{
+    conn_t *c = p->data;
+    if (!c->chunk_crlf_due)
+        return 0;
+    c->chunk_crlf_due = false;
+    if (stream_byte(c, c->chunk_end) != '\r' || stream_byte(c, c->chunk_end + 1) != '\n')
+        return refuse(c, 400, "malformed request: no CRLF after the data of a chunk");
+    return 0;
+}
+
+static int on_chunk_extension(llhttp_t *p, const char *at, size_t len)
+{
+    (void)at;
+    return count_after_headers(p->data, len);
+}
+
+static int on_chunk_extension_sep(llhttp_t *p)
+{
+    return count_after_headers(p->data, 1); /* the ';' or '=' before it */
 }
 
 static int on_message_complete(llhttp_t *p)
@@ -481,6 +613,11 @@ static const llhttp_settings_t parser_settings = {
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_chunk_header = on_chunk_header,
+    .on_chunk_extension_name = on_chunk_extension,
+    .on_chunk_extension_name_complete = on_chunk_extension_sep,
+    .on_chunk_extension_value = on_chunk_extension,
+    .on_chunk_extension_value_complete = on_chunk_extension_sep,
+    .on_chunk_complete = on_chunk_complete,
     .on_body = on_body,
     .on_message_complete = on_message_complete,
 };
@@ -500,6 +637,7 @@ static void on_write(uv_write_t *w, int status)
     wreq_t *wr = container_of(w, wreq_t, req);
     conn_t *c = container_of(w->handle, conn_t, tcp);
     c->wq_bytes -= wr->len;
+    queued_sub(c, wr->len);
     free(wr->data);
     free(wr);
     if (c->closing)
@@ -551,6 +689,7 @@ static int conn_write(conn_t *c, char *data, size_t len)
         return WH_EIO;
     }
     c->wq_bytes += len;
+    queued_add(c, len);
     return 0;
 }
 
@@ -564,6 +703,7 @@ static void conn_flush(conn_t *c)
         char *data = r->resp;
         size_t len = r->resp_len;
         r->resp = NULL;
+        queued_sub(c, len);
         req_free(r);
         if (conn_write(c, data, len) != 0) {
             conn_close(c);
@@ -605,6 +745,7 @@ static void conn_fail(conn_t *c, int status, const char *detail)
     r->state = R_READY;
     r->keep_alive = false;
     queue_push(c, r);
+    queued_add(c, r->resp_len);
 }
 
 /* --- parsing ------------------------------------------------------------------ */
@@ -642,12 +783,36 @@ static void dispatch(conn_t *c)
     memcpy(r->pub.peer, c->peer, sizeof r->pub.peer);
     r->pub.started_ns = c->first_ns;
     r->keep_alive = c->msg_keep_alive;
+    r->safe = r->head || strcmp(r->pub.method, "GET") == 0;
+    if (!r->keep_alive)
+        c->no_more = true;
+    if (srv->queued > srv->cfg.max_queued_bytes && c->queued > 0) {
+        /* Over the global budget, a connection that is itself behind in
+         * reading gets no further work. Fresh connections (a health probe)
+         * are still served; their large reads are shed in
+         * wh_http_respond(). */
+        wh_buf_t b;
+        wh_buf_init(&b);
+        build_shed(srv, &b, r->head, r->keep_alive);
+        wh_buf_close(&r->strs);
+        wh_buf_close(&r->body);
+        if (wh_buf_failed(&b)) {
+            wh_buf_close(&b);
+            req_free(r);
+            conn_close(c);
+            return;
+        }
+        r->resp = wh_buf_steal(&b, &r->resp_len);
+        r->state = R_READY;
+        queue_push(c, r);
+        queued_add(c, r->resp_len);
+        srv->stats.shed++;
+        return;
+    }
     r->state = R_WAITING;
     queue_push(c, r);
     c->n_waiting++;
     srv->stats.requests_in_flight++;
-    if (!r->keep_alive)
-        c->no_more = true;
     srv->fn(srv, &r->pub, srv->ud);
 }
 
@@ -680,16 +845,29 @@ static void conn_parse(conn_t *c)
      * once more even when every byte has been consumed. */
     bool resumed = false;
     while (!c->closing && !c->no_more && (c->in_off < c->in_len || resumed) &&
-           c->nq < WH_HTTP_MAX_PIPELINE && c->wq_bytes <= WH_HTTP_MAX_WRITE_QUEUE) {
+           c->nq < WH_HTTP_MAX_PIPELINE && c->queued <= c->srv->cfg.max_conn_queued_bytes) {
         const char *start = c->in + c->in_off;
         size_t avail = c->in_len - c->in_off;
         c->ev = EV_NONE;
         resumed = false;
+        c->exec_base = start;
+        c->exec_pos = c->stream_pos;
         llhttp_errno_t err = llhttp_execute(&c->parser, start, avail);
         size_t used = err == HPE_OK ? avail : (size_t)(llhttp_get_error_pos(&c->parser) - start);
+        if (used >= 2) {
+            c->tail[0] = start[used - 2];
+            c->tail[1] = start[used - 1];
+        } else if (used == 1) {
+            c->tail[0] = c->tail[1];
+            c->tail[1] = start[0];
+        }
+        c->stream_pos += used;
         c->in_off += used;
-        if (c->in_msg && c->pstate == P_HEADERS)
+        if (c->in_msg && c->pstate == P_HEADERS) {
             c->hdr_bytes += used;
+            for (const char *q = start; (q = memchr(q, '\n', (size_t)(start + used - q))); q++)
+                c->hdr_lfs++;
+        }
 
         if (err == HPE_OK) {
             if (c->in_msg && c->pstate == P_HEADERS && c->hdr_bytes > WH_HTTP_MAX_HEADER_BYTES)
@@ -705,11 +883,20 @@ static void conn_parse(conn_t *c)
                  * requests, which llhttp skips; they do not count. */
                 start_headers(c);
                 c->in_msg = true;
+                c->begun = true;
                 c->hdr_bytes = 0;
+                c->hdr_lfs = 0;
                 break;
             case EV_HEADERS:
                 if (c->hdr_bytes > WH_HTTP_MAX_HEADER_BYTES)
                     goto too_large;
+                /* One line feed ends the request line, one each header
+                 * field and one the headers: any other began a
+                 * continuation line. */
+                if (c->hdr_lfs != c->n_headers + 2) {
+                    conn_fail(c, 400, "malformed request: a header continued on another line");
+                    break;
+                }
                 c->pstate = P_BODY;
                 c->body_deadline = now_ms(c) + c->srv->cfg.body_timeout_ms;
                 /* A client that asked to be told before sending its body is
@@ -780,7 +967,7 @@ static void conn_update_reading(conn_t *c)
     if (c->in_memory || c->closing)
         return;
     bool want = c->draining || (!c->no_more && !c->eof && c->nq < WH_HTTP_MAX_PIPELINE &&
-                                c->wq_bytes <= WH_HTTP_MAX_WRITE_QUEUE);
+                                c->queued <= c->srv->cfg.max_conn_queued_bytes);
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
             conn_close(c);
@@ -807,7 +994,15 @@ static void conn_arm_timer(conn_t *c)
         c->tkind = T_NONE;
         return;
     }
-    if (c->no_more || c->pstate == P_IDLE) {
+    if (!c->begun && !c->no_more && c->pstate == P_IDLE) {
+        /* Nothing but blank lines since accept: the socket may be held open
+         * only to take a slot, so it is idle for a shorter while. */
+        uint64_t wait = cfg->first_byte_timeout_ms < cfg->idle_timeout_ms
+                            ? cfg->first_byte_timeout_ms
+                            : cfg->idle_timeout_ms;
+        kind = T_IDLE;
+        deadline = c->accepted_ms + wait;
+    } else if (c->no_more || c->pstate == P_IDLE) {
         /* Also covers responses written to a client that does not read
          * them: the write makes no progress and the idle timer ends it. */
         kind = T_IDLE;
@@ -995,6 +1190,8 @@ static void conn_drop_requests(conn_t *c)
             c->n_waiting--;
             c->srv->stats.requests_in_flight--;
         } else {
+            if (r->state == R_READY)
+                queued_sub(c, r->resp_len);
             req_free(r);
         }
     }
@@ -1053,17 +1250,47 @@ static void conn_close(conn_t *c)
     uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 }
 
+/* The peer as text, and the key its connections are counted under: the
+ * IPv4 address (also when mapped into IPv6), or the /64 of an IPv6 address,
+ * which one subscriber usually holds whole. */
 static void peer_name(conn_t *c)
 {
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     struct sockaddr_storage ss;
     int len = sizeof ss;
     strcpy(c->peer, "unknown");
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
         return;
-    if (ss.ss_family == AF_INET)
-        uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof c->peer);
-    else if (ss.ss_family == AF_INET6)
-        uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof c->peer);
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        uv_ip4_name(a, c->peer, sizeof c->peer);
+        memcpy(c->addr_key, &a->sin_addr, 4);
+        c->addr_key_len = 4;
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        uv_ip6_name(a, c->peer, sizeof c->peer);
+        if (memcmp(a->sin6_addr.s6_addr, v4mapped, sizeof v4mapped) == 0) {
+            memcpy(c->addr_key, a->sin6_addr.s6_addr + 12, 4);
+            c->addr_key_len = 4;
+        } else {
+            memcpy(c->addr_key, a->sin6_addr.s6_addr, 8);
+            c->addr_key_len = 8;
+        }
+    }
+}
+
+/* Counted connections from c's address, c not included. A walk over at
+ * most max_connections entries, once per accepted connection. */
+static unsigned addr_connections(const conn_t *c)
+{
+    unsigned n = 0;
+    if (!c->addr_key_len)
+        return 0;
+    for (const conn_t *o = c->srv->conns; o; o = o->next)
+        if (o != c && o->counted && !o->closing && o->addr_key_len == c->addr_key_len &&
+            memcmp(o->addr_key, c->addr_key, c->addr_key_len) == 0)
+            n++;
+    return n;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -1097,7 +1324,13 @@ static void on_connection(uv_stream_t *server, int status)
      * second of two pipelined ones. */
     uv_tcp_nodelay(&c->tcp, 1);
 
-    if (srv->n_conns >= (unsigned)srv->cfg.max_connections) {
+    c->accepted_ms = now_ms(c);
+    const char *full = NULL;
+    if (srv->n_conns >= (unsigned)srv->cfg.max_connections)
+        full = "too many open connections";
+    else if (addr_connections(c) >= (unsigned)srv->cfg.max_connections_per_addr)
+        full = "too many open connections from this address";
+    if (full) {
         srv->stats.connections_rejected++;
         if (srv->n_rejecting >= MAX_REJECTING) {
             conn_close(c);
@@ -1105,7 +1338,7 @@ static void on_connection(uv_stream_t *server, int status)
         }
         c->rejected = true;
         srv->n_rejecting++;
-        conn_fail(c, 503, "too many open connections");
+        conn_fail(c, 503, full);
     } else {
         c->counted = true;
         srv->n_conns++;
@@ -1120,7 +1353,11 @@ void wh_http_config_defaults(wh_http_config_t *cfg)
 {
     cfg->addr = "127.0.0.1:8080";
     cfg->max_connections = WH_HTTP_MAX_CONNECTIONS;
+    cfg->max_connections_per_addr = WH_HTTP_MAX_CONNECTIONS_PER_ADDR;
     cfg->max_body_bytes = WH_HTTP_MAX_BODY_BYTES;
+    cfg->max_conn_queued_bytes = WH_HTTP_MAX_CONN_QUEUED_BYTES;
+    cfg->max_queued_bytes = WH_HTTP_MAX_QUEUED_BYTES;
+    cfg->first_byte_timeout_ms = WH_HTTP_FIRST_BYTE_TIMEOUT_MS;
     cfg->header_timeout_ms = WH_HTTP_HEADER_TIMEOUT_MS;
     cfg->body_timeout_ms = WH_HTTP_BODY_TIMEOUT_MS;
     cfg->idle_timeout_ms = WH_HTTP_IDLE_TIMEOUT_MS;
@@ -1192,7 +1429,7 @@ int wh_http_server_new(uv_loop_t *loop, const wh_http_config_t *cfg, wh_http_han
         cfg = &defaults;
     if ((err = parse_addr(cfg->addr, &ss)) != 0)
         return err;
-    if (cfg->max_connections < 0)
+    if (cfg->max_connections < 0 || cfg->max_connections_per_addr < 0)
         return WH_EINVAL;
 
     wh_http_server_t *srv = calloc(1, sizeof *srv);
@@ -1205,8 +1442,16 @@ int wh_http_server_new(uv_loop_t *loop, const wh_http_config_t *cfg, wh_http_han
     srv->cfg.addr = NULL;
     if (!srv->cfg.max_connections)
         srv->cfg.max_connections = defaults.max_connections;
+    if (!srv->cfg.max_connections_per_addr)
+        srv->cfg.max_connections_per_addr = defaults.max_connections_per_addr;
     if (!srv->cfg.max_body_bytes)
         srv->cfg.max_body_bytes = defaults.max_body_bytes;
+    if (!srv->cfg.max_conn_queued_bytes)
+        srv->cfg.max_conn_queued_bytes = defaults.max_conn_queued_bytes;
+    if (!srv->cfg.max_queued_bytes)
+        srv->cfg.max_queued_bytes = defaults.max_queued_bytes;
+    if (!srv->cfg.first_byte_timeout_ms)
+        srv->cfg.first_byte_timeout_ms = defaults.first_byte_timeout_ms;
     if (!srv->cfg.header_timeout_ms)
         srv->cfg.header_timeout_ms = defaults.header_timeout_ms;
     if (!srv->cfg.body_timeout_ms)
@@ -1299,6 +1544,22 @@ void wh_http_respond(wh_http_req_t *pub, int status, const char *content_type,
     bool keep_alive = r->keep_alive && !c->srv->destroying;
     build_response(c->srv, &b, status, content_type, extra, n_extra, body, body_len, r->head,
                    keep_alive);
+    const wh_http_config_t *cfg = &c->srv->cfg;
+    if (r->safe && !wh_buf_failed(&b) &&
+        (c->queued > cfg->max_conn_queued_bytes || c->srv->queued > cfg->max_queued_bytes)) {
+        /* Not held while the client does not read what it already has;
+         * unless it is smaller than its replacement. */
+        wh_buf_t shed;
+        wh_buf_init(&shed);
+        build_shed(c->srv, &shed, r->head, keep_alive);
+        if (!wh_buf_failed(&shed) && shed.len < b.len) {
+            wh_buf_close(&b);
+            b = shed;
+            c->srv->stats.shed++;
+        } else {
+            wh_buf_close(&shed);
+        }
+    }
     /* What the handler was given is no longer valid; free it early. */
     wh_buf_close(&r->strs);
     wh_buf_close(&r->body);
@@ -1310,6 +1571,7 @@ void wh_http_respond(wh_http_req_t *pub, int status, const char *content_type,
         return;
     }
     r->resp = wh_buf_steal(&b, &r->resp_len);
+    queued_add(c, r->resp_len);
     conn_progress(c);
 }
 
@@ -1317,6 +1579,7 @@ void wh_http_get_stats(const wh_http_server_t *srv, wh_http_stats_t *out)
 {
     *out = srv->stats;
     out->connections_open = srv->n_conns;
+    out->queued_bytes = srv->queued;
 }
 
 /* --- in-memory connection for fuzzing ------------------------------------------------ */

@@ -4,8 +4,20 @@
  * callback. Responses may be given later (after a broker round trip); pipelined
  * requests on one connection are answered in the order they arrived. While a
  * connection has WH_HTTP_MAX_PIPELINE requests waiting, or more than
- * WH_HTTP_MAX_WRITE_QUEUE bytes queued for writing, it stops reading
- * (backpressure).
+ * WH_HTTP_MAX_CONN_QUEUED_BYTES of responses not yet written, it stops reading
+ * and parsing (backpressure).
+ *
+ * Responses a client does not read are held in memory, so what is held is
+ * bounded twice. A response to GET or HEAD that arrives while its connection
+ * holds more than WH_HTTP_MAX_CONN_QUEUED_BYTES, or while all connections
+ * together hold more than WH_HTTP_MAX_QUEUED_BYTES, is replaced by a short
+ * 503 with Retry-After when that is smaller: the request can be repeated, and
+ * a client that pipelines large reads without reading their answers cannot
+ * make the gateway hold them (requests were dispatched side by side before
+ * any answer came back, so stopping to parse alone would not bound it). Past
+ * the global budget, a connection that itself holds unwritten responses gets
+ * 503 for its further requests without them being dispatched. Other methods'
+ * responses are always kept: they tell the result of a change.
  *
  * It does not know routes, authentication or JSON; errors it detects itself
  * (limits, malformed HTTP, deadlines) are answered with a small
@@ -25,8 +37,16 @@
 #define WH_HTTP_MAX_BODY_BYTES   (1024 * 1024) /* default body limit: 413 */
 #define WH_HTTP_MAX_CONNECTIONS  1024          /* default; beyond it 503 + close */
 #define WH_HTTP_MAX_PIPELINE     16            /* requests waiting per connection */
-#define WH_HTTP_MAX_WRITE_QUEUE  (256 * 1024)  /* bytes queued before reading stops */
+/* Chunk extensions and trailers count against WH_HTTP_MAX_HEADER_BYTES
+ * together with the request line and headers: 431. */
+/* Defaults of limits in wh_http_config_t: per client address (IPv6: per /64),
+ * beyond it 503 + close; responses not yet written, per connection and over
+ * all connections (see above). */
+#define WH_HTTP_MAX_CONNECTIONS_PER_ADDR 128
+#define WH_HTTP_MAX_CONN_QUEUED_BYTES    (1024 * 1024)
+#define WH_HTTP_MAX_QUEUED_BYTES         (32 * 1024 * 1024)
 /* Deadlines, in milliseconds (defaults; wh_http_config_t overrides). */
+#define WH_HTTP_FIRST_BYTE_TIMEOUT_MS 5000 /* from accept to a request's first byte */
 #define WH_HTTP_HEADER_TIMEOUT_MS 10000 /* from a request's first byte to its last header */
 #define WH_HTTP_BODY_TIMEOUT_MS   30000 /* from the end of headers to the end of the body */
 #define WH_HTTP_IDLE_TIMEOUT_MS   60000 /* keep-alive connection with nothing in flight */
@@ -69,7 +89,13 @@ typedef void (*wh_http_handler_fn)(wh_http_server_t *srv, wh_http_req_t *req, vo
 typedef struct wh_http_config {
     const char *addr; /* "host:port"; host may be an IPv4 or IPv6 literal ([::1]:8080) */
     int max_connections;
+    int max_connections_per_addr;
     size_t max_body_bytes;
+    size_t max_conn_queued_bytes;
+    size_t max_queued_bytes;
+    /* A new connection that has not begun a request within this (or the idle
+     * timeout, if shorter) is closed without a response. */
+    uint64_t first_byte_timeout_ms;
     uint64_t header_timeout_ms;
     uint64_t body_timeout_ms;
     uint64_t idle_timeout_ms;
@@ -100,10 +126,12 @@ void wh_http_respond(wh_http_req_t *req, int status, const char *content_type,
 typedef struct wh_http_stats {
     uint64_t connections_open;
     uint64_t connections_total;
-    uint64_t connections_rejected; /* over max_connections */
+    uint64_t connections_rejected; /* over max_connections or max_connections_per_addr */
     uint64_t requests_in_flight;
     uint64_t timeouts;
     uint64_t limit_errors;
+    uint64_t queued_bytes; /* unwritten responses now held */
+    uint64_t shed;         /* answered 503 over a queued-bytes budget */
 } wh_http_stats_t;
 void wh_http_get_stats(const wh_http_server_t *srv, wh_http_stats_t *out);
 
