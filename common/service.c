@@ -42,6 +42,7 @@ struct wh_service {
     uv_timer_t housekeeping;
     uv_signal_t sigint, sigterm;
     uint64_t broker_heard_ms;
+    uint64_t beat_ns; /* when the last heartbeat went out (uv_hrtime) */
     int broker_up;
     struct pending batch[WH_SERVICE_MAX_BATCH];
     wh_reply_t reply;
@@ -89,6 +90,7 @@ static void send_frames(wh_service_t *s, char cmd, const char corr[8], const voi
 static void send_heartbeat(wh_service_t *s)
 {
     const char *name = wh_service_names[s->def->svc];
+    s->beat_ns = uv_hrtime();
     send_frames(s, WH_CMD_HEARTBEAT, NULL, name, strlen(name));
 }
 
@@ -207,20 +209,27 @@ static void on_housekeeping(uv_timer_t *t)
     }
 }
 
-/* Runs the batch in one transaction and answers after the commit. */
-static void run_batch(wh_service_t *s, int n)
+/* Runs the first requests of batch[0..n) in one transaction and answers
+ * them after the commit; returns how many it ran. It stops taking more once
+ * the transaction has run for WH_SERVICE_BATCH_MS, so that a burst of slow
+ * requests is answered in slices, not all at the end. */
+static int run_batch(wh_service_t *s, struct pending *batch, int n)
 {
+    uv_update_time(&s->loop);
     uint64_t now = uv_now(&s->loop);
+    uint64_t started_ns = uv_hrtime();
     /* A batch of reads needs no write lock, and its commit no fsync. */
     bool writes = false;
     for (int i = 0; i < n && !writes; i++)
-        writes = s->batch[i].decoded != 0 || (wh_ops[s->batch[i].req.op].flags & WH_OPF_WRITE);
+        writes = batch[i].decoded != 0 || (wh_ops[batch[i].req.op].flags & WH_OPF_WRITE);
     int began = (writes ? wh_store_begin(s->store) : wh_store_begin_read(s->store)) == 0;
     /* Replies are packed into one buffer back to back; offsets mark them. */
     size_t offs[WH_SERVICE_MAX_BATCH + 1];
     wh_buf_reset(&s->out);
-    for (int i = 0; i < n; i++) {
-        struct pending *p = &s->batch[i];
+    int ran = 0;
+    while (ran < n) {
+        int i = ran++;
+        struct pending *p = &batch[i];
         wh_reply_reset(&s->reply);
         offs[i] = s->out.len;
         if (p->decoded != 0) {
@@ -250,7 +259,17 @@ static void run_batch(wh_service_t *s, int n)
         if (s->reply.status >= 500)
             wh_log(WH_LOG_ERROR, p->req.id, "%s: %d %s", wh_ops[p->req.op].name,
                    s->reply.status, s->reply.detail);
+        /* A long batch (hundreds of large reads) keeps the loop from its
+         * heartbeat timer; without a sign of life the broker would drop
+         * this instance, and every request in flight with it, for being
+         * busy. */
+        uint64_t t = uv_hrtime();
+        if (t - s->beat_ns >= (uint64_t)WH_HEARTBEAT_MS * 1000000u)
+            send_heartbeat(s);
+        if (t - started_ns >= (uint64_t)WH_SERVICE_BATCH_MS * 1000000u)
+            break;
     }
+    n = ran;
     offs[n] = s->out.len;
     /* A failed commit undoes every reply packed above except the 400s for
      * envelopes that were never run. */
@@ -260,7 +279,7 @@ static void run_batch(wh_service_t *s, int n)
         wh_log_error("commit failed; %d requests answered 503", n);
     }
     for (int i = 0; i < n; i++) {
-        struct pending *p = &s->batch[i];
+        struct pending *p = &batch[i];
         if (lost && p->decoded == 0) {
             wh_buf_t tmp;
             wh_buf_init(&tmp);
@@ -279,6 +298,7 @@ static void run_batch(wh_service_t *s, int n)
     }
     if (began && !lost && s->on_commit)
         s->on_commit(s->on_commit_ud);
+    return n;
 }
 
 static void on_readable(wh_zsock_t *z)
@@ -318,8 +338,8 @@ static void on_readable(wh_zsock_t *z)
         }
         wh_zsock_msgs_close(f, nf);
     }
-    if (n > 0)
-        run_batch(s, n);
+    for (int done = 0; done < n;)
+        done += run_batch(s, s->batch + done, n - done);
 }
 
 static void on_signal(uv_signal_t *h, int signum)

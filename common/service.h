@@ -18,6 +18,9 @@
 #include "store.h"
 
 #define WH_SERVICE_MAX_BATCH 256 /* requests per transaction */
+/* A transaction takes no further request once it has run this long, so that
+ * a burst of slow requests is answered in slices, not all at its end. */
+#define WH_SERVICE_BATCH_MS 100
 
 typedef struct wh_service wh_service_t;
 

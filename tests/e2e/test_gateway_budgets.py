@@ -319,6 +319,60 @@ def test_http_leniency_refused():
         assert len(s.get("/v1/organizations").json()["items"]) == 1
 
 
+def test_busy_service_not_dropped():
+    """A burst of large reads keeps a service busy for longer than the
+    broker's liveness window (CONNECTIONS x PIPELINE feeds of ~1 MiB, sent at
+    once): the instance still counts as alive, since it keeps sending signs
+    of life between requests, and no request is answered "no instance"."""
+    import threading
+    d = tempfile.mkdtemp(prefix="wh-gw-busy-")
+    try:
+        with Stack(data_dir=d, now=NOW) as s:
+            p = Parties(s)
+        seed_agreements(d, p, 2001)
+        with Stack(data_dir=d, now=NOW, services=("agreements",)) as s:
+            path = "/v1/agreements/calendar.ics"
+            request = get_req(path, [("Authorization", "Bearer " + s.admin)], close=False)
+            conns = [socket.create_connection(("127.0.0.1", s.port), timeout=10)
+                     for _ in range(CONNECTIONS)]
+            results, errors = [], []
+
+            def read_all(c):
+                try:
+                    results.extend(read_responses(c, PIPELINE, timeout=120))
+                except Exception as e:  # reported to the main thread below
+                    errors.append(repr(e))
+
+            threads = [threading.Thread(target=read_all, args=(c,)) for c in conns]
+            for t in threads:
+                t.start()
+            for c in conns:
+                c.sendall(request * PIPELINE)
+            for t in threads:
+                t.join(180)
+            for c in conns:
+                c.close()
+            assert not errors, errors
+            assert len(results) == CONNECTIONS * PIPELINE, len(results)
+            statuses = {}
+            for r in results:
+                statuses[r.status] = statuses.get(r.status, 0) + 1
+                # 503 only as the gateway's own shedding of queued bytes;
+                # 504 where the burst outlasts a request's deadline.
+                assert r.status in (200, 503, 504), r
+                if r.status == 503:
+                    assert b"no instance" not in r.body, r
+            print("busy burst: %r" % statuses)
+            # Answered as they are done, not all at the end of the burst
+            # (which would be past every request's deadline).
+            assert statuses.get(200, 0) >= CONNECTIONS, statuses
+            assert "instance lost" not in s.logs()
+            assert metric(s, "wh_service_instances{service=\"agreements\"}") == 1
+            assert s.get(path).status == 200
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     run([test_slow_readers_memory_bounded, test_silent_sockets_closed, test_per_address_cap,
-         test_http_leniency_refused])
+         test_http_leniency_refused, test_busy_service_not_dropped])
