@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "id.h"
 #include "log.h"
 #include "mail.h"
+#include "netguard.h"
 #include "schedule.h"
 #include "subscriptions.h"
 #include "templates.h"
@@ -306,6 +308,28 @@ static void on_done(void *ud, CURL *easy, CURLcode rc)
         dispatch(e);
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION: every address curl connects to, after its
+ * own resolution, passes the guard here, so a name that resolves to an
+ * internal address (at any moment: DNS rebinding) gains nothing. A refusal
+ * ends the attempt as any connection failure does; the tenant sees the same
+ * outcome as for a closed port, the operator the reason in the log. */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct job *j = ud;
+    uint8_t a[16];
+    net_class_t cls = NET_RESERVED;
+    if (purpose == CURLSOCKTYPE_IPCXN && netguard_from_sockaddr(&addr->addr, a) &&
+        netguard_permits(netguard_get(), a, &cls))
+        return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    char text[NETGUARD_ADDR_LEN] = "?";
+    if (netguard_from_sockaddr(&addr->addr, a))
+        netguard_format(a, text, sizeof text);
+    wh_log_warn("delivery %s: refused to connect to %s, a %s address (WH_WEBHOOK_ALLOW "
+                "allows ranges)",
+                j->id, text, netguard_class_name(cls));
+    return CURL_SOCKET_BAD;
+}
+
 static int start_webhook(engine_t *e, struct job *j)
 {
     char sig[WEBHOOK_SIGNATURE_LEN + 1];
@@ -334,6 +358,11 @@ static int start_webhook(engine_t *e, struct job *j)
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->payload.data);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)j->payload.len);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    /* No proxy from the environment: the guard must see the receiver's
+     * address, not a proxy's. */
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, j);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ENGINE_WEBHOOK_CONNECT_MS);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ENGINE_WEBHOOK_TIMEOUT_MS);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_response);
@@ -704,6 +733,8 @@ static int configure(engine_t *e, const wh_config_t *cfg)
         wh_log_warn("WH_RETRY_SCALE is not a number in (0, 1000]; using 1");
     if (e->scale != 1.0)
         wh_log_info("retry schedule scaled by %g (WH_RETRY_SCALE)", e->scale);
+    if (!netguard_load())
+        return WH_EINVAL;
     if (cfg->public_url)
         snprintf(e->base_url, sizeof e->base_url, "%s", cfg->public_url);
     else
