@@ -239,12 +239,38 @@ static void put_url_encoded(wh_buf_t *out, const char *p, size_t n)
     }
 }
 
+/* A value in the text stays on its line: control characters (C0, DEL,
+ * C1), line and paragraph separators and direction controls become spaces,
+ * so that nothing from an event can start a line of its own in a mail. The
+ * services refuse them in single-line fields; this covers what was stored
+ * before they did. */
+static void put_line(wh_buf_t *out, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        unsigned char b1 = i + 1 < n ? (unsigned char)p[i + 1] : 0;
+        unsigned char b2 = i + 2 < n ? (unsigned char)p[i + 2] : 0;
+        if (ch < 0x20 || ch == 0x7f) {
+            wh_buf_putc(out, ' ');
+        } else if (ch == 0xc2 && b1 >= 0x80 && b1 <= 0x9f) {
+            wh_buf_putc(out, ' ');
+            i++;
+        } else if (ch == 0xe2 && ((b1 == 0x80 && b2 >= 0xa8 && b2 <= 0xae) ||
+                                  (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9))) {
+            wh_buf_putc(out, ' ');
+            i += 2;
+        } else {
+            wh_buf_putc(out, (char)ch);
+        }
+    }
+}
+
 static void put_value(struct render_ctx *r, wh_buf_t *out, const char *p, size_t n)
 {
     if (r->in_url)
         put_url_encoded(out, p, n);
     else
-        wh_buf_append(out, p, n);
+        put_line(out, p, n);
 }
 
 static enum wh_field_kind field_kind(const wh_event_type_t *et, const char *name)

@@ -235,12 +235,41 @@ static void test_addresses(void)
     CHECK(!mail_envelope_from("a@b.c\r\nBcc: x@y.z", env, sizeof env));
 }
 
+/* A value never starts a line of its own in a mail: control characters,
+ * separators and direction controls stored before the services refused
+ * them in single-line fields become spaces. */
+static void test_values_stay_on_their_line(void)
+{
+    wh_buf_t data, s, b;
+    wh_buf_init(&data);
+    wh_buf_init(&s);
+    wh_buf_init(&b);
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &data);
+    msgpack_pack_map(&pk, 2);
+    wh_msg_kv_str(&pk, "survey_id", "s1");
+    wh_msg_kv_str(&pk, "title",
+                  "Befragung\n\nPlease confirm your password at http://evil.example/\r\t\x1b"
+                  "\xc2\x85\xe2\x80\xa8\xe2\x80\xae\xe2\x81\xa6" "end");
+    wh_msg_t m;
+    CHECK_INT(wh_msg_decode(data.data, data.len, &m), 0);
+    CHECK_INT(template_render("survey.opened", "en", ORG, m.root, BASE, &s, &b), 0);
+    CHECK(strstr(b.data, "\"Befragung  Please confirm your password at http://evil.example/"
+                         "       end\" is now open.\n") != NULL);
+    CHECK(strchr(s.data, '\n') == NULL);
+    wh_msg_close(&m);
+    wh_buf_close(&data);
+    wh_buf_close(&s);
+    wh_buf_close(&b);
+}
+
 int main(void)
 {
     TEST(test_every_type_and_language);
     TEST(test_expiring);
     TEST(test_alerts_carry_no_data);
     TEST(test_link_values_are_encoded);
+    TEST(test_values_stay_on_their_line);
     TEST(test_compose);
     TEST(test_addresses);
     return 0;
