@@ -49,37 +49,49 @@ const mail_template_t mail_templates[] = {
      "{notice_deadline}. Die Vereinbarung läuft bis zum {ends_on}.\n"
      "{renewal}\n\n"
      "Bitte entscheiden Sie rechtzeitig, ob Sie die Zusammenarbeit fortsetzen möchten.\n\n"
-     "Zur Vereinbarung: {link}\n" FOOTER_DE},
+     "Zur Vereinbarung: {link}\n\n"
+     "Sie erhalten diese Erinnerung, weil {entered_by} Ihre Adresse als Kontakt für diese "
+     "Vereinbarung eingetragen hat.\n" FOOTER_DE},
     {"agreement.expiring", "en", "Notice period ends on {notice_deadline}: {title}",
      "Hello,\n\n"
      "the notice period of the cooperation agreement \"{title}\" ends {days}, on "
      "{notice_deadline}. The agreement runs until {ends_on}.\n"
      "{renewal}\n\n"
      "Please decide in time whether you want to continue the cooperation.\n\n"
-     "View the agreement: {link}\n" FOOTER_EN},
+     "View the agreement: {link}\n\n"
+     "You receive this reminder because {entered_by} entered your address as a contact for "
+     "this agreement.\n" FOOTER_EN},
     {"agreement.expiring", "sv", "Uppsägningstiden går ut {notice_deadline}: {title}",
      "Hej!\n\n"
      "Uppsägningstiden för samverkansavtalet ”{title}” går ut {days}, den "
      "{notice_deadline}. Avtalet gäller till och med {ends_on}.\n"
      "{renewal}\n\n"
      "Bestäm i god tid om ni vill fortsätta samarbetet.\n\n"
-     "Till avtalet: {link}\n" FOOTER_SV},
+     "Till avtalet: {link}\n\n"
+     "Du får den här påminnelsen eftersom {entered_by} har angett din adress som kontakt för "
+     "avtalet.\n" FOOTER_SV},
     /* agreement.expired */
     {"agreement.expired", "de", "Kooperationsvereinbarung abgelaufen: {title}",
      "Guten Tag,\n\n"
      "die Kooperationsvereinbarung „{title}“ ist am {ends_on} ausgelaufen, ohne verlängert "
      "oder gekündigt worden zu sein.\n\n"
-     "Zur Vereinbarung: {link}\n" FOOTER_DE},
+     "Zur Vereinbarung: {link}\n\n"
+     "Sie erhalten diese Nachricht, weil {entered_by} Ihre Adresse als Kontakt für diese "
+     "Vereinbarung eingetragen hat.\n" FOOTER_DE},
     {"agreement.expired", "en", "Cooperation agreement expired: {title}",
      "Hello,\n\n"
      "the cooperation agreement \"{title}\" ended on {ends_on} without being renewed or "
      "terminated.\n\n"
-     "View the agreement: {link}\n" FOOTER_EN},
+     "View the agreement: {link}\n\n"
+     "You receive this message because {entered_by} entered your address as a contact for "
+     "this agreement.\n" FOOTER_EN},
     {"agreement.expired", "sv", "Samverkansavtalet har löpt ut: {title}",
      "Hej!\n\n"
      "Samverkansavtalet ”{title}” löpte ut den {ends_on} utan att ha förlängts eller sagts "
      "upp.\n\n"
-     "Till avtalet: {link}\n" FOOTER_SV},
+     "Till avtalet: {link}\n\n"
+     "Du får det här meddelandet eftersom {entered_by} har angett din adress som kontakt för "
+     "avtalet.\n" FOOTER_SV},
     /* agreement.renewed */
     {"agreement.renewed", "de", "Kooperationsvereinbarung verlängert: {title}",
      "Guten Tag,\n\n"
@@ -196,6 +208,21 @@ static const char *const renewal_words[][3] = {
     {"Die Vereinbarung verlängert sich automatisch, wenn sie nicht bis dahin gekündigt wird.",
      "The agreement renews automatically unless notice is given by then.",
      "Avtalet förlängs automatiskt om det inte sägs upp senast då."},
+};
+
+/* Who entered a contact's address: by the role of the token, with its
+ * organisation's name where the event has it. */
+static const char *const entered_by_words[][3] = {
+    /* coordinator: the employer's */
+    {"das Gesundheitsmanagement von ", "the health-management coordinator of ",
+     "samordnaren för hälsoarbetet hos "},
+    /* consultant: the insurer's */
+    {"die Gesundheitsberatung von ", "the health-promotion consultant of ",
+     "hälsokonsulten hos "},
+    {"die Administration von workhealth", "the administrators of workhealth",
+     "administratörerna av workhealth"},
+    {"eine Person mit Zugang zu workhealth", "someone with access to workhealth",
+     "någon med åtkomst till workhealth"},
 };
 
 static int lang_index(const char *lang)
@@ -333,6 +360,20 @@ static int put_placeholder(struct render_ctx *r, const char *name, wh_buf_t *out
         if (!a || a->type != MSGPACK_OBJECT_BOOLEAN)
             return WH_EINVAL;
         wh_buf_puts(out, renewal_words[a->via.boolean][r->lang]);
+        return 0;
+    }
+    if (strcmp(name, "entered_by") == 0) {
+        const msgpack_object *role = wh_msg_get(d, "entered_by_role");
+        wh_str_t org = wh_msg_str(wh_msg_get(d, "entered_by_org"));
+        int i = wh_msg_str_eq(role, "coordinator") ? 0
+                : wh_msg_str_eq(role, "consultant") ? 1
+                : wh_msg_str_eq(role, "admin")      ? 2
+                                                    : 3;
+        if (i < 2 && (!org.p || org.n == 0))
+            i = 3;
+        wh_buf_puts(out, entered_by_words[i][r->lang]);
+        if (i < 2)
+            put_value(r, out, org.p, org.n);
         return 0;
     }
     if (strcmp(name, "days") == 0) {
