@@ -295,6 +295,11 @@ bool netguard_host_permits(const netguard_t *g, const char *host, net_class_t *c
     }
     while (n > 0 && h[n - 1] == '.')
         h[--n] = '\0';
+    if (n > 0 && inet_aton(h, &a4) == 1) { /* "127.0.0.1." resolves as 127.0.0.1 */
+        memcpy(a, v4_mapped_prefix, 12);
+        memcpy(a + 12, &a4, 4);
+        return netguard_permits(g, a, cls);
+    }
     for (size_t i = 0; i < n; i++)
         if (h[i] >= 'A' && h[i] <= 'Z')
             h[i] = (char)(h[i] - 'A' + 'a');

@@ -47,6 +47,8 @@ static void test_ipv4_forms(void)
     REFUSED("0177.0.0.1", NET_LOOPBACK);    /* octal */
     REFUSED("017700000001", NET_LOOPBACK);  /* octal, whole */
     REFUSED("127.1", NET_LOOPBACK);         /* short */
+    REFUSED("127.0.0.1.", NET_LOOPBACK);    /* a trailing dot: the root */
+    REFUSED("0x7f000001..", NET_LOOPBACK);
     REFUSED("0.0.0.0", NET_UNSPECIFIED);
     REFUSED("0", NET_UNSPECIFIED);
     REFUSED("169.254.169.254", NET_LINK_LOCAL); /* cloud metadata */
