@@ -665,8 +665,8 @@ static void scan(engine_t *e)
         wh_buf_close(&orgs_full);
         for (int i = 0; i < n; i++) {
             struct host *h = host_get(e, keys[i], true);
-            struct job *j = h && h->queued < ENGINE_MAX_QUEUED_PER_HOST ? load(e, seqs[i], h)
-                                                                       : NULL;
+            struct job *j =
+                h && h->queued < ENGINE_MAX_QUEUED_PER_HOST ? load(e, seqs[i], h) : NULL;
             if (!j) {
                 if (is_mail[i])
                     mail_org_give_back(e, mail_org[i], now);

@@ -13,13 +13,20 @@ static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 const char *netguard_class_name(net_class_t c)
 {
     switch (c) {
-    case NET_PUBLIC: return "public";
-    case NET_UNSPECIFIED: return "unspecified";
-    case NET_LOOPBACK: return "loopback";
-    case NET_PRIVATE: return "private";
-    case NET_LINK_LOCAL: return "link-local";
-    case NET_MULTICAST: return "multicast";
-    case NET_RESERVED: return "reserved";
+    case NET_PUBLIC:
+        return "public";
+    case NET_UNSPECIFIED:
+        return "unspecified";
+    case NET_LOOPBACK:
+        return "loopback";
+    case NET_PRIVATE:
+        return "private";
+    case NET_LINK_LOCAL:
+        return "link-local";
+    case NET_MULTICAST:
+        return "multicast";
+    case NET_RESERVED:
+        return "reserved";
     }
     return "reserved";
 }
@@ -62,14 +69,14 @@ static net_class_t classify_v4(const uint8_t b[4])
         {0x00000000, 8, NET_UNSPECIFIED}, /* "this network"; 0.0.0.0 reaches the host */
         {0x7f000000, 8, NET_LOOPBACK},    {0x0a000000, 8, NET_PRIVATE},
         {0xac100000, 12, NET_PRIVATE},    {0xc0a80000, 16, NET_PRIVATE},
-        {0x64400000, 10, NET_PRIVATE}, /* shared address space (carrier NAT) */
-        {0xc6120000, 15, NET_PRIVATE}, /* benchmarking */
+        {0x64400000, 10, NET_PRIVATE},    /* shared address space (carrier NAT) */
+        {0xc6120000, 15, NET_PRIVATE},    /* benchmarking */
         {0xa9fe0000, 16, NET_LINK_LOCAL}, /* 169.254.169.254: cloud metadata */
         {0xc0000000, 24, NET_RESERVED},   /* IETF protocol assignments */
         {0xc0000200, 24, NET_RESERVED},   {0xc6336400, 24, NET_RESERVED},
-        {0xcb007100, 24, NET_RESERVED},   /* documentation */
-        {0xc0586300, 24, NET_RESERVED},   /* 6to4 relay anycast */
-        {0xffffffff, 32, NET_MULTICAST},  /* limited broadcast */
+        {0xcb007100, 24, NET_RESERVED},  /* documentation */
+        {0xc0586300, 24, NET_RESERVED},  /* 6to4 relay anycast */
+        {0xffffffff, 32, NET_MULTICAST}, /* limited broadcast */
         {0xe0000000, 4, NET_MULTICAST},   {0xf0000000, 4, NET_RESERVED},
     };
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {

@@ -217,8 +217,7 @@ static const char *const entered_by_words[][3] = {
     {"das Gesundheitsmanagement von ", "the health-management coordinator of ",
      "samordnaren för hälsoarbetet hos "},
     /* consultant: the insurer's */
-    {"die Gesundheitsberatung von ", "the health-promotion consultant of ",
-     "hälsokonsulten hos "},
+    {"die Gesundheitsberatung von ", "the health-promotion consultant of ", "hälsokonsulten hos "},
     {"die Administration von workhealth", "the administrators of workhealth",
      "administratörerna av workhealth"},
     {"eine Person mit Zugang zu workhealth", "someone with access to workhealth",
@@ -365,7 +364,7 @@ static int put_placeholder(struct render_ctx *r, const char *name, wh_buf_t *out
     if (strcmp(name, "entered_by") == 0) {
         const msgpack_object *role = wh_msg_get(d, "entered_by_role");
         wh_str_t org = wh_msg_str(wh_msg_get(d, "entered_by_org"));
-        int i = wh_msg_str_eq(role, "coordinator") ? 0
+        int i = wh_msg_str_eq(role, "coordinator")  ? 0
                 : wh_msg_str_eq(role, "consultant") ? 1
                 : wh_msg_str_eq(role, "admin")      ? 2
                                                     : 3;

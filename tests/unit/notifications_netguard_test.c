@@ -17,37 +17,37 @@ static net_class_t host_class(const netguard_t *g, const char *host, bool *permi
     return c;
 }
 
-#define REFUSED(host, cls)                                                                     \
-    do {                                                                                       \
-        bool p_;                                                                               \
-        CHECK_INT(host_class(&none, host, &p_), cls);                                          \
-        if (p_) {                                                                              \
-            fprintf(stderr, "%s:%d: %s permitted\n", __FILE__, __LINE__, host);               \
-            exit(1);                                                                           \
-        }                                                                                      \
+#define REFUSED(host, cls)                                                                         \
+    do {                                                                                           \
+        bool p_;                                                                                   \
+        CHECK_INT(host_class(&none, host, &p_), cls);                                              \
+        if (p_) {                                                                                  \
+            fprintf(stderr, "%s:%d: %s permitted\n", __FILE__, __LINE__, host);                    \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
-#define PERMITTED(g, host)                                                                     \
-    do {                                                                                       \
-        bool p_;                                                                               \
-        host_class(g, host, &p_);                                                              \
-        if (!p_) {                                                                             \
-            fprintf(stderr, "%s:%d: %s refused\n", __FILE__, __LINE__, host);                 \
-            exit(1);                                                                           \
-        }                                                                                      \
+#define PERMITTED(g, host)                                                                         \
+    do {                                                                                           \
+        bool p_;                                                                                   \
+        host_class(g, host, &p_);                                                                  \
+        if (!p_) {                                                                                 \
+            fprintf(stderr, "%s:%d: %s refused\n", __FILE__, __LINE__, host);                      \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 static void test_ipv4_forms(void)
 {
     REFUSED("127.0.0.1", NET_LOOPBACK);
     REFUSED("127.255.255.254", NET_LOOPBACK);
-    REFUSED("2130706433", NET_LOOPBACK);    /* decimal */
-    REFUSED("0x7f000001", NET_LOOPBACK);    /* hex */
-    REFUSED("0x7f.0.0.1", NET_LOOPBACK);    /* hex octet */
-    REFUSED("0177.0.0.1", NET_LOOPBACK);    /* octal */
-    REFUSED("017700000001", NET_LOOPBACK);  /* octal, whole */
-    REFUSED("127.1", NET_LOOPBACK);         /* short */
-    REFUSED("127.0.0.1.", NET_LOOPBACK);    /* a trailing dot: the root */
+    REFUSED("2130706433", NET_LOOPBACK);   /* decimal */
+    REFUSED("0x7f000001", NET_LOOPBACK);   /* hex */
+    REFUSED("0x7f.0.0.1", NET_LOOPBACK);   /* hex octet */
+    REFUSED("0177.0.0.1", NET_LOOPBACK);   /* octal */
+    REFUSED("017700000001", NET_LOOPBACK); /* octal, whole */
+    REFUSED("127.1", NET_LOOPBACK);        /* short */
+    REFUSED("127.0.0.1.", NET_LOOPBACK);   /* a trailing dot: the root */
     REFUSED("0x7f000001..", NET_LOOPBACK);
     REFUSED("0.0.0.0", NET_UNSPECIFIED);
     REFUSED("0", NET_UNSPECIFIED);
@@ -82,7 +82,7 @@ static void test_ipv6_forms(void)
     REFUSED("[::ffff:169.254.169.254]", NET_LINK_LOCAL);
     REFUSED("[::ffff:10.0.0.1]", NET_PRIVATE);
     REFUSED("[::ffff:0.0.0.0]", NET_UNSPECIFIED);
-    REFUSED("[::127.0.0.1]", NET_LOOPBACK);     /* IPv4-compatible */
+    REFUSED("[::127.0.0.1]", NET_LOOPBACK);        /* IPv4-compatible */
     REFUSED("[::ffff:0:127.0.0.1]", NET_LOOPBACK); /* IPv4-translated */
     REFUSED("[64:ff9b::127.0.0.1]", NET_LOOPBACK); /* NAT64 */
     REFUSED("[2002:7f00:1::]", NET_LOOPBACK);      /* 6to4 */
@@ -191,10 +191,25 @@ static void test_bad_cidrs(void)
     netguard_t g;
     char err[160];
     static const char *const bad[] = {
-        "10.0.0.0/33", "10.0.0.0/", "10.0.0.0/8x", "10.0.0.0/-1", "10.0.0.1/8", "10/8",
-        "0x0a000000/8", "010.0.0.0/8", "10.0.0.0/08000", "fd00::/129", "fd00::1/16",
-        "example.org/24", "10.0.0.0/8,,192.168.0.0/16", ",", "10.0.0.0 /8", "1.2.3.4/8/8",
-        "[::1]/128", "::1%eth0/128", "10.0.0.0/8;rm",
+        "10.0.0.0/33",
+        "10.0.0.0/",
+        "10.0.0.0/8x",
+        "10.0.0.0/-1",
+        "10.0.0.1/8",
+        "10/8",
+        "0x0a000000/8",
+        "010.0.0.0/8",
+        "10.0.0.0/08000",
+        "fd00::/129",
+        "fd00::1/16",
+        "example.org/24",
+        "10.0.0.0/8,,192.168.0.0/16",
+        ",",
+        "10.0.0.0 /8",
+        "1.2.3.4/8/8",
+        "[::1]/128",
+        "::1%eth0/128",
+        "10.0.0.0/8;rm",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';

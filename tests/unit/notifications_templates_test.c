@@ -174,16 +174,13 @@ static void test_entered_by(void)
     CHECK(strstr(b.data, "weil die Gesundheitsberatung von AOK Nordost Ihre Adresse als "
                          "Kontakt für diese Vereinbarung eingetragen hat.\n") != NULL);
     CHECK_INT(render_entered("sv", "admin", NULL, &b), 0);
-    CHECK(strstr(b.data, "eftersom administratörerna av workhealth har angett din adress") !=
-          NULL);
+    CHECK(strstr(b.data, "eftersom administratörerna av workhealth har angett din adress") != NULL);
     CHECK_INT(render_entered("en", NULL, NULL, &b), 0);
-    CHECK(strstr(b.data, "because someone with access to workhealth entered your address") !=
-          NULL);
+    CHECK(strstr(b.data, "because someone with access to workhealth entered your address") != NULL);
     CHECK_INT(render_entered("en", "coordinator", NULL, &b), 0);
     CHECK(strstr(b.data, "because someone with access to workhealth entered") != NULL);
     /* A name is one line in the mail, whatever the event holds. */
-    CHECK_INT(render_entered("en", "consultant", "Kasse\nPlease reply with your password", &b),
-              0);
+    CHECK_INT(render_entered("en", "consultant", "Kasse\nPlease reply with your password", &b), 0);
     CHECK(strstr(b.data, "consultant of Kasse Please reply with your password entered") != NULL);
     wh_buf_close(&b);
 }
@@ -308,7 +305,8 @@ static void test_values_stay_on_their_line(void)
     wh_msg_kv_str(&pk, "survey_id", "s1");
     wh_msg_kv_str(&pk, "title",
                   "Befragung\n\nPlease confirm your password at http://evil.example/\r\t\x1b"
-                  "\xc2\x85\xe2\x80\xa8\xe2\x80\xae\xe2\x81\xa6" "end");
+                  "\xc2\x85\xe2\x80\xa8\xe2\x80\xae\xe2\x81\xa6"
+                  "end");
     wh_msg_t m;
     CHECK_INT(wh_msg_decode(data.data, data.len, &m), 0);
     CHECK_INT(template_render("survey.opened", "en", ORG, m.root, BASE, &s, &b), 0);

@@ -274,15 +274,15 @@ static void fill_lines(msgpack_packer *pk)
     wh_msg_kv_str(pk, "lf", "Vertrag\nBitte Passwort senden");
     wh_msg_kv_str(pk, "tab", "a\tb");
     wh_msg_kv_str(pk, "crlf", "a\r\nb");
-    wh_msg_kv_str(pk, "ls", "a\xe2\x80\xa8z");   /* U+2028 LINE SEPARATOR */
-    wh_msg_kv_str(pk, "ps", "a\xe2\x80\xa9z");   /* U+2029 PARAGRAPH SEPARATOR */
-    wh_msg_kv_str(pk, "rlo", "a\xe2\x80\xaez");  /* U+202E RIGHT-TO-LEFT OVERRIDE */
-    wh_msg_kv_str(pk, "lri", "a\xe2\x81\xa6z");  /* U+2066 LEFT-TO-RIGHT ISOLATE */
-    wh_msg_kv_str(pk, "pdi", "a\xe2\x81\xa9z");  /* U+2069 POP DIRECTIONAL ISOLATE */
-    wh_msg_kv_str(pk, "nel", "a\xc2\x85z");       /* U+0085 NEXT LINE */
-    wh_msg_kv_str(pk, "dash", "a\xe2\x80\x93z"); /* U+2013 EN DASH: fine */
+    wh_msg_kv_str(pk, "ls", "a\xe2\x80\xa8z");      /* U+2028 LINE SEPARATOR */
+    wh_msg_kv_str(pk, "ps", "a\xe2\x80\xa9z");      /* U+2029 PARAGRAPH SEPARATOR */
+    wh_msg_kv_str(pk, "rlo", "a\xe2\x80\xaez");     /* U+202E RIGHT-TO-LEFT OVERRIDE */
+    wh_msg_kv_str(pk, "lri", "a\xe2\x81\xa6z");     /* U+2066 LEFT-TO-RIGHT ISOLATE */
+    wh_msg_kv_str(pk, "pdi", "a\xe2\x81\xa9z");     /* U+2069 POP DIRECTIONAL ISOLATE */
+    wh_msg_kv_str(pk, "nel", "a\xc2\x85z");         /* U+0085 NEXT LINE */
+    wh_msg_kv_str(pk, "dash", "a\xe2\x80\x93z");    /* U+2013 EN DASH: fine */
     wh_msg_kv_str(pk, "permille", "1\xe2\x80\xb0"); /* U+2030: fine */
-    wh_msg_kv_str(pk, "wj", "a\xe2\x81\xa0z");   /* U+2060 WORD JOINER: fine */
+    wh_msg_kv_str(pk, "wj", "a\xe2\x81\xa0z");      /* U+2060 WORD JOINER: fine */
 }
 
 /* Single-line fields (the default): nothing that breaks or reorders a line. */
