@@ -129,6 +129,7 @@ struct engine {
     bool smtp;
     int mail_per_org_hour;
     struct mail_org mail_orgs[ENGINE_MAIL_ORGS];
+    int64_t mail_orgs_full_logged_ms;
 };
 
 /* --- claims ------------------------------------------------------------ */
@@ -185,9 +186,13 @@ static void unclaim(engine_t *e, int64_t seq)
 
 /* --- mail per organisation ------------------------------------------------- */
 
-/* The organisation's hour, begun now if the last one is over. When every
- * slot holds a running hour, the oldest is given up: only more than
- * ENGINE_MAIL_ORGS organisations mailing within one hour get there. */
+/* The organisation's hour, begun now if the last one is over; NULL when
+ * every slot holds an organisation at its limit in a running hour (only
+ * more than ENGINE_MAIL_ORGS organisations mailing within one hour get
+ * there): the new one's mail then waits until a slot is free, so that no
+ * organisation over its limit is ever forgotten. Otherwise a slot under its
+ * limit is reused, the oldest first (that organisation may then start up
+ * to one more hour's limit). */
 static struct mail_org *mail_org_get(engine_t *e, const char *org, int64_t now)
 {
     struct mail_org *free_slot = NULL, *oldest = NULL;
@@ -199,10 +204,20 @@ static struct mail_org *mail_org_get(engine_t *e, const char *org, int64_t now)
             return m;
         if (!m->window_start && !free_slot)
             free_slot = m;
-        if (m->window_start && (!oldest || m->window_start < oldest->window_start))
+        if (m->window_start && m->started < e->mail_per_org_hour &&
+            (!oldest || m->window_start < oldest->window_start))
             oldest = m;
     }
     struct mail_org *m = free_slot ? free_slot : oldest;
+    if (!m) {
+        if (now - e->mail_orgs_full_logged_ms >= 60 * 1000) {
+            wh_log_warn("%d organisations reached their e-mail limit this hour; mail of "
+                        "others waits for the next hour",
+                        ENGINE_MAIL_ORGS);
+            e->mail_orgs_full_logged_ms = now;
+        }
+        return NULL;
+    }
     snprintf(m->org, sizeof m->org, "%s", org);
     m->window_start = now;
     m->started = 0;
@@ -233,6 +248,8 @@ static void mail_orgs_full(engine_t *e, int64_t now, wh_buf_t *out)
 static bool mail_org_take(engine_t *e, const char *org, int64_t now)
 {
     struct mail_org *m = mail_org_get(e, org, now);
+    if (!m)
+        return false;
     if (m->started >= e->mail_per_org_hour) {
         if (!m->told)
             wh_log_warn("organisation %s reached %d e-mails this hour (WH_MAIL_PER_ORG_HOUR); "
@@ -249,7 +266,7 @@ static bool mail_org_take(engine_t *e, const char *org, int64_t now)
 static void mail_org_give_back(engine_t *e, const char *org, int64_t now)
 {
     struct mail_org *m = mail_org_get(e, org, now);
-    if (m->started > 0)
+    if (m && m->started > 0)
         m->started--;
 }
 

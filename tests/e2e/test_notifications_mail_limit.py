@@ -51,6 +51,42 @@ def test_flood_of_one_org_is_limited_others_pass():
         box.close()
 
 
+ENGINE_MAIL_ORGS = 1024  # services/notifications/engine.h
+
+
+def test_more_organisations_than_tracked():
+    """The engine tracks the hour of ENGINE_MAIL_ORGS organisations. With
+    that many at their limit, one more organisation's mail waits (and the
+    log says why) rather than one of them being forgotten and let through."""
+    box = Mailbox()
+    try:
+        env = {"WH_SMTP_URL": "smtp://127.0.0.1:%d" % box.port, "WH_MAIL_PER_ORG_HOUR": "1",
+               "WH_LOG_LEVEL": "warn"}
+        with Stack(env=env) as s:
+            orgs = []
+            for i in range(ENGINE_MAIL_ORGS + 1):
+                o = s.org(name="Amt %d" % i)
+                subscribe(s, o["id"], "m%d@example.org" % i, channel="email", language="de")
+                orgs.append(o)
+            for o in orgs[:ENGINE_MAIL_ORGS]:
+                assert s.patch("/v1/organizations/" + o["id"], {"employees": 7}).status == 200
+            wait_for("a mail for each", lambda: len(box.messages) == ENGINE_MAIL_ORGS,
+                     timeout=120, s=s)
+            last = orgs[-1]
+            s.patch("/v1/organizations/" + last["id"], {"employees": 7})
+            s.patch("/v1/organizations/" + orgs[0]["id"], {"employees": 8})
+            time.sleep(1.5)  # more than one scan of the engine
+            assert len(box.messages) == ENGINE_MAIL_ORGS, len(box.messages)
+            pending = {d["target"]: d for d in deliveries(s, status="pending")}
+            assert set(pending) == {"m0@example.org", "m%d@example.org" % ENGINE_MAIL_ORGS}, \
+                pending
+            assert all(d["attempts"] == [] for d in pending.values())
+            assert "%d organisations reached their e-mail limit this hour" % ENGINE_MAIL_ORGS \
+                in s.logs()
+    finally:
+        box.close()
+
+
 def test_bad_limit_is_refused():
     """WH_MAIL_PER_ORG_HOUR must be a positive integer: the service does not
     start with anything else (checked like WH_WEBHOOK_ALLOW)."""
@@ -74,4 +110,5 @@ def test_bad_limit_is_refused():
 
 
 if __name__ == "__main__":
-    run([test_flood_of_one_org_is_limited_others_pass, test_bad_limit_is_refused])
+    run([test_flood_of_one_org_is_limited_others_pass, test_more_organisations_than_tracked,
+         test_bad_limit_is_refused])
