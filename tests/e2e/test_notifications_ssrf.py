@@ -143,6 +143,40 @@ def test_allowed_ranges_deliver():
         rx.close()
 
 
+def test_redirects_not_followed():
+    """A receiver cannot send the delivery elsewhere: a redirect is an
+    outcome, never followed (here even to an allowed address)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    target = Receiver()
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(307)
+            self.send_header("Location", target.url)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        with Stack() as s:
+            org = s.org()
+            subscribe(s, org["id"], "http://127.0.0.1:%d/hook" % srv.server_address[1])
+            s.patch("/v1/organizations/" + org["id"], {"name": "Bezirksamt Mitte (neu)"})
+            d = wait_for("an attempt", lambda: [x for x in deliveries(s) if x["attempts"]], s=s)
+            a = d[0]["attempts"][0]
+            assert (a["outcome"], a["http_status"]) == ("redirect", 307), d
+        assert target.count == 0
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        target.close()
+
+
 def test_bad_allow_list_stops_the_service():
     """A WH_WEBHOOK_ALLOW that does not parse is an operator error: the
     service says so and does not start, rather than guess."""
@@ -165,4 +199,5 @@ def test_bad_allow_list_stops_the_service():
 
 if __name__ == "__main__":
     run([test_refused_at_creation, test_resolved_loopback_never_connected,
-         test_allowed_ranges_deliver, test_bad_allow_list_stops_the_service])
+         test_allowed_ranges_deliver, test_redirects_not_followed,
+         test_bad_allow_list_stops_the_service])
