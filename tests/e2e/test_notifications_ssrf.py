@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 
 from stack import Stack, free_port, run
 from test_notifications import Receiver, deliveries, subscribe, wait_for
@@ -123,6 +124,40 @@ def test_resolved_loopback_never_connected():
         rx.close()
 
 
+def test_checked_again_at_connect_time():
+    """Subscriptions made while the operator allowed loopback are refused at
+    connect time once the allowance is gone (this needs no name that
+    resolves to loopback): nothing is sent, and the open port answering 401
+    and the closed port look alike."""
+    rx = Receiver(answer=lambda n: 401)
+    closed = free_port()
+    d = tempfile.mkdtemp(prefix="wh-ssrf-")
+    try:
+        with Stack(env={"WH_WEBHOOK_ALLOW": "127.0.0.1/32"}, data_dir=d) as s:
+            org = s.org()
+            open_sub = subscribe(s, org["id"], "http://127.0.0.1:%d/hooks" % rx.port)
+            closed_sub = subscribe(s, org["id"], "http://127.0.0.1:%d/hooks" % closed)
+        with Stack(env=NO_ALLOW, data_dir=d) as s:
+            s.patch("/v1/organizations/" + org["id"], {"name": "Bezirksamt Mitte (neu)"})
+
+            def both_tried():
+                ds = deliveries(s)
+                return len(ds) == 2 and all(x["attempts"] for x in ds) and \
+                    {x["subscription_id"]: x for x in ds}
+            by = wait_for("an attempt each", both_tried, s=s)
+
+            def seen(x):
+                a = x["attempts"][0]
+                return (x["status"], a["outcome"], a.get("http_status"))
+            assert seen(by[open_sub["id"]]) == seen(by[closed_sub["id"]]) == (
+                "pending", "connect_failed", None), by
+            assert "refused to connect to 127.0.0.1, a loopback address" in s.logs()
+        assert rx.count == 0, rx.count
+    finally:
+        rx.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_allowed_ranges_deliver():
     """The operator's WH_WEBHOOK_ALLOW lets loopback receivers in (the test
     stacks' default), in IPv4-mapped form too; other ranges stay refused."""
@@ -199,5 +234,6 @@ def test_bad_allow_list_stops_the_service():
 
 if __name__ == "__main__":
     run([test_refused_at_creation, test_resolved_loopback_never_connected,
+         test_checked_again_at_connect_time,
          test_allowed_ranges_deliver, test_redirects_not_followed,
          test_bad_allow_list_stops_the_service])
