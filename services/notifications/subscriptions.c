@@ -188,8 +188,8 @@ void subscription_create(wh_ctx_t *c)
                            "must be an http or https URL with a host and no user name");
         else if (url == SUB_URL_REFUSED)
             wh_reply_field(c->rep, "/target",
-                           "must not point to a %s address; webhooks go to public addresses "
-                           "and to the ranges the operator allows",
+                           "must not point to an internal address (%s); webhooks go to "
+                           "public addresses and to the ranges the operator allows",
                            netguard_class_name(cls));
         else if (channel == CH_EMAIL && !mail_address_ok(target.p, target.n))
             wh_reply_field(c->rep, "/target", "must be an e-mail address");
