@@ -122,14 +122,26 @@ wh_v_result_t wh_valid_str(wh_valid_t *v, const char *key, unsigned flags, size_
         snprintf(d, sizeof d, "must be at most %zu characters", max_len);
         return bad(v, key, d);
     }
-    /* Control characters are Unicode's Cc: C0 (newline and tab allowed),
-     * DEL, and C1 (U+0080..U+009F, in UTF-8 0xC2 0x80..0x9F). */
+    /* Control characters are Unicode's Cc: C0, DEL, and C1 (U+0080..U+009F,
+     * in UTF-8 0xC2 0x80..0x9F). A multi-line field may hold newlines and
+     * tabs; a single-line one (a title, a name) nothing that breaks or
+     * reorders a line where it is shown, in a mail subject or a list: no
+     * C0 at all, no line or paragraph separator (U+2028, U+2029), no
+     * bidirectional override or isolate (U+202A..U+202E, U+2066..U+2069). */
+    bool multiline = flags & WH_V_MULTILINE;
     for (size_t i = 0; i < s.n; i++) {
         unsigned char ch = (unsigned char)s.p[i];
         unsigned char next = i + 1 < s.n ? (unsigned char)s.p[i + 1] : 0;
-        if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f ||
+        unsigned char third = i + 2 < s.n ? (unsigned char)s.p[i + 2] : 0;
+        if ((ch < 0x20 && !(multiline && (ch == '\n' || ch == '\t'))) || ch == 0x7f ||
             (ch == 0xc2 && next >= 0x80 && next <= 0x9f))
-            return bad(v, key, "must not contain control characters");
+            return bad(v, key,
+                       multiline ? "must not contain control characters"
+                                 : "must be one line without control characters");
+        if (!multiline && ch == 0xe2 &&
+            ((next == 0x80 && third >= 0xa8 && third <= 0xae) ||
+             (next == 0x81 && third >= 0xa6 && third <= 0xa9)))
+            return bad(v, key, "must be one line without line separators or direction controls");
     }
     *out = s;
     return WH_V_SET;

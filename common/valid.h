@@ -14,6 +14,10 @@
 
 #define WH_V_REQUIRED 1u /* absent is an error */
 #define WH_V_NULLABLE 2u /* null is allowed (and means "clear" in a patch) */
+/* wh_valid_str: the text may span lines (newline and tab allowed); without
+ * it a string is one line: no control character at all, no U+2028/U+2029,
+ * no bidirectional control. */
+#define WH_V_MULTILINE 4u
 
 typedef enum { WH_V_BAD = -1, WH_V_ABSENT = 0, WH_V_NULL = 1, WH_V_SET = 2 } wh_v_result_t;
 

@@ -721,7 +721,7 @@ static void condition_item(wh_valid_t *e, const char *prefix, msgpack_packer *pk
 {
     wh_str_t text = {0};
     bool met = false;
-    wh_valid_str(e, "text", WH_V_REQUIRED, 1, AGR_MAX_TEXT, &text);
+    wh_valid_str(e, "text", WH_V_REQUIRED | WH_V_MULTILINE, 1, AGR_MAX_TEXT, &text);
     wh_valid_bool(e, "met", 0, &met);
     msgpack_pack_map(pk, 2);
     wh_msg_kv_strn(pk, "text", text.p ? text.p : "", text.n);
@@ -1146,7 +1146,7 @@ void agr_terminate(wh_ctx_t *c)
     int32_t effective = AGR_NO_DATE;
     wh_str_t reason = {0};
     bool date_ok = wh_valid_date(&v, "effective_on", WH_V_REQUIRED, &effective) == WH_V_SET;
-    wh_valid_str(&v, "reason", WH_V_NULLABLE, 1, AGR_MAX_TEXT, &reason);
+    wh_valid_str(&v, "reason", WH_V_NULLABLE | WH_V_MULTILINE, 1, AGR_MAX_TEXT, &reason);
     if (wh_reply_invalid(c->rep))
         goto done;
     switch (before.state) {

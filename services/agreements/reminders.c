@@ -1,10 +1,12 @@
 #include "reminders.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "log.h"
+#include "organizations.h"
 
 static const char SQL_REM_RECORDED[] =
     "SELECT kind, days_before, due_on, status, sent_at FROM agreement_reminders"
@@ -16,7 +18,76 @@ static const char SQL_REM_INSERT[] =
 static const char SQL_REM_DUE[] =
     "SELECT id FROM agreements WHERE next_due <= ?1 ORDER BY next_due LIMIT ?2";
 
+/* Who entered the contacts (newest first); a renewal copies them, so the
+ * chain of predecessors is followed. */
+static const char SQL_HIST_BY_TOKEN[] =
+    "SELECT role, changes FROM agreement_history"
+    " WHERE agreement_id = ?1 AND role <> 'system' AND changes IS NOT NULL ORDER BY id DESC";
+static const char SQL_RENEWS[] = "SELECT renews FROM agreements WHERE id = ?1";
+static const char SQL_ORG_NAME[] = "SELECT name FROM organizations WHERE id = ?1";
+#define ENTERED_BY_MAX_HOPS 32 /* predecessors looked at for who entered the contacts */
+
 static const char *const kind_names[] = {"notice", "expired", "renewal"};
+
+/* The role of the token that last set the agreement's contacts (from its
+ * history), into role; false when none is found. */
+static bool contacts_set_by(wh_store_t *store, const char *agreement_id, char *role, size_t cap)
+{
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_HIST_BY_TOKEN);
+    if (!st)
+        return false;
+    wh_stmt_bind_text(st, 1, agreement_id);
+    bool found = false;
+    while (!found && sqlite3_step(st) == SQLITE_ROW) {
+        wh_msg_t m;
+        const void *blob = sqlite3_column_blob(st, 1);
+        if (!blob || wh_msg_decode(blob, (size_t)sqlite3_column_bytes(st, 1), &m) != 0)
+            continue;
+        found = wh_msg_get(m.root, "contacts") != NULL;
+        wh_msg_close(&m);
+        if (found)
+            snprintf(role, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_reset(st);
+    return found;
+}
+
+/* Who put the addresses on the agreement, so that a recipient can tell
+ * whom to ask: the role of the token that last set the contacts (role ""
+ * when none is found) and its organisation's name (org "" when it has
+ * none): coordinators are the employer's, consultants the insurer's (API.md,
+ * roles). */
+static void entered_by(wh_store_t *store, const agr_t *a, char *role, size_t role_cap, char *org,
+                       size_t org_cap)
+{
+    char id[WH_ID_LEN + 1];
+    role[0] = org[0] = '\0';
+    snprintf(id, sizeof id, "%s", a->id);
+    for (int hop = 0; hop < ENTERED_BY_MAX_HOPS && id[0]; hop++) {
+        if (contacts_set_by(store, id, role, role_cap))
+            break;
+        sqlite3_stmt *st = wh_store_stmt(store, SQL_RENEWS);
+        const char *prev = NULL;
+        if (st) {
+            wh_stmt_bind_text(st, 1, id);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                prev = (const char *)sqlite3_column_text(st, 0);
+        }
+        snprintf(id, sizeof id, "%s", prev ? prev : "");
+        if (st)
+            sqlite3_reset(st);
+    }
+    const char *org_id = strcmp(role, "coordinator") == 0  ? a->employer_id
+                         : strcmp(role, "consultant") == 0 ? a->insurer_id
+                                                           : NULL;
+    sqlite3_stmt *st = org_id ? wh_store_stmt(store, SQL_ORG_NAME) : NULL;
+    if (st) {
+        wh_stmt_bind_text(st, 1, org_id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            snprintf(org, org_cap, "%s", (const char *)sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+    }
+}
 
 /* The contacts for an event: {name, email, language} of each. */
 static void pack_contacts(msgpack_packer *pk, const agr_t *a)
@@ -58,7 +129,9 @@ static int emit(wh_store_t *store, const agr_t *a, const agr_item_t *it, char id
     msgpack_packer pk;
     wh_msg_writer_init(&pk, &data);
     bool notice = it->kind == AGR_ITEM_NOTICE;
-    msgpack_pack_map(&pk, notice ? 9 : 6);
+    char role[32], org[4 * ORG_MAX_NAME + 1];
+    entered_by(store, a, role, sizeof role, org, sizeof org);
+    msgpack_pack_map(&pk, (notice ? 9 : 6) + (role[0] != '\0') + (org[0] != '\0'));
     wh_msg_kv_str(&pk, "agreement_id", a->id);
     wh_msg_kv_str(&pk, "title", a->title);
     wh_msg_kv_str(&pk, "employer_id", a->employer_id);
@@ -70,6 +143,10 @@ static int emit(wh_store_t *store, const agr_t *a, const agr_item_t *it, char id
         wh_msg_kv_bool(&pk, "auto_renew", a->auto_renew);
     }
     pack_contacts(&pk, a);
+    if (role[0])
+        wh_msg_kv_str(&pk, "entered_by_role", role);
+    if (org[0])
+        wh_msg_kv_str(&pk, "entered_by_org", org);
     int rc = wh_buf_failed(&data)
                  ? WH_ENOMEM
                  : wh_outbox_emit(store, notice ? "agreement.expiring" : "agreement.expired",

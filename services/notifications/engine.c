@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,18 +12,22 @@
 #include "id.h"
 #include "log.h"
 #include "mail.h"
+#include "netguard.h"
 #include "schedule.h"
 #include "subscriptions.h"
 #include "templates.h"
 #include "webhook.h"
 
 /* Due pending deliveries in time order; ?2 says whether e-mail is sent at
- * all; ?3 lists the hosts whose queue is full (JSON array). Claimed rows
- * come back too and are skipped in memory, hence the limit ?4 counts them. */
+ * all; ?3 lists the hosts whose queue is full, ?5 the organisations whose
+ * mail is over the hour's limit (JSON arrays; "" stands for no
+ * organisation). Claimed rows come back too and are skipped in memory,
+ * hence the limit ?4 counts them. */
 static const char SQL_DUE[] =
-    "SELECT seq, host FROM deliveries"
+    "SELECT seq, host, channel = 'email', coalesce(org_id, '') FROM deliveries"
     " WHERE status = 'pending' AND next_ms <= ?1 AND (?2 OR channel = 'webhook')"
     "   AND host NOT IN (SELECT value FROM json_each(?3))"
+    "   AND (channel = 'webhook' OR coalesce(org_id, '') NOT IN (SELECT value FROM json_each(?5)))"
     " ORDER BY next_ms LIMIT ?4";
 static const char SQL_NEXT_DUE[] =
     "SELECT min(next_ms) FROM deliveries"
@@ -70,6 +75,14 @@ struct job {
     struct curl_slist *headers;
 };
 
+/* One organisation's mail in its current hour. */
+struct mail_org {
+    char org[WH_ID_LEN + 1]; /* "" for events of no organisation */
+    int64_t window_start;    /* 0: a free slot */
+    int started;
+    bool told; /* the deferral is logged once an hour */
+};
+
 struct outcome {
     int64_t seq;
     int64_t at_ms;
@@ -114,6 +127,9 @@ struct engine {
     char mail_from[320];
     char envelope_from[MAIL_MAX_ADDRESS + 3];
     bool smtp;
+    int mail_per_org_hour;
+    struct mail_org mail_orgs[ENGINE_MAIL_ORGS];
+    int64_t mail_orgs_full_logged_ms;
 };
 
 /* --- claims ------------------------------------------------------------ */
@@ -166,6 +182,92 @@ static void unclaim(engine_t *e, int64_t seq)
             hole = j;
         }
     }
+}
+
+/* --- mail per organisation ------------------------------------------------- */
+
+/* The organisation's hour, begun now if the last one is over; NULL when
+ * every slot holds an organisation at its limit in a running hour (only
+ * more than ENGINE_MAIL_ORGS organisations mailing within one hour get
+ * there): the new one's mail then waits until a slot is free, so that no
+ * organisation over its limit is ever forgotten. Otherwise a slot under its
+ * limit is reused, the oldest first (that organisation may then start up
+ * to one more hour's limit). */
+static struct mail_org *mail_org_get(engine_t *e, const char *org, int64_t now)
+{
+    struct mail_org *free_slot = NULL, *oldest = NULL;
+    for (int i = 0; i < ENGINE_MAIL_ORGS; i++) {
+        struct mail_org *m = &e->mail_orgs[i];
+        if (m->window_start && now - m->window_start >= ENGINE_MAIL_WINDOW_MS)
+            m->window_start = 0; /* the hour is over */
+        if (m->window_start && strcmp(m->org, org) == 0)
+            return m;
+        if (!m->window_start && !free_slot)
+            free_slot = m;
+        if (m->window_start && m->started < e->mail_per_org_hour &&
+            (!oldest || m->window_start < oldest->window_start))
+            oldest = m;
+    }
+    struct mail_org *m = free_slot ? free_slot : oldest;
+    if (!m) {
+        if (now - e->mail_orgs_full_logged_ms >= 60 * 1000) {
+            wh_log_warn("%d organisations reached their e-mail limit this hour; mail of "
+                        "others waits for the next hour",
+                        ENGINE_MAIL_ORGS);
+            e->mail_orgs_full_logged_ms = now;
+        }
+        return NULL;
+    }
+    snprintf(m->org, sizeof m->org, "%s", org);
+    m->window_start = now;
+    m->started = 0;
+    m->told = false;
+    return m;
+}
+
+/* The organisations at their limit now, as a JSON array into out. */
+static void mail_orgs_full(engine_t *e, int64_t now, wh_buf_t *out)
+{
+    wh_buf_putc(out, '[');
+    bool first = true;
+    for (int i = 0; i < ENGINE_MAIL_ORGS; i++) {
+        struct mail_org *m = &e->mail_orgs[i];
+        if (!m->window_start || now - m->window_start >= ENGINE_MAIL_WINDOW_MS ||
+            m->started < e->mail_per_org_hour)
+            continue;
+        if (!first)
+            wh_buf_putc(out, ',');
+        first = false;
+        wh_buf_json_str(out, m->org, strlen(m->org));
+    }
+    wh_buf_putc(out, ']');
+}
+
+/* Counts one mail for org; false (and the delivery stays pending) when the
+ * organisation has reached its limit for the hour. */
+static bool mail_org_take(engine_t *e, const char *org, int64_t now)
+{
+    struct mail_org *m = mail_org_get(e, org, now);
+    if (!m)
+        return false;
+    if (m->started >= e->mail_per_org_hour) {
+        if (!m->told)
+            wh_log_warn("organisation %s reached %d e-mails this hour (WH_MAIL_PER_ORG_HOUR); "
+                        "its further mail waits for the next hour",
+                        org[0] ? org : "(none)", e->mail_per_org_hour);
+        m->told = true;
+        return false;
+    }
+    m->started++;
+    return true;
+}
+
+/* A mail counted but not taken up after all. */
+static void mail_org_give_back(engine_t *e, const char *org, int64_t now)
+{
+    struct mail_org *m = mail_org_get(e, org, now);
+    if (m && m->started > 0)
+        m->started--;
 }
 
 /* --- hosts and jobs ------------------------------------------------------ */
@@ -306,6 +408,28 @@ static void on_done(void *ud, CURL *easy, CURLcode rc)
         dispatch(e);
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION: every address curl connects to, after its
+ * own resolution, passes the guard here, so a name that resolves to an
+ * internal address (at any moment: DNS rebinding) gains nothing. A refusal
+ * ends the attempt as any connection failure does; the tenant sees the same
+ * outcome as for a closed port, the operator the reason in the log. */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct job *j = ud;
+    uint8_t a[16];
+    net_class_t cls = NET_RESERVED;
+    if (purpose == CURLSOCKTYPE_IPCXN && netguard_from_sockaddr(&addr->addr, a) &&
+        netguard_permits(netguard_get(), a, &cls))
+        return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    char text[NETGUARD_ADDR_LEN] = "?";
+    if (netguard_from_sockaddr(&addr->addr, a))
+        netguard_format(a, text, sizeof text);
+    wh_log_warn("delivery %s: refused to connect to %s, a %s address (WH_WEBHOOK_ALLOW "
+                "allows ranges)",
+                j->id, text, netguard_class_name(cls));
+    return CURL_SOCKET_BAD;
+}
+
 static int start_webhook(engine_t *e, struct job *j)
 {
     char sig[WEBHOOK_SIGNATURE_LEN + 1];
@@ -334,6 +458,11 @@ static int start_webhook(engine_t *e, struct job *j)
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->payload.data);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)j->payload.len);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    /* No proxy from the environment: the guard must see the receiver's
+     * address, not a proxy's. */
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, j);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ENGINE_WEBHOOK_CONNECT_MS);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ENGINE_WEBHOOK_TIMEOUT_MS);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_response);
@@ -517,19 +646,32 @@ static void scan(engine_t *e)
                 wh_buf_json_str(&full, h->key, strlen(h->key));
             }
         wh_buf_putc(&full, ']');
+        wh_buf_t orgs_full;
+        wh_buf_init(&orgs_full);
+        mail_orgs_full(e, now, &orgs_full);
         static int64_t seqs[SCAN_MAX];
         static char keys[SCAN_MAX][SUB_MAX_HOST];
+        static char mail_org[SCAN_MAX][WH_ID_LEN + 1]; /* "" too for webhooks */
+        static bool is_mail[SCAN_MAX];
         int n = 0;
         sqlite3_stmt *st = wh_store_stmt(e->store, SQL_DUE);
-        if (st && !wh_buf_failed(&full)) {
+        if (st && !wh_buf_failed(&full) && !wh_buf_failed(&orgs_full)) {
             sqlite3_bind_int64(st, 1, now);
             sqlite3_bind_int(st, 2, e->smtp);
             sqlite3_bind_text(st, 3, full.data, (int)full.len, SQLITE_TRANSIENT);
             sqlite3_bind_int64(st, 4, (int64_t)e->n_claims + room);
+            sqlite3_bind_text(st, 5, orgs_full.data, (int)orgs_full.len, SQLITE_TRANSIENT);
             while (n < room && sqlite3_step(st) == SQLITE_ROW) {
                 int64_t seq = sqlite3_column_int64(st, 0);
                 if (claimed(e, seq))
                     continue;
+                /* The limit is counted here, when a mail is taken up; one
+                 * over it stays pending, unclaimed, for a later hour. */
+                const char *org = (const char *)sqlite3_column_text(st, 3);
+                is_mail[n] = sqlite3_column_int(st, 2);
+                if (is_mail[n] && !mail_org_take(e, org, now))
+                    continue;
+                snprintf(mail_org[n], sizeof mail_org[n], "%s", is_mail[n] ? org : "");
                 seqs[n] = seq;
                 snprintf(keys[n], sizeof keys[n], "%s", (const char *)sqlite3_column_text(st, 1));
                 n++;
@@ -537,13 +679,16 @@ static void scan(engine_t *e)
             sqlite3_reset(st);
         }
         wh_buf_close(&full);
+        wh_buf_close(&orgs_full);
         for (int i = 0; i < n; i++) {
             struct host *h = host_get(e, keys[i], true);
-            if (!h || h->queued >= ENGINE_MAX_QUEUED_PER_HOST)
+            struct job *j =
+                h && h->queued < ENGINE_MAX_QUEUED_PER_HOST ? load(e, seqs[i], h) : NULL;
+            if (!j) {
+                if (is_mail[i])
+                    mail_org_give_back(e, mail_org[i], now);
                 continue;
-            struct job *j = load(e, seqs[i], h);
-            if (!j)
-                continue;
+            }
             claim(e, j->seq);
             e->n_jobs++;
             h->queued++;
@@ -704,6 +849,20 @@ static int configure(engine_t *e, const wh_config_t *cfg)
         wh_log_warn("WH_RETRY_SCALE is not a number in (0, 1000]; using 1");
     if (e->scale != 1.0)
         wh_log_info("retry schedule scaled by %g (WH_RETRY_SCALE)", e->scale);
+    if (!netguard_load())
+        return WH_EINVAL;
+    e->mail_per_org_hour = ENGINE_MAIL_PER_ORG_HOUR;
+    const char *limit = getenv("WH_MAIL_PER_ORG_HOUR");
+    if (limit && *limit) {
+        char *end;
+        long v = strtol(limit, &end, 10);
+        if (*end != '\0' || v < 1 || v > ENGINE_MAIL_PER_ORG_HOUR_MAX) {
+            wh_log_error("WH_MAIL_PER_ORG_HOUR must be an integer from 1 to %d",
+                         ENGINE_MAIL_PER_ORG_HOUR_MAX);
+            return WH_EINVAL;
+        }
+        e->mail_per_org_hour = (int)v;
+    }
     if (cfg->public_url)
         snprintf(e->base_url, sizeof e->base_url, "%s", cfg->public_url);
     else

@@ -16,8 +16,14 @@
  * One engine owns a store's deliveries: a second process on the same store
  * would send the same deliveries too (still at least once).
  *
+ * E-mail is limited per organisation (ENGINE_MAIL_PER_ORG_HOUR), so that
+ * one tenant cannot make workhealth a mass mailer, nor hold up every other
+ * tenant's mail behind its own: mail beyond the limit stays pending and is
+ * sent in a later hour.
+ *
  * Configuration (environment): WH_SMTP_URL, WH_MAIL_FROM, WH_PUBLIC_URL
- * (see README), WH_RETRY_SCALE (schedule.h). Without WH_SMTP_URL, e-mail
+ * (see README), WH_RETRY_SCALE (schedule.h), WH_MAIL_PER_ORG_HOUR,
+ * WH_WEBHOOK_ALLOW (netguard.h). Without WH_SMTP_URL, e-mail
  * deliveries stay pending, to be sent once it is set. */
 #ifndef NOTIFICATIONS_ENGINE_H
 #define NOTIFICATIONS_ENGINE_H
@@ -37,6 +43,13 @@
 #define ENGINE_WEBHOOK_TIMEOUT_MS  10000
 #define ENGINE_SMTP_CONNECT_MS     10000
 #define ENGINE_SMTP_TIMEOUT_MS     30000
+/* E-mails started per organisation (the event's) in one hour; more wait,
+ * pending, for the next hour: nothing is dropped. WH_MAIL_PER_ORG_HOUR
+ * overrides the default (1..ENGINE_MAIL_PER_ORG_HOUR_MAX). */
+#define ENGINE_MAIL_PER_ORG_HOUR     200
+#define ENGINE_MAIL_PER_ORG_HOUR_MAX 1000000
+#define ENGINE_MAIL_WINDOW_MS        (3600 * 1000)
+#define ENGINE_MAIL_ORGS             1024 /* organisations whose hour is tracked at once */
 
 typedef struct engine engine_t;
 

@@ -33,9 +33,11 @@ static void check_contacts(wh_ctx_t *c, wh_valid_t *data, const char *name)
         wh_valid_only(&v, contact_fields);
         wh_str_t s;
         int lang;
-        wh_valid_str(&v, "name", WH_V_REQUIRED, 1, EVENT_MAX_FIELD, &s);
+        /* Texts stored before single-line fields were enforced are taken
+         * as they are (mail rendering flattens them). */
+        wh_valid_str(&v, "name", WH_V_REQUIRED | WH_V_MULTILINE, 1, EVENT_MAX_FIELD, &s);
         wh_valid_str(&v, "email", WH_V_REQUIRED, 3, 254, &s);
-        wh_valid_str(&v, "role", WH_V_NULLABLE, 1, EVENT_MAX_FIELD, &s);
+        wh_valid_str(&v, "role", WH_V_NULLABLE | WH_V_MULTILINE, 1, EVENT_MAX_FIELD, &s);
         wh_valid_enum(&v, "language", WH_V_REQUIRED, languages, &lang);
     }
 }
@@ -71,7 +73,7 @@ void events_ingest(wh_ctx_t *c)
             bool b;
             int32_t d;
             switch (f->kind) {
-            case WH_FIELD_STR: wh_valid_str(&dv, f->name, flags, 1, EVENT_MAX_FIELD, &s); break;
+            case WH_FIELD_STR: wh_valid_str(&dv, f->name, flags | WH_V_MULTILINE, 1, EVENT_MAX_FIELD, &s); break;
             case WH_FIELD_INT: wh_valid_int(&dv, f->name, flags, INT32_MIN, INT32_MAX, &x); break;
             case WH_FIELD_BOOL: wh_valid_bool(&dv, f->name, flags, &b); break;
             case WH_FIELD_DATE: wh_valid_date(&dv, f->name, flags, &d); break;

@@ -10,6 +10,7 @@
 #include "id.h"
 #include "list.h"
 #include "mail.h"
+#include "netguard.h"
 #include "webhook.h"
 
 static const char *const sub_fields[] = {"org_id", "events", "channel", "target", "language", NULL};
@@ -50,10 +51,15 @@ bool subscription_role_sees_alerts(unsigned role)
 
 bool subscription_webhook_host(const char *url, char *out, size_t cap)
 {
+    return subscription_webhook_check(url, out, cap, NULL) != SUB_URL_BAD;
+}
+
+int subscription_webhook_check(const char *url, char *out, size_t cap, net_class_t *cls)
+{
     CURLU *u = curl_url();
     if (!u)
-        return false;
-    bool ok = false;
+        return SUB_URL_BAD;
+    bool ok = false, permitted = true;
     char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
     if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
@@ -65,13 +71,16 @@ bool subscription_webhook_host(const char *url, char *out, size_t cap)
         ok = n > 0 && (size_t)n < cap;
         for (char *p = out; ok && *p; p++)
             *p = (char)tolower((unsigned char)*p);
+        for (char *p = host; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        permitted = netguard_host_permits(netguard_get(), host, cls);
     }
     curl_free(scheme);
     curl_free(host);
     curl_free(port);
     curl_free(user);
     curl_url_cleanup(u);
-    return ok;
+    return !ok ? SUB_URL_BAD : permitted ? SUB_URL_OK : SUB_URL_REFUSED;
 }
 
 static void pack_sub(msgpack_packer *pk, sqlite3_stmt *st, const char *secret)
@@ -171,9 +180,17 @@ void subscription_create(wh_ctx_t *c)
     char tz[SUB_MAX_URL + 1] = "";
     if (target.p) {
         snprintf(tz, sizeof tz, "%.*s", (int)target.n, target.p);
-        if (channel == CH_WEBHOOK && !subscription_webhook_host(tz, host, sizeof host))
+        net_class_t cls = NET_PUBLIC;
+        int url = channel == CH_WEBHOOK ? subscription_webhook_check(tz, host, sizeof host, &cls)
+                                        : SUB_URL_OK;
+        if (url == SUB_URL_BAD)
             wh_reply_field(c->rep, "/target",
                            "must be an http or https URL with a host and no user name");
+        else if (url == SUB_URL_REFUSED)
+            wh_reply_field(c->rep, "/target",
+                           "must not point to an internal address (%s); webhooks go to "
+                           "public addresses and to the ranges the operator allows",
+                           netguard_class_name(cls));
         else if (channel == CH_EMAIL && !mail_address_ok(target.p, target.n))
             wh_reply_field(c->rep, "/target", "must be an e-mail address");
     }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "dispatch.h"
+#include "netguard.h"
 
 #define SUB_MAX_EVENTS 20   /* event types in one subscription */
 #define SUB_MAX_URL    2000 /* characters of a webhook URL */
@@ -30,5 +31,10 @@ bool subscription_role_sees_alerts(unsigned role);
  * false unless url is an absolute http(s) URL with a host and without
  * user information. */
 bool subscription_webhook_host(const char *url, char *out, size_t cap);
+/* The same, and the address guard's judgement of the host (netguard.h):
+ * SUB_URL_REFUSED, with the class in *cls (may be NULL), when the host is a
+ * literal address or a name that the guard refuses. */
+enum { SUB_URL_OK, SUB_URL_BAD, SUB_URL_REFUSED };
+int subscription_webhook_check(const char *url, char *out, size_t cap, net_class_t *cls);
 
 #endif

@@ -49,37 +49,49 @@ const mail_template_t mail_templates[] = {
      "{notice_deadline}. Die Vereinbarung läuft bis zum {ends_on}.\n"
      "{renewal}\n\n"
      "Bitte entscheiden Sie rechtzeitig, ob Sie die Zusammenarbeit fortsetzen möchten.\n\n"
-     "Zur Vereinbarung: {link}\n" FOOTER_DE},
+     "Zur Vereinbarung: {link}\n\n"
+     "Sie erhalten diese Erinnerung, weil {entered_by} Ihre Adresse als Kontakt für diese "
+     "Vereinbarung eingetragen hat.\n" FOOTER_DE},
     {"agreement.expiring", "en", "Notice period ends on {notice_deadline}: {title}",
      "Hello,\n\n"
      "the notice period of the cooperation agreement \"{title}\" ends {days}, on "
      "{notice_deadline}. The agreement runs until {ends_on}.\n"
      "{renewal}\n\n"
      "Please decide in time whether you want to continue the cooperation.\n\n"
-     "View the agreement: {link}\n" FOOTER_EN},
+     "View the agreement: {link}\n\n"
+     "You receive this reminder because {entered_by} entered your address as a contact for "
+     "this agreement.\n" FOOTER_EN},
     {"agreement.expiring", "sv", "Uppsägningstiden går ut {notice_deadline}: {title}",
      "Hej!\n\n"
      "Uppsägningstiden för samverkansavtalet ”{title}” går ut {days}, den "
      "{notice_deadline}. Avtalet gäller till och med {ends_on}.\n"
      "{renewal}\n\n"
      "Bestäm i god tid om ni vill fortsätta samarbetet.\n\n"
-     "Till avtalet: {link}\n" FOOTER_SV},
+     "Till avtalet: {link}\n\n"
+     "Du får den här påminnelsen eftersom {entered_by} har angett din adress som kontakt för "
+     "avtalet.\n" FOOTER_SV},
     /* agreement.expired */
     {"agreement.expired", "de", "Kooperationsvereinbarung abgelaufen: {title}",
      "Guten Tag,\n\n"
      "die Kooperationsvereinbarung „{title}“ ist am {ends_on} ausgelaufen, ohne verlängert "
      "oder gekündigt worden zu sein.\n\n"
-     "Zur Vereinbarung: {link}\n" FOOTER_DE},
+     "Zur Vereinbarung: {link}\n\n"
+     "Sie erhalten diese Nachricht, weil {entered_by} Ihre Adresse als Kontakt für diese "
+     "Vereinbarung eingetragen hat.\n" FOOTER_DE},
     {"agreement.expired", "en", "Cooperation agreement expired: {title}",
      "Hello,\n\n"
      "the cooperation agreement \"{title}\" ended on {ends_on} without being renewed or "
      "terminated.\n\n"
-     "View the agreement: {link}\n" FOOTER_EN},
+     "View the agreement: {link}\n\n"
+     "You receive this message because {entered_by} entered your address as a contact for "
+     "this agreement.\n" FOOTER_EN},
     {"agreement.expired", "sv", "Samverkansavtalet har löpt ut: {title}",
      "Hej!\n\n"
      "Samverkansavtalet ”{title}” löpte ut den {ends_on} utan att ha förlängts eller sagts "
      "upp.\n\n"
-     "Till avtalet: {link}\n" FOOTER_SV},
+     "Till avtalet: {link}\n\n"
+     "Du får det här meddelandet eftersom {entered_by} har angett din adress som kontakt för "
+     "avtalet.\n" FOOTER_SV},
     /* agreement.renewed */
     {"agreement.renewed", "de", "Kooperationsvereinbarung verlängert: {title}",
      "Guten Tag,\n\n"
@@ -198,6 +210,20 @@ static const char *const renewal_words[][3] = {
      "Avtalet förlängs automatiskt om det inte sägs upp senast då."},
 };
 
+/* Who entered a contact's address: by the role of the token, with its
+ * organisation's name where the event has it. */
+static const char *const entered_by_words[][3] = {
+    /* coordinator: the employer's */
+    {"das Gesundheitsmanagement von ", "the health-management coordinator of ",
+     "samordnaren för hälsoarbetet hos "},
+    /* consultant: the insurer's */
+    {"die Gesundheitsberatung von ", "the health-promotion consultant of ", "hälsokonsulten hos "},
+    {"die Administration von workhealth", "the administrators of workhealth",
+     "administratörerna av workhealth"},
+    {"eine Person mit Zugang zu workhealth", "someone with access to workhealth",
+     "någon med åtkomst till workhealth"},
+};
+
 static int lang_index(const char *lang)
 {
     for (int i = 0; mail_languages[i]; i++)
@@ -239,12 +265,38 @@ static void put_url_encoded(wh_buf_t *out, const char *p, size_t n)
     }
 }
 
+/* A value in the text stays on its line: control characters (C0, DEL,
+ * C1), line and paragraph separators and direction controls become spaces,
+ * so that nothing from an event can start a line of its own in a mail. The
+ * services refuse them in single-line fields; this covers what was stored
+ * before they did. */
+static void put_line(wh_buf_t *out, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        unsigned char b1 = i + 1 < n ? (unsigned char)p[i + 1] : 0;
+        unsigned char b2 = i + 2 < n ? (unsigned char)p[i + 2] : 0;
+        if (ch < 0x20 || ch == 0x7f) {
+            wh_buf_putc(out, ' ');
+        } else if (ch == 0xc2 && b1 >= 0x80 && b1 <= 0x9f) {
+            wh_buf_putc(out, ' ');
+            i++;
+        } else if (ch == 0xe2 && ((b1 == 0x80 && b2 >= 0xa8 && b2 <= 0xae) ||
+                                  (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9))) {
+            wh_buf_putc(out, ' ');
+            i += 2;
+        } else {
+            wh_buf_putc(out, (char)ch);
+        }
+    }
+}
+
 static void put_value(struct render_ctx *r, wh_buf_t *out, const char *p, size_t n)
 {
     if (r->in_url)
         put_url_encoded(out, p, n);
     else
-        wh_buf_append(out, p, n);
+        put_line(out, p, n);
 }
 
 static enum wh_field_kind field_kind(const wh_event_type_t *et, const char *name)
@@ -307,6 +359,20 @@ static int put_placeholder(struct render_ctx *r, const char *name, wh_buf_t *out
         if (!a || a->type != MSGPACK_OBJECT_BOOLEAN)
             return WH_EINVAL;
         wh_buf_puts(out, renewal_words[a->via.boolean][r->lang]);
+        return 0;
+    }
+    if (strcmp(name, "entered_by") == 0) {
+        const msgpack_object *role = wh_msg_get(d, "entered_by_role");
+        wh_str_t org = wh_msg_str(wh_msg_get(d, "entered_by_org"));
+        int i = wh_msg_str_eq(role, "coordinator")  ? 0
+                : wh_msg_str_eq(role, "consultant") ? 1
+                : wh_msg_str_eq(role, "admin")      ? 2
+                                                    : 3;
+        if (i < 2 && (!org.p || org.n == 0))
+            i = 3;
+        wh_buf_puts(out, entered_by_words[i][r->lang]);
+        if (i < 2)
+            put_value(r, out, org.p, org.n);
         return 0;
     }
     if (strcmp(name, "days") == 0) {

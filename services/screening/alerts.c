@@ -342,7 +342,7 @@ static void transition(wh_ctx_t *c, enum transition t)
         if (t == CLOSE)
             wh_valid_enum(&v, "outcome", WH_V_REQUIRED, outcomes, &outcome);
         else
-            wh_valid_str(&v, "note", WH_V_NULLABLE, 1, SCR_ALERT_MAX_NOTE, &note);
+            wh_valid_str(&v, "note", WH_V_NULLABLE | WH_V_MULTILINE, 1, SCR_ALERT_MAX_NOTE, &note);
         if (wh_reply_invalid(c->rep))
             return;
     }

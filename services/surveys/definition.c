@@ -99,7 +99,7 @@ static bool valid_key(wh_valid_t *v, const char *field, wh_str_t *out)
 /* A text given per language: {de: "...", en: "..."} with every language of
  * the survey and no other. */
 static void valid_text(const survey_def_t *d, wh_valid_t *parent, const char *field, size_t max_len,
-                       def_text_t *out)
+                       unsigned flags, def_text_t *out)
 {
     memset(out, 0, sizeof *out);
     const msgpack_object *o = wh_msg_get(parent->obj, field);
@@ -117,7 +117,7 @@ static void valid_text(const survey_def_t *d, wh_valid_t *parent, const char *fi
         known[i] = def_languages[d->langs[i]];
     wh_valid_only(&tv, known);
     for (int i = 0; i < d->n_langs; i++)
-        wh_valid_str(&tv, def_languages[d->langs[i]], WH_V_REQUIRED, 1, max_len,
+        wh_valid_str(&tv, def_languages[d->langs[i]], WH_V_REQUIRED | flags, 1, max_len,
                      &out->t[d->langs[i]]);
 }
 
@@ -178,7 +178,7 @@ static void parse_dimensions(survey_def_t *d, const msgpack_object *o, wh_reply_
                     snprintf(ptr, sizeof ptr, "%s/key", prefix);
                     wh_reply_field(rep, ptr, "is used by another dimension");
                 }
-        valid_text(d, &v, "title", DEF_MAX_NAME, &dim->title);
+        valid_text(d, &v, "title", DEF_MAX_NAME, 0, &dim->title);
         wh_valid_bool(&v, "higher_is_better", WH_V_REQUIRED, &dim->higher_is_better);
     }
 }
@@ -206,7 +206,7 @@ static void parse_questions(survey_def_t *d, const msgpack_object *o, wh_reply_t
             snprintf(ptr, sizeof ptr, "%s/dimension", prefix);
             wh_reply_field(rep, ptr, "is not a key of the survey's dimensions");
         }
-        valid_text(d, &v, "text", DEF_MAX_TEXT, &q->text);
+        valid_text(d, &v, "text", DEF_MAX_TEXT, WH_V_MULTILINE, &q->text);
         q->reverse = false;
         wh_valid_bool(&v, "reverse", 0, &q->reverse);
         const msgpack_object *sc = wh_msg_get(v.obj, "scale");

@@ -85,8 +85,10 @@ def events(s, type_=None, agreement_id=None):
     service received (its events table) and those still in the agreements
     outbox, each once, as dicts {id, type, org_id, data}."""
     seen = {}
-    sources = [("notifications", "SELECT id, type, org_id, data FROM events"),
-               ("agreements", "SELECT id, type, org_id, data FROM wh_outbox")]
+    # The outbox first: an event leaves it only after the notifications
+    # service has stored it, so read in this order none is missed.
+    sources = [("agreements", "SELECT id, type, org_id, data FROM wh_outbox"),
+               ("notifications", "SELECT id, type, org_id, data FROM events")]
     for name, sql in sources:
         if not os.path.exists(os.path.join(s.data_dir, name + ".db")):
             continue

@@ -78,6 +78,7 @@ class Stack:
             "WH_HTTP_ADDR": "127.0.0.1:%d" % self.port,
             "WH_ADMIN_TOKEN": ADMIN_TOKEN,
             "WH_LOG_LEVEL": "info",
+            "WH_WEBHOOK_ALLOW": "127.0.0.1/32",  # test receivers listen on loopback
         })
         if self.now:
             e["WH_NOW"] = self.now

@@ -262,7 +262,7 @@ def test_csv_escaping():
     """Unit names with separators, quotes and formula characters survive a
     round trip through the csv module and are never formulas."""
     units = [("X", 'Amt "X", Nord', None), ("Y", "=HYPERLINK(\"http://x\")", None),
-             ("Z", "+Zentrale\nHaus 2", None)]
+             ("Z", "+Zentrale; Haus 2", None)]
     with Stack(services=SERVICES, env=ENV) as s:
         org = s.org()
         r = s.post("/v1/surveys", sl.survey_body(org["id"], units=units))
@@ -281,7 +281,7 @@ def test_csv_escaping():
         rows = list(csv.DictReader(io.StringIO(r.body.decode("utf-8"), newline="")))
         names = {row["unit"]: row["unit_name"] for row in rows if row["unit"]}
         assert names == {"X": 'Amt "X", Nord', "Y": "'=HYPERLINK(\"http://x\")",
-                         "Z": "'+Zentrale\nHaus 2"}, names
+                         "Z": "'+Zentrale; Haus 2"}, names
 
 
 if __name__ == "__main__":

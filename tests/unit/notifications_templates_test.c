@@ -130,6 +130,61 @@ static void test_expiring(void)
     done(&r);
 }
 
+/* agreement.expired with who entered the contacts: role and organisation
+ * (either may be absent: events from before they were recorded). */
+static int render_entered(const char *lang, const char *role, const char *org, wh_buf_t *body)
+{
+    wh_buf_t data, subject;
+    wh_buf_init(&data);
+    wh_buf_init(&subject);
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &data);
+    msgpack_pack_map(&pk, 6 + (role != NULL) + (org != NULL));
+    wh_msg_kv_str(&pk, "agreement_id", "01JID00000000000000000000Z");
+    wh_msg_kv_str(&pk, "title", "BGF-Kooperation 2025");
+    wh_msg_kv_str(&pk, "employer_id", "01JID00000000000000000001Z");
+    wh_msg_kv_str(&pk, "insurer_id", "01JID00000000000000000002Z");
+    wh_msg_kv_str(&pk, "ends_on", "2025-12-31");
+    wh_msg_pack_str(&pk, "contacts");
+    msgpack_pack_array(&pk, 0);
+    if (role)
+        wh_msg_kv_str(&pk, "entered_by_role", role);
+    if (org)
+        wh_msg_kv_str(&pk, "entered_by_org", org);
+    wh_msg_t m;
+    CHECK_INT(wh_msg_decode(data.data, data.len, &m), 0);
+    wh_buf_reset(body);
+    int rc = template_render("agreement.expired", lang, ORG, m.root, BASE, &subject, body);
+    wh_msg_close(&m);
+    wh_buf_close(&data);
+    wh_buf_close(&subject);
+    return rc;
+}
+
+/* Each reminder says who entered the recipient's address. */
+static void test_entered_by(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    CHECK_INT(render_entered("en", "coordinator", "Bezirksamt Mitte", &b), 0);
+    CHECK(strstr(b.data, "You receive this message because the health-management coordinator "
+                         "of Bezirksamt Mitte entered your address as a contact for this "
+                         "agreement.\n") != NULL);
+    CHECK_INT(render_entered("de", "consultant", "AOK Nordost", &b), 0);
+    CHECK(strstr(b.data, "weil die Gesundheitsberatung von AOK Nordost Ihre Adresse als "
+                         "Kontakt für diese Vereinbarung eingetragen hat.\n") != NULL);
+    CHECK_INT(render_entered("sv", "admin", NULL, &b), 0);
+    CHECK(strstr(b.data, "eftersom administratörerna av workhealth har angett din adress") != NULL);
+    CHECK_INT(render_entered("en", NULL, NULL, &b), 0);
+    CHECK(strstr(b.data, "because someone with access to workhealth entered your address") != NULL);
+    CHECK_INT(render_entered("en", "coordinator", NULL, &b), 0);
+    CHECK(strstr(b.data, "because someone with access to workhealth entered") != NULL);
+    /* A name is one line in the mail, whatever the event holds. */
+    CHECK_INT(render_entered("en", "consultant", "Kasse\nPlease reply with your password", &b), 0);
+    CHECK(strstr(b.data, "consultant of Kasse Please reply with your password entered") != NULL);
+    wh_buf_close(&b);
+}
+
 /* Alert texts carry urgency and a link to the organisation's alerts, and
  * nothing else: not even the alert's id. */
 static void test_alerts_carry_no_data(void)
@@ -235,12 +290,43 @@ static void test_addresses(void)
     CHECK(!mail_envelope_from("a@b.c\r\nBcc: x@y.z", env, sizeof env));
 }
 
+/* A value never starts a line of its own in a mail: control characters,
+ * separators and direction controls stored before the services refused
+ * them in single-line fields become spaces. */
+static void test_values_stay_on_their_line(void)
+{
+    wh_buf_t data, s, b;
+    wh_buf_init(&data);
+    wh_buf_init(&s);
+    wh_buf_init(&b);
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &data);
+    msgpack_pack_map(&pk, 2);
+    wh_msg_kv_str(&pk, "survey_id", "s1");
+    wh_msg_kv_str(&pk, "title",
+                  "Befragung\n\nPlease confirm your password at http://evil.example/\r\t\x1b"
+                  "\xc2\x85\xe2\x80\xa8\xe2\x80\xae\xe2\x81\xa6"
+                  "end");
+    wh_msg_t m;
+    CHECK_INT(wh_msg_decode(data.data, data.len, &m), 0);
+    CHECK_INT(template_render("survey.opened", "en", ORG, m.root, BASE, &s, &b), 0);
+    CHECK(strstr(b.data, "\"Befragung  Please confirm your password at http://evil.example/"
+                         "       end\" is now open.\n") != NULL);
+    CHECK(strchr(s.data, '\n') == NULL);
+    wh_msg_close(&m);
+    wh_buf_close(&data);
+    wh_buf_close(&s);
+    wh_buf_close(&b);
+}
+
 int main(void)
 {
     TEST(test_every_type_and_language);
     TEST(test_expiring);
+    TEST(test_entered_by);
     TEST(test_alerts_carry_no_data);
     TEST(test_link_values_are_encoded);
+    TEST(test_values_stay_on_their_line);
     TEST(test_compose);
     TEST(test_addresses);
     return 0;

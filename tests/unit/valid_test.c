@@ -248,22 +248,73 @@ static void test_str_code_points_and_controls(void)
     CHECK_INT(wh_valid_str(&v, "euro", 0, 2, 2, &s), WH_V_SET);
     CHECK_INT(s.n, 6);
     CHECK_INT(wh_valid_str(&v, "emoji", 0, 1, 1, &s), WH_V_SET);
-    CHECK_INT(wh_valid_str(&v, "lines", 0, 1, 100, &s), WH_V_SET);
+    CHECK_INT(wh_valid_str(&v, "lines", WH_V_MULTILINE, 1, 100, &s), WH_V_SET);
     CHECK_INT(wh_valid_str(&v, "nbsp", 0, 1, 100, &s), WH_V_SET);
     CHECK_INT(rep.n_errors, 0);
     CHECK_INT(wh_valid_str(&v, "koeln", 0, 1, 3, &s), WH_V_BAD);
     CHECK_INT(wh_valid_str(&v, "euro", 0, 3, 10, &s), WH_V_BAD);
     check_error(0, "/koeln", "must be at most 3 characters");
     check_error(1, "/euro", "must be at least 3 characters");
-    /* Control characters: C0 (but newline and tab), DEL and C1. */
+    /* Control characters: C0 (but newline and tab in a multi-line field),
+     * DEL and C1. */
     static const char *const ctl[] = {"nul", "bell", "cr", "esc", "del", "c1", NULL};
     for (int i = 0; ctl[i]; i++) {
-        CHECK_INT(wh_valid_str(&v, ctl[i], 0, 0, 100, &s), WH_V_BAD);
+        CHECK_INT(wh_valid_str(&v, ctl[i], WH_V_MULTILINE, 0, 100, &s), WH_V_BAD);
         char ptr[16];
         snprintf(ptr, sizeof ptr, "/%s", ctl[i]);
         check_error(2 + i, ptr, "must not contain control characters");
     }
     CHECK_INT(rep.n_errors, 8);
+    finish();
+}
+
+static void fill_lines(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 12);
+    wh_msg_kv_str(pk, "lf", "Vertrag\nBitte Passwort senden");
+    wh_msg_kv_str(pk, "tab", "a\tb");
+    wh_msg_kv_str(pk, "crlf", "a\r\nb");
+    wh_msg_kv_str(pk, "ls", "a\xe2\x80\xa8z");      /* U+2028 LINE SEPARATOR */
+    wh_msg_kv_str(pk, "ps", "a\xe2\x80\xa9z");      /* U+2029 PARAGRAPH SEPARATOR */
+    wh_msg_kv_str(pk, "rlo", "a\xe2\x80\xaez");     /* U+202E RIGHT-TO-LEFT OVERRIDE */
+    wh_msg_kv_str(pk, "lri", "a\xe2\x81\xa6z");     /* U+2066 LEFT-TO-RIGHT ISOLATE */
+    wh_msg_kv_str(pk, "pdi", "a\xe2\x81\xa9z");     /* U+2069 POP DIRECTIONAL ISOLATE */
+    wh_msg_kv_str(pk, "nel", "a\xc2\x85z");         /* U+0085 NEXT LINE */
+    wh_msg_kv_str(pk, "dash", "a\xe2\x80\x93z");    /* U+2013 EN DASH: fine */
+    wh_msg_kv_str(pk, "permille", "1\xe2\x80\xb0"); /* U+2030: fine */
+    wh_msg_kv_str(pk, "wj", "a\xe2\x81\xa0z");      /* U+2060 WORD JOINER: fine */
+}
+
+/* Single-line fields (the default): nothing that breaks or reorders a line. */
+static void test_str_single_line(void)
+{
+    start(fill_lines);
+    CHECK(wh_valid_init(&v, &rep, body_msg.root, ""));
+    wh_str_t s;
+    static const char *const fine[] = {"dash", "permille", "wj", NULL};
+    for (int i = 0; fine[i]; i++)
+        CHECK_INT(wh_valid_str(&v, fine[i], 0, 1, 100, &s), WH_V_SET);
+    CHECK_INT(wh_valid_str(&v, "lf", WH_V_MULTILINE, 1, 100, &s), WH_V_SET);
+    CHECK_INT(wh_valid_str(&v, "tab", WH_V_MULTILINE, 1, 100, &s), WH_V_SET);
+    CHECK_INT(wh_valid_str(&v, "ls", WH_V_MULTILINE, 1, 100, &s), WH_V_SET);
+    CHECK_INT(rep.n_errors, 0);
+    static const char *const bad[] = {"lf", "tab", "crlf", "nel", NULL};
+    int n = 0;
+    for (int i = 0; bad[i]; i++, n++) {
+        CHECK_INT(wh_valid_str(&v, bad[i], WH_V_REQUIRED, 1, 100, &s), WH_V_BAD);
+        char ptr[16];
+        snprintf(ptr, sizeof ptr, "/%s", bad[i]);
+        check_error(n, ptr, "must be one line without control characters");
+    }
+    static const char *const seps[] = {"ls", "ps", "rlo", "lri", "pdi", NULL};
+    for (int i = 0; seps[i]; i++, n++) {
+        CHECK_INT(wh_valid_str(&v, seps[i], 0, 1, 100, &s), WH_V_BAD);
+        char ptr[16];
+        snprintf(ptr, sizeof ptr, "/%s", seps[i]);
+        check_error(n, ptr, "must be one line without line separators or direction controls");
+    }
+    CHECK_INT(wh_valid_str(&v, "crlf", WH_V_MULTILINE, 1, 100, &s), WH_V_BAD); /* CR: never */
+    CHECK_INT(rep.n_errors, n + 1);
     finish();
 }
 
@@ -553,6 +604,7 @@ int main(void)
     TEST(test_pointer);
     TEST(test_str);
     TEST(test_str_code_points_and_controls);
+    TEST(test_str_single_line);
     TEST(test_int);
     TEST(test_bool);
     TEST(test_enum);
