@@ -257,8 +257,8 @@ static int run_batch(wh_service_t *s, struct pending *batch, int n)
             wh_reply_pack(&s->reply, p->req.id, &s->out);
         }
         if (s->reply.status >= 500)
-            wh_log(WH_LOG_ERROR, p->req.id, "%s: %d %s", wh_ops[p->req.op].name,
-                   s->reply.status, s->reply.detail);
+            wh_log(WH_LOG_ERROR, p->req.id, "%s: %d %s", wh_ops[p->req.op].name, s->reply.status,
+                   s->reply.detail);
         /* A long batch (hundreds of large reads) keeps the loop from its
          * heartbeat timer; without a sign of life the broker would drop
          * this instance, and every request in flight with it, for being
@@ -284,8 +284,7 @@ static int run_batch(wh_service_t *s, struct pending *batch, int n)
             wh_buf_t tmp;
             wh_buf_init(&tmp);
             wh_reply_reset(&s->reply);
-            wh_reply_problem(&s->reply, 503, "store-unavailable",
-                             "the change could not be stored");
+            wh_reply_problem(&s->reply, 503, "store-unavailable", "the change could not be stored");
             wh_reply_pack(&s->reply, p->req.id, &tmp);
             send_frames(s, WH_CMD_REPLY, p->corr, tmp.data, tmp.len);
             wh_buf_close(&tmp);
@@ -381,8 +380,7 @@ int wh_service_main(const wh_service_def_t *def)
     int ivl = 100, ivl_max = 1000;
     zmq_setsockopt(s->dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(s->dealer, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
-    if (wh_zsock_configure(s->dealer) != 0 ||
-        zmq_connect(s->dealer, s->cfg.broker_connect) != 0) {
+    if (wh_zsock_configure(s->dealer) != 0 || zmq_connect(s->dealer, s->cfg.broker_connect) != 0) {
         wh_log_error("cannot connect to %s: %s", s->cfg.broker_connect, zmq_strerror(errno));
         goto fail_zmq;
     }
