@@ -4,7 +4,9 @@
  * only occupational health reads them, and every such read is written to the
  * audit log, so those reads are marked as writes. Integrations and
  * occupational health push results; coordinators and consultants see only
- * suppressed aggregates; the audit log is the operator's (admin). */
+ * suppressed aggregates; the audit log is the operator's (admin).
+ * Statistics are a write: the first read of a closed period stores its
+ * figures. */
 #ifndef WH_OPS_SCREENING_H
 #define WH_OPS_SCREENING_H
 
@@ -34,7 +36,8 @@
       WH_ROLE_OCC_HEALTH, WH_OPF_BODY | WH_OPF_WRITE)                                              \
     X(ALERTS_CLOSE, "POST", "/v1/alerts/{id}/close", WH_SVC_SCREENING, WH_ROLE_OCC_HEALTH,         \
       WH_OPF_BODY | WH_OPF_WRITE)                                                                  \
-    X(SCR_STATS, "GET", "/v1/screening/stats", WH_SVC_SCREENING, WH_ROLES_SCR_STATS, 0)            \
+    X(SCR_STATS, "GET", "/v1/screening/stats", WH_SVC_SCREENING, WH_ROLES_SCR_STATS,               \
+      WH_OPF_WRITE)                                                                                \
     X(SCR_SETTINGS_GET, "GET", "/v1/screening/settings/{org_id}", WH_SVC_SCREENING,                \
       WH_ROLES_SCR_SETTINGS, 0)                                                                    \
     X(SCR_SETTINGS_PATCH, "PATCH", "/v1/screening/settings/{org_id}", WH_SVC_SCREENING,            \
