@@ -16,11 +16,12 @@ static const char SQL_STATS[] = "SELECT unit, band, count(*) FROM ("
                                 " SELECT unit, band, row_number() OVER"
                                 "  (PARTITION BY subject ORDER BY taken_ms DESC, id DESC) AS rn"
                                 " FROM screenings WHERE org_id = ?1 AND instrument = ?2"
-                                "  AND taken_ms >= ?3 AND taken_ms < ?4)"
+                                "  AND taken_ms >= ?3 AND taken_ms < ?4"
+                                "  AND created_ms < scr_stats_cutoff(taken_ms))"
                                 " WHERE rn = 1 GROUP BY unit, band ORDER BY unit";
 static const char SQL_ANY_RESULT[] = "SELECT 1 FROM screenings"
                                      " WHERE org_id = ?1 AND taken_ms >= ?2 AND taken_ms < ?3"
-                                     " LIMIT 1";
+                                     "  AND created_ms < scr_stats_cutoff(taken_ms) LIMIT 1";
 static const char SQL_PERIOD_GET[] =
     "SELECT threshold, frozen_ms FROM stats_periods WHERE org_id = ?1 AND period = ?2";
 static const char SQL_PERIOD_PUT[] =
@@ -289,6 +290,37 @@ static int64_t day_start_ms(int32_t day)
     return lo;
 }
 
+int64_t scr_period_closes_ms(const scr_period_t *p)
+{
+    return day_start_ms(p->end_day + SCR_STATS_GRACE_DAYS);
+}
+
+int64_t scr_stats_cutoff_ms(int64_t taken_ms)
+{
+    int y, m, d;
+    wh_date_civil(wh_date_of_ms(taken_ms), &y, &m, &d);
+    int32_t next = m == 12 ? wh_date_from_civil(y + 1, 1, 1) : wh_date_from_civil(y, m + 1, 1);
+    return day_start_ms(next + SCR_STATS_GRACE_DAYS);
+}
+
+static void sql_cutoff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) != SQLITE_INTEGER) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    sqlite3_result_int64(ctx, scr_stats_cutoff_ms(sqlite3_value_int64(argv[0])));
+}
+
+int stats_register(sqlite3 *db)
+{
+    return sqlite3_create_function(db, "scr_stats_cutoff", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                   NULL, sql_cutoff, NULL, NULL) == SQLITE_OK
+               ? 0
+               : WH_ESTORE;
+}
+
 /* ---- one instrument's table ----------------------------------------------- */
 
 /* A unit's name (p NULL for results without one). */
@@ -502,10 +534,44 @@ static int itable_load(wh_store_t *store, wh_str_t org, const char *period,
     return rc;
 }
 
-/* Computes, suppresses and stores every instrument's table of the period. */
-static int freeze(wh_store_t *store, wh_str_t org, const scr_period_t *p, int64_t from_ms,
-                  int64_t to_ms, int64_t k, int64_t now_ms)
+/* Looks the period's record up: 1 and its threshold and time when it is
+ * stored, 0 when not, or WH_ESTORE. */
+static int period_get(wh_store_t *store, wh_str_t org, const char *period, int64_t *k,
+                      int64_t *frozen_ms)
 {
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_PERIOD_GET);
+    if (!st)
+        return WH_ESTORE;
+    wh_stmt_bind_str(st, 1, org);
+    wh_stmt_bind_text(st, 2, period);
+    int step = sqlite3_step(st), rc = 0;
+    if (step == SQLITE_ROW) {
+        *k = sqlite3_column_int64(st, 0);
+        *frozen_ms = sqlite3_column_int64(st, 1);
+        rc = 1;
+    } else if (step != SQLITE_DONE) {
+        rc = WH_ESTORE;
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Computes, suppresses and stores every instrument's table of the period,
+ * unless it has no counted result. */
+static int freeze(wh_store_t *store, wh_str_t org, const scr_period_t *p, int64_t k,
+                  int64_t now_ms)
+{
+    int64_t from_ms = day_start_ms(p->first_day), to_ms = day_start_ms(p->end_day);
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_ANY_RESULT);
+    if (!st)
+        return WH_ESTORE;
+    wh_stmt_bind_str(st, 1, org);
+    sqlite3_bind_int64(st, 2, from_ms);
+    sqlite3_bind_int64(st, 3, to_ms);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW)
+        return step == SQLITE_DONE ? 0 : WH_ESTORE;
     int rc = 0;
     for (int i = 0; rc == 0 && i < scr_n_instruments; i++) {
         itable_t it;
@@ -516,7 +582,7 @@ static int freeze(wh_store_t *store, wh_str_t org, const scr_period_t *p, int64_
             rc = itable_store(store, org, p->key, scr_instruments[i].id, &it);
         itable_free(&it);
     }
-    sqlite3_stmt *st = rc == 0 ? wh_store_stmt(store, SQL_PERIOD_PUT) : NULL;
+    st = rc == 0 ? wh_store_stmt(store, SQL_PERIOD_PUT) : NULL;
     if (rc == 0 && !st)
         rc = WH_ESTORE;
     if (st) {
@@ -528,6 +594,33 @@ static int freeze(wh_store_t *store, wh_str_t org, const scr_period_t *p, int64_
         sqlite3_reset(st);
     }
     return rc;
+}
+
+/* Freezes p and every other closed period of its year that overlaps it and
+ * is not stored yet, from the same results at the same moment. */
+static int freeze_with_overlaps(wh_store_t *store, wh_str_t org, const scr_period_t *p,
+                                int64_t k, int64_t now_ms)
+{
+    static const char *const suffixes[] = {"",    "-Q1", "-Q2", "-Q3", "-Q4", "-01",
+                                           "-02", "-03", "-04", "-05", "-06", "-07",
+                                           "-08", "-09", "-10", "-11", "-12"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char key[SCR_PERIOD_LEN];
+        int n = snprintf(key, sizeof key, "%.4s%s", p->key, suffixes[i]);
+        scr_period_t q;
+        if (n < 0 || scr_period_parse(key, (size_t)n, &q) != 0)
+            return WH_EINVAL; /* cannot happen: p's year is valid */
+        if (q.first_day >= p->end_day || p->first_day >= q.end_day ||
+            scr_period_closes_ms(&q) > now_ms)
+            continue;
+        int64_t qk, qms;
+        int rc = period_get(store, org, q.key, &qk, &qms);
+        if (rc == 0)
+            rc = freeze(store, org, &q, k, now_ms);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* ---- the reply ------------------------------------------------------------ */
@@ -616,45 +709,24 @@ void stats_get(wh_ctx_t *c)
     if (!scr_org_param(c, &org))
         return;
     int64_t now = wh_clock_now_ms();
-    int64_t from_ms = day_start_ms(p.first_day), to_ms = day_start_ms(p.end_day);
-    if (now < to_ms) {
-        char end[WH_DATE_LEN];
-        wh_date_format(p.end_day, end);
+    if (now < scr_period_closes_ms(&p)) {
+        char from[WH_DATE_LEN];
+        wh_date_format(p.end_day + SCR_STATS_GRACE_DAYS, from);
         wh_reply_problem(c->rep, 409, "period-open",
-                         "period %s has not ended; its statistics exist from %s", p.key, end);
+                         "period %s is not closed; its statistics exist from %s", p.key, from);
         return;
     }
 
     /* The stored record, or the first computation of a closed period. */
     int64_t k = 0, frozen_ms = 0;
-    bool frozen = false, empty = false;
-    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_PERIOD_GET);
-    if (!st)
-        goto fail;
-    wh_stmt_bind_str(st, 1, org);
-    wh_stmt_bind_text(st, 2, p.key);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        frozen = true;
-        k = sqlite3_column_int64(st, 0);
-        frozen_ms = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_reset(st);
-    if (!frozen) {
+    int found = period_get(c->store, org, p.key, &k, &frozen_ms);
+    if (found == 0) {
         scr_settings_t set;
         if (settings_load(c->store, org, &set) != 0)
             goto fail;
         k = set.stats_threshold < SCR_STATS_THRESHOLD_MIN ? SCR_STATS_THRESHOLD_MIN
                                                           : set.stats_threshold;
-        if (!(st = wh_store_stmt(c->store, SQL_ANY_RESULT)))
-            goto fail;
-        wh_stmt_bind_str(st, 1, org);
-        sqlite3_bind_int64(st, 2, from_ms);
-        sqlite3_bind_int64(st, 3, to_ms);
-        empty = sqlite3_step(st) != SQLITE_ROW;
-        sqlite3_reset(st);
-    }
-    if (!frozen && !empty) {
-        int rc = freeze(c->store, org, &p, from_ms, to_ms, k, now);
+        int rc = freeze_with_overlaps(c->store, org, &p, k, now);
         if (rc == WH_ELIMIT) {
             wh_reply_problem(c->rep, 409, "too-many-units",
                              "period %s has results from more than %d units; its statistics "
@@ -664,9 +736,12 @@ void stats_get(wh_ctx_t *c)
         }
         if (rc != 0)
             goto fail;
-        frozen = true;
-        frozen_ms = now;
+        /* 0 when the period has no result: nothing stored, nothing shown. */
+        found = period_get(c->store, org, p.key, &k, &frozen_ms);
     }
+    if (found < 0)
+        goto fail;
+    bool frozen = found == 1;
 
     /* Load every table first: a failure must not leave half a reply. */
     itable_t *tables = calloc((size_t)scr_n_instruments, sizeof *tables);

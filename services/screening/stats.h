@@ -5,15 +5,27 @@
  *
  * Periods (DOMAIN.md, "Statistics that cannot be differenced"): figures
  * exist only for closed calendar periods, a month (YYYY-MM), a quarter
- * (YYYY-Qn) or a year (YYYY), in the deployment's time zone. The first
- * request after a period has ended computes its table for every instrument
- * and stores the figures as published (suppressed ones as nothing); every
- * later request reads that record, so results that arrive later, erasures
- * and the retention purge never change a published figure, and threshold
- * changes apply to periods not yet published. A period that has not ended
- * is 409; any other window (from/to, other syntax) is 422. A period with no
- * result at all is answered empty and not stored: it shows nothing, so a
- * table published later cannot be compared with it.
+ * (YYYY-Qn) or a year (YYYY), in the deployment's time zone. A period is
+ * closed SCR_STATS_GRACE_DAYS after its last day, so that integrations that
+ * push results in batches have delivered them; before that it is 409, and
+ * any other window (from/to, other syntax) is 422.
+ *
+ * The first request for a closed period computes its table for every
+ * instrument and stores the figures as published (suppressed ones as
+ * nothing); every later request reads that record, so results that arrive
+ * later, erasures and the retention purge never change a published figure,
+ * and threshold changes apply to periods not yet published. The same
+ * computation freezes every other closed period of that year that overlaps
+ * it (a quarter with its months, a year with all of them), so that nested
+ * periods published together come from the same results.
+ *
+ * A result counts only when it arrived before the grace of the month in
+ * which it was taken ran out: a month, its quarter and its year see the same
+ * results whenever each is computed, and a result pushed late for an
+ * earlier month cannot make a later table differ from an earlier one by
+ * that one person. A period with no counted result at all is answered
+ * empty and not stored: it shows nothing, so a table published later cannot
+ * be compared with it.
  *
  * The figures form a table: units (results without a unit are one more
  * row, shown as unit null) by bands, with row totals (people per unit),
@@ -45,6 +57,7 @@
  * (1 + units x (bands + 1) nodes). */
 #define SCR_STATS_MAX_UNITS 400
 #define SCR_PERIOD_LEN      8 /* "2025-Q1" + NUL, the longest period */
+#define SCR_STATS_GRACE_DAYS 7 /* days after a month before it is closed */
 
 typedef struct scr_cell {
     int64_t n;
@@ -76,6 +89,16 @@ typedef struct scr_period {
 /* Parses "YYYY-MM", "YYYY-Qn" or "YYYY" (years 1970 to 9999). Returns 0 or
  * WH_EINVAL. */
 int scr_period_parse(const char *s, size_t n, scr_period_t *out);
+
+/* The first instant at which the period is closed (its last day plus the
+ * grace). */
+int64_t scr_period_closes_ms(const scr_period_t *p);
+/* The instant from which a result taken at taken_ms no longer counts: the
+ * close of the month in which it was taken. */
+int64_t scr_stats_cutoff_ms(int64_t taken_ms);
+/* Registers the SQL function scr_stats_cutoff(taken_ms) on the store's
+ * connection; the statistics queries use it. Returns 0 or WH_ESTORE. */
+int stats_register(sqlite3 *db);
 
 /* GET /v1/screening/stats?org_id=&period=&by=unit&instrument= */
 void stats_get(wh_ctx_t *c);

@@ -11,7 +11,9 @@
  * published figures determine. The table leaks when one such group is a
  * single cell, or holds between 1 and k - 1 people. Hidden totals are
  * sums of hidden cells plus shown ones, so they are covered too. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -433,6 +435,35 @@ static void test_periods(void)
     CHECK_INT(scr_period_parse(NULL, 0, &p), WH_EINVAL);
 }
 
+static int64_t at(const char *s)
+{
+    int64_t ms = 0;
+    CHECK_INT(wh_clock_parse_rfc3339(s, strlen(s), &ms), 0);
+    return ms;
+}
+
+/* A period closes SCR_STATS_GRACE_DAYS after its last day, in TZ; a result
+ * counts until the month in which it was taken closes. */
+static void test_close_and_cutoff(void)
+{
+    setenv("TZ", "Europe/Berlin", 1);
+    tzset();
+    CHECK_INT(SCR_STATS_GRACE_DAYS, 7);
+    scr_period_t p;
+    CHECK_INT(scr_period_parse("2025-03", 7, &p), 0);
+    CHECK_INT(scr_period_closes_ms(&p), at("2025-04-08T00:00:00+02:00"));
+    CHECK_INT(scr_period_parse("2025-Q1", 7, &p), 0);
+    CHECK_INT(scr_period_closes_ms(&p), at("2025-04-08T00:00:00+02:00"));
+    CHECK_INT(scr_period_parse("2025", 4, &p), 0);
+    CHECK_INT(scr_period_closes_ms(&p), at("2026-01-08T00:00:00+01:00"));
+    /* The last second of March and the first of April, local time. */
+    CHECK_INT(scr_stats_cutoff_ms(at("2025-03-31T23:59:59+02:00")),
+              at("2025-04-08T00:00:00+02:00"));
+    CHECK_INT(scr_stats_cutoff_ms(at("2025-04-01T00:00:00+02:00")),
+              at("2025-05-08T00:00:00+02:00"));
+    CHECK_INT(scr_stats_cutoff_ms(at("2025-12-15T12:00:00Z")), at("2026-01-08T00:00:00+01:00"));
+}
+
 int main(void)
 {
     TEST(test_attacker);
@@ -447,5 +478,6 @@ int main(void)
     TEST(test_max_units);
     TEST(test_random_tables);
     TEST(test_periods);
+    TEST(test_close_and_cutoff);
     return 0;
 }
