@@ -209,7 +209,8 @@ int scr_table_suppress(scr_table_t *t, int64_t k)
 {
     int R = t->n_rows, C = t->n_cols;
     if (k < 1 || k > SUPPRESS_MAX_K || R < 0 || C < 0 || C > SCR_MAX_BANDS ||
-        (int64_t)R * (C + 1) + 1 > SUPPRESS_MAX_NODES || (int64_t)C * (R + 1) + 1 > SUPPRESS_MAX_NODES)
+        (int64_t)R * (C + 1) + 1 > SUPPRESS_MAX_NODES ||
+        (int64_t)C * (R + 1) + 1 > SUPPRESS_MAX_NODES)
         return WH_EINVAL;
     int width = R > C ? R : C;
     supp_node_t *nd = malloc(sizeof *nd * (size_t)(1 + width + R * C));
@@ -433,8 +434,8 @@ static int itable_count(wh_store_t *store, const scr_instrument_t *ins, wh_str_t
 
 /* ---- the frozen record ---------------------------------------------------- */
 
-static int put_figure(wh_store_t *store, wh_str_t org, const char *period, const char *ins,
-                      int row, int col, const unit_name_t *unit, const scr_cell_t *cell)
+static int put_figure(wh_store_t *store, wh_str_t org, const char *period, const char *ins, int row,
+                      int col, const unit_name_t *unit, const scr_cell_t *cell)
 {
     sqlite3_stmt *st = wh_store_stmt(store, SQL_FIGURE_PUT);
     if (!st)
@@ -558,8 +559,7 @@ static int period_get(wh_store_t *store, wh_str_t org, const char *period, int64
 
 /* Computes, suppresses and stores every instrument's table of the period,
  * unless it has no counted result. */
-static int freeze(wh_store_t *store, wh_str_t org, const scr_period_t *p, int64_t k,
-                  int64_t now_ms)
+static int freeze(wh_store_t *store, wh_str_t org, const scr_period_t *p, int64_t k, int64_t now_ms)
 {
     int64_t from_ms = day_start_ms(p->first_day), to_ms = day_start_ms(p->end_day);
     sqlite3_stmt *st = wh_store_stmt(store, SQL_ANY_RESULT);
@@ -598,8 +598,8 @@ static int freeze(wh_store_t *store, wh_str_t org, const scr_period_t *p, int64_
 
 /* Freezes p and every other closed period of its year that overlaps it and
  * is not stored yet, from the same results at the same moment. */
-static int freeze_with_overlaps(wh_store_t *store, wh_str_t org, const scr_period_t *p,
-                                int64_t k, int64_t now_ms)
+static int freeze_with_overlaps(wh_store_t *store, wh_str_t org, const scr_period_t *p, int64_t k,
+                                int64_t now_ms)
 {
     static const char *const suffixes[] = {"",    "-Q1", "-Q2", "-Q3", "-Q4", "-01",
                                            "-02", "-03", "-04", "-05", "-06", "-07",
@@ -688,8 +688,9 @@ void stats_get(wh_ctx_t *c)
         wh_reply_param(c->rep, "period", "is required: YYYY-MM, YYYY-Qn or YYYY");
         ok = false;
     } else if (scr_period_parse(period.p, period.n, &p) != 0) {
-        wh_reply_param(c->rep, "period", "must be a month YYYY-MM, a quarter YYYY-Qn (n 1-4) "
-                                         "or a year YYYY, from 1970");
+        wh_reply_param(c->rep, "period",
+                       "must be a month YYYY-MM, a quarter YYYY-Qn (n 1-4) "
+                       "or a year YYYY, from 1970");
         ok = false;
     }
     if (by.p && !wh_str_eq(by, "unit")) {

@@ -55,8 +55,8 @@
 /* Units of one period's table: a period with more is 409, since the
  * suppression of its table would not fit the bounds of common/suppress.h
  * (1 + units x (bands + 1) nodes). */
-#define SCR_STATS_MAX_UNITS 400
-#define SCR_PERIOD_LEN      8 /* "2025-Q1" + NUL, the longest period */
+#define SCR_STATS_MAX_UNITS  400
+#define SCR_PERIOD_LEN       8 /* "2025-Q1" + NUL, the longest period */
 #define SCR_STATS_GRACE_DAYS 7 /* days after a month before it is closed */
 
 typedef struct scr_cell {

@@ -323,6 +323,17 @@ def test_stats_suppression():
         for period in ("2999", "2999-Q1", "2999-01"):
             r = s.get(q + period, token=t.coord)
             assert r.status == 409 and r.json()["type"].endswith("period-open"), r
+        # The threshold's bounds: 5 and 128 (what the suppression holds).
+        assert s.patch("/v1/screening/settings/" + t.id, {"stats_threshold": 129},
+                       token=t.oh).status == 422
+        assert s.patch("/v1/screening/settings/" + t.id, {"stats_threshold": 128},
+                       token=t.oh).status == 200
+        r = s.get(q + "2024&by=unit", token=t.coord).json()
+        assert r["threshold"] == 128 and r["frozen_at"] is None, r
+        # The contract as served says so.
+        doc = s.get("/v1/openapi.json", token=None).json()
+        op = doc["paths"]["/v1/screening/stats"]["get"]
+        assert "period" in op["description"] and "409" in op["description"], op
 
 
 if __name__ == "__main__":

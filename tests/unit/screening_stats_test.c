@@ -23,9 +23,9 @@
 #include "stats.h"
 #include "suppress.h"
 
-#define MAX_R 7
-#define MAX_C 5
-#define MAX_H (MAX_R * MAX_C)
+#define MAX_R  7
+#define MAX_C  5
+#define MAX_H  (MAX_R * MAX_C)
 #define MAX_EQ (MAX_R + MAX_C + 1)
 
 typedef struct fixture {
@@ -426,10 +426,10 @@ static void test_periods(void)
     CHECK_INT(p.end_day, wh_date_from_civil(2025, 1, 1));
     CHECK_INT(scr_period_parse("1970", 4, &p), 0);
     CHECK_INT(scr_period_parse("9999-12", 7, &p), 0);
-    static const char *const bad[] = {"",         "202",     "20250",   "2025-3",     "2025-13",
-                                      "2025-00",  "2025-Q0", "2025-Q5", "2025-q1",    "2025-H1",
-                                      "1969",     "2025-W01", "2025-03-01", "+2025", "2025-1a",
-                                      "2025/03",  "２０２５", "2025-Q11", "2025-03 "};
+    static const char *const bad[] = {"",        "202",      "20250",      "2025-3",  "2025-13",
+                                      "2025-00", "2025-Q0",  "2025-Q5",    "2025-q1", "2025-H1",
+                                      "1969",    "2025-W01", "2025-03-01", "+2025",   "2025-1a",
+                                      "2025/03", "２０２５", "2025-Q11",   "2025-03 "};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK_INT(scr_period_parse(bad[i], strlen(bad[i]), &p), WH_EINVAL);
     CHECK_INT(scr_period_parse(NULL, 0, &p), WH_EINVAL);
