@@ -27,6 +27,14 @@
  * empty and not stored: it shows nothing, so a table published later cannot
  * be compared with it.
  *
+ * What periods alone do not close: a quarter or year published after an
+ * erasure or a retention purge of results of one of its months that was
+ * published before differs from that month by the people erased; and a
+ * person screened in two months of a quarter counts in each month but once
+ * in the quarter, so the months minus the quarter hold the earlier bands of
+ * the people screened again. Either needs the figures shown on both sides
+ * and knowledge of who was erased or screened again.
+ *
  * The figures form a table: units (results without a unit are one more
  * row, shown as unit null) by bands, with row totals (people per unit),
  * column totals (people per band in the organisation) and the grand total.
