@@ -253,6 +253,28 @@ def test_every_window_every_moment():
         assert small == [(0,)], small
 
 
+def test_month_and_quarter_frozen_together():
+    """March and Q1 close at the same instant. Asking for March alone
+    freezes Q1 too, so that erasing the victim afterwards cannot make Q1
+    differ from March by that one person."""
+    with Stack(services=sl.SERVICES, now="2025-03-21T12:00:00Z") as s:
+        t = sl.Tenant(s)
+        push_all(s, t, background(t, range(1, 21)))
+        sl.push(s, t, sl.item(t.id, "victim", "phq9", answers=ANSWERS[VICTIM_BAND], unit="A",
+                              taken_at="2025-03-21T09:00:00Z"))
+        restart(s, "2025-04-08T12:00:00Z")
+        a = Attacker(s, t)
+        r = a.get("period=2025-03&instrument=phq9&by=unit")
+        assert r.status == 200 and r.json()["instruments"][0]["n"] == 51, r
+        march = r.json()["instruments"][0]
+        assert s.delete("/v1/subjects/victim?org_id=" + t.id, token=t.integ).status == 204
+        r = a.get("period=2025-Q1&instrument=phq9&by=unit")
+        assert r.status == 200 and r.json()["instruments"][0] == march, r
+        a.tables = {json.dumps(march, sort_keys=True): 1,
+                    json.dumps(r.json()["instruments"][0], sort_keys=True): 2}
+        a.difference_all()
+
+
 MAX_UNITS = 400  # SCR_STATS_MAX_UNITS
 
 
@@ -281,4 +303,5 @@ def test_units_limit():
 
 
 if __name__ == "__main__":
-    run([test_every_window_every_moment, test_units_limit])
+    run([test_every_window_every_moment, test_month_and_quarter_frozen_together,
+         test_units_limit])
