@@ -208,6 +208,18 @@ static void hide_something(scr_table_t *t)
 int scr_table_suppress(scr_table_t *t, int64_t k)
 {
     int R = t->n_rows, C = t->n_cols;
+    if (k > SUPPRESS_MAX_K && k <= SCR_STATS_K_LEGACY_MAX) {
+        /* A threshold stored before the bound existed: beyond what the
+         * sums the rule tracks can hold, so only the grand total shows. */
+        for (int i = 0; i < R * C; i++)
+            t->cells[i].suppressed = true;
+        for (int r = 0; r < R; r++)
+            t->rows[r].suppressed = true;
+        for (int c = 0; c < C; c++)
+            t->cols[c].suppressed = true;
+        t->total.suppressed = t->total.suppressed || t->total.n < k;
+        return 0;
+    }
     if (k < 1 || k > SUPPRESS_MAX_K || R < 0 || C < 0 || C > SCR_MAX_BANDS ||
         (int64_t)R * (C + 1) + 1 > SUPPRESS_MAX_NODES ||
         (int64_t)C * (R + 1) + 1 > SUPPRESS_MAX_NODES)

@@ -82,10 +82,15 @@ typedef struct scr_table {
 
 /* Sets the totals from the cells. */
 void scr_table_totals(scr_table_t *t);
+/* Thresholds up to this one may be stored: settings accepted up to 1000
+ * before SCR_STATS_THRESHOLD_MAX followed SUPPRESS_MAX_K. */
+#define SCR_STATS_K_LEGACY_MAX 1000
+
 /* Primary suppression below k, then complementary suppression as described
- * above. Figures already suppressed stay so. Returns 0, or WH_EINVAL for k
- * outside 1..SUPPRESS_MAX_K or a table larger than the bounds of
- * common/suppress.h, WH_ENOMEM. */
+ * above. Figures already suppressed stay so. A k above SUPPRESS_MAX_K (a
+ * threshold stored before that bound) shows the grand total alone. Returns
+ * 0, or WH_EINVAL for k outside 1..SCR_STATS_K_LEGACY_MAX or a table larger
+ * than the bounds of common/suppress.h, WH_ENOMEM. */
 int scr_table_suppress(scr_table_t *t, int64_t k);
 
 /* A calendar period: the dates [first, end) in the deployment's time zone. */

@@ -341,8 +341,20 @@ static void test_empty_and_bounds(void)
     int64_t v[] = {1, 2};
     setup(&f, 1, 2, v);
     CHECK_INT(scr_table_suppress(&f.t, 0), WH_EINVAL);
-    CHECK_INT(scr_table_suppress(&f.t, SUPPRESS_MAX_K + 1), WH_EINVAL);
+    CHECK_INT(scr_table_suppress(&f.t, SCR_STATS_K_LEGACY_MAX + 1), WH_EINVAL);
     CHECK_INT(scr_table_suppress(&f.t, SUPPRESS_MAX_K), 0);
+    /* Past what the rule's sums hold (a threshold stored before the bound):
+     * the grand total alone, when it reaches k. */
+    int64_t big[] = {150, 140, 10};
+    setup(&f, 1, 3, big);
+    CHECK_INT(scr_table_suppress(&f.t, SUPPRESS_MAX_K + 1), 0);
+    CHECK(!f.t.total.suppressed && f.rows[0].suppressed);
+    for (int c = 0; c < 3; c++)
+        CHECK(f.cells[c].suppressed && f.cols[c].suppressed);
+    check_safe(&f.t, SUPPRESS_MAX_K + 1);
+    setup(&f, 1, 3, big);
+    CHECK_INT(scr_table_suppress(&f.t, 301), 0);
+    CHECK(f.t.total.suppressed);
 }
 
 /* The largest table a period may have fits the suppression's bounds; one
