@@ -584,16 +584,22 @@ static int freeze(wh_store_t *store, wh_str_t org, const scr_period_t *p, int64_
     sqlite3_reset(st);
     if (step != SQLITE_ROW)
         return step == SQLITE_DONE ? 0 : WH_ESTORE;
-    int rc = 0;
-    for (int i = 0; rc == 0 && i < scr_n_instruments; i++) {
-        itable_t it;
-        if ((rc = itable_count(store, &scr_instruments[i], org, from_ms, to_ms, &it)) != 0)
+    /* Every table is computed before any is stored, so that a period over
+     * a limit stores nothing. */
+    itable_t *tables = calloc((size_t)scr_n_instruments, sizeof *tables);
+    if (!tables)
+        return WH_ENOMEM;
+    int rc = 0, n = 0;
+    for (; rc == 0 && n < scr_n_instruments; n++) {
+        if ((rc = itable_count(store, &scr_instruments[n], org, from_ms, to_ms, &tables[n])) != 0)
             break;
-        rc = scr_table_suppress(&it.t, k);
-        if (rc == 0)
-            rc = itable_store(store, org, p->key, scr_instruments[i].id, &it);
-        itable_free(&it);
+        rc = scr_table_suppress(&tables[n].t, k);
     }
+    for (int i = 0; rc == 0 && i < scr_n_instruments; i++)
+        rc = itable_store(store, org, p->key, scr_instruments[i].id, &tables[i]);
+    for (int i = 0; i < n && i < scr_n_instruments; i++)
+        itable_free(&tables[i]);
+    free(tables);
     st = rc == 0 ? wh_store_stmt(store, SQL_PERIOD_PUT) : NULL;
     if (rc == 0 && !st)
         rc = WH_ESTORE;
@@ -608,31 +614,33 @@ static int freeze(wh_store_t *store, wh_str_t org, const scr_period_t *p, int64_
     return rc;
 }
 
-/* Freezes p and every other closed period of its year that overlaps it and
- * is not stored yet, from the same results at the same moment. */
+/* Freezes p, then every other closed period of its year that overlaps it
+ * and is not stored yet, from the same results at the same moment. One of
+ * those over SCR_STATS_MAX_UNITS is left for its own request to refuse. */
 static int freeze_with_overlaps(wh_store_t *store, wh_str_t org, const scr_period_t *p, int64_t k,
                                 int64_t now_ms)
 {
+    int rc = freeze(store, org, p, k, now_ms);
     static const char *const suffixes[] = {"",    "-Q1", "-Q2", "-Q3", "-Q4", "-01",
                                            "-02", "-03", "-04", "-05", "-06", "-07",
                                            "-08", "-09", "-10", "-11", "-12"};
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+    for (size_t i = 0; rc == 0 && i < sizeof suffixes / sizeof suffixes[0]; i++) {
         char key[SCR_PERIOD_LEN];
         int n = snprintf(key, sizeof key, "%.4s%s", p->key, suffixes[i]);
         scr_period_t q;
         if (n < 0 || scr_period_parse(key, (size_t)n, &q) != 0)
             return WH_EINVAL; /* cannot happen: p's year is valid */
-        if (q.first_day >= p->end_day || p->first_day >= q.end_day ||
+        if (strcmp(q.key, p->key) == 0 || q.first_day >= p->end_day || p->first_day >= q.end_day ||
             scr_period_closes_ms(&q) > now_ms)
             continue;
         int64_t qk, qms;
-        int rc = period_get(store, org, q.key, &qk, &qms);
+        rc = period_get(store, org, q.key, &qk, &qms);
         if (rc == 0)
             rc = freeze(store, org, &q, k, now_ms);
-        if (rc < 0)
-            return rc;
+        if (rc == WH_ELIMIT || rc == 1)
+            rc = 0;
     }
-    return 0;
+    return rc;
 }
 
 /* ---- the reply ------------------------------------------------------------ */

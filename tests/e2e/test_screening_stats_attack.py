@@ -280,26 +280,35 @@ MAX_UNITS = 400  # SCR_STATS_MAX_UNITS
 
 def test_units_limit():
     """A period's table has at most SCR_STATS_MAX_UNITS units: at the limit it
-    is published, one past it the period is 409 and nothing is stored."""
-    with Stack(services=sl.SERVICES, now="2025-03-25T12:00:00Z") as s:
+    is published, one past it the period is 409 and nothing is stored. A
+    month at the limit is published even when its quarter, frozen with it,
+    is past it."""
+    with Stack(services=sl.SERVICES, now="2025-02-20T12:00:00Z") as s:
         at, past = sl.Tenant(s), sl.Tenant(s, "Klinikum Nord")
+        sl.push(s, at, sl.item(at.id, "u-feb", "phq9", unit="U-feb",
+                               taken_at="2025-02-05T09:00:00Z"))
+        restart(s, "2025-03-25T12:00:00Z")
         for t, n in ((at, MAX_UNITS), (past, MAX_UNITS + 1)):
             push_all(s, t, [sl.item(t.id, "u-%d" % i, "phq9", unit="U%03d" % i,
                                     taken_at="2025-03-05T09:00:00Z") for i in range(n)])
         restart(s, "2025-04-09T12:00:00Z")
-        q = "/v1/screening/stats?period=2025-03&instrument=phq9&by=unit&org_id="
-        r = s.get(q + at.id, token=at.coord)
+        q = "/v1/screening/stats?instrument=phq9&by=unit&period=%s&org_id=%s"
+        r = s.get(q % ("2025-03", at.id), token=at.coord)
         assert r.status == 200, r
         ins = r.json()["instruments"][0]
         assert ins["n"] == MAX_UNITS and len(ins["units"]) == MAX_UNITS, ins["n"]
         assert all(u["n"] is None for u in ins["units"]), "one person per unit"
-        for _ in range(2):
-            r = s.get(q + past.id, token=past.coord)
-            assert r.status == 409 and r.json()["type"].endswith("too-many-units"), r
-        assert sl.query(s, "SELECT count(*) FROM stats_periods WHERE org_id = ?",
-                        (past.id,)) == [(0,)]
-        assert sl.query(s, "SELECT count(*) FROM stats_figures WHERE org_id = ?",
-                        (past.id,)) == [(0,)]
+        for period, t in (("2025-Q1", at), ("2025-03", past), ("2025-Q1", past)):
+            for _ in range(2):
+                r = s.get(q % (period, t.id), token=t.coord)
+                assert r.status == 409 and r.json()["type"].endswith("too-many-units"), r
+        r = s.get(q % ("2025-02", at.id), token=at.coord)
+        assert r.status == 200 and r.json()["instruments"][0]["units"][0]["unit"] == "U-feb"
+        assert sl.query(s, "SELECT period FROM stats_periods WHERE org_id = ? ORDER BY period",
+                        (at.id,)) == [("2025-02",), ("2025-03",)]
+        for table in ("stats_periods", "stats_figures"):
+            assert sl.query(s, "SELECT count(*) FROM %s WHERE org_id = ?" % table,
+                            (past.id,)) == [(0,)]
 
 
 if __name__ == "__main__":
