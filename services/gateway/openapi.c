@@ -40,6 +40,9 @@ static const op_doc_t op_docs[] = {
 #ifdef WH_OPS_AGREEMENTS_DOCS
     WH_OPS_AGREEMENTS_DOCS(WH_OP_DOC)
 #endif
+#ifdef WH_OPS_SCREENING_DOCS
+    WH_OPS_SCREENING_DOCS(WH_OP_DOC)
+#endif
 #undef WH_OP_DOC
     {-1, NULL, NULL, NULL},
 };

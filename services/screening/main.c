@@ -101,6 +101,8 @@ static int start(wh_service_t *s)
     /* Erased and purged rows are overwritten, not merely unlinked. */
     if (wh_store_exec(wh_service_store(s), "PRAGMA secure_delete=ON;") != 0)
         return -1;
+    if (stats_register(wh_store_db(wh_service_store(s))) != 0)
+        return -1;
     int rc = wh_outbox_start(s, WH_OP_EVENTS_INGEST, &outbox);
     if (rc != 0)
         return rc;

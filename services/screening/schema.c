@@ -78,5 +78,27 @@ const char *const screening_migrations[] = {
     " resource_ids TEXT NOT NULL,"
     " count INTEGER NOT NULL);"
     "CREATE INDEX audit_org ON audit(org_id, id);",
+
+    /* 3: published statistics, frozen per closed period (stats.h). A
+     * period's row says it was computed, when and with which threshold;
+     * its figures are stored as published, a suppressed one as NULL, and
+     * nothing ever updates or deletes them: erasure and retention act on
+     * results, not on anonymous aggregates. row_no -1 is the organisation,
+     * col_no -1 a row's total; unit is set on row totals only. */
+    "CREATE TABLE stats_periods ("
+    " org_id TEXT NOT NULL,"
+    " period TEXT NOT NULL,"
+    " threshold INTEGER NOT NULL CHECK (threshold >= 5),"
+    " frozen_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (org_id, period)) WITHOUT ROWID;"
+    "CREATE TABLE stats_figures ("
+    " org_id TEXT NOT NULL,"
+    " period TEXT NOT NULL,"
+    " instrument TEXT NOT NULL,"
+    " row_no INTEGER NOT NULL,"
+    " col_no INTEGER NOT NULL,"
+    " unit TEXT,"
+    " n INTEGER CHECK (n IS NULL OR n >= 0),"
+    " PRIMARY KEY (org_id, period, instrument, row_no, col_no)) WITHOUT ROWID;",
 };
 const int screening_n_migrations = sizeof screening_migrations / sizeof screening_migrations[0];

@@ -14,8 +14,8 @@
 #define SCR_ESCALATE_URGENT_HOURS_DEFAULT 1
 #define SCR_ESCALATE_HOURS_MAX            (30 * 24)
 #define SCR_STATS_THRESHOLD_DEFAULT       10
-#define SCR_STATS_THRESHOLD_MIN           5 /* never below, whatever an organisation asks */
-#define SCR_STATS_THRESHOLD_MAX           1000
+#define SCR_STATS_THRESHOLD_MIN           5   /* never below, whatever an organisation asks */
+#define SCR_STATS_THRESHOLD_MAX           128 /* SUPPRESS_MAX_K, what suppression can hold */
 #define SCR_RETENTION_DAYS_MAX            36500
 
 typedef struct scr_settings {

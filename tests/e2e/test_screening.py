@@ -135,14 +135,15 @@ def test_roles_and_tenants():
         assert s.post("/v1/alerts/%s/acknowledge" % aid, token=b.oh).status == 404
         assert s.post("/v1/screenings", sl.item(a.id, "p-3"), token=b.integ).status == 404
         assert s.delete("/v1/subjects/p-1?org_id=" + a.id, token=b.integ).status == 404
-        assert s.get("/v1/screening/stats?org_id=" + a.id, token=b.coord).status == 404
+        stats = "/v1/screening/stats?period=2025-03&org_id=" + a.id
+        assert s.get(stats, token=b.coord).status == 404
         assert s.patch("/v1/screening/settings/" + a.id, {"retention_days": 9},
                        token=b.oh).status == 404
         # b's own lists are empty: the token scopes the default organisation.
         assert s.get("/v1/alerts", token=b.oh).json() == {"items": [], "next_cursor": None}
         # Statistics: not for integrations; the audit log: admin only.
-        assert s.get("/v1/screening/stats?org_id=" + a.id, token=a.integ).status == 403
-        assert s.get("/v1/screening/stats?org_id=" + a.id, token=a.coord).status == 200
+        assert s.get(stats, token=a.integ).status == 403
+        assert s.get(stats, token=a.coord).status == 200
         assert s.get("/v1/screening/audit", token=a.oh).status == 403
         assert s.get("/v1/screening/audit", token="admin").status == 200
         assert s.delete("/v1/subjects/p-1?org_id=" + a.id, token=a.coord).status == 403

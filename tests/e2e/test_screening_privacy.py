@@ -46,7 +46,8 @@ def test_audit_trail():
         r2 = sl.push(s, a, sl.item(a.id, "p-1", "who5"))
         sl.push(s, a, sl.item(a.id, "p-2", "gad7"))
         rb = sl.push(s, b, sl.item(b.id, "p-1", "gad7"))
-        assert s.get("/v1/screening/stats?org_id=" + a.id, token=a.coord).status == 200
+        assert s.get("/v1/screening/stats?period=2025-03&org_id=" + a.id,
+                     token=a.coord).status == 200
         r = s.get("/v1/screening/audit", token="admin")
         assert r.json() == {"items": [], "next_cursor": None}, "pushes are not reads"
 
@@ -219,78 +220,120 @@ MINIMAL, MILD, MODERATE = [0] * 9, [1] * 5 + [0] * 4, [2] * 5 + [0] * 4
 SEVERE = [3] * 7 + [0, 0]
 
 
+def restart(s, now):
+    """Restarts the stack on the same stores with the clock set to now."""
+    s.stop()
+    s.now = now
+    s.start()
+
+
 def test_stats_suppression():
-    with Stack(services=sl.SERVICES) as s:
+    # Results count in statistics only when they arrived in time for their
+    # month, so each is pushed while the stack's clock is in that month.
+    with Stack(services=sl.SERVICES, now="2025-02-25T12:00:00Z") as s:
         t = sl.Tenant(s)
         small = sl.Tenant(s, "Praxis Klein")
+        # An earlier result of s-00: only the latest one in the period counts.
+        sl.push(s, t, sl.item(t.id, "s-00", "phq9", answers=SEVERE, unit="A",
+                              taken_at="2025-02-20T09:00:00Z"))
+        restart(s, "2025-03-25T12:00:00Z")
         day = "2025-03-05T09:00:00Z"
         people = ([("A", MINIMAL)] * 15 + [("A", MILD)] * 12 + [("A", MODERATE)] * 2 +
                   [("B", MINIMAL)] * 11 + [("B", MILD)] * 10)
         items = [sl.item(t.id, "s-%02d" % i, "phq9", answers=ans, unit=unit, taken_at=day)
                  for i, (unit, ans) in enumerate(people)]
-        # An earlier result of s-00: only the latest one in the period counts.
-        items.append(sl.item(t.id, "s-00", "phq9", answers=SEVERE, unit="A",
-                             taken_at="2025-02-20T09:00:00Z"))
         items += [sl.item(small.id, "k-%d" % i, "phq9", answers=MINIMAL) for i in range(7)]
-        r = s.post("/v1/screenings/batch", {"items": items[:51]}, token=t.integ)
+        r = s.post("/v1/screenings/batch", {"items": items[:50]}, token=t.integ)
         assert all(i["status"] == 201 for i in r.json()["items"]), r
-        r = s.post("/v1/screenings/batch", {"items": items[51:]}, token=small.integ)
+        r = s.post("/v1/screenings/batch", {"items": items[50:]}, token=small.integ)
         assert all(i["status"] == 201 for i in r.json()["items"]), r
+        restart(s, "2026-01-10T12:00:00Z")
 
         def band(n):
             return [{"band": b, "n": x, "suppressed": x is None} for b, x in zip(
                 ["minimal", "mild", "moderate", "moderately_severe", "severe"], n)]
 
+        # Bands 26 and 22 with three hidden bands holding the 2 moderate
+        # people would show a group of 2; mild (22) is hidden with them, and
+        # so is A's mild (12) beside A's 2 moderate. B's hidden bands hold
+        # nobody, which isolates no one.
         want = {
             "instrument": "phq9", "n": 50, "suppressed": False,
-            "bands": band([26, 22, None, None, None]),
+            "bands": band([26, None, None, None, None]),
             "units": [
                 {"unit": "A", "n": 29, "suppressed": False,
                  "bands": band([15, None, None, None, None])},
                 {"unit": "B", "n": 21, "suppressed": False,
-                 "bands": band([11, None, None, None, None])},
+                 "bands": band([11, 10, None, None, None])},
             ]}
-        q = "/v1/screening/stats?org_id=%s&instrument=phq9" % t.id
+        q = "/v1/screening/stats?org_id=%s&instrument=phq9&period=" % t.id
         for token in (t.coord, t.tokens["consultant"], "admin", t.oh):
-            r = s.get(q + "&by=unit", token=token)
+            r = s.get(q + "2025-03&by=unit", token=token)
             assert r.status == 200, r
         body = r.json()
         assert body["threshold"] == 10 and body["by"] == "unit"
+        assert body["period"] == "2025-03" and body["from"] == "2025-03-01"
+        assert body["to"] == "2025-03-31" and body["frozen_at"].endswith("Z")
         assert body["instruments"] == [want], body["instruments"]
         assert b"s-0" not in r.body
         # Without units: the same suppressed figures, so that the two views
         # cannot be combined.
-        r = s.get(q, token=t.coord).json()
+        r = s.get(q + "2025-03", token=t.coord).json()
         assert r["instruments"] == [{k: v for k, v in want.items() if k != "units"}]
-        # The period: from excludes the earlier result (same table); to
-        # before the main day leaves one person, shown as nothing.
-        r = s.get(q + "&by=unit&from=2025-03-01&to=2025-03-31", token=t.coord).json()
-        assert r["instruments"] == [want] and r["from"] == "2025-03-01"
-        r = s.get(q + "&by=unit&to=2025-02-28", token=t.coord).json()
+        # The quarter and the year hold the same latest results: the same
+        # table. February holds s-00's earlier result alone: nothing shown.
+        for period in ("2025-Q1", "2025"):
+            r = s.get(q + period + "&by=unit", token=t.coord).json()
+            assert r["instruments"] == [want] and r["period"] == period, (period, r)
+        r = s.get(q + "2025-02&by=unit", token=t.coord).json()
         only = r["instruments"][0]
         assert only["n"] is None and only["suppressed"] is True
         assert only["units"] == [{"unit": "A", "n": None, "suppressed": True,
                                   "bands": band([None] * 5)}]
         # Every instrument when none is named; those without data show nothing.
-        r = s.get("/v1/screening/stats?org_id=" + t.id, token=t.coord).json()
+        r = s.get("/v1/screening/stats?period=2025-03&org_id=" + t.id, token=t.coord).json()
         assert [i["instrument"] for i in r["instruments"]] == [
             "who5", "pss10", "keds", "phq9", "gad7"]
         assert r["instruments"][0]["n"] is None and r["instruments"][3]["n"] == 50
         # A small organisation: seven people, nothing shown.
-        r = s.get("/v1/screening/stats?instrument=phq9", token=small.coord).json()
+        r = s.get("/v1/screening/stats?period=2025-03&instrument=phq9",
+                  token=small.coord).json()
         assert r["org_id"] == small.id and r["instruments"][0]["n"] is None
         assert all(b["n"] is None for b in r["instruments"][0]["bands"])
-        # The threshold may be lowered to 5, never below; at 5 the same
-        # table needs the same complements.
+        # The threshold may be lowered to 5, never below. A published period
+        # keeps the threshold and figures it was published with; one not yet
+        # published is computed with the new threshold (here the same
+        # complements are needed).
         assert s.patch("/v1/screening/settings/" + t.id, {"stats_threshold": 4},
                        token=t.oh).status == 422
         assert s.patch("/v1/screening/settings/" + t.id, {"stats_threshold": 5},
                        token=t.oh).status == 200
-        r = s.get(q + "&by=unit", token=t.coord).json()
-        assert r["threshold"] == 5 and r["instruments"] == [want]
-        for bad in ("&by=team", "&from=2025-13-01", "&instrument=bdi", "&from=2025-03-02&to=2025-03-01"):
-            assert s.get("/v1/screening/stats?org_id=%s%s" % (t.id, bad),
-                         token=t.coord).status == 422, bad
+        r = s.get(q + "2025-03&by=unit", token=t.coord).json()
+        assert r["threshold"] == 10 and r["instruments"] == [want]
+        r = s.get(q + "2025-H1&by=unit", token=t.coord)
+        assert r.status == 422
+        r = s.get(q + "2025-01&by=unit", token=t.coord).json()
+        assert r["threshold"] == 5 and r["frozen_at"] is None, r
+        for bad in ("&period=2025-03&by=team", "&period=2025-13", "&period=2025-03&instrument=bdi",
+                    "&from=2025-03-01&to=2025-03-31", "&period=2025-03&to=2025-03-20", "",
+                    "&period=2025-3", "&period=25"):
+            r = s.get("/v1/screening/stats?org_id=%s%s" % (t.id, bad), token=t.coord)
+            assert r.status == 422, (bad, r)
+        # Periods that have not ended: 409.
+        for period in ("2999", "2999-Q1", "2999-01"):
+            r = s.get(q + period, token=t.coord)
+            assert r.status == 409 and r.json()["type"].endswith("period-open"), r
+        # The threshold's bounds: 5 and 128 (what the suppression holds).
+        assert s.patch("/v1/screening/settings/" + t.id, {"stats_threshold": 129},
+                       token=t.oh).status == 422
+        assert s.patch("/v1/screening/settings/" + t.id, {"stats_threshold": 128},
+                       token=t.oh).status == 200
+        r = s.get(q + "2024&by=unit", token=t.coord).json()
+        assert r["threshold"] == 128 and r["frozen_at"] is None, r
+        # The contract as served says so.
+        doc = s.get("/v1/openapi.json", token=None).json()
+        op = doc["paths"]["/v1/screening/stats"]["get"]
+        assert "period" in op["description"] and "409" in op["description"], op
 
 
 if __name__ == "__main__":

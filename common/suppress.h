@@ -1,14 +1,15 @@
-/* Complementary suppression of result cells on a tree of org units
- * (DOMAIN.md, "Anonymity").
+/* Complementary suppression of counts on a tree (DOMAIN.md, "Anonymity"),
+ * shared by survey results (a tree of org units) and screening statistics
+ * (the organisation, its units or bands, and their cells).
  *
- * Each node is one cell: the organisation as a whole (the root) or a unit,
- * with n = respondents in the unit's subtree and own = respondents who chose
- * the unit itself rather than one of its children. Shown figures are
- * additive (counts, sums, sums of squares, distributions), so every family
- * gives an equation  parent = children + own.  An observer knows every shown
- * cell and can combine equations; "own" is never shown, so it is one more
- * unknown child (DOMAIN.md: respondents who chose the parent itself count as
- * one more child).
+ * Each node is one cell: for surveys the organisation as a whole (the root)
+ * or a unit, with n = respondents in the unit's subtree and own =
+ * respondents who chose the unit itself rather than one of its children.
+ * Shown figures are additive (counts, sums, sums of squares,
+ * distributions), so every family gives an equation  parent = children +
+ * own.  An observer knows every shown cell and can combine equations;
+ * "own" is never shown, so it is one more unknown child (DOMAIN.md:
+ * respondents who chose the parent itself count as one more child).
  *
  * Rules, applied until none fires:
  *  1. Primary: a cell with n < k is suppressed.
@@ -28,8 +29,8 @@
  * being revealed together as one group of 4. The reachable sums are tracked
  * as bitsets over 0..k-1 plus "k or more", so the check is exact and costs
  * O(nodes x k^2 / 64) per pass. */
-#ifndef SURVEYS_SUPPRESS_H
-#define SURVEYS_SUPPRESS_H
+#ifndef WH_SUPPRESS_H
+#define WH_SUPPRESS_H
 
 #include <stdbool.h>
 #include <stdint.h>
