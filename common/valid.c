@@ -114,8 +114,8 @@ wh_v_result_t wh_valid_str(wh_valid_t *v, const char *key, unsigned flags, size_
     size_t n = utf8_len(s);
     char d[96];
     if (n < min_len) {
-        snprintf(d, sizeof d, min_len == 1 ? "must not be empty" : "must be at least %zu characters",
-                 min_len);
+        snprintf(d, sizeof d,
+                 min_len == 1 ? "must not be empty" : "must be at least %zu characters", min_len);
         return bad(v, key, d);
     }
     if (n > max_len) {
@@ -147,8 +147,8 @@ wh_v_result_t wh_valid_str(wh_valid_t *v, const char *key, unsigned flags, size_
     return WH_V_SET;
 }
 
-wh_v_result_t wh_valid_int(wh_valid_t *v, const char *key, unsigned flags, int64_t min,
-                           int64_t max, int64_t *out)
+wh_v_result_t wh_valid_int(wh_valid_t *v, const char *key, unsigned flags, int64_t min, int64_t max,
+                           int64_t *out)
 {
     const msgpack_object *o;
     wh_v_result_t r = presence(v, key, flags, &o);
@@ -265,4 +265,22 @@ bool wh_valid_page(const wh_request_t *req, wh_reply_t *rep, wh_page_t *page)
         ok = false;
     }
     return ok;
+}
+
+bool wh_valid_email(const char *s, size_t n)
+{
+    if (n < 3 || n > WH_MAX_EMAIL)
+        return false;
+    const char *at = memchr(s, '@', n);
+    if (!at || at == s || at == s + n - 1 || memchr(at + 1, '@', (size_t)(s + n - at - 1)))
+        return false;
+    const char *dot = memchr(at + 1, '.', (size_t)(s + n - at - 1));
+    if (!dot || dot == at + 1 || s[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c == 0x7f || strchr("<>\"(),;:\\[]", c))
+            return false;
+    }
+    return true;
 }

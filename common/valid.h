@@ -36,8 +36,8 @@ void wh_valid_pointer(const wh_valid_t *v, const char *key, char *out, size_t ca
 
 wh_v_result_t wh_valid_str(wh_valid_t *v, const char *key, unsigned flags, size_t min_len,
                            size_t max_len, wh_str_t *out);
-wh_v_result_t wh_valid_int(wh_valid_t *v, const char *key, unsigned flags, int64_t min,
-                           int64_t max, int64_t *out);
+wh_v_result_t wh_valid_int(wh_valid_t *v, const char *key, unsigned flags, int64_t min, int64_t max,
+                           int64_t *out);
 wh_v_result_t wh_valid_bool(wh_valid_t *v, const char *key, unsigned flags, bool *out);
 /* One of values (NULL-terminated); *out is its index. */
 wh_v_result_t wh_valid_enum(wh_valid_t *v, const char *key, unsigned flags,
@@ -52,8 +52,14 @@ typedef struct wh_page {
     int64_t limit;
     wh_str_t cursor; /* p NULL for the first page */
 } wh_page_t;
+/* A plausible mail address: local@domain with a dot in the domain, no
+ * spaces, controls, quotes, brackets or separators, at most WH_MAX_EMAIL
+ * octets (RFC 5321). */
+#define WH_MAX_EMAIL 254
+bool wh_valid_email(const char *s, size_t n);
+
 #define WH_PAGE_DEFAULT 50
-#define WH_PAGE_MAX 500
+#define WH_PAGE_MAX     500
 struct wh_request;
 /* Reads ?limit= and ?cursor= (an id); reports bad values to rep. */
 bool wh_valid_page(const struct wh_request *req, wh_reply_t *rep, wh_page_t *page);

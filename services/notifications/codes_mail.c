@@ -417,7 +417,7 @@ void codes_mail_accept(wh_ctx_t *c)
             const msgpack_object *to = wh_msg_get(&items->via.array.ptr[i], "to");
             const msgpack_object *code = wh_msg_get(&items->via.array.ptr[i], "code");
             if (!to || to->type != MSGPACK_OBJECT_STR ||
-                !mail_address_ok(to->via.str.ptr, to->via.str.size))
+                !wh_valid_email(to->via.str.ptr, to->via.str.size))
                 wh_reply_field(c->rep, prefix, "to is not an e-mail address");
             if (!code || !code_ok(code))
                 wh_reply_field(c->rep, prefix, "code is not a participation code");

@@ -6,25 +6,6 @@
 #include "err.h"
 #include "id.h"
 
-bool mail_address_ok(const char *s, size_t n)
-{
-    if (n < 3 || n > MAIL_MAX_ADDRESS)
-        return false;
-    const char *at = memchr(s, '@', n);
-    if (!at || at == s || at == s + n - 1 || memchr(at + 1, '@', (size_t)(s + n - at - 1)))
-        return false;
-    const char *dot = memchr(at + 1, '.', (size_t)(s + n - at - 1));
-    if (!dot || dot == at + 1 || s[n - 1] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '"' || c == '(' || c == ')' ||
-            c == ',' || c == ';' || c == ':' || c == '\\' || c == '[' || c == ']')
-            return false;
-    }
-    return true;
-}
-
 bool mail_envelope_from(const char *from, char *out, size_t cap)
 {
     if (!from || strpbrk(from, "\r\n"))
@@ -136,7 +117,7 @@ int mail_compose(wh_buf_t *out, const char *from, const char *to, const char *su
                  size_t subject_len, const char *body, size_t body_len, const char *id,
                  int64_t date_ms)
 {
-    if (!from || strpbrk(from, "\r\n") || !mail_address_ok(to, strlen(to)))
+    if (!from || strpbrk(from, "\r\n") || !wh_valid_email(to, strlen(to)))
         return WH_EINVAL;
     static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",

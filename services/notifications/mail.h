@@ -13,14 +13,12 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "valid.h"
 
 #define MAIL_MAX_SUBJECT 250 /* octets of subject text; longer ones are cut */
-#define MAIL_MAX_ADDRESS 254
+#define MAIL_MAX_ADDRESS WH_MAX_EMAIL
 #define MAIL_DOMAIN      "workhealth" /* right-hand side of Message-ID */
 
-/* A plausible address: local@domain, no spaces, controls, quotes or angle
- * brackets, a dot in the domain, at most MAIL_MAX_ADDRESS octets. */
-bool mail_address_ok(const char *s, size_t n);
 /* The envelope sender from WH_MAIL_FROM, which may be "Name <addr>" or a
  * bare address: "<addr>" into out. false when it is not usable. */
 bool mail_envelope_from(const char *from, char *out, size_t cap);

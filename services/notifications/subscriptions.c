@@ -191,7 +191,7 @@ void subscription_create(wh_ctx_t *c)
                            "must not point to an internal address (%s); webhooks go to "
                            "public addresses and to the ranges the operator allows",
                            netguard_class_name(cls));
-        else if (channel == CH_EMAIL && !mail_address_ok(target.p, target.n))
+        else if (channel == CH_EMAIL && !wh_valid_email(target.p, target.n))
             wh_reply_field(c->rep, "/target", "must be an e-mail address");
     }
     if (wh_reply_invalid(c->rep))

@@ -84,24 +84,6 @@ void code_hash(const char *survey_id, const char canonical[CODE_CHARS + 1], char
     wh_sha256_hex(buf, (size_t)n, out);
 }
 
-bool code_address_ok(const char *s, size_t n)
-{
-    if (n < 3 || n > CODES_MAX_ADDRESS)
-        return false;
-    const char *at = memchr(s, '@', n);
-    if (!at || at == s || at == s + n - 1 || memchr(at + 1, '@', (size_t)(s + n - at - 1)))
-        return false;
-    const char *dot = memchr(at + 1, '.', (size_t)(s + n - at - 1));
-    if (!dot || dot == at + 1 || s[n - 1] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= ' ' || c == 0x7f || strchr("<>\"(),;:\\[]", c))
-            return false;
-    }
-    return true;
-}
-
 bool codes_issuer(wh_store_t *store, const char *survey_id, const char *token_id)
 {
     sqlite3_stmt *st = wh_store_stmt(store, SQL_ISSUER_GET);
@@ -221,7 +203,7 @@ static void check_recipients(wh_ctx_t *c, const msgpack_object *arr)
         const msgpack_object *o = &arr->via.array.ptr[i];
         char ptr[32];
         snprintf(ptr, sizeof ptr, "/recipients/%u", i);
-        if (o->type != MSGPACK_OBJECT_STR || !code_address_ok(o->via.str.ptr, o->via.str.size))
+        if (o->type != MSGPACK_OBJECT_STR || !wh_valid_email(o->via.str.ptr, o->via.str.size))
             wh_reply_field(c->rep, ptr, "is not an e-mail address");
         else
             refs[m++] = (addr_ref_t){o->via.str.ptr, o->via.str.size, i};

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 
 #include "dispatch.h"
+#include "valid.h"
 
 #define CODE_CHARS            20 /* 100 bits */
 #define CODE_BITS             (CODE_CHARS * 5)
@@ -32,9 +33,9 @@
 #define CODE_MAX_INPUT        64
 #define CODES_MAX_PER_REQUEST 5000
 #define CODES_MAX_PER_SURVEY  200000
-#define CODES_MAX_RECIPIENTS  10000 /* addresses in one request with delivery "email" */
-#define CODES_MAX_ADDRESS     254   /* octets of one address (RFC 5321) */
-#define CODES_MAX_PRINT       100   /* slips on one printed sheet (13 A4 pages) */
+#define CODES_MAX_RECIPIENTS  10000        /* addresses in one request with delivery "email" */
+#define CODES_MAX_ADDRESS     WH_MAX_EMAIL /* octets of one address (RFC 5321) */
+#define CODES_MAX_PRINT       100          /* slips on one printed sheet (13 A4 pages) */
 /* A sheet is one string in the reply, which the wire takes up to
  * WH_MSG_MAX_STR; a very long WH_PUBLIC_URL makes the QR codes larger, and a
  * sheet beyond this is refused (507) rather than sent. */
@@ -51,10 +52,6 @@ bool code_normalize(wh_str_t in, char out[CODE_CHARS + 1]);
 /* SHA-256 hex of "<survey id>:<canonical code>". */
 void code_hash(const char *survey_id, const char canonical[CODE_CHARS + 1], char out[65]);
 
-/* A plausible mail address: local@domain with a dot in the domain, no
- * spaces, controls, quotes, brackets or separators, at most
- * CODES_MAX_ADDRESS octets (the notifications service checks the same). */
-bool code_address_ok(const char *s, size_t n);
 /* True when the token received codes of this survey in clear or in print. */
 bool codes_issuer(wh_store_t *store, const char *survey_id, const char *token_id);
 
