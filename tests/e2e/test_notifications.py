@@ -356,6 +356,9 @@ def test_email_in_three_languages():
                                        "Uppgifterna om organisationen Klinikum Süd-Ost "
                                        "(arbetsgivare) har ändrats."),
             }
+            # The outcome is stored a moment after the mail server took it.
+            wait_for("three deliveries recorded",
+                     lambda: len(deliveries(s, status="delivered")) == 3, s=s)
             d = {x["target"]: x for x in deliveries(s, status="delivered")}
             for rcpt, (subject, line) in want.items():
                 msg = by_rcpt[rcpt]
