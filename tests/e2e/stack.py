@@ -29,6 +29,13 @@ import threading
 import time
 import traceback
 
+# Every check in these tests is an assert statement, which python -O and
+# PYTHONOPTIMIZE remove without a word: refuse to run at all then.
+if sys.flags.optimize:
+    sys.stderr.write("refusing to run: Python optimisation (-O or PYTHONOPTIMIZE) "
+                     "removes every assert of the tests\n")
+    sys.exit(2)
+
 SERVICES = ("agreements", "surveys", "screening", "notifications")
 # What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer write
 # when they find something; no service logs these words otherwise.
@@ -446,7 +453,15 @@ def raw_http(port, data, read_timeout=5.0, shutdown=False):
 
 
 def run(tests):
-    """Run test functions, print a summary, exit non-zero on any failure."""
+    """Run test functions, print a summary, exit non-zero on any failure.
+    Every test_* function of the calling module must be in tests: one
+    missing from the list would otherwise never run, and nobody would know."""
+    caller = sys._getframe(1).f_globals
+    defined = {n for n, v in caller.items() if n.startswith("test_") and callable(v)}
+    missing = sorted(defined - {t.__name__ for t in tests})
+    if missing:
+        print("FAIL defined but not run: %s" % ", ".join(missing))
+        sys.exit(1)
     failed = 0
     for t in tests:
         start = time.time()
