@@ -16,6 +16,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_JOBS ?= 2
 # Seconds each libFuzzer target runs under `make fuzz`.
 FUZZ_SECONDS ?= 60
+# The libFuzzer targets (only these are built in $(FUZZ_DIR)).
+FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*_fuzz.c)))
 
 # Sanitizer settings for `make test-asan`; a value already in the environment wins.
 export ASAN_OPTIONS ?= detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1
@@ -48,7 +50,7 @@ test-asan:
 # $(FUZZ_DIR)/artifacts.
 fuzz:
 	CC=clang cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DWH_FUZZ=ON
-	cmake --build $(FUZZ_DIR) -j$(JOBS)
+	cmake --build $(FUZZ_DIR) -j$(JOBS) $(addprefix --target ,$(FUZZ_TARGETS))
 	@set -e; found=0; mkdir -p $(FUZZ_DIR)/artifacts; \
 	for src in tests/fuzz/*_fuzz.c; do \
 	    [ -e "$$src" ] || continue; \
