@@ -25,9 +25,9 @@ static char ep[128];
 
 /* ---- the broker's side ---------------------------------------------------- */
 
-static atomic_int requests;      /* requests the broker received */
+static atomic_int requests; /* requests the broker received */
 static atomic_int stop_broker;
-static atomic_int answer_first;  /* set by the service thread: answer request 0 */
+static atomic_int answer_first; /* set by the service thread: answer request 0 */
 static void *router;
 
 static void *broker_thread(void *arg)
@@ -39,8 +39,8 @@ static void *broker_thread(void *arg)
         if (atomic_load(&answer_first) && !answered && first_id_len > 0) {
             static const char hdr[2] = {WH_PROTO_VERSION, WH_CMD_REPLY};
             /* msgpack {"status": 200} */
-            static const unsigned char body[] = {0x81, 0xa6, 's', 't', 'a', 't',
-                                                 'u',  's',  0xcc, 0xc8};
+            static const unsigned char body[] = {0x81, 0xa6, 's', 't',  'a',
+                                                 't',  'u',  's', 0xcc, 0xc8};
             CHECK(zmq_send(router, first_id, first_id_len, ZMQ_SNDMORE) >= 0);
             CHECK(zmq_send(router, hdr, 2, ZMQ_SNDMORE) >= 0);
             CHECK(zmq_send(router, first_corr, 8, ZMQ_SNDMORE) >= 0);
@@ -81,10 +81,10 @@ static void *broker_thread(void *arg)
 
 /* ---- the service's side --------------------------------------------------- */
 
-static int made;          /* calls accepted */
-static int refused_at;    /* wh_service_call's result one past the limit */
-static int answered_200;  /* callbacks with the broker's reply */
-static int answered_503;  /* callbacks at shutdown */
+static int made;         /* calls accepted */
+static int refused_at;   /* wh_service_call's result one past the limit */
+static int answered_200; /* callbacks with the broker's reply */
+static int answered_503; /* callbacks at shutdown */
 static int after_reply[2];
 
 static void on_call(void *ud, int status, const msgpack_object *body)
@@ -151,8 +151,7 @@ int main(void)
         .n_handlers = n_handlers,
         .start = start,
     };
-    fprintf(stderr, "  calls up to WH_SERVICE_MAX_CALLS (%d) and one past\n",
-            WH_SERVICE_MAX_CALLS);
+    fprintf(stderr, "  calls up to WH_SERVICE_MAX_CALLS (%d) and one past\n", WH_SERVICE_MAX_CALLS);
     CHECK_INT(wh_service_main(&def), 0);
 
     CHECK_INT(made, WH_SERVICE_MAX_CALLS);
