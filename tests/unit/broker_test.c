@@ -626,8 +626,7 @@ static void test_pending_limit(void)
     const uint64_t timeout_ms = 4000;
     for (int sent = 0; sent < BROKER_MAX_PENDING;) {
         for (int i = 0; i < 500 && sent < BROKER_MAX_PENDING; i++, sent++)
-            broker_send(broker, WH_SVC_AGREEMENTS, "held", 4, timeout_ms, on_pending_result,
-                        NULL);
+            broker_send(broker, WH_SVC_AGREEMENTS, "held", 4, timeout_ms, on_pending_result, NULL);
         RUN_UNTIL(a.requests == sent, 5000);
     }
     CHECK_INT(pending_answered, 0);
