@@ -356,6 +356,8 @@ def test_email_in_three_languages():
                                        "Uppgifterna om organisationen Klinikum Süd-Ost "
                                        "(arbetsgivare) har ändrats."),
             }
+            # The mail server has them; the outcomes are written just after.
+            wait_for("three delivered", lambda: len(deliveries(s, status="delivered")) == 3, s=s)
             d = {x["target"]: x for x in deliveries(s, status="delivered")}
             for rcpt, (subject, line) in want.items():
                 msg = by_rcpt[rcpt]
