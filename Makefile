@@ -1,7 +1,8 @@
 # A thin wrapper over CMake and CTest, so that the everyday commands are short:
 #   make run        build, then run the whole stack in the foreground (Ctrl-C stops it)
 #   make test       build, then run every test
-# Other targets: build, test-asan, fuzz, bench, format, format-check, clean.
+# Other targets: build, test-asan, fuzz, fuzz-merge, bench, format, format-check,
+# clean.
 # Each build flavour has its own directory, so switching between them never
 # forces a full rebuild.
 
@@ -15,6 +16,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_JOBS ?= 2
 # Seconds each libFuzzer target runs under `make fuzz`.
 FUZZ_SECONDS ?= 60
+# The libFuzzer targets (only these are built in $(FUZZ_DIR)).
+FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*_fuzz.c)))
 
 # Sanitizer settings for `make test-asan`; a value already in the environment wins.
 export ASAN_OPTIONS ?= detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1
@@ -22,7 +25,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
 CTEST = ctest --output-on-failure -j$(TEST_JOBS)
 
-.PHONY: all build run test test-asan fuzz bench format format-check clean
+.PHONY: all build run test test-asan fuzz fuzz-merge bench format format-check clean
 
 all: build
 
@@ -47,7 +50,7 @@ test-asan:
 # $(FUZZ_DIR)/artifacts.
 fuzz:
 	CC=clang cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DWH_FUZZ=ON
-	cmake --build $(FUZZ_DIR) -j$(JOBS)
+	cmake --build $(FUZZ_DIR) -j$(JOBS) $(addprefix --target ,$(FUZZ_TARGETS))
 	@set -e; found=0; mkdir -p $(FUZZ_DIR)/artifacts; \
 	for src in tests/fuzz/*_fuzz.c; do \
 	    [ -e "$$src" ] || continue; \
@@ -60,6 +63,20 @@ fuzz:
 	        $(FUZZ_DIR)/corpus/$$name $$seeds; \
 	done; \
 	[ $$found -eq 1 ] || echo "fuzz: no targets in tests/fuzz"
+
+# After `make fuzz`: moves the inputs it found that reach code the committed
+# corpus does not into tests/fuzz/corpus (libFuzzer's -merge keeps only
+# those), to be reviewed and committed; the replay tests then run them too.
+fuzz-merge:
+	@set -e; for src in tests/fuzz/*_fuzz.c; do \
+	    [ -e "$$src" ] || continue; \
+	    name=$$(basename "$$src" .c); \
+	    [ -d $(FUZZ_DIR)/corpus/$$name ] || continue; \
+	    mkdir -p tests/fuzz/corpus/$$name; \
+	    before=$$(ls tests/fuzz/corpus/$$name | wc -l); \
+	    $(FUZZ_DIR)/$$name -merge=1 tests/fuzz/corpus/$$name $(FUZZ_DIR)/corpus/$$name 2>/dev/null; \
+	    echo "fuzz-merge: $$name: $$before -> $$(ls tests/fuzz/corpus/$$name | wc -l) inputs"; \
+	done
 
 bench: build
 	@if [ -x tests/bench/run.sh ]; then \

@@ -30,6 +30,11 @@ foreach(src ${fuzz_targets})
   endif()
 endforeach()
 
+# A test-only LD_PRELOAD library that makes fsync fail on demand, for the
+# store fault tests; never linked into a service.
+add_library(wh_fsync_fault SHARED ${CMAKE_SOURCE_DIR}/tests/fault/fsync_fault.c)
+target_link_libraries(wh_fsync_fault PRIVATE ${CMAKE_DL_LIBS})
+
 foreach(kind e2e fault)
   file(GLOB py_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${kind}/test_*.py)
   foreach(src ${py_tests})

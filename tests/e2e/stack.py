@@ -6,6 +6,13 @@ the four services from $WH_BIN_DIR (the CMake build directory), waits for
 directory. Each stack gets its own free port and data directory, so tests
 can run in parallel. Only the standard library is used; run with
 /usr/bin/python3.
+
+Leaving the stack also judges every process it started: the test fails when
+a process died without being asked (a crash mid-test is caught even when
+nothing queried that service again), exited non-zero after SIGTERM (under
+AddressSanitizer a leak exits 23), died by a signal the test did not send,
+or wrote a sanitizer report into its log. A test that means a process to
+end by itself says so with expect_exit().
 """
 
 import ctypes
@@ -18,9 +25,47 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
+
+# Every check in these tests is an assert statement, which python -O and
+# PYTHONOPTIMIZE remove without a word: refuse to run at all then.
+if sys.flags.optimize:
+    sys.stderr.write("refusing to run: Python optimisation (-O or PYTHONOPTIMIZE) "
+                     "removes every assert of the tests\n")
+    sys.exit(2)
 
 SERVICES = ("agreements", "surveys", "screening", "notifications")
+# What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer write
+# when they find something; no service logs these words otherwise.
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                   "runtime error:")
+LOG_TAIL_LINES = 40
+# What a process logs once its SIGTERM handler is in place: before that,
+# SIGTERM ends it by the default action, which is no fault of its own.
+READY_MARKS = ("serving; broker", "listening on")
+
+
+def _signal_name(n):
+    try:
+        return signal.Signals(n).name
+    except ValueError:
+        return "signal %d" % n
+
+
+class _Proc:
+    """One process the stack started, with what the test did to it."""
+
+    def __init__(self, key, popen, log_path):
+        self.key = key
+        self.popen = popen
+        self.log_path = log_path
+        self.log_offset = os.path.getsize(log_path)  # its part of the shared log
+        self.hung = False           # killed after not stopping on SIGTERM
+        self.sent = set()           # signals the test sent
+        self.expected_exit = None   # exit codes the test allows without a signal
+        self.died_unasked = None    # exit status seen before the stack stopped it
 ADMIN_TOKEN = "e2e-admin-token-0123456789"
 
 
@@ -37,6 +82,11 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _tail(text, n=LOG_TAIL_LINES):
+    lines = text.splitlines()[-n:]
+    return "\n".join("    " + line for line in lines) if lines else "    (empty)"
 
 
 class Response:
@@ -59,8 +109,9 @@ class Response:
 
 
 class Stack:
-    def __init__(self, env=None, services=SERVICES, now=None, data_dir=None):
-        self.bin_dir = os.environ.get("WH_BIN_DIR", os.path.join(os.getcwd(), "build"))
+    def __init__(self, env=None, services=SERVICES, now=None, data_dir=None, bin_dir=None):
+        self.bin_dir = bin_dir or os.environ.get("WH_BIN_DIR",
+                                                 os.path.join(os.getcwd(), "build"))
         self.extra_env = dict(env or {})
         self.services = services
         self.now = now
@@ -68,7 +119,9 @@ class Stack:
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="wh-e2e-")
         self.port = free_port()
         self.procs = {}
+        self.started = []  # every _Proc, including those killed and replaced
         self.admin = ADMIN_TOKEN
+        self.checked = False
 
     # -- processes -------------------------------------------------------
     def env(self):
@@ -91,16 +144,95 @@ class Stack:
         key = key or name
         e = self.env()
         e.update(env or {})
-        with open(os.path.join(self.data_dir, key + ".log"), "ab") as log:
+        log_path = os.path.join(self.data_dir, key + ".log")
+        with open(log_path, "ab") as log:
+            entry = _Proc(key, None, log_path)
             p = subprocess.Popen([os.path.join(self.bin_dir, "wh-" + name)], env=e,
                                  stdout=log, stderr=log, preexec_fn=_die_with_parent)
+        entry.popen = p
+        entry.name = name
         self.procs[key] = p
+        self.started.append(entry)
         return p
 
-    def kill(self, key, sig=signal.SIGKILL):
-        p = self.procs.pop(key)
+    def _entry(self, p):
+        for e in self.started:
+            if e.popen is p:
+                return e
+        raise KeyError(p)
+
+    def send(self, key, sig):
+        """Send sig to the process under key and remember that the test sent
+        it, so that dying by it is not a failure (SIGTERM must still end in
+        exit status 0)."""
+        p = self.procs[key]
+        self._entry(p).sent.add(sig)
         p.send_signal(sig)
+
+    def kill(self, key, sig=signal.SIGKILL):
+        """Stop the process under key with sig and wait for it. Its exit is
+        judged when the stack stops, like every other process's."""
+        self.send(key, sig)
+        p = self.procs.pop(key)
         p.wait(timeout=10)
+
+    def expect_exit(self, key, *codes):
+        """The process under key is meant to end by itself with one of
+        codes (for a test of a refused configuration, say)."""
+        self._entry(self.procs[key]).expected_exit = set(codes)
+
+    def problems(self):
+        """What went wrong with the processes this stack started, each with
+        the tail of its log; [] when nothing did. Call after they ended."""
+        out = []
+        for e in self.started:
+            rc = e.popen.returncode
+            own_log = self._own_log(e)
+            what = None
+            if rc is None:
+                what = "is still running"
+            elif e.hung:
+                what = "did not stop within 10 s of SIGTERM and was killed"
+            elif e.expected_exit is not None:
+                if rc not in e.expected_exit:
+                    what = "exited with %d, the test expected %s" % (
+                        rc, " or ".join(str(c) for c in sorted(e.expected_exit)))
+            elif rc < 0 and -rc in (signal.SIGTERM, signal.SIGINT):
+                if any(m in own_log for m in READY_MARKS):
+                    what = "died by %s instead of stopping cleanly" % _signal_name(-rc)
+            elif rc < 0 and -rc not in e.sent:
+                what = "died by %s, which the test did not send" % _signal_name(-rc)
+            elif rc > 0:
+                what = "exited with %d" % rc
+            elif e.died_unasked is not None and not e.sent:
+                what = "exited by itself in the middle of the test"
+            if what:
+                out.append("wh-%s (%s, pid %d) %s; its log ends:\n%s" % (
+                    e.name, e.key, e.popen.pid, what, _tail(own_log)))
+            lines = own_log.splitlines()
+            hits = [i for i, line in enumerate(lines) if any(m in line for m in SANITIZER_MARKS)]
+            if hits:
+                out.append("wh-%s (%s, pid %d) wrote a sanitizer report:\n%s" % (
+                    e.name, e.key, e.popen.pid,
+                    "\n".join("    " + line
+                              for line in lines[max(0, hits[0] - 1):hits[0] + LOG_TAIL_LINES])))
+        return out
+
+    def _own_log(self, e):
+        """The part of the (shared, appended) log file that process wrote."""
+        try:
+            with open(e.log_path, "rb") as fh:
+                fh.seek(e.log_offset)
+                data = fh.read()
+        except OSError:
+            return ""
+        # The next process under the same key appends after this one ended.
+        later = [x.log_offset for x in self.started[self.started.index(e) + 1:]
+                 if x.log_path == e.log_path]
+        if later:
+            data = data[:later[0] - e.log_offset]
+        return data.decode(errors="replace")
+
 
     def __enter__(self):
         # __exit__ does not run when __enter__ raises: a stack that fails to
@@ -108,8 +240,10 @@ class Stack:
         try:
             self.start()
         except BaseException:
-            self.stop()
+            self.stop(check=False)
             sys.stderr.write(self.logs())
+            for line in self.problems():
+                sys.stderr.write(line + "\n")
             if self.own_dir:
                 shutil.rmtree(self.data_dir, ignore_errors=True)
             raise
@@ -140,26 +274,69 @@ class Stack:
             except (OSError, ValueError, http.client.HTTPException):
                 pass
             time.sleep(0.05)
-        raise AssertionError("stack not ready: %r\n%s" % (last, self.logs()))
+        dead = ["%s exited with %d" % (k, p.returncode) for k, p in self.procs.items()
+                if p.poll() is not None]
+        raise AssertionError("stack not ready: %r %s\n%s" % (last, dead, self.logs()))
 
-    def stop(self):
+    def wait_serving(self, key, timeout=10.0):
+        """Wait until the process under key has logged that it serves (its
+        signal handlers are in place by then). After a restart, wait_ready
+        may still count the instance that was killed."""
+        e = self._entry(self.procs[key])
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if any(m in self._own_log(e) for m in READY_MARKS):
+                return
+            self.check_alive()
+            time.sleep(0.02)
+        raise AssertionError("%s not serving after %.0f s\n%s" % (key, timeout, self.logs()))
+
+    def check_alive(self):
+        """Fail now if a process the stack runs has ended (a crash that a
+        test would otherwise only see when the stack stops)."""
+        dead = [(k, p.returncode) for k, p in self.procs.items() if p.poll() is not None]
+        if dead:
+            raise AssertionError("ended during the test: %s\n%s" % (
+                ", ".join("%s (%s)" % (k, _signal_name(-rc) if rc < 0 else "exit %d" % rc)
+                          for k, rc in dead), self.logs()))
+
+    def stop(self, check=True):
+        """SIGTERM every process still running and wait for each; then,
+        with check, raise AssertionError listing every process that did
+        not end well (see problems())."""
+        for e in self.started:
+            rc = e.popen.poll()
+            if rc is not None and e.died_unasked is None and e.popen in self.procs.values():
+                e.died_unasked = rc
         for key, p in list(self.procs.items()):
             if p.poll() is None:
+                self._entry(p).sent.add(signal.SIGTERM)
                 p.send_signal(signal.SIGTERM)
-        for key, p in list(self.procs.items()):
+        for e in self.started:
             try:
-                p.wait(timeout=10)
+                e.popen.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+                e.popen.kill()
+                e.popen.wait()
+                e.hung = True
         self.procs.clear()
+        if check and not self.checked:
+            self.checked = True
+            found = self.problems()
+            if found:
+                raise AssertionError("processes of the stack did not end well:\n" +
+                                     "\n".join(found))
 
     def __exit__(self, exc_type, exc, tb):
-        self.stop()
-        if exc_type is not None:
-            sys.stderr.write(self.logs())
-        if self.own_dir:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
+        try:
+            self.stop(check=exc_type is None)
+        finally:
+            if exc_type is not None:
+                sys.stderr.write(self.logs())
+                for line in self.problems():
+                    sys.stderr.write(line + "\n")
+            if self.own_dir:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
         return False
 
     def logs(self):
@@ -217,6 +394,44 @@ class Stack:
         return r.json()["token"]
 
 
+class Worker(threading.Thread):
+    """A thread whose failure fails the test: an exception in target is
+    kept, sets the shared `failed` event (so that the main thread and the
+    other workers can stop at once), and is raised again by join()."""
+
+    def __init__(self, target, args=(), failed=None, name=None):
+        super().__init__(name=name, daemon=True)
+        self.fn = target
+        self.fn_args = args
+        self.failed = failed if failed is not None else threading.Event()
+        self.error = None
+        self.trace = ""
+
+    def run(self):
+        try:
+            self.fn(*self.fn_args)
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread
+            self.error = e
+            self.trace = traceback.format_exc()
+            self.failed.set()
+
+    def join(self, timeout=None):
+        super().join(timeout)
+        if self.is_alive():
+            raise AssertionError("thread %s still running after %s s" % (self.name, timeout))
+        if self.error is not None:
+            raise AssertionError("thread %s failed: %s\n%s" % (self.name, self.error,
+                                                                self.trace)) from self.error
+
+
+def join_all(workers, timeout=None):
+    """Join every worker, then raise the first failure among them."""
+    for w in workers:
+        threading.Thread.join(w, timeout)
+    for w in workers:
+        w.join(0)
+
+
 def raw_http(port, data, read_timeout=5.0, shutdown=False):
     """Send raw bytes and read until the server closes or read_timeout."""
     s = socket.create_connection(("127.0.0.1", port), timeout=read_timeout)
@@ -239,7 +454,15 @@ def raw_http(port, data, read_timeout=5.0, shutdown=False):
 
 
 def run(tests):
-    """Run test functions, print a summary, exit non-zero on any failure."""
+    """Run test functions, print a summary, exit non-zero on any failure.
+    Every test_* function of the calling module must be in tests: one
+    missing from the list would otherwise never run, and nobody would know."""
+    caller = sys._getframe(1).f_globals
+    defined = {n for n, v in caller.items() if n.startswith("test_") and callable(v)}
+    missing = sorted(defined - {t.__name__ for t in tests})
+    if missing:
+        print("FAIL defined but not run: %s" % ", ".join(missing))
+        sys.exit(1)
     failed = 0
     for t in tests:
         start = time.time()
@@ -248,7 +471,6 @@ def run(tests):
             print("ok   %s (%.2fs)" % (t.__name__, time.time() - start))
         except Exception as e:  # noqa: BLE001 - report every failure
             failed += 1
-            import traceback
             traceback.print_exc()
             print("FAIL %s: %s" % (t.__name__, e))
     print("%d passed, %d failed" % (len(tests) - failed, failed))

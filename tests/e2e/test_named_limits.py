@@ -97,6 +97,7 @@ def test_token_length():
     s = Stack(env={"WH_ADMIN_TOKEN": longest + "a"})
     try:
         p = s.start_process("gateway")
+        s.expect_exit("gateway", 1)
         assert p.wait(timeout=10) == 1
     finally:
         s.stop()

@@ -268,8 +268,8 @@ def test_sigterm_stops_everything():
         half.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         time.sleep(0.1)
         procs = dict(s.procs)
-        for p in procs.values():
-            p.send_signal(signal.SIGTERM)
+        for k in procs:
+            s.send(k, signal.SIGTERM)
         deadline = time.time() + 5
         codes = {}
         for k, p in procs.items():

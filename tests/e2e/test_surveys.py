@@ -14,7 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import surveylib as sl
-from stack import Stack, run
+from stack import Stack, Worker, join_all, run
 
 SERVICES = ("agreements", "surveys", "notifications")
 
@@ -438,12 +438,11 @@ def test_code_used_concurrently():
             results[(code, slot)] = r.status
 
         for batch in range(0, len(cs), 10):
-            threads = [threading.Thread(target=worker, args=(c, i))
+            threads = [Worker(worker, (c, i), name="%s/%d" % (c, i))
                        for c in cs[batch:batch + 10] for i in range(per_code)]
             for t in threads:
                 t.start()
-            for t in threads:
-                t.join()
+            join_all(threads, timeout=60)
             barrier.reset()
         for c in cs:
             statuses = sorted(results[(c, i)] for i in range(per_code))

@@ -36,6 +36,7 @@ typedef struct instance {
     const char *service;
     bool answer;  /* reply at once with "re:" + payload */
     bool beating; /* send heartbeats */
+    bool sink;    /* count requests, hold none, answer none */
     int requests; /* requests received */
     int heartbeats;
     char held_corr[MAX_HELD][8];
@@ -89,7 +90,9 @@ static void on_inst_readable(wh_zsock_t *z)
         } else if (hdr[1] == WH_CMD_REQUEST) {
             in->requests++;
             size_t len = zmq_msg_size(&f[2]);
-            if (in->answer) {
+            if (in->sink) {
+                /* counted only */
+            } else if (in->answer) {
                 char re[64];
                 snprintf(re, sizeof re, "re:%.*s", (int)len, (const char *)zmq_msg_data(&f[2]));
                 reply_to(in, zmq_msg_data(&f[1]), re);
@@ -625,6 +628,55 @@ static void test_instance_limit(void)
     teardown();
 }
 
+/* BROKER_MAX_PENDING over all services: requests within it are forwarded
+ * and wait for their deadline; the one past it is answered unavailable at
+ * once without reaching an instance; once the pending ones are settled
+ * (here by their deadline) requests are taken again. */
+static int pending_status[BROKER_UNAVAILABLE + 8];
+static int pending_answered;
+
+static void on_pending_result(void *ud, int status, const char *reply, size_t len)
+{
+    CHECK(status >= 0 && status < (int)(sizeof pending_status / sizeof pending_status[0]));
+    pending_status[status]++;
+    pending_answered++;
+}
+
+static void test_pending_limit(void)
+{
+    setup();
+    instance_t a;
+    add(&a, "agreements", "agreements-sink", false);
+    a.sink = true;
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    memset(pending_status, 0, sizeof pending_status);
+    pending_answered = 0;
+    /* In steps the instance drains, so that no send meets a full pipe. */
+    const uint64_t timeout_ms = 4000;
+    for (int sent = 0; sent < BROKER_MAX_PENDING;) {
+        for (int i = 0; i < 500 && sent < BROKER_MAX_PENDING; i++, sent++)
+            broker_send(broker, WH_SVC_AGREEMENTS, "held", 4, timeout_ms, on_pending_result, NULL);
+        RUN_UNTIL(a.requests == sent, 5000);
+    }
+    CHECK_INT(pending_answered, 0);
+    CHECK_INT(broker_pending(broker), BROKER_MAX_PENDING);
+    broker_send(broker, WH_SVC_AGREEMENTS, "one more", 8, timeout_ms, on_pending_result, NULL);
+    CHECK_INT(pending_answered, 1); /* before broker_send returned */
+    CHECK_INT(pending_status[BROKER_UNAVAILABLE], 1);
+    CHECK_INT(broker_pending(broker), BROKER_MAX_PENDING);
+    run_for(100);
+    CHECK_INT(a.requests, BROKER_MAX_PENDING);
+    /* Every held one ends at its deadline; then there is room again. */
+    RUN_UNTIL(broker_pending(broker) == 0, 3 * timeout_ms);
+    CHECK_INT(pending_answered, BROKER_MAX_PENDING + 1);
+    CHECK_INT(pending_status[BROKER_TIMEOUT], BROKER_MAX_PENDING);
+    broker_send(broker, WH_SVC_AGREEMENTS, "again", 5, timeout_ms, on_pending_result, NULL);
+    CHECK_INT(broker_pending(broker), 1);
+    RUN_UNTIL(a.requests == BROKER_MAX_PENDING + 1, 2000);
+    teardown();
+    CHECK_INT(pending_status[BROKER_UNAVAILABLE], 2); /* the last one, at destroy */
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/wh-broker-test-XXXXXX");
@@ -645,6 +697,7 @@ int main(void)
     TEST(test_forward_between_services);
     TEST(test_destroy_with_pending);
     TEST(test_instance_limit);
+    TEST(test_pending_limit);
     CHECK_INT(zmq_ctx_term(ctx), 0);
     char p[128];
     snprintf(p, sizeof p, "%s/broker.ipc", dir);
