@@ -18,7 +18,7 @@ SCR_ALERT_MAX_NOTE = 2000         # services/screening/alerts.h
 SCR_ESCALATE_BATCH = 256
 SCR_ESCALATE_HOURS_MAX = 30 * 24  # services/screening/settings.h
 SCR_STATS_THRESHOLD_MIN = 5
-SCR_STATS_THRESHOLD_MAX = 1000
+SCR_STATS_THRESHOLD_MAX = 128
 SCR_RETENTION_DAYS_MAX = 36500
 SCR_BATCH_MAX = 1000              # services/screening/screenings.h
 
