@@ -284,7 +284,11 @@ static int run_batch(wh_service_t *s, struct pending *batch, int n)
             wh_buf_t tmp;
             wh_buf_init(&tmp);
             wh_reply_reset(&s->reply);
-            wh_reply_problem(&s->reply, 503, "store-unavailable", "the change could not be stored");
+            /* A failed fsync may still leave the change on disk: what the
+             * client learns is that it was not confirmed, not that it is
+             * absent. */
+            wh_reply_problem(&s->reply, 503, "store-unavailable",
+                             "the change could not be confirmed as stored; read before retrying");
             wh_reply_pack(&s->reply, p->req.id, &tmp);
             send_frames(s, WH_CMD_REPLY, p->corr, tmp.data, tmp.len);
             wh_buf_close(&tmp);
