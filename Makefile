@@ -14,8 +14,11 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # End-to-end tests start stacks on free ports in their own temporary data
 # directories, so two may run at once.
 TEST_JOBS ?= 2
-# Seconds each libFuzzer target runs under `make fuzz`.
+# Seconds each libFuzzer target runs under `make fuzz`; with FUZZ_RUNS set,
+# each runs that many inputs instead (the 10 M runs of a release check).
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
+FUZZ_LIMIT = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
 # The libFuzzer targets (only these are built in $(FUZZ_DIR)).
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*_fuzz.c)))
 
@@ -57,8 +60,8 @@ fuzz:
 	    name=$$(basename "$$src" .c); found=1; \
 	    mkdir -p $(FUZZ_DIR)/corpus/$$name; \
 	    seeds=; [ -d tests/fuzz/corpus/$$name ] && seeds=tests/fuzz/corpus/$$name; \
-	    echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
-	    $(FUZZ_DIR)/$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    echo "fuzz: $$name ($(FUZZ_LIMIT))"; \
+	    $(FUZZ_DIR)/$$name $(FUZZ_LIMIT) -print_final_stats=1 \
 	        -artifact_prefix=$(FUZZ_DIR)/artifacts/$$name- \
 	        $(FUZZ_DIR)/corpus/$$name $$seeds; \
 	done; \
