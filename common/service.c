@@ -87,11 +87,20 @@ static void send_frames(wh_service_t *s, char cmd, const char corr[8], const voi
         wh_log_warn("reply not sent: %s", wh_strerror(rc));
 }
 
+/* The process's one service while it serves, for wh_service_keepalive. */
+static wh_service_t *serving;
+
 static void send_heartbeat(wh_service_t *s)
 {
     const char *name = wh_service_names[s->def->svc];
     s->beat_ns = uv_hrtime();
     send_frames(s, WH_CMD_HEARTBEAT, NULL, name, strlen(name));
+}
+
+void wh_service_keepalive(void)
+{
+    if (serving && uv_hrtime() - serving->beat_ns >= (uint64_t)WH_HEARTBEAT_MS * 1000000u)
+        send_heartbeat(serving);
 }
 
 static void finish_call(wh_service_t *s, struct call *prev, struct call *c, int status,
@@ -263,10 +272,8 @@ static int run_batch(wh_service_t *s, struct pending *batch, int n)
          * heartbeat timer; without a sign of life the broker would drop
          * this instance, and every request in flight with it, for being
          * busy. */
-        uint64_t t = uv_hrtime();
-        if (t - s->beat_ns >= (uint64_t)WH_HEARTBEAT_MS * 1000000u)
-            send_heartbeat(s);
-        if (t - started_ns >= (uint64_t)WH_SERVICE_BATCH_MS * 1000000u)
+        wh_service_keepalive();
+        if (uv_hrtime() - started_ns >= (uint64_t)WH_SERVICE_BATCH_MS * 1000000u)
             break;
     }
     n = ran;
@@ -407,7 +414,9 @@ int wh_service_main(const wh_service_def_t *def)
     if (def->start && def->start(s) != 0)
         goto fail_run;
     wh_log_info("%s serving; broker %s", name, s->cfg.broker_connect);
+    serving = s;
     uv_run(&s->loop, UV_RUN_DEFAULT);
+    serving = NULL;
     code = 0;
     /* Calls still waiting are failed before the stop hook, so that their
      * owners (the outbox relay) see every outcome before they close. */

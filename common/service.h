@@ -46,13 +46,19 @@ int wh_service_main(const wh_service_def_t *def);
  * status and body (NULL when absent; valid during the call), or 503/504
  * when no instance answered within WH_SERVICE_CALL_TIMEOUT_MS. */
 #define WH_SERVICE_CALL_TIMEOUT_MS 15000
-#define WH_SERVICE_MAX_CALLS 4096 /* calls in flight */
+#define WH_SERVICE_MAX_CALLS       4096 /* calls in flight */
 typedef void (*wh_call_fn)(void *ud, int status, const msgpack_object *body);
 int wh_service_call(wh_service_t *s, int op, const char *body, size_t body_len, wh_call_fn fn,
                     void *ud);
 /* Registers fn to run after every committed batch of requests (the outbox
  * relay uses it to send what the batch emitted at once). */
 void wh_service_on_commit(wh_service_t *s, void (*fn)(void *ud), void *ud);
+
+/* Long work on the loop (a batch of slow requests, a reminder scan over
+ * thousands of agreements) calls this now and then: it sends a heartbeat
+ * when one is due, so that the broker does not drop a busy instance. A no-op
+ * outside a serving service (unit tests). */
+void wh_service_keepalive(void);
 
 uv_loop_t *wh_service_loop(wh_service_t *s);
 wh_store_t *wh_service_store(wh_service_t *s);

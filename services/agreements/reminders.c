@@ -291,6 +291,7 @@ int reminders_scan(wh_store_t *store, int32_t today, reminders_stats_t *stats)
             sqlite3_reset(st);
         }
         for (int i = 0; i < n && rc == 0; i++) {
+            wh_service_keepalive();
             if (!agr_load(store, (wh_str_t){ids[i], strlen(ids[i])}, &a))
                 continue;
             /* One agreement that cannot be processed must not hold up the

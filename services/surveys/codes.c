@@ -8,6 +8,7 @@
 #include "app.h"
 #include "err.h"
 #include "id.h"
+#include "service.h"
 #include "sheet.h"
 #include "survey.h"
 
@@ -252,6 +253,7 @@ static int store_code(wh_ctx_t *c, const survey_t *s, wh_str_t unit, char shown[
     if (!st)
         return WH_ESTORE;
     int rc = SQLITE_ERROR;
+    wh_service_keepalive(); /* thousands of codes in one request take a while */
     /* A collision of 100 random bits will not happen; a retry costs
      * nothing to write, though. */
     for (int attempt = 0; attempt < 3; attempt++) {
