@@ -172,9 +172,30 @@ class Stack:
     def kill(self, key, sig=signal.SIGKILL):
         """Stop the process under key with sig and wait for it. Its exit is
         judged when the stack stops, like every other process's."""
+        name = getattr(self._entry(self.procs[key]), "name", key)
+        before = self._instances(name) if key != "gateway" else None
         self.send(key, sig)
         p = self.procs.pop(key)
         p.wait(timeout=10)
+        # Until the gateway has noticed: otherwise a wait_ready after a
+        # restart could count the dead instance and return at once.
+        deadline = time.time() + 5
+        while before and time.time() < deadline:
+            n = self._instances(name)
+            if n is None or n < before:
+                break
+            time.sleep(0.02)
+
+    def _instances(self, name):
+        """Instances of service name the gateway counts; None when it cannot
+        be asked."""
+        if "gateway" not in self.procs:
+            return None
+        try:
+            return self.get("/readyz", token=None, timeout=2).json().get(
+                "services", {}).get(name, 0)
+        except Exception:
+            return None
 
     def expect_exit(self, key, *codes):
         """The process under key is meant to end by itself with one of
