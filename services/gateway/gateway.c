@@ -257,6 +257,20 @@ static bool json_content_type(const char *ct)
            (n == 28 && strncasecmp(ct, "application/merge-patch+json", 28) == 0);
 }
 
+/* True for a JSON body that is an empty object (whitespace allowed). */
+static bool empty_json_object(const wh_http_req_t *req)
+{
+    if (!json_content_type(req->content_type))
+        return false;
+    wh_buf_t b;
+    wh_json_error_t je;
+    wh_buf_init(&b);
+    bool empty = wh_json_to_msgpack(req->body, req->body_len, &b, &je) == 0 && b.len == 1 &&
+                 (unsigned char)b.data[0] == 0x80; /* msgpack fixmap of 0 pairs */
+    wh_buf_close(&b);
+    return empty;
+}
+
 static void serve_ops(gateway_t *gw, wh_http_req_t *req, const char *rid)
 {
     wh_buf_t b;
@@ -384,9 +398,11 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
                     NULL, 0);
             goto done_body;
         }
-    } else if (req->body_len > 0) {
+    } else if (req->body_len > 0 && !empty_json_object(req)) {
+        /* `{}` is what generated clients send to an action without
+         * parameters; anything else is a mistake worth reporting. */
         problem(gw, req, route, rid, 400, "/problems/unexpected-body",
-                "this request takes no body", NULL, 0);
+                "this request takes no body (or an empty JSON object)", NULL, 0);
         goto done_body;
     }
     wh_buf_t env;

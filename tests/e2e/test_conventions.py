@@ -358,7 +358,31 @@ def test_openapi():
         assert s.get("/v1/openapi.json").body == r.body
 
 
+def test_action_accepts_empty_object():
+    """Actions without parameters take no body or `{}` (what generated
+    clients send), and nothing else."""
+    import surveylib
+    with Stack() as s:
+        org = s.org()
+        sv = s.post("/v1/surveys", surveylib.survey_body(org["id"])).json()
+        json_h = {"Content-Type": "application/json"}
+        r = s.request("POST", "/v1/surveys/%s/open" % sv["id"], raw=b' {\n} ', headers=json_h)
+        assert r.status == 200 and r.json()["state"] == "open", r
+        r = s.request("POST", "/v1/surveys/%s/close" % sv["id"], raw=b'{"now":true}',
+                      headers=json_h)
+        assert_problem(r, 400, "/problems/unexpected-body", [])
+        r = s.request("POST", "/v1/surveys/%s/close" % sv["id"], raw=b'[]', headers=json_h)
+        assert_problem(r, 400, "/problems/unexpected-body", [])
+        r = s.request("POST", "/v1/surveys/%s/close" % sv["id"], raw=b'{}', headers=json_h)
+        assert r.status == 200 and r.json()["state"] == "closed", r
+        tok = s.post("/v1/tokens", {"label": "t", "role": "coordinator",
+                                    "org_ids": [org["id"]]}).json()
+        r = s.request("DELETE", "/v1/tokens/" + tok["id"], raw=b"{}", headers=json_h)
+        assert r.status == 204, r
+
+
 if __name__ == "__main__":
     run([test_malformed_json_and_content_type, test_validation_errors, test_body_on_get,
          test_idempotency_key, test_etag_and_if_match, test_pagination,
-         test_unknown_path_and_method, test_request_id, test_openapi])
+         test_unknown_path_and_method, test_request_id, test_openapi,
+         test_action_accepts_empty_object])
