@@ -23,7 +23,8 @@ import time
 import zlib
 
 import surveylib as sl
-from stack import Stack, free_port, run
+from stack import Stack, run
+from test_notifications import Mailbox, wait_for
 
 SERVICES = ("agreements", "surveys", "notifications")
 PUBLIC = "https://wh.example.org"
@@ -31,36 +32,6 @@ SCALE = {"WH_RETRY_SCALE": "0.0001"}
 MAX_RECIPIENTS = 10000  # CODES_MAX_RECIPIENTS
 MAX_PRINT = 100         # CODES_MAX_PRINT
 CODE_RE = re.compile(r"[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}")
-
-
-class Mailbox:
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-        self.messages = []
-        outer = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                outer.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
-                                       envelope.content))
-                return "250 OK"
-
-        self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def close(self):
-        self.controller.stop()
-
-
-def wait_for(what, cond, timeout=30.0, s=None):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for %s\n%s" % (what, s.logs() if s else ""))
 
 
 def mail_env(box, **extra):
