@@ -69,7 +69,7 @@ struct job {
     CURL *easy;
     struct curl_slist *rcpt;
     wh_buf_t payload;
-    size_t read_off;
+    mail_upload_t upload;
 };
 
 static struct {
@@ -118,36 +118,6 @@ void codes_mail_counts(int64_t *sent, int64_t *failed)
     *failed = M.failed;
 }
 
-/* WH_SMTP_URL as the delivery engine reads it: smtps:// is TLS from the
- * start; smtp:// uses STARTTLS when offered (required with credentials);
- * ?starttls=required|try|off overrides and is removed. */
-static int smtp_configure(const char *url)
-{
-    M.smtp_url = strdup(url);
-    if (!M.smtp_url)
-        return WH_ENOMEM;
-    bool smtps = strncmp(url, "smtps://", 8) == 0;
-    if (!smtps && strncmp(url, "smtp://", 7) != 0)
-        return WH_EINVAL;
-    const char *auth_end = strpbrk(url + (smtps ? 8 : 7), "/?");
-    const char *at = strchr(url, '@');
-    bool credentials = at && (!auth_end || at < auth_end);
-    M.smtp_ssl = smtps || credentials ? CURLUSESSL_ALL : CURLUSESSL_TRY;
-    char *q = strchr(M.smtp_url, '?');
-    if (q) {
-        if (strcmp(q, "?starttls=required") == 0)
-            M.smtp_ssl = CURLUSESSL_ALL;
-        else if (strcmp(q, "?starttls=try") == 0)
-            M.smtp_ssl = CURLUSESSL_TRY;
-        else if (strcmp(q, "?starttls=off") == 0 && !smtps)
-            M.smtp_ssl = CURLUSESSL_NONE;
-        else
-            return WH_EINVAL;
-        *q = '\0';
-    }
-    return 0;
-}
-
 int codes_mail_start(wh_service_t *s)
 {
     memset(&M, 0, sizeof M);
@@ -165,11 +135,9 @@ int codes_mail_start(wh_service_t *s)
     snprintf(M.mail_from, sizeof M.mail_from, "%s", cfg->mail_from);
     if (!mail_envelope_from(M.mail_from, M.envelope_from, sizeof M.envelope_from))
         return WH_EINVAL; /* the engine has said why */
-    if (cfg->smtp_url && *cfg->smtp_url && smtp_configure(cfg->smtp_url) != 0) {
-        free(M.smtp_url);
-        M.smtp_url = NULL;
-        return WH_EINVAL;
-    }
+    if (cfg->smtp_url && *cfg->smtp_url &&
+        mail_smtp_url(cfg->smtp_url, &M.smtp_url, &M.smtp_ssl) != 0)
+        return WH_EINVAL; /* the engine has said why */
     int rc = wh_http_client_new(wh_service_loop(s), &M.http);
     if (rc != 0)
         return rc;
@@ -214,16 +182,6 @@ static void push_ready(struct job *j)
     else
         M.ready = j;
     M.ready_tail = j;
-}
-
-static size_t on_read(char *buf, size_t size, size_t n, void *ud)
-{
-    struct job *j = ud;
-    size_t left = j->payload.len - j->read_off;
-    size_t take = size * n < left ? size * n : left;
-    memcpy(buf, j->payload.data + j->read_off, take);
-    j->read_off += take;
-    return take;
 }
 
 static void pump(void);
@@ -300,7 +258,7 @@ static int compose(struct job *j)
 static int start(struct job *j)
 {
     wh_buf_reset(&j->payload);
-    j->read_off = 0;
+    j->upload = (mail_upload_t){&j->payload, 0};
     int rc = compose(j);
     if (rc != 0)
         return rc;
@@ -319,8 +277,8 @@ static int start(struct job *j)
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, M.envelope_from);
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, j->rcpt);
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(c, CURLOPT_READDATA, j);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, mail_upload_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &j->upload);
     curl_easy_setopt(c, CURLOPT_INFILESIZE, (long)j->payload.len);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);

@@ -68,7 +68,7 @@ struct job {
     char *target;
     char *secret;
     wh_buf_t payload; /* the webhook body or the whole e-mail */
-    size_t read_off;  /* e-mail bytes handed to curl */
+    mail_upload_t upload; /* e-mail bytes handed to curl */
     size_t response_bytes;
     int64_t started_ms;
     CURL *easy;
@@ -370,16 +370,6 @@ static size_t on_response(char *p, size_t size, size_t n, void *ud)
     return j->response_bytes > ENGINE_MAX_RESPONSE ? 0 : size * n;
 }
 
-static size_t on_mail_read(char *buf, size_t size, size_t n, void *ud)
-{
-    struct job *j = ud;
-    size_t left = j->payload.len - j->read_off;
-    size_t take = size * n < left ? size * n : left;
-    memcpy(buf, j->payload.data + j->read_off, take);
-    j->read_off += take;
-    return take;
-}
-
 static void dispatch(engine_t *e);
 
 static void on_done(void *ud, CURL *easy, CURLcode rc)
@@ -485,8 +475,9 @@ static int start_mail(engine_t *e, struct job *j)
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, e->envelope_from);
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, j->headers);
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_mail_read);
-    curl_easy_setopt(c, CURLOPT_READDATA, j);
+    j->upload = (mail_upload_t){&j->payload, 0};
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, mail_upload_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &j->upload);
     curl_easy_setopt(c, CURLOPT_INFILESIZE, (long)j->payload.len);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ENGINE_SMTP_CONNECT_MS);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ENGINE_SMTP_TIMEOUT_MS);
@@ -805,42 +796,6 @@ static void on_commit(void *ud)
 
 /* --- configuration, start and stop ----------------------------------------------- */
 
-/* WH_SMTP_URL: smtp://[user:password@]host[:port] (STARTTLS when the server
- * offers it; required when the URL carries credentials, so that a password
- * never crosses the network in clear) or smtps://... (TLS from the start).
- * A query "?starttls=required|try|off" overrides the choice for smtp:// and
- * is removed before the URL is handed to curl. */
-static int smtp_configure(engine_t *e, const char *url)
-{
-    e->smtp_url = strdup(url);
-    if (!e->smtp_url)
-        return WH_ENOMEM;
-    bool smtps = strncmp(url, "smtps://", 8) == 0;
-    if (!smtps && strncmp(url, "smtp://", 7) != 0) {
-        wh_log_error("WH_SMTP_URL must start with smtp:// or smtps://");
-        return WH_EINVAL;
-    }
-    const char *auth_end = strpbrk(url + (smtps ? 8 : 7), "/?");
-    const char *at = strchr(url, '@');
-    bool credentials = at && (!auth_end || at < auth_end);
-    e->smtp_ssl = smtps || credentials ? CURLUSESSL_ALL : CURLUSESSL_TRY;
-    char *q = strchr(e->smtp_url, '?');
-    if (q) {
-        if (strcmp(q, "?starttls=required") == 0)
-            e->smtp_ssl = CURLUSESSL_ALL;
-        else if (strcmp(q, "?starttls=try") == 0)
-            e->smtp_ssl = CURLUSESSL_TRY;
-        else if (strcmp(q, "?starttls=off") == 0 && !smtps)
-            e->smtp_ssl = CURLUSESSL_NONE;
-        else {
-            wh_log_error("WH_SMTP_URL: unknown option %s (starttls=required|try|off)", q);
-            return WH_EINVAL;
-        }
-        *q = '\0';
-    }
-    return 0;
-}
-
 static int configure(engine_t *e, const wh_config_t *cfg)
 {
     int ok;
@@ -876,9 +831,12 @@ static int configure(engine_t *e, const wh_config_t *cfg)
         return WH_EINVAL;
     }
     if (cfg->smtp_url && *cfg->smtp_url) {
-        int rc = smtp_configure(e, cfg->smtp_url);
-        if (rc != 0)
+        int rc = mail_smtp_url(cfg->smtp_url, &e->smtp_url, &e->smtp_ssl);
+        if (rc != 0) {
+            wh_log_error("WH_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://..., "
+                         "optionally with ?starttls=required|try|off");
             return rc;
+        }
         e->smtp = true;
     } else {
         int64_t pending = 0;

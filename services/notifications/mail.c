@@ -1,6 +1,8 @@
 #include "mail.h"
 
 #include <string.h>
+
+#include <curl/curl.h>
 #include <time.h>
 
 #include "err.h"
@@ -144,4 +146,42 @@ int mail_compose(wh_buf_t *out, const char *from, const char *to, const char *su
                   tm.tm_min, tm.tm_sec, id);
     put_quoted_printable(out, body, body_len);
     return wh_buf_failed(out) ? WH_ENOMEM : 0;
+}
+
+size_t mail_upload_read(char *buf, size_t size, size_t n, void *ud)
+{
+    mail_upload_t *u = ud;
+    size_t left = u->msg->len - u->off;
+    size_t take = size * n < left ? size * n : left;
+    memcpy(buf, u->msg->data + u->off, take);
+    u->off += take;
+    return take;
+}
+
+int mail_smtp_url(const char *url, char **curl_url, long *use_ssl)
+{
+    *curl_url = NULL;
+    bool smtps = strncmp(url, "smtps://", 8) == 0;
+    if (!smtps && strncmp(url, "smtp://", 7) != 0)
+        return WH_EINVAL;
+    const char *auth_end = strpbrk(url + (smtps ? 8 : 7), "/?");
+    const char *at = strchr(url, '@');
+    bool credentials = at && (!auth_end || at < auth_end);
+    long ssl = smtps || credentials ? CURLUSESSL_ALL : CURLUSESSL_TRY;
+    const char *q = strchr(url, '?');
+    if (q) {
+        if (strcmp(q, "?starttls=required") == 0)
+            ssl = CURLUSESSL_ALL;
+        else if (strcmp(q, "?starttls=try") == 0)
+            ssl = CURLUSESSL_TRY;
+        else if (strcmp(q, "?starttls=off") == 0 && !smtps)
+            ssl = CURLUSESSL_NONE;
+        else
+            return WH_EINVAL;
+    }
+    *curl_url = q ? strndup(url, (size_t)(q - url)) : strdup(url);
+    if (!*curl_url)
+        return WH_ENOMEM;
+    *use_ssl = ssl;
+    return 0;
 }

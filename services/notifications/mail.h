@@ -19,6 +19,22 @@
 #define MAIL_MAX_ADDRESS WH_MAX_EMAIL
 #define MAIL_DOMAIN      "workhealth" /* right-hand side of Message-ID */
 
+/* WH_SMTP_URL: smtp://[user:password@]host[:port] (STARTTLS when the server
+ * offers it; required when the URL carries credentials, so that a password
+ * never crosses the network in clear) or smtps://... (TLS from the start).
+ * A query "?starttls=required|try|off" overrides the choice for smtp:// and
+ * is removed: *curl_url (malloc'd) is what curl gets, *use_ssl its
+ * CURLOPT_USE_SSL. WH_EINVAL for anything else (nothing allocated). */
+int mail_smtp_url(const char *url, char **curl_url, long *use_ssl);
+
+/* A composed e-mail handed to curl's upload a piece at a time:
+ * CURLOPT_READFUNCTION mail_upload_read, CURLOPT_READDATA the upload. */
+typedef struct mail_upload {
+    const wh_buf_t *msg;
+    size_t off;
+} mail_upload_t;
+size_t mail_upload_read(char *buf, size_t size, size_t n, void *ud);
+
 /* The envelope sender from WH_MAIL_FROM, which may be "Name <addr>" or a
  * bare address: "<addr>" into out. false when it is not usable. */
 bool mail_envelope_from(const char *from, char *out, size_t cap);

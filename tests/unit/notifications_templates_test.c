@@ -1,5 +1,9 @@
 /* E-mail templates in German, English and Swedish, and the messages built
  * from them. */
+#include <stdlib.h>
+
+#include <curl/curl.h>
+
 #include "check.h"
 #include "err.h"
 #include "events.h"
@@ -319,6 +323,40 @@ static void test_values_stay_on_their_line(void)
     wh_buf_close(&b);
 }
 
+/* WH_SMTP_URL: the TLS choice from scheme, credentials and ?starttls=, the
+ * option removed from what curl gets, anything else refused. */
+static void test_smtp_url(void)
+{
+    static const struct {
+        const char *in, *out;
+        long ssl;
+    } ok[] = {
+        {"smtp://mail.example.org:587", "smtp://mail.example.org:587", CURLUSESSL_TRY},
+        {"smtp://u:p@mail.example.org", "smtp://u:p@mail.example.org", CURLUSESSL_ALL},
+        {"smtps://mail.example.org", "smtps://mail.example.org", CURLUSESSL_ALL},
+        {"smtp://h?starttls=off", "smtp://h", CURLUSESSL_NONE},
+        {"smtp://h?starttls=required", "smtp://h", CURLUSESSL_ALL},
+        {"smtp://u:p@h?starttls=try", "smtp://u:p@h", CURLUSESSL_TRY},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char *url = NULL;
+        long ssl = -1;
+        CHECK_INT(mail_smtp_url(ok[i].in, &url, &ssl), 0);
+        CHECK_STR(url, ok[i].out);
+        CHECK_INT(ssl, ok[i].ssl);
+        free(url);
+    }
+    static const char *const bad[] = {
+        "http://h",    "smtp:/h", "", "smtps://h?starttls=off", "smtp://h?starttls=maybe",
+        "smtp://h?x=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *url = (char *)"untouched";
+        long ssl = -1;
+        CHECK_INT(mail_smtp_url(bad[i], &url, &ssl), WH_EINVAL);
+        CHECK(url == NULL);
+    }
+}
+
 int main(void)
 {
     TEST(test_every_type_and_language);
@@ -329,5 +367,6 @@ int main(void)
     TEST(test_values_stay_on_their_line);
     TEST(test_compose);
     TEST(test_addresses);
+    TEST(test_smtp_url);
     return 0;
 }
