@@ -714,6 +714,23 @@ static void conn_flush(conn_t *c)
     }
 }
 
+/* Queues r, answered at once with the response in b (which it takes). When
+ * either could not be built, the connection is closed instead. */
+static bool queue_answer(conn_t *c, req_t *r, wh_buf_t *b)
+{
+    if (!r || wh_buf_failed(b)) {
+        wh_buf_close(b);
+        req_free(r);
+        conn_close(c);
+        return false;
+    }
+    r->resp = wh_buf_steal(b, &r->resp_len);
+    r->state = R_READY;
+    queue_push(c, r);
+    queued_add(c, r->resp_len);
+    return true;
+}
+
 /* Answers the connection with an error of its own and closes it after
  * everything before the error has been written. */
 static void conn_fail(conn_t *c, int status, const char *detail)
@@ -735,17 +752,9 @@ static void conn_fail(conn_t *c, int status, const char *detail)
     wh_buf_t b;
     wh_buf_init(&b);
     build_problem(srv, &b, status, detail);
-    if (!r || wh_buf_failed(&b)) {
-        wh_buf_close(&b);
-        req_free(r);
-        conn_close(c);
-        return;
-    }
-    r->resp = wh_buf_steal(&b, &r->resp_len);
-    r->state = R_READY;
-    r->keep_alive = false;
-    queue_push(c, r);
-    queued_add(c, r->resp_len);
+    if (r)
+        r->keep_alive = false;
+    queue_answer(c, r, &b);
 }
 
 /* --- parsing ------------------------------------------------------------------ */
@@ -796,17 +805,8 @@ static void dispatch(conn_t *c)
         build_shed(srv, &b, r->head, r->keep_alive);
         wh_buf_close(&r->strs);
         wh_buf_close(&r->body);
-        if (wh_buf_failed(&b)) {
-            wh_buf_close(&b);
-            req_free(r);
-            conn_close(c);
-            return;
-        }
-        r->resp = wh_buf_steal(&b, &r->resp_len);
-        r->state = R_READY;
-        queue_push(c, r);
-        queued_add(c, r->resp_len);
-        srv->stats.shed++;
+        if (queue_answer(c, r, &b))
+            srv->stats.shed++;
         return;
     }
     r->state = R_WAITING;

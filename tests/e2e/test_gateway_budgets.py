@@ -14,7 +14,6 @@ against the full stack with raw sockets:
 
 Memory is VmRSS and VmHWM of the gateway from /proc/<pid>/status."""
 
-import datetime
 import os
 import shutil
 import socket
@@ -24,18 +23,17 @@ import time
 
 from agreementlib import Parties
 from stack import Stack, raw_http, run
-from test_limits import assert_http_problem, get_req, parse_all, read_responses
+from test_agreements_limits import days, ulid
+from test_limits import (assert_http_problem, get_req, healthz_eventually, parse_all,
+                         read_responses)
 
 MIB = 1024 * 1024
 NOW = "2025-08-01T10:00:00Z"
-EPOCH = datetime.date(1970, 1, 1)
-CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # The attack: this many connections, each pipelining PIPELINE requests for a
 # calendar feed of about 1 MiB and reading nothing. Each connection sends its
-# requests once the previous one's have been answered: the agreements service
-# answers one request after another, and a queue of 256 feeds would keep it
-# from its heartbeats (the broker would drop it and answer 503, which is not
-# what is tested here).
+# requests once the previous one's have been answered, so that what grows is
+# what the gateway holds for readers, not a queue in the service (a burst at
+# once is test_busy_service_not_dropped).
 CONNECTIONS = 16
 PIPELINE = 16
 # What the gateway may grow by, well under the CONNECTIONS * PIPELINE MiB it
@@ -49,18 +47,6 @@ def status_kib(pid, field):
             if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     raise AssertionError("no %s in /proc/%d/status" % (field, pid))
-
-
-def days(s):
-    return (datetime.date.fromisoformat(s) - EPOCH).days
-
-
-def ulid(i):
-    s = ""
-    for _ in range(16):
-        s = CROCKFORD[i % 32] + s
-        i //= 32
-    return "01K0000000" + s
 
 
 def seed_agreements(d, p, n):
@@ -204,12 +190,7 @@ def test_silent_sockets_closed():
         finally:
             for c in silent:
                 c.close()
-        deadline = time.time() + 5
-        while True:
-            r = parse_all(raw_http(s.port, get_req("/healthz")))[0]
-            if r.status == 200 or time.time() > deadline:
-                break
-            time.sleep(0.05)
+        r = healthz_eventually(s.port, 5)
         assert r.status == 200, r
         # Blank lines are not a request: such a socket is closed too.
         assert raw_http(s.port, b"\r\n\r\n", read_timeout=15) == b""

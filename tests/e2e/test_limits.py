@@ -86,6 +86,17 @@ def read_responses(sock, n, timeout=10.0):
     return out
 
 
+def healthz_eventually(port, timeout):
+    """GET /healthz on a new connection until it is 200 or timeout seconds
+    have passed; the last response."""
+    deadline = time.time() + timeout
+    while True:
+        r = parse_all(raw_http(port, get_req("/healthz")))[0]
+        if r.status == 200 or time.time() > deadline:
+            return r
+        time.sleep(0.05)
+
+
 def assert_http_problem(r, status, reason):
     """An error the HTTP layer answers itself, closing the connection."""
     assert r.status == status, r
@@ -267,12 +278,7 @@ def test_connection_limit():
                 assert read_responses(c, 1)[0].status == 200
             # Closing one makes room for another.
             held.pop().close()
-            deadline = time.time() + 3
-            while True:
-                r = parse_all(raw_http(s.port, get_req("/healthz")))[0]
-                if r.status == 200 or time.time() > deadline:
-                    break
-                time.sleep(0.05)
+            r = healthz_eventually(s.port, 3)
             assert r.status == 200, r
             c = held[0]
             c.sendall(get_req("/metrics", close=False))
