@@ -67,9 +67,27 @@ int wh_config_load(wh_config_t *cfg, const char *service)
     cfg->public_url = getenv("WH_PUBLIC_URL");
     cfg->smtp_url = getenv("WH_SMTP_URL");
     cfg->mail_from = env_or("WH_MAIL_FROM", "workhealth@localhost");
+    int ok;
+    cfg->retry_scale = wh_config_scale_parse(getenv("WH_RETRY_SCALE"), &ok);
+    if (!ok)
+        wh_log_warn("WH_RETRY_SCALE is not a number in (0, 1000]; using 1");
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         wh_log_error("cannot create data directory %s: %s", cfg->data_dir, strerror(errno));
         return WH_EIO;
     }
     return 0;
+}
+
+double wh_config_scale_parse(const char *s, int *ok)
+{
+    *ok = 1;
+    if (!s || !*s)
+        return 1.0;
+    char *end;
+    double v = strtod(s, &end);
+    if (*end != '\0' || !(v > 0.0) || v > 1000.0) {
+        *ok = 0;
+        return 1.0;
+    }
+    return v;
 }

@@ -123,8 +123,7 @@ int codes_mail_start(wh_service_t *s)
     memset(&M, 0, sizeof M);
     M.svc = s;
     const wh_config_t *cfg = wh_service_config(s);
-    int ok;
-    M.scale = schedule_scale_parse(getenv("WH_RETRY_SCALE"), &ok);
+    M.scale = cfg->retry_scale;
     if (cfg->public_url)
         snprintf(M.base_url, sizeof M.base_url, "%s", cfg->public_url);
     else

@@ -798,10 +798,7 @@ static void on_commit(void *ud)
 
 static int configure(engine_t *e, const wh_config_t *cfg)
 {
-    int ok;
-    e->scale = schedule_scale_parse(getenv("WH_RETRY_SCALE"), &ok);
-    if (!ok)
-        wh_log_warn("WH_RETRY_SCALE is not a number in (0, 1000]; using 1");
+    e->scale = cfg->retry_scale;
     if (e->scale != 1.0)
         wh_log_info("retry schedule scaled by %g (WH_RETRY_SCALE)", e->scale);
     if (!netguard_load())

@@ -16,20 +16,6 @@ int64_t schedule_delay_ms(int failed, double scale, double r)
     return d < 1.0 ? 1 : (int64_t)d;
 }
 
-double schedule_scale_parse(const char *s, int *ok)
-{
-    *ok = 1;
-    if (!s || !*s)
-        return 1.0;
-    char *end;
-    double v = strtod(s, &end);
-    if (*end != '\0' || !(v > 0.0) || v > 1000.0) {
-        *ok = 0;
-        return 1.0;
-    }
-    return v;
-}
-
 /* Transfer errors that say nothing about the request itself. */
 static const char *transport_outcome(CURLcode rc)
 {

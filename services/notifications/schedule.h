@@ -25,9 +25,6 @@ extern const int64_t schedule_delays_ms[SCHEDULE_RETRIES];
  * scaled; r in [0, 1) picks the jitter (0.5: none). -1 when the schedule is
  * over. */
 int64_t schedule_delay_ms(int failed, double scale, double r);
-/* WH_RETRY_SCALE's value (a number > 0 and <= 1000); 1 for NULL, empty or
- * invalid (*ok false when invalid). */
-double schedule_scale_parse(const char *s, int *ok);
 
 typedef enum { VERDICT_DELIVERED, VERDICT_RETRY, VERDICT_FAIL } verdict_kind_t;
 typedef struct verdict {

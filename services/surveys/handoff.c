@@ -76,11 +76,7 @@ int handoff_start(wh_service_t *s, handoff_t **out)
         return WH_ENOMEM;
     h->svc = s;
     h->store = wh_service_store(s);
-    const char *scale = getenv("WH_RETRY_SCALE");
-    char *end = NULL;
-    h->scale = scale ? strtod(scale, &end) : 1.0;
-    if (!scale || end == scale || *end || !(h->scale > 0 && h->scale <= 1000))
-        h->scale = 1.0;
+    h->scale = wh_service_config(s)->retry_scale;
     uv_timer_init(wh_service_loop(s), &h->timer);
     h->timer.data = h;
     *out = h;

@@ -177,11 +177,26 @@ static void test_path_limit(void)
     CHECK_INT(wh_config_path(&cfg, "12345678901", p), WH_ELIMIT);
 }
 
+/* WH_RETRY_SCALE: a number in (0, 1000]; anything else is 1 and reported. */
+static void test_retry_scale(void)
+{
+    int ok;
+    CHECK(wh_config_scale_parse("0.001", &ok) == 0.001 && ok);
+    CHECK(wh_config_scale_parse(NULL, &ok) == 1.0 && ok);
+    CHECK(wh_config_scale_parse("", &ok) == 1.0 && ok);
+    CHECK(wh_config_scale_parse("0", &ok) == 1.0 && !ok);
+    CHECK(wh_config_scale_parse("-1", &ok) == 1.0 && !ok);
+    CHECK(wh_config_scale_parse("fast", &ok) == 1.0 && !ok);
+    CHECK(wh_config_scale_parse("1000", &ok) == 1000.0 && ok);
+    CHECK(wh_config_scale_parse("1001", &ok) == 1.0 && !ok);
+}
+
 int main(void)
 {
     snprintf(base, sizeof base, "/tmp/wh-config-test-XXXXXX");
     CHECK(mkdtemp(base) != NULL);
     TEST(test_defaults);
+    TEST(test_retry_scale);
     TEST(test_overrides);
     TEST(test_bad_environment);
     TEST(test_ipc_path_limit);

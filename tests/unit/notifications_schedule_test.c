@@ -37,14 +37,6 @@ static void test_scale(void)
     CHECK_INT(schedule_delay_ms(7, 0.0001, 0.5), 3600);
     /* Never below a millisecond. */
     CHECK_INT(schedule_delay_ms(1, 0.00001, 0.0), 1);
-    int ok;
-    CHECK(schedule_scale_parse("0.001", &ok) == 0.001 && ok);
-    CHECK(schedule_scale_parse(NULL, &ok) == 1.0 && ok);
-    CHECK(schedule_scale_parse("", &ok) == 1.0 && ok);
-    CHECK(schedule_scale_parse("0", &ok) == 1.0 && !ok);
-    CHECK(schedule_scale_parse("-1", &ok) == 1.0 && !ok);
-    CHECK(schedule_scale_parse("fast", &ok) == 1.0 && !ok);
-    CHECK(schedule_scale_parse("1001", &ok) == 1.0 && !ok);
 }
 
 static void test_judge_http(void)
