@@ -84,6 +84,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def serve_http(handler, port=0):
+    """A threaded HTTP server for handler on a loopback port (0: a free
+    one), serving in the background until stop_http."""
+    from http.server import ThreadingHTTPServer
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def stop_http(server):
+    server.shutdown()
+    server.server_close()
+
+
 def _tail(text, n=LOG_TAIL_LINES):
     lines = text.splitlines()[-n:]
     return "\n".join("    " + line for line in lines) if lines else "    (empty)"

@@ -14,13 +14,12 @@ import hmac
 import json
 import os
 import signal
-import socket
 import sqlite3
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from stack import Stack, Worker, free_port, run
+from stack import Stack, Worker, free_port, run, serve_http, stop_http
 
 SCALE = {"WH_RETRY_SCALE": "0.0001"}
 
@@ -60,12 +59,9 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
+        self.server = serve_http(Handler, port)
         self.port = self.server.server_address[1]
         self.url = "http://127.0.0.1:%d/hooks/workhealth" % self.port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def verify(self, headers, body):
         """Standard Webhooks: HMAC-SHA256 over "id.timestamp.body" with the
@@ -92,8 +88,7 @@ class Receiver:
             return [g[0] for g in self.got]
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 def wait_for(what, cond, timeout=20.0, s=None):

@@ -7,13 +7,11 @@ attempt's outcome is read back from /v1/deliveries, as an operator would.
 WH_RETRY_SCALE shrinks the retry schedule so that retries come within the
 test; the timeouts and the response cut are the production values."""
 
-import os
-import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from stack import Stack, free_port, run
+from stack import Stack, free_port, run, serve_http, stop_http
 
 # Loopback receivers are test fixtures: allow them explicitly, as an
 # operator would for a receiver on a private network.
@@ -52,14 +50,11 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = serve_http(Handler)
         self.url = "http://127.0.0.1:%d/hook" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 def answer(h, status, headers=(), body=b""):

@@ -5,9 +5,9 @@ takes are all sent)."""
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from stack import Stack, run
+from stack import Stack, run, serve_http, stop_http
 
 DELIVERY_MAX_LISTED_ATTEMPTS = 50  # services/notifications/deliveries.h
 SCAN_MAX = 4096                    # services/notifications/engine.c
@@ -42,18 +42,15 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = serve_http(Handler)
         self.base = "http://127.0.0.1:%d/" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def distinct(self):
         with self.lock:
             return len(self.ids)
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 def subscribe(s, org_id, target):

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import tempfile
 
-from stack import Stack, free_port, run
+from stack import Stack, free_port, run, serve_http, stop_http
 from test_notifications import Receiver, deliveries, subscribe, wait_for
 
 NO_ALLOW = {"WH_WEBHOOK_ALLOW": ""}
@@ -181,8 +181,7 @@ def test_allowed_ranges_deliver():
 def test_redirects_not_followed():
     """A receiver cannot send the delivery elsewhere: a redirect is an
     outcome, never followed (here even to an allowed address)."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
     target = Receiver()
 
     class Redirect(BaseHTTPRequestHandler):
@@ -195,8 +194,7 @@ def test_redirects_not_followed():
 
         def log_message(self, *args):
             pass
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    srv = serve_http(Redirect)
     try:
         with Stack() as s:
             org = s.org()
@@ -207,8 +205,7 @@ def test_redirects_not_followed():
             assert (a["outcome"], a["http_status"]) == ("redirect", 307), d
         assert target.count == 0
     finally:
-        srv.shutdown()
-        srv.server_close()
+        stop_http(srv)
         target.close()
 
 

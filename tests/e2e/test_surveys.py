@@ -11,10 +11,10 @@ import os
 import sqlite3
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import surveylib as sl
-from stack import Stack, Worker, join_all, run
+from stack import Stack, Worker, join_all, run, serve_http, stop_http
 
 SERVICES = ("agreements", "surveys", "notifications")
 
@@ -244,14 +244,11 @@ class Hooks:
             def log_message(self, *a):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.server.daemon_threads = True
+        self.server = serve_http(H)
         self.url = "http://127.0.0.1:%d/hook" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 def wait_for(what, cond, timeout=15.0):
