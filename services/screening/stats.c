@@ -205,19 +205,27 @@ static void hide_something(scr_table_t *t)
     best->suppressed = true;
 }
 
+/* Marks every cell, row and column total and the grand total hidden. */
+static void table_hide_all(scr_table_t *t, int rows, int cols)
+{
+    for (int i = 0; i < rows * cols; i++)
+        t->cells[i].suppressed = true;
+    for (int r = 0; r < rows; r++)
+        t->rows[r].suppressed = true;
+    for (int c = 0; c < cols; c++)
+        t->cols[c].suppressed = true;
+    t->total.suppressed = true;
+}
+
 int scr_table_suppress(scr_table_t *t, int64_t k)
 {
     int R = t->n_rows, C = t->n_cols;
     if (k > SUPPRESS_MAX_K && k <= SCR_STATS_K_LEGACY_MAX) {
         /* A threshold stored before the bound existed: beyond what the
          * sums the rule tracks can hold, so only the grand total shows. */
-        for (int i = 0; i < R * C; i++)
-            t->cells[i].suppressed = true;
-        for (int r = 0; r < R; r++)
-            t->rows[r].suppressed = true;
-        for (int c = 0; c < C; c++)
-            t->cols[c].suppressed = true;
-        t->total.suppressed = t->total.suppressed || t->total.n < k;
+        bool total = t->total.suppressed || t->total.n < k;
+        table_hide_all(t, R, C);
+        t->total.suppressed = total;
         return 0;
     }
     if (k < 1 || k > SUPPRESS_MAX_K || R < 0 || C < 0 || C > SCR_MAX_BANDS ||
@@ -502,13 +510,7 @@ static int itable_load(wh_store_t *store, wh_str_t org, const char *period,
     if (rc != 0)
         return rc;
     scr_table_t *t = &out->t;
-    t->total.suppressed = true;
-    for (int i = 0; i < SCR_STATS_MAX_UNITS * nb; i++)
-        t->cells[i].suppressed = true;
-    for (int r = 0; r < SCR_STATS_MAX_UNITS; r++)
-        t->rows[r].suppressed = true;
-    for (int c = 0; c < nb; c++)
-        t->cols[c].suppressed = true;
+    table_hide_all(t, SCR_STATS_MAX_UNITS, nb);
     t->n_rows = 0;
     sqlite3_stmt *st = wh_store_stmt(store, SQL_FIGURES);
     if (!st)
