@@ -119,14 +119,14 @@ static void reply_str(const char *key, char *out, size_t cap)
     wh_msg_close(&m);
 }
 
+/* sql is a literal: the store keeps it prepared between calls. */
 static int64_t count(const char *sql)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(wh_store_db(store), sql, -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW)
+    sqlite3_stmt *st = wh_store_stmt(store, sql);
+    if (!st || sqlite3_step(st) != SQLITE_ROW)
         die(sql);
     int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return n;
 }
 
@@ -192,10 +192,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             /* Every call is rolled back, so the new response is the only one. */
             if (codes != codes_before - 1 || responses_before != 0 || responses != 1)
                 die("201 without exactly one response and one burned code");
-            sqlite3_stmt *st;
-            if (sqlite3_prepare_v2(wh_store_db(store), "SELECT answers FROM survey_responses", -1,
-                                   &st, NULL) != SQLITE_OK ||
-                sqlite3_step(st) != SQLITE_ROW)
+            sqlite3_stmt *st = wh_store_stmt(store, "SELECT answers FROM survey_responses");
+            if (!st || sqlite3_step(st) != SQLITE_ROW)
                 die("stored response");
             const unsigned char *a = sqlite3_column_blob(st, 0);
             int len = sqlite3_column_bytes(st, 0);
@@ -211,7 +209,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             if (answered == 0)
                 die("stored a response with no answer");
-            sqlite3_finalize(st);
+            sqlite3_reset(st);
             break;
         }
         case 400:
