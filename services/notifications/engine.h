@@ -1,6 +1,6 @@
 /* The delivery engine: sends pending deliveries (webhooks and e-mails) on
  * the service's libuv loop through libcurl's multi interface
- * (common/http_client.h), so that no send ever blocks the loop, and writes
+ * (services/notifications/http_client.h), so that no send ever blocks the loop, and writes
  * each attempt's outcome back to the store.
  *
  * State lives in the store, not here: a delivery is `pending` with the time

@@ -38,7 +38,7 @@
  * The figures form a table: units (results without a unit are one more
  * row, shown as unit null) by bands, with row totals (people per unit),
  * column totals (people per band in the organisation) and the grand total.
- * Suppression is the rule of survey results (common/suppress.h), run on
+ * Suppression is the rule of survey results (services/runtime/suppress.h), run on
  * the two trees the table is made of (organisation > units > cells, and
  * organisation > bands > cells) until neither changes: every figure below
  * the threshold k (default 10, never below 5) is hidden, no hidden figure
@@ -61,7 +61,7 @@
 #include "dispatch.h"
 
 /* Units of one period's table: a period with more is 409, since the
- * suppression of its table would not fit the bounds of common/suppress.h
+ * suppression of its table would not fit the bounds of services/runtime/suppress.h
  * (1 + units x (bands + 1) nodes). */
 #define SCR_STATS_MAX_UNITS  400
 #define SCR_PERIOD_LEN       8 /* "2025-Q1" + NUL, the longest period */
@@ -90,7 +90,7 @@ void scr_table_totals(scr_table_t *t);
  * above. Figures already suppressed stay so. A k above SUPPRESS_MAX_K (a
  * threshold stored before that bound) shows the grand total alone. Returns
  * 0, or WH_EINVAL for k outside 1..SCR_STATS_K_LEGACY_MAX or a table larger
- * than the bounds of common/suppress.h, WH_ENOMEM. */
+ * than the bounds of services/runtime/suppress.h, WH_ENOMEM. */
 int scr_table_suppress(scr_table_t *t, int64_t k);
 
 /* A calendar period: the dates [first, end) in the deployment's time zone. */

@@ -9,12 +9,12 @@ from stack import Stack, run
 
 ORG_MAX_NAME = 200           # services/agreements/organizations.h
 AUTH_MAX_LABEL = 200         # services/gateway/auth.h
-WH_IDEM_MAX_KEY = 255        # common/dispatch.h
+WH_IDEM_MAX_KEY = 255        # services/runtime/dispatch.h
 GATEWAY_MAX_REQUEST_ID = 64  # services/gateway/gateway.h
 WH_ENV_MAX_ORGS = 1000       # proto/envelope.h
 WH_JSON_MAX_DEPTH = 31       # common/json.h (one level below the envelope's 32)
 ROUTER_MAX_PARAMS = 32       # services/gateway/router.h
-WH_PAGE_MAX = 500            # common/valid.h
+WH_PAGE_MAX = 500            # services/runtime/valid.h
 AUTH_MAX_TOKEN_BYTES = 128   # services/gateway/auth.h (with the terminating NUL)
 
 

@@ -1,5 +1,5 @@
 """No client is ever told "stored" for a write that was not committed, on
-every error path of the service loop (common/service.c), and the service
+every error path of the service loop (services/runtime/service.c), and the service
 keeps serving once the fault clears.
 
 The faults are made in the store itself, from outside the service, by the

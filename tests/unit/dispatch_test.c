@@ -1,4 +1,4 @@
-/* common/dispatch.c with the agreements service's real organisation
+/* services/runtime/dispatch.c with the agreements service's real organisation
  * handlers on a store in a temporary directory: the completeness check of
  * the handler table, Idempotency-Key replay (same bytes, one row; another
  * body is 422; key length; scope; expiry; secrets kept as a marker only),

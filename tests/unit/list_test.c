@@ -1,4 +1,4 @@
-/* common/list.c: a page of rows as {"items": [...], "next_cursor": id|null}
+/* services/runtime/list.c: a page of rows as {"items": [...], "next_cursor": id|null}
  * from a query that asked for limit + 1 rows, ended early at the byte
  * budget. */
 #include <string.h>

@@ -1,4 +1,4 @@
-/* common/reply.c: bodies, ETags, problems, field errors gathered into one
+/* services/runtime/reply.c: bodies, ETags, problems, field errors gathered into one
  * 422 (with the listing capped at WH_REPLY_MAX_ERRORS), and the reply
  * envelope decoded back field by field. */
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* common/service.c's calls to other services, crossing
+/* services/runtime/service.c's calls to other services, crossing
  * WH_SERVICE_MAX_CALLS: the real service loop (wh_service_main) runs with a
  * broker written here, a ROUTER on its own thread that takes every request
  * and answers only the one the test picks. WH_SERVICE_MAX_CALLS calls are

@@ -1,4 +1,4 @@
-/* common/store.c on a real file in a temporary directory: migrations (once,
+/* services/runtime/store.c on a real file in a temporary directory: migrations (once,
  * in order, forward only, atomic), the pragmas every store promises, the
  * statement cache, transactions and savepoints, and online backup. */
 #include <dirent.h>

@@ -1,4 +1,4 @@
-/* common/valid.c: every checker with a field absent, null, set and bad
+/* services/runtime/valid.c: every checker with a field absent, null, set and bad
  * (with and without WH_V_REQUIRED / WH_V_NULLABLE), the exact pointer and
  * detail of each reported error, unknown fields with RFC 6901 escaping,
  * string lengths in code points, control characters, and the page
