@@ -30,10 +30,9 @@ class Tenant:
         self.tokens = {}
         self.token_ids = {}
         for role in ("integration", "occupational_health", "coordinator", "consultant"):
-            r = s.post("/v1/tokens", {"role": role, "org_ids": [self.id], "label": role})
-            assert r.status == 201, r
-            self.tokens[role] = r.json()["token"]
-            self.token_ids[role] = r.json()["id"]
+            t = s.new_token(role, [self.id], label=role)
+            self.tokens[role] = t["token"]
+            self.token_ids[role] = t["id"]
 
     @property
     def integ(self):

@@ -475,10 +475,14 @@ class Stack:
         assert r.status == 201, r
         return r.json()
 
-    def token(self, role, org_ids, label="test"):
+    def new_token(self, role, org_ids, label="test"):
+        """A new token as the admin API returns it (id, token, role...)."""
         r = self.post("/v1/tokens", {"role": role, "org_ids": org_ids, "label": label})
         assert r.status == 201, r
-        return r.json()["token"]
+        return r.json()
+
+    def token(self, role, org_ids, label="test"):
+        return self.new_token(role, org_ids, label)["token"]
 
 
 def wait_for(predicate, timeout=30.0, what="condition", s=None, interval=0.05):
@@ -538,6 +542,28 @@ def events(s, type_=None, source=None, **data):
            and all(isinstance(e["data"], dict) and e["data"].get(k) == v
                    for k, v in data.items())]
     return sorted(out, key=lambda e: e["id"])
+
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(r, status, type_, errors=None, title=None):
+    """r is an RFC 9457 problem as the gateway renders every one: status,
+    type, a title, a detail and the listed errors (exactly those when
+    given); returns it."""
+    assert r.status == status, r
+    assert r.header("Content-Type") == PROBLEM, r.headers
+    p = r.json()
+    assert set(p) == {"type", "title", "status", "detail", "errors"}, p
+    assert p["type"] == type_, p
+    assert p["status"] == status, p
+    assert isinstance(p["title"], str) and p["title"], p
+    if title is not None:
+        assert p["title"] == title, p
+    assert isinstance(p["detail"], str), p
+    if errors is not None:
+        assert p["errors"] == errors, p
+    return p
 
 
 def pointers(r):
