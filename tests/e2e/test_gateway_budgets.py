@@ -21,7 +21,7 @@ import tempfile
 import time
 
 from agreementlib import Parties, days, seed
-from stack import Stack, raw_http, read_to_close, run
+from stack import Stack, raw_http, read_to_close, run, wait_for
 from test_limits import (assert_http_problem, get_req, healthz_eventually, parse_all,
                          read_responses)
 
@@ -202,6 +202,16 @@ def connect_from(port, source):
     return c
 
 
+def ask_from(port, source, path):
+    """The response to one GET of path on a new connection from source."""
+    c = connect_from(port, source)
+    try:
+        c.sendall(get_req(path))
+        return parse_all(read_to_close(c))[0]
+    finally:
+        c.close()
+
+
 def test_per_address_cap():
     with Stack(env={"WH_HTTP_MAX_CONNECTIONS_PER_ADDR": "4"}) as s:
         time.sleep(0.3)
@@ -213,11 +223,8 @@ def test_per_address_cap():
                 assert read_responses(c, 1)[0].status == 200
                 held.append(c)
             # The fifth from the same address is told and closed.
-            c = connect_from(s.port, "127.0.0.1")
-            c.sendall(get_req("/healthz"))
-            data = read_to_close(c)
-            c.close()
-            p = assert_http_problem(parse_all(data)[0], 503, "Service Unavailable")
+            p = assert_http_problem(ask_from(s.port, "127.0.0.1", "/healthz"), 503,
+                                    "Service Unavailable")
             assert p["detail"] == "too many open connections from this address", p
             # Another address is served.
             other = connect_from(s.port, "127.0.0.2")
@@ -226,25 +233,14 @@ def test_per_address_cap():
             held.append(other)
             # (The limit holds for the test's own requests too: ask from a
             # third address.)
-            c = connect_from(s.port, "127.0.0.3")
-            c.sendall(get_req("/metrics"))
-            m = parse_all(read_to_close(c))[0].body.decode()
-            c.close()
+            m = ask_from(s.port, "127.0.0.3", "/metrics").body.decode()
             rejected = [l for l in m.splitlines()
                         if l.startswith("wh_http_connections_rejected_total ")]
             assert rejected and int(rejected[0].split()[1]) >= 1, rejected
             # One closes; the address may open another.
             held.pop(0).close()
-            deadline = time.time() + 3
-            while True:
-                c = connect_from(s.port, "127.0.0.1")
-                c.sendall(get_req("/healthz"))
-                r = parse_all(read_to_close(c))[0]
-                c.close()
-                if r.status == 200 or time.time() > deadline:
-                    break
-                time.sleep(0.05)
-            assert r.status == 200, r
+            wait_for(lambda: ask_from(s.port, "127.0.0.1", "/healthz").status == 200,
+                     what="a connection from the address once one closed")
         finally:
             for c in held:
                 c.close()
