@@ -1,5 +1,7 @@
 /* The surveys service's real handlers run in-process (handler_harness.h) on
  * the business rules that protect respondents and tenants:
+ * - a participation code answers once, only while the survey is open, and
+ *   an invalid answer leaves it unused;
  * - the life cycle draft -> open -> closed, and every other transition a 409
  *   "conflict"; the definition frozen once open ("frozen"), the threshold
  *   never lowered once open, nothing but the title changed once closed;
@@ -190,6 +192,45 @@ static void test_changes_by_state(void)
     hh_close(&h);
 }
 
+/* ---- participation ------------------------------------------------------- */
+
+static void test_a_code_counts_once_and_only_while_open(void)
+{
+    setup();
+    char id[WH_ID_LEN + 1], code[CODE_SHOWN_LEN + 1], body[256];
+    create_survey(&coord_a, ORG_A, id);
+    CHECK_INT(call_id(&issuer, WH_OP_SURVEYS_CODES, id, "{\"count\":1}"), 201);
+    CHECK_INT(wh_msg_copy_str(hh_at(hh_body(&h), "codes.0"), code, sizeof code), 0);
+    snprintf(body, sizeof body, "{\"code\":\"%s\",\"language\":\"de\",\"answers\":{\"su1\":3}}",
+             code);
+    /* Not before the survey opens. */
+    CHECK_INT(call_id(&public_, WH_OP_PUBLIC_RESPONSES_CREATE, id, body), 409);
+    CHECK_STR(hh_problem(&h), "survey-not-open");
+    CHECK_INT(call_id(&coord_a, WH_OP_SURVEYS_OPEN, id, NULL), 200);
+    CHECK_INT(call_id(&public_, WH_OP_PUBLIC_RESPONSES_CREATE, id, body), 201);
+    /* Once: the code is burnt with the response. */
+    CHECK_INT(call_id(&public_, WH_OP_PUBLIC_RESPONSES_CREATE, id, body), 403);
+    CHECK_STR(hh_problem(&h), "invalid-code");
+    CHECK_INT(hh_count(&h, "SELECT count(*) FROM survey_responses"), 1);
+    /* An invalid answer leaves the code unused. */
+    CHECK_INT(call_id(&issuer, WH_OP_SURVEYS_CODES, id, "{\"count\":1}"), 201);
+    CHECK_INT(wh_msg_copy_str(hh_at(hh_body(&h), "codes.0"), code, sizeof code), 0);
+    snprintf(body, sizeof body, "{\"code\":\"%s\",\"language\":\"de\",\"answers\":{\"su1\":6}}",
+             code);
+    CHECK_INT(call_id(&public_, WH_OP_PUBLIC_RESPONSES_CREATE, id, body), 422);
+    CHECK_STR(hh_error_at(&h, 0), "/answers/su1");
+    CHECK_INT(hh_count(&h, "SELECT count(*) FROM survey_codes"), 1);
+    /* Not after it closes (closing withdraws the unused codes). */
+    CHECK_INT(call_id(&coord_a, WH_OP_SURVEYS_CLOSE, id, NULL), 200);
+    CHECK_INT(hh_count(&h, "SELECT count(*) FROM survey_codes"), 0);
+    snprintf(body, sizeof body, "{\"code\":\"%s\",\"language\":\"de\",\"answers\":{\"su1\":3}}",
+             code);
+    CHECK_INT(call_id(&public_, WH_OP_PUBLIC_RESPONSES_CREATE, id, body), 409);
+    CHECK_STR(hh_problem(&h), "survey-not-open");
+    CHECK_INT(hh_count(&h, "SELECT count(*) FROM survey_responses"), 1);
+    hh_close(&h);
+}
+
 /* ---- results ---------------------------------------------------------------- */
 
 static void test_results_only_when_closed_and_not_for_the_issuer(void)
@@ -332,6 +373,7 @@ int main(void)
 {
     TEST(test_draft_open_closed);
     TEST(test_changes_by_state);
+    TEST(test_a_code_counts_once_and_only_while_open);
     TEST(test_results_only_when_closed_and_not_for_the_issuer);
     TEST(test_k_anonymity_boundary);
     TEST(test_other_organisation_is_not_found);
