@@ -117,7 +117,8 @@ def _resolve(obj):
     return obj
 
 
-def _validator(schema):
+def validator(schema):
+    """A validator for schema, whose $refs point into the document."""
     key = json.dumps(schema, sort_keys=True)
     v = _validators.get(key)
     if v is None:
@@ -181,7 +182,7 @@ def check(method, path, status, headers, body_bytes):
             value = body_bytes.decode("utf-8")
         except UnicodeDecodeError as e:
             raise Mismatch("%s: %s body is not UTF-8: %s" % (where, media, e)) from None
-    errors = sorted(_validator(schema).iter_errors(value), key=lambda e: list(e.path))
+    errors = sorted(validator(schema).iter_errors(value), key=lambda e: list(e.path))
     if errors:
         lines = ["%s at /%s: %s" % (where, "/".join(str(p) for p in e.path), e.message[:300])
                  for e in errors[:5]]

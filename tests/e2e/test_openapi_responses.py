@@ -393,6 +393,16 @@ def checker_catches(w):
     assert openapi_check.check("GET", "/healthz", 200, [], b"{}") is None
 
 
+def examples_valid():
+    """Every example in the document's schemas is valid by its schema."""
+    bad = []
+    for name, schema in openapi_check.document()["components"]["schemas"].items():
+        v = openapi_check.validator({"$ref": "#/components/schemas/" + name})
+        for i, ex in enumerate(schema.get("examples", [])):
+            bad += ["%s example %d: %s" % (name, i, e.message) for e in v.iter_errors(ex)]
+    assert not bad, "\n".join(bad)
+
+
 def test_sweep_matches_document():
     with Stack(env=ENV) as s:
         w = Sweep(s)
@@ -402,6 +412,7 @@ def test_sweep_matches_document():
             screening(w)
             notifications(w, p)
             checker_catches(w)
+            examples_valid()
         finally:
             if w.dump is not None:
                 with open(os.environ["WH_OPENAPI_DUMP"], "w") as f:
