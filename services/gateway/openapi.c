@@ -30,11 +30,16 @@ static void role_list(wh_buf_t *b, unsigned roles)
 static const openapi_doc_t op_docs[] = {
 #define WH_OP_DOC(name, summary, description, request, responses, media, query)                    \
     {WH_OP_##name, summary, description, request, responses, media, query},
-    WH_OPS_GATEWAY_DOCS(WH_OP_DOC) WH_OPS_AGREEMENTS_DOCS(WH_OP_DOC) WH_OPS_SURVEYS_DOCS(WH_OP_DOC)
-        WH_OPS_SCREENING_DOCS(WH_OP_DOC) WH_OPS_NOTIFICATIONS_DOCS(WH_OP_DOC)
+    /* clang-format off */
+    WH_OPS_GATEWAY_DOCS(WH_OP_DOC)
+    WH_OPS_AGREEMENTS_DOCS(WH_OP_DOC)
+    WH_OPS_SURVEYS_DOCS(WH_OP_DOC)
+    WH_OPS_SCREENING_DOCS(WH_OP_DOC)
+    WH_OPS_NOTIFICATIONS_DOCS(WH_OP_DOC)
 #undef WH_OP_DOC
-            {-1, NULL, NULL, NULL, NULL, NULL, NULL},
+    {-1, NULL, NULL, NULL, NULL, NULL, NULL},
 };
+/* clang-format on */
 
 const openapi_doc_t *openapi_doc_of(int op)
 {
@@ -278,8 +283,9 @@ static void responses(wh_buf_t *b, const wh_op_t *op, const openapi_doc_t *doc)
         }
     } else
         wh_buf_puts(b, "\"200\":{\"description\":\"Success\"}");
-    /* Errors: every operation may meet the first row's; the others by
-     * what the operation does. */
+    /* Errors, all as problem details: those any operation may meet, 401
+     * only with a token, 412 and 507 only for writes, 415 only with a
+     * body. */
     bool pub = op->roles & WH_ROLE_PUBLIC;
     bool write = op->flags & WH_OPF_WRITE;
     bool body = strcmp(op->method, "POST") == 0 || strcmp(op->method, "PATCH") == 0;

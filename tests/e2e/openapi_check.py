@@ -1,5 +1,9 @@
 """Checks HTTP responses against the OpenAPI document the gateway serves.
 
+check_request(method, path, body) checks a request body that the API
+accepted against the operation's request schema, so that request schemas
+are no stricter than the API itself.
+
 check(method, path, status, headers, body_bytes) finds the operation for
 method and path (the path may carry a query string), the response for
 status (then its NXX range, then "default"), the media type of the
@@ -20,6 +24,10 @@ import json
 import re
 
 import jsonschema
+
+# Operations that accept a batch whose items each get their own status: a
+# success says nothing of whether each item was valid.
+PER_ITEM = {"screenings_batch"}
 
 _doc = None
 _routes = None  # [(regex, template, path item)], literal paths first
@@ -131,6 +139,34 @@ def validator(schema):
 
 def _is_json(media):
     return media == "application/json" or media.endswith("+json")
+
+
+def check_request(method, path, body):
+    """Raise Mismatch unless body (a decoded JSON value, or None for no body)
+    is valid for the operation's request schema; for requests the API
+    accepted, so that request schemas are no stricter than the API. Return
+    the operationId checked, or None when the document does not cover it."""
+    template, op = find(method, path)
+    if op is None:
+        return None
+    if op.get("operationId") in PER_ITEM:
+        return op.get("operationId")
+    where = "%s %s request" % (method, path.split("?", 1)[0])
+    rb = _resolve(op.get("requestBody")) or {}
+    if body is None:
+        if rb.get("required"):
+            raise Mismatch("%s: the body is required" % where)
+        return op.get("operationId")
+    content = rb.get("content") or {}
+    media = next((m for m in ("application/json", "application/merge-patch+json")
+                  if m in content), None)
+    if media is None:
+        raise Mismatch("%s: documented without a JSON body" % where)
+    errors = list(validator(content[media]["schema"]).iter_errors(body))
+    if errors:
+        raise Mismatch("\n".join("%s at /%s: %s" % (where, "/".join(str(p) for p in e.path),
+                                                    e.message[:300]) for e in errors[:5]))
+    return op.get("operationId")
 
 
 def check(method, path, status, headers, body_bytes):

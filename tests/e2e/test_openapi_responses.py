@@ -43,6 +43,11 @@ class Sweep:
         if op:
             self.checked += 1
             self.seen.setdefault(op, set()).add(r.status // 100)
+        if op and r.status < 300 and kw.get("raw") is None:
+            try:
+                openapi_check.check_request(method, path, body)
+            except openapi_check.Mismatch as e:
+                self.mismatches.append(str(e))
         if self.dump is not None:
             self.dump.append({"op": op, "method": method, "path": path, "status": r.status,
                               "type": r.header("Content-Type"),
