@@ -15,7 +15,7 @@ does not cover at all (/healthz, /metrics, pages, or a method the path does
 not have), which is no mismatch.
 
 The document comes from load(port) (fetched once per process from a running
-gateway, then kept) or use(document). Only the standard library and
+gateway, then kept) or use(document); check_at(port, ...) does both. Only the standard library and
 jsonschema are used; run with /usr/bin/python3.
 """
 
@@ -88,6 +88,12 @@ def load(port, host="127.0.0.1"):
             raise Mismatch("GET /v1/openapi.json answered %d" % r.status)
         use(json.loads(body))
     return _doc
+
+
+def check_at(port, method, path, status, headers, body_bytes):
+    """load(port), then check(...): one call for a stack's request helper."""
+    load(port)
+    return check(method, path, status, headers, body_bytes)
 
 
 def document():
