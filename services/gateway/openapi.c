@@ -71,6 +71,10 @@ static const struct {
     {"text/html", "HtmlPage"},
 };
 
+/* The single resources, whose every answer carries an ETag for If-Match. */
+static const char *const etag_schemas[] = {
+    "Organization", "Agreement", "Activity", "Survey", "Screening", "Alert", "ScreeningSettings"};
+
 static void lower(char *dst, const char *src)
 {
     while (*src) {
@@ -232,8 +236,10 @@ static void success(wh_buf_t *b, const wh_op_t *op, const openapi_doc_t *doc, co
                   : strncmp(r, "202", 3) == 0 ? "Accepted"
                   : strncmp(r, "204", 3) == 0 ? "Done; no body"
                                               : "Success");
-    bool etag = schema && !is_list(schema, schema_n) && strcmp(op->method, "DELETE") != 0 &&
-                (strchr(op->path, '{') || (op->flags & WH_OPF_CREATE));
+    bool etag = false;
+    for (size_t i = 0; schema && i < sizeof etag_schemas / sizeof etag_schemas[0]; i++)
+        etag = etag || (strlen(etag_schemas[i]) == schema_n &&
+                        strncmp(schema, etag_schemas[i], schema_n) == 0);
     if (etag)
         wh_buf_puts(b, ",\"headers\":{\"ETag\":{\"$ref\":\"#/components/headers/ETag\"}}");
     /* The media types: this success's own, the operation's, or JSON. */
@@ -337,7 +343,8 @@ static void components(wh_buf_t *b)
                 "\"scheme\":\"bearer\",\"description\":\"An API token from POST /v1/tokens (or "
                 "the operator's bootstrap token), bound to a role and organisations.\"}},"
                 "\"headers\":{\"ETag\":{\"description\":\"The resource's version, for "
-                "If-Match.\",\"schema\":{\"type\":\"string\"}},\"Retry-After\":{\"description\":"
+                "If-Match.\",\"required\":true,\"schema\":{\"type\":\"string\"}},\"Retry-After\":{"
+                "\"description\":"
                 "\"Seconds to wait before trying again.\",\"required\":true,\"schema\":"
                 "{\"type\":\"integer\",\"minimum\":0}}},"
                 "\"responses\":{\"Problem\":{\"description\":\"RFC 9457 problem details\","

@@ -50,7 +50,7 @@ class Sweep:
                 self.mismatches.append(str(e))
         if self.dump is not None:
             self.dump.append({"op": op, "method": method, "path": path, "status": r.status,
-                              "type": r.header("Content-Type"),
+                              "type": r.header("Content-Type"), "etag": r.header("ETag"),
                               "body": r.body.decode("utf-8", "replace")[:3000]})
         if want is not None and r.status != want:
             self.unexpected.append("%s %s: wanted %d, got %r" % (method, path, want, r))
@@ -372,7 +372,8 @@ def checker_catches(w):
     missing or wrongly null one, another media type, an undocumented
     status, a body where none is documented."""
     org = w.s.get("/v1/organizations").json()["items"][0]
-    path, json_h = "/v1/organizations/" + org["id"], [("Content-Type", "application/json")]
+    path = "/v1/organizations/" + org["id"]
+    json_h = [("Content-Type", "application/json"), ("ETag", '"%s.1"' % org["id"])]
 
     def fails(status, headers, value):
         body = value if isinstance(value, bytes) else json.dumps(value).encode()
@@ -386,7 +387,8 @@ def checker_catches(w):
     assert fails(200, json_h, {k: v for k, v in org.items() if k != "region"})
     assert fails(200, json_h, dict(org, name=None))
     assert fails(200, json_h, dict(org, employees="many"))
-    assert fails(200, [("Content-Type", "text/plain")], org)
+    assert fails(200, [("Content-Type", "text/plain"), json_h[1]], org)
+    assert fails(200, json_h[:1], org)  # no ETag
     assert fails(299, json_h, org)
     assert fails(404, [("Content-Type", "application/problem+json")], {"title": "x"})
     assert openapi_check.check("DELETE", "/v1/tokens/x", 204, [], b"") == "tokens_delete"
