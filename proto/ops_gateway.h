@@ -10,4 +10,21 @@
     X(TOKENS_DELETE, "DELETE", "/v1/tokens/{id}", WH_SVC_GATEWAY, WH_ROLE_ADMIN,           \
       WH_OPF_WRITE)
 
+/* Documentation of the rows above for the OpenAPI document:
+ * D(NAME, summary, description, request schema, successes, media types,
+ * query parameters), as described at WH_OPS_AGREEMENTS_DOCS. */
+#define WH_OPS_GATEWAY_DOCS(D)                                                                     \
+    D(OPENAPI_GET, "This OpenAPI document",                                                        \
+      "The contract of every operation, generated from the operations table; no token "            \
+      "needed.",                                                                                   \
+      NULL, "200:OpenApiDocument", NULL, NULL)                                                     \
+    D(TOKENS_CREATE, "Create an API token",                                                        \
+      "Bound to a role and organisations (admin: all). The secret is in token, shown this "        \
+      "once; the gateway keeps only its hash. Admin only.",                                        \
+      "TokenCreate", "201:TokenCreated", NULL, NULL)                                               \
+    D(TOKENS_LIST, "List API tokens", "Without their secrets. Admin only.", NULL, "200:[Token]",   \
+      NULL, NULL)                                                                                  \
+    D(TOKENS_DELETE, "Revoke an API token",                                                        \
+      "Effective at once for every later request. Admin only.", NULL, "204", NULL, NULL)
+
 #endif
