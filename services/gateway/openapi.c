@@ -378,7 +378,7 @@ void openapi_render(wh_buf_t *b)
                 "invalid field; unknown fields in a request body are 422. Roles per operation "
                 "are listed in x-roles; a token sees only its organisations, others are 404. "
                 "Lists take limit and cursor and answer {items, next_cursor}.\","
-                "\"license\":{\"name\":\"Proprietary\",\"identifier\":\"LicenseRef-Proprietary\"}},"
+                "\"license\":{\"name\":\"Apache-2.0\",\"identifier\":\"Apache-2.0\"}},"
                 "\"servers\":[{\"url\":\"/\",\"description\":\"The gateway serving this "
                 "document\"}],\"tags\":[");
     for (int s = 0; s < WH_SVC_COUNT; s++)
