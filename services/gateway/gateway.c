@@ -247,32 +247,12 @@ static void serve_ops(gateway_t *gw, wh_http_req_t *req, const char *rid)
         respond(gw, req, METRIC_ROUTE_READYZ, rid, ready ? 200 : 503, JSON_TYPE, NULL, 0, b.data,
                 b.len);
     } else {
-        metrics_render(gw->metrics, &b);
         wh_http_stats_t st;
         wh_http_get_stats(gw->http, &st);
-        wh_buf_printf(&b,
-                      "# TYPE wh_http_requests_in_flight gauge\nwh_http_requests_in_flight %llu\n"
-                      "# TYPE wh_http_connections_open gauge\nwh_http_connections_open %llu\n"
-                      "# TYPE wh_http_connections_total counter\nwh_http_connections_total %llu\n"
-                      "# TYPE wh_http_connections_rejected_total counter\n"
-                      "wh_http_connections_rejected_total %llu\n"
-                      "# TYPE wh_http_timeouts_total counter\nwh_http_timeouts_total %llu\n"
-                      "# TYPE wh_http_limit_errors_total counter\nwh_http_limit_errors_total %llu\n"
-                      "# TYPE wh_http_queued_bytes gauge\nwh_http_queued_bytes %llu\n"
-                      "# TYPE wh_http_shed_total counter\nwh_http_shed_total %llu\n"
-                      "# TYPE wh_broker_pending gauge\nwh_broker_pending %llu\n"
-                      "# HELP wh_service_instances Live instances per service.\n"
-                      "# TYPE wh_service_instances gauge\n",
-                      (unsigned long long)st.requests_in_flight,
-                      (unsigned long long)st.connections_open,
-                      (unsigned long long)st.connections_total,
-                      (unsigned long long)st.connections_rejected,
-                      (unsigned long long)st.timeouts, (unsigned long long)st.limit_errors,
-                      (unsigned long long)st.queued_bytes, (unsigned long long)st.shed,
-                      (unsigned long long)broker_pending(gw->broker));
+        int instances[WH_SVC_COUNT] = {0};
         for (int s = 1; s < WH_SVC_COUNT; s++)
-            wh_buf_printf(&b, "wh_service_instances{service=\"%s\"} %d\n", wh_service_names[s],
-                          broker_instances(gw->broker, (enum wh_svc)s));
+            instances[s] = broker_instances(gw->broker, (enum wh_svc)s);
+        metrics_render(gw->metrics, &st, broker_pending(gw->broker), instances, &b);
         respond(gw, req, METRIC_ROUTE_METRICS, rid, 200, "text/plain; version=0.0.4", NULL, 0,
                 b.data, b.len);
     }
