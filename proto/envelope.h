@@ -102,7 +102,7 @@ typedef struct wh_request_out {
 /* Packs a request envelope into out. */
 void wh_request_pack(wh_buf_t *out, const wh_request_out_t *r);
 
-#define WH_ENV_MAX_ETAG 95          /* longer ones are dropped by the decoder */
+#define WH_ENV_MAX_ETAG         95 /* longer ones are dropped by the decoder */
 #define WH_ENV_MAX_CONTENT_TYPE 63
 
 /* A reply envelope to send. A status of 400 or more carries problem and
@@ -127,13 +127,13 @@ void wh_reply_env_pack(wh_buf_t *out, const wh_reply_out_t *r);
  * WH_ENV_MAX_ETAG bytes or a content type over WH_ENV_MAX_CONTENT_TYPE or
  * with a control character (neither can become a header). */
 typedef struct wh_reply_in {
-    int status;               /* 100..599 */
+    int status; /* 100..599 */
     wh_str_t id;
-    wh_str_t etag;            /* p NULL when absent */
-    int64_t retry_after_s;    /* 0 when absent */
-    wh_str_t content_type;    /* p NULL when absent */
-    const msgpack_object *body; /* NULL when absent */
-    wh_problem_t problem;       /* from "error"; slices p NULL when absent */
+    wh_str_t etag;                /* p NULL when absent */
+    int64_t retry_after_s;        /* 0 when absent */
+    wh_str_t content_type;        /* p NULL when absent */
+    const msgpack_object *body;   /* NULL when absent */
+    wh_problem_t problem;         /* from "error"; slices p NULL when absent */
     const msgpack_object *errors; /* the problem's list, an array; NULL when absent */
     wh_msg_t msg;
 } wh_reply_in_t;

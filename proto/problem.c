@@ -102,8 +102,8 @@ static wh_str_t or_default(wh_str_t s, const char *dflt)
     return s.p ? s : (wh_str_t){dflt, strlen(dflt)};
 }
 
-void wh_problem_pack(msgpack_packer *pk, wh_buf_t *out, const wh_problem_t *p,
-                     const char *errors, size_t errors_len, size_t n_errors)
+void wh_problem_pack(msgpack_packer *pk, wh_buf_t *out, const wh_problem_t *p, const char *errors,
+                     size_t errors_len, size_t n_errors)
 {
     msgpack_pack_map(pk, 3 + (n_errors > 0));
     wh_msg_pack_str(pk, "type");

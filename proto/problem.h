@@ -30,12 +30,12 @@ const char *wh_status_text(int status);
 /* Packs the msgpack form as one value. errors is n_errors msgpack maps
  * back to back (already packed), appended to out after the packer's
  * output, which must write into out too; n_errors 0 leaves the list out. */
-void wh_problem_pack(msgpack_packer *pk, wh_buf_t *out, const wh_problem_t *p,
-                     const char *errors, size_t errors_len, size_t n_errors);
+void wh_problem_pack(msgpack_packer *pk, wh_buf_t *out, const wh_problem_t *p, const char *errors,
+                     size_t errors_len, size_t n_errors);
 
 /* Appends the JSON form to out. errors is a decoded msgpack array rendered
- * as it is, or NULL for an empty list. WH_EPROTO when errors cannot be
- * rendered as JSON (out then holds a partial document). */
+ * as it is, or NULL for an empty list. Non-zero (a WH_E* code) when errors
+ * cannot be rendered as JSON; out then holds no usable document. */
 int wh_problem_json(wh_buf_t *out, const wh_problem_t *p, const msgpack_object *errors);
 
 #endif

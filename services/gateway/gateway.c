@@ -73,15 +73,14 @@ static void respond(gateway_t *gw, wh_http_req_t *req, int route, const char *re
 
 /* A problem the gateway answers itself; type is a slug (or "about:blank"). */
 static void problem(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id,
-                    int status, const char *type, const char *detail,
-                    const wh_http_header_t *extra, size_t n_extra)
+                    int status, const char *type, const char *detail, const wh_http_header_t *extra,
+                    size_t n_extra)
 {
     wh_buf_t b;
     wh_buf_init(&b);
-    wh_problem_json(&b, &(wh_problem_t){.status = status,
-                                        .type = wh_cstr(type),
-                                        .detail = wh_cstr(detail)},
-                    NULL);
+    wh_problem_json(
+        &b, &(wh_problem_t){.status = status, .type = wh_cstr(type), .detail = wh_cstr(detail)},
+        NULL);
     respond(gw, req, route, request_id, status, PROBLEM_TYPE, extra, n_extra, b.data, b.len);
     wh_buf_close(&b);
 }
@@ -228,7 +227,8 @@ static bool empty_json_object(const wh_http_req_t *req)
     return empty;
 }
 
-static void serve_ops(gateway_t *gw, wh_http_req_t *req, const char *rid)
+/* /healthz, /readyz and /metrics: the orchestrator's endpoints, not operations of ops.h. */
+static void serve_orchestrator(gateway_t *gw, wh_http_req_t *req, const char *rid)
 {
     wh_buf_t b;
     wh_buf_init(&b);
@@ -271,7 +271,7 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     if (get && (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/readyz") == 0 ||
                 strcmp(req->path, "/metrics") == 0)) {
-        serve_ops(gw, req, rid);
+        serve_orchestrator(gw, req, rid);
         return;
     }
     route_match_t *m = malloc(sizeof *m);

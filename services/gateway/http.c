@@ -766,7 +766,8 @@ static void conn_fail(conn_t *c, int status, const char *detail)
 
 /* --- parsing ------------------------------------------------------------------ */
 
-static void dispatch(conn_t *c)
+/* Hands the complete request c->cur to the handler (or sheds it). */
+static void hand_over(conn_t *c)
 {
     wh_http_server_t *srv = c->srv;
     req_t *r = c->cur;
@@ -918,7 +919,7 @@ static void conn_parse(conn_t *c)
                 }
                 break;
             case EV_COMPLETE:
-                dispatch(c);
+                hand_over(c);
                 /* A response given at once is written before the next
                  * request is parsed, so that the write-queue limit in the
                  * loop condition sees it. */
@@ -1056,7 +1057,7 @@ static void sock_finish(conn_t *c)
 }
 
 /* Takes every decision about what the connection does next. Re-entrant calls
- * (a handler answering from inside dispatch) only ask the running call to go
+ * (a handler answering from inside hand_over) only ask the running call to go
  * round once more, so that the parse loop never runs inside itself. */
 static void conn_progress(conn_t *c)
 {

@@ -238,11 +238,10 @@ static int decode_with_errors(size_t n)
     wh_buf_init(&errs);
     wh_buf_init(&env);
     field_errors(&errs, (int)n);
-    wh_reply_env_pack(&env, &(wh_reply_out_t){.id = "r",
-                                              .status = 422,
-                                              .errors = errs.data,
-                                              .errors_len = errs.len,
-                                              .n_errors = n});
+    wh_reply_env_pack(
+        &env,
+        &(wh_reply_out_t){
+            .id = "r", .status = 422, .errors = errs.data, .errors_len = errs.len, .n_errors = n});
     wh_reply_in_t r;
     int rc = wh_reply_env_decode(env.data, env.len, &r);
     if (rc == 0) {
