@@ -1,107 +1,24 @@
 """Helpers for the agreements end-to-end tests: parties, request bodies, and
-reading what the services stored (events decoded from msgpack with a small
-decoder here, so that the tests need nothing beyond the standard library)."""
+reading what the services stored."""
 
+import datetime
+import functools
 import os
 import sqlite3
-import struct
-import time
+
+import stack
+from stack import query, wait_for
 
 
-def mp_decode(b):
-    """Decodes one msgpack value (the subset the services write)."""
-    v, i = _mp(b, 0)
-    assert i == len(b), "trailing bytes"
-    return v
-
-
-def _mp(b, i):
-    t = b[i]
-    i += 1
-    if t <= 0x7F:
-        return t, i
-    if 0x80 <= t <= 0x8F:
-        return _map(b, i, t & 0x0F)
-    if 0x90 <= t <= 0x9F:
-        return _arr(b, i, t & 0x0F)
-    if 0xA0 <= t <= 0xBF:
-        n = t & 0x1F
-        return b[i:i + n].decode(), i + n
-    if t >= 0xE0:
-        return t - 0x100, i
-    fixed = {0xC0: None, 0xC2: False, 0xC3: True}
-    if t in fixed:
-        return fixed[t], i
-    ints = {0xCC: ">B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">Q",
-            0xD0: ">b", 0xD1: ">h", 0xD2: ">i", 0xD3: ">q", 0xCA: ">f", 0xCB: ">d"}
-    if t in ints:
-        f = ints[t]
-        n = struct.calcsize(f)
-        return struct.unpack(f, b[i:i + n])[0], i + n
-    lens = {0xD9: ">B", 0xDA: ">H", 0xDB: ">I", 0xC4: ">B", 0xC5: ">H", 0xC6: ">I"}
-    if t in lens:
-        f = lens[t]
-        k = struct.calcsize(f)
-        n = struct.unpack(f, b[i:i + k])[0]
-        i += k
-        raw = b[i:i + n]
-        return (raw.decode() if t >= 0xD9 else bytes(raw)), i + n
-    if t in (0xDC, 0xDD, 0xDE, 0xDF):
-        f = ">H" if t in (0xDC, 0xDE) else ">I"
-        k = struct.calcsize(f)
-        n = struct.unpack(f, b[i:i + k])[0]
-        return (_arr if t in (0xDC, 0xDD) else _map)(b, i + k, n)
-    raise ValueError("msgpack type 0x%02x" % t)
-
-
-def _arr(b, i, n):
-    out = []
-    for _ in range(n):
-        v, i = _mp(b, i)
-        out.append(v)
-    return out, i
-
-
-def _map(b, i, n):
-    out = {}
-    for _ in range(n):
-        k, i = _mp(b, i)
-        v, i = _mp(b, i)
-        out[k] = v
-    return out, i
-
-
-def query(s, sql, args=(), name="agreements"):
-    path = os.path.join(s.data_dir, name + ".db")
-    c = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
-    try:
-        return c.execute(sql, args).fetchall()
-    finally:
-        c.close()
+# The agreements service's store, unless another service is named.
+query = functools.partial(query, name="agreements")
 
 
 def events(s, type_=None, agreement_id=None):
-    """Events the agreements service emitted: those the notifications
-    service received (its events table) and those still in the agreements
-    outbox, each once, as dicts {id, type, org_id, data}."""
-    seen = {}
-    # The outbox first: an event leaves it only after the notifications
-    # service has stored it, so read in this order none is missed.
-    sources = [("agreements", "SELECT id, type, org_id, data FROM wh_outbox"),
-               ("notifications", "SELECT id, type, org_id, data FROM events")]
-    for name, sql in sources:
-        if not os.path.exists(os.path.join(s.data_dir, name + ".db")):
-            continue
-        try:
-            rows = query(s, sql, name=name)
-        except sqlite3.OperationalError:
-            continue
-        for eid, typ, org, data in rows:
-            seen[eid] = {"id": eid, "type": typ, "org_id": org, "data": mp_decode(bytes(data))}
-    out = [e for e in seen.values()
-           if (type_ is None or e["type"] == type_)
-           and (agreement_id is None or e["data"].get("agreement_id") == agreement_id)]
-    return sorted(out, key=lambda e: e["id"])
+    """Events the agreements service emitted (received by the notifications
+    service or still in its outbox), those of one agreement when given."""
+    match = {"agreement_id": agreement_id} if agreement_id else {}
+    return stack.events(s, type_, source="agreements", **match)
 
 
 def delivered(s, event_ids):
@@ -115,27 +32,56 @@ def delivered(s, event_ids):
     return set(event_ids) <= got
 
 
-def wait_for(fn, timeout=15.0, what="condition"):
-    deadline = time.time() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.05)
+def scan_lines(data_dir, day):
+    """The lines of agreements.log in data_dir that report a reminder scan
+    for day (YYYY-MM-DD), oldest first; [] before the log exists."""
+    path = os.path.join(data_dir, "agreements.log")
+    if not os.path.exists(path):
+        return []
+    with open(path, errors="replace") as f:
+        return [l for l in f if "reminder scan for %s:" % day in l]
 
 
-def wait_scanned(s, day):
-    """Waits until the agreements service logged its start-up scan for day
-    (YYYY-MM-DD) and returns that log line."""
-    path = os.path.join(s.data_dir, "agreements.log")
+def wait_scan(data_dir, day, nth):
+    """The nth scan line of day (1-based), once it is logged."""
+    return wait_for(lambda: scan_lines(data_dir, day)[nth - 1:nth],
+                    what="scan %d of %s" % (nth, day))[0]
 
-    def line():
-        with open(path, errors="replace") as f:
-            lines = [l for l in f if "reminder scan for %s:" % day in l]
-        return lines[-1] if lines else None
-    return wait_for(line, what="the reminder scan of " + day)
+
+EPOCH = datetime.date(1970, 1, 1)
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def days(iso_date):
+    """An ISO date as the store keeps it: days since 1970-01-01."""
+    return (datetime.date.fromisoformat(iso_date) - EPOCH).days
+
+
+def ulid(i):
+    """A well-formed, ordered agreement id for seeded row i."""
+    s = ""
+    for _ in range(16):
+        s = CROCKFORD[i % 32] + s
+        i //= 32
+    return "01K0000000" + s
+
+
+def seed(d, p, n, ends_of, next_due=None):
+    """n signed agreements of parties p straight into the stopped agreements
+    service's store in data directory d, agreement i ending on day
+    ends_of(i) (days since 1970), each with reminders due at next_due."""
+    db = sqlite3.connect(os.path.join(d, "agreements.db"))
+    now = "2025-08-01T10:00:00.000Z"
+    db.executemany(
+        "INSERT INTO agreements(id, employer_id, insurer_id, title, state, signed_on, starts_on,"
+        " ends_on, notice_days, auto_renew, employees_covered, focus_areas, focus_mask,"
+        " financial_eur, advisory, conditions, contacts, reminder_days, next_due, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, 'signed', ?, ?, ?, 90, 0, NULL, '', 0, 0, 0, ?, ?,"
+        " '90,30,7', ?, ?, ?)",
+        [(ulid(i), p.e, p.i, "Seed %d" % i, days("2024-12-01"), days("2025-01-01"),
+          ends_of(i), b"\x90", b"\x90", next_due, now, now) for i in range(n)])
+    db.commit()
+    db.close()
 
 
 class Parties:

@@ -2,10 +2,11 @@
 per role, result bodies, and direct looks into the stores (read-only, with
 Python's sqlite3 module) to check what the service keeps."""
 
-import os
+import functools
 import random
-import sqlite3
 import time
+
+import stack
 
 # The screening service takes organisation ids from the tokens that cover
 # them and never asks the agreements service, so these tests run without it.
@@ -29,10 +30,9 @@ class Tenant:
         self.tokens = {}
         self.token_ids = {}
         for role in ("integration", "occupational_health", "coordinator", "consultant"):
-            r = s.post("/v1/tokens", {"role": role, "org_ids": [self.id], "label": role})
-            assert r.status == 201, r
-            self.tokens[role] = r.json()["token"]
-            self.token_ids[role] = r.json()["id"]
+            t = s.new_token(role, [self.id], label=role)
+            self.tokens[role] = t["token"]
+            self.token_ids[role] = t["id"]
 
     @property
     def integ(self):
@@ -72,36 +72,10 @@ def push(s, tenant, body, status=201, **kw):
     return r.json()
 
 
-def db(s, name="screening"):
-    """A read-only connection to a service's store."""
-    path = os.path.join(s.data_dir, name + ".db")
-    return sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
-
-
-def query(s, sql, args=(), name="screening"):
-    c = db(s, name)
-    try:
-        return c.execute(sql, args).fetchall()
-    finally:
-        c.close()
-
-
-def wait_for(fn, timeout=10.0, what="condition"):
-    deadline = time.time() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.1)
+# The screening service's store, unless another service is named.
+db = functools.partial(stack.db, name="screening")
+query = functools.partial(stack.query, name="screening")
 
 
 def outbox_drained(s):
     return query(s, "SELECT count(*) FROM wh_outbox WHERE state = 0")[0][0] == 0
-
-
-def events(s, type_):
-    """(id, org_id, data) of events the notifications service received."""
-    return query(s, "SELECT id, org_id, data FROM events WHERE type = ? ORDER BY id", (type_,),
-                 name="notifications")

@@ -4,8 +4,15 @@ Used by every end-to-end test: ``with Stack() as s:`` starts the gateway and
 the four services from $WH_BIN_DIR (the CMake build directory), waits for
 /readyz, and on exit stops every process it started and removes the data
 directory. Each stack gets its own free port and data directory, so tests
-can run in parallel. Only the standard library is used; run with
+can run in parallel. Besides the standard library only Debian's
+python3-msgpack is used (to read the events the services store); run with
 /usr/bin/python3.
+
+The helpers every kind of test needs live here too: wait_for (a test waits
+for a condition, never for a time), read-only looks into a service's store
+(db, query), the events a service emitted (events), and the pointers of a
+422 (pointers). Fixtures of one domain (organisations, tokens, request
+bodies) are in agreementlib.py, surveylib.py and screeninglib.py.
 
 Leaving the stack also judges every process it started: the test fails when
 a process died without being asked (a crash mid-test is caught even when
@@ -22,12 +29,15 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import traceback
+
+import msgpack
 
 # Every check in these tests is an assert statement, which python -O and
 # PYTHONOPTIMIZE remove without a word: refuse to run at all then.
@@ -92,6 +102,32 @@ def serve_http(handler, port=0):
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def serve_posts(on_post, port=0):
+    """serve_http with a handler that reads each POST's body and calls
+    on_post(handler, body), which answers (with reply(), say)."""
+    from http.server import BaseHTTPRequestHandler
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            on_post(self, self.rfile.read(int(self.headers.get("Content-Length", 0))))
+
+        def log_message(self, *args):
+            pass
+    return serve_http(Handler, port)
+
+
+def reply(h, status, headers=(), body=b""):
+    """Answers the request of handler h."""
+    h.send_response(status)
+    for k, v in headers:
+        h.send_header(k, v)
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
 
 
 def stop_http(server):
@@ -169,6 +205,21 @@ class Stack:
         self.procs[key] = p
         self.started.append(entry)
         return p
+
+    def refused_start(self, name, timeout=20):
+        """Runs wh-<name> alone with this stack's environment, expecting it to
+        refuse to start (a configuration it must not run with); returns its
+        exit status and what it wrote to stderr. Fails if it keeps running."""
+        p = subprocess.Popen([os.path.join(self.bin_dir, "wh-" + name)], env=self.env(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             preexec_fn=_die_with_parent)
+        try:
+            _, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise AssertionError("wh-%s kept running with %r" % (name, self.extra_env))
+        return p.returncode, err
 
     def _entry(self, p):
         for e in self.started:
@@ -424,10 +475,101 @@ class Stack:
         assert r.status == 201, r
         return r.json()
 
-    def token(self, role, org_ids, label="test"):
+    def new_token(self, role, org_ids, label="test"):
+        """A new token as the admin API returns it (id, token, role...)."""
         r = self.post("/v1/tokens", {"role": role, "org_ids": org_ids, "label": label})
         assert r.status == 201, r
-        return r.json()["token"]
+        return r.json()
+
+    def token(self, role, org_ids, label="test"):
+        return self.new_token(role, org_ids, label)["token"]
+
+
+def wait_for(predicate, timeout=30.0, what="condition", s=None, interval=0.05):
+    """Calls predicate until it returns something true and returns that;
+    after timeout seconds fails with what, and the logs of stack s when
+    given."""
+    deadline = time.time() + timeout
+    while True:
+        v = predicate()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError("timed out after %g s waiting for %s%s" % (
+                timeout, what, "\n" + s.logs() if s else ""))
+        time.sleep(interval)
+
+
+def db(s, name):
+    """A read-only connection to service name's store in stack s."""
+    path = os.path.join(s.data_dir, name + ".db")
+    return sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=5)
+
+
+def query(s, sql, args=(), name=None):
+    """The rows of a read-only query on service name's store."""
+    c = db(s, name)
+    try:
+        return c.execute(sql, args).fetchall()
+    finally:
+        c.close()
+
+
+def events(s, type_=None, source=None, **data):
+    """Events as dicts {id, type, org_id, data (decoded), raw (the msgpack
+    bytes)}, in id order: those the notifications service received and,
+    with source, those still in that service's outbox, each once. Keyword
+    arguments keep only the events whose data has those values."""
+    seen = {}
+    # The outbox first: an event leaves it only after the notifications
+    # service has stored it, so read in this order none is missed.
+    sources = [("notifications", "SELECT id, type, org_id, data FROM events")]
+    if source:
+        sources.insert(0, (source, "SELECT id, type, org_id, data FROM wh_outbox"))
+    for name, sql in sources:
+        if not os.path.exists(os.path.join(s.data_dir, name + ".db")):
+            continue
+        try:
+            rows = query(s, sql, name=name)
+        except sqlite3.OperationalError:  # not yet created
+            continue
+        for eid, typ, org, raw in rows:
+            raw = bytes(raw)
+            seen[eid] = {"id": eid, "type": typ, "org_id": org, "raw": raw,
+                         "data": msgpack.unpackb(raw)}
+    out = [e for e in seen.values()
+           if (type_ is None or e["type"] == type_)
+           and all(isinstance(e["data"], dict) and e["data"].get(k) == v
+                   for k, v in data.items())]
+    return sorted(out, key=lambda e: e["id"])
+
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(r, status, type_, errors=None, title=None):
+    """r is an RFC 9457 problem as the gateway renders every one: status,
+    type, a title, a detail and the listed errors (exactly those when
+    given); returns it."""
+    assert r.status == status, r
+    assert r.header("Content-Type") == PROBLEM, r.headers
+    p = r.json()
+    assert set(p) == {"type", "title", "status", "detail", "errors"}, p
+    assert p["type"] == type_, p
+    assert p["status"] == status, p
+    assert isinstance(p["title"], str) and p["title"], p
+    if title is not None:
+        assert p["title"] == title, p
+    assert isinstance(p["detail"], str), p
+    if errors is not None:
+        assert p["errors"] == errors, p
+    return p
+
+
+def pointers(r):
+    """The JSON pointers (or query parameter names) a 422 names, in order."""
+    assert r.status == 422, r
+    return [e.get("pointer") or e.get("parameter") for e in r.json()["errors"]]
 
 
 class Worker(threading.Thread):
@@ -466,6 +608,11 @@ def join_all(workers, timeout=None):
         threading.Thread.join(w, timeout)
     for w in workers:
         w.join(0)
+
+
+def read_to_close(sock):
+    """Everything sock receives until the peer closes it."""
+    return b"".join(iter(lambda: sock.recv(65536), b""))
 
 
 def raw_http(port, data, read_timeout=5.0, shutdown=False):

@@ -6,57 +6,13 @@ successors for one agreement at once: the rest follow in the same scan).
 Agreements are written straight into the stopped service's store, in its
 own schema."""
 
-import datetime
-import os
 import shutil
-import sqlite3
 import tempfile
 
 import icalendar
 
-from agreementlib import Parties, body, query, wait_for
+from agreementlib import Parties, body, days, query, seed, ulid, wait_scan
 from stack import Stack, run
-
-EPOCH = datetime.date(1970, 1, 1)
-CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def days(s):
-    return (datetime.date.fromisoformat(s) - EPOCH).days
-
-
-def ulid(i):
-    s = ""
-    for _ in range(16):
-        s = CROCKFORD[i % 32] + s
-        i //= 32
-    return "01K0000000" + s
-
-
-def seed(d, p, n, ends_of, next_due=None):
-    db = sqlite3.connect(os.path.join(d, "agreements.db"))
-    now = "2025-08-01T10:00:00.000Z"
-    db.executemany(
-        "INSERT INTO agreements(id, employer_id, insurer_id, title, state, signed_on, starts_on,"
-        " ends_on, notice_days, auto_renew, employees_covered, focus_areas, focus_mask,"
-        " financial_eur, advisory, conditions, contacts, reminder_days, next_due, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, 'signed', ?, ?, ?, 90, 0, NULL, '', 0, 0, 0, ?, ?,"
-        " '90,30,7', ?, ?, ?)",
-        [(ulid(i), p.e, p.i, "Seed %d" % i, days("2024-12-01"), days("2025-01-01"),
-          ends_of(i), b"\x90", b"\x90", next_due, now, now) for i in range(n)])
-    db.commit()
-    db.close()
-
-
-def scan_line(d, day, nth):
-    """The nth scan of day logged (1-based), once it is there."""
-    path = os.path.join(d, "agreements.log")
-
-    def line():
-        with open(path, errors="replace") as f:
-            got = [l for l in f if "reminder scan for %s:" % day in l]
-        return got[nth - 1] if len(got) >= nth else None
-    return wait_for(line, what="the scan of " + day)
 
 
 def test_calendar_keeps_the_last_that_fit():
@@ -105,7 +61,7 @@ def test_scan_batches_and_renewal_chains():
         # deadline 2025-10-01, ends 2025-12-30): three batches of at most 500.
         seed(d, p, 1201, lambda i: days("2025-12-30"), next_due=days("2025-09-01"))
         with Stack(data_dir=d, now="2025-09-01T10:00:00Z", services=("agreements",)) as s:
-            line = scan_line(d, "2025-09-01", 2)
+            line = wait_scan(d, "2025-09-01", 2)
             assert "1202 agreements due, 1202 sent, 1211 skipped, 11 renewed" in line, line
             sent = query(s, "SELECT days_before, status, count(*) FROM agreement_reminders"
                             " WHERE agreement_id IN (SELECT id FROM agreements"

@@ -12,8 +12,9 @@ import shutil
 import sqlite3
 import tempfile
 
-from agreementlib import (CONTACT, Parties, body, delivered, events, query, wait_for)
-from stack import Stack, run
+from agreementlib import (CONTACT, Parties, body, delivered, events, query, scan_lines,
+                          wait_scan)
+from stack import Stack, run, wait_for
 
 
 def day_stack(d, day):
@@ -22,20 +23,7 @@ def day_stack(d, day):
 
 def scanned(s, day, before):
     """Waits for one more start-up scan line of day than `before`."""
-    path = os.path.join(s.data_dir, "agreements.log")
-
-    def count():
-        with open(path, errors="replace") as f:
-            return sum(1 for l in f if "reminder scan for %s:" % day in l)
-    wait_for(lambda: count() > before, what="the reminder scan of " + day)
-
-
-def scans(d, day):
-    path = os.path.join(d, "agreements.log")
-    if not os.path.exists(path):
-        return 0
-    with open(path, errors="replace") as f:
-        return sum(1 for l in f if "reminder scan for %s:" % day in l)
+    wait_scan(s.data_dir, day, before + 1)
 
 
 def fired(s, ids):
@@ -103,7 +91,7 @@ def test_reminders_over_a_year():
             assert due["Agreement B"] == 20333 and due["Draft D"] is None  # 2025-09-02
 
         def step(day, check=None):
-            n = scans(d, day)
+            n = len(scan_lines(d, day))
             with day_stack(d, day) as s:
                 scanned(s, day, n)
                 if check:

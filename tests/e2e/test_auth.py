@@ -6,9 +6,8 @@ import hashlib
 import http.client
 import time
 
-from stack import Stack, run
+from stack import Stack, assert_problem, run
 
-PROBLEM = "application/problem+json"
 ROLES = ("admin", "coordinator", "consultant", "occupational_health", "integration")
 TOKEN_FIELDS = {"id", "role", "org_ids", "label", "expires_at", "created_at", "token"}
 LISTED_FIELDS = TOKEN_FIELDS - {"token"}
@@ -17,19 +16,6 @@ LISTED_FIELDS = TOKEN_FIELDS - {"token"}
 def rfc3339(ts):
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
-
-
-def assert_problem(r, status, type_, errors=None):
-    assert r.status == status, r
-    assert r.header("Content-Type") == PROBLEM, r.headers
-    p = r.json()
-    assert p["type"] == type_, p
-    assert p["status"] == status, p
-    assert isinstance(p["title"], str) and p["title"], p
-    assert isinstance(p["detail"], str), p
-    if errors is not None:
-        assert p["errors"] == errors, p
-    return p
 
 
 def assert_401(r):

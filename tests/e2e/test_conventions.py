@@ -8,27 +8,10 @@ import json
 import os
 import re
 
-from stack import Stack, run
+from stack import Stack, assert_problem, run
 
-PROBLEM = "application/problem+json"
 PROTO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "proto")
 ORG = {"name": "Bezirksamt Mitte", "kind": "employer", "employees": 1600}
-
-
-def assert_problem(r, status, type_, errors=None, title=None):
-    assert r.status == status, r
-    assert r.header("Content-Type") == PROBLEM, r.headers
-    p = r.json()
-    assert set(p) == {"type", "title", "status", "detail", "errors"}, p
-    assert p["type"] == type_, p
-    assert p["status"] == status, p
-    assert isinstance(p["title"], str) and p["title"], p
-    if title is not None:
-        assert p["title"] == title, p
-    assert isinstance(p["detail"], str), p
-    if errors is not None:
-        assert p["errors"] == errors, p
-    return p
 
 
 def org_count(s):

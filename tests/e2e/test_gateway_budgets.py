@@ -17,13 +17,11 @@ Memory is VmRSS and VmHWM of the gateway from /proc/<pid>/status."""
 import os
 import shutil
 import socket
-import sqlite3
 import tempfile
 import time
 
-from agreementlib import Parties
-from stack import Stack, raw_http, run
-from test_agreements_limits import days, ulid
+from agreementlib import Parties, days, seed
+from stack import Stack, raw_http, read_to_close, run, wait_for
 from test_limits import (assert_http_problem, get_req, healthz_eventually, parse_all,
                          read_responses)
 
@@ -52,18 +50,7 @@ def status_kib(pid, field):
 def seed_agreements(d, p, n):
     """n signed agreements straight into the stopped service's store, enough
     for a calendar feed of about 1 MiB."""
-    db = sqlite3.connect(os.path.join(d, "agreements.db"))
-    now = "2025-08-01T10:00:00.000Z"
-    db.executemany(
-        "INSERT INTO agreements(id, employer_id, insurer_id, title, state, signed_on, starts_on,"
-        " ends_on, notice_days, auto_renew, employees_covered, focus_areas, focus_mask,"
-        " financial_eur, advisory, conditions, contacts, reminder_days, next_due, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, 'signed', ?, ?, ?, 90, 0, NULL, '', 0, 0, 0, ?, ?,"
-        " '90,30,7', NULL, ?, ?)",
-        [(ulid(i), p.e, p.i, "Seed %d" % i, days("2024-12-01"), days("2025-01-01"),
-          days("2025-12-31") + i, b"\x90", b"\x90", now, now) for i in range(n)])
-    db.commit()
-    db.close()
+    seed(d, p, n, lambda i: days("2025-12-31") + i)
 
 
 def metric(s, name):
@@ -215,6 +202,16 @@ def connect_from(port, source):
     return c
 
 
+def ask_from(port, source, path):
+    """The response to one GET of path on a new connection from source."""
+    c = connect_from(port, source)
+    try:
+        c.sendall(get_req(path))
+        return parse_all(read_to_close(c))[0]
+    finally:
+        c.close()
+
+
 def test_per_address_cap():
     with Stack(env={"WH_HTTP_MAX_CONNECTIONS_PER_ADDR": "4"}) as s:
         time.sleep(0.3)
@@ -226,16 +223,8 @@ def test_per_address_cap():
                 assert read_responses(c, 1)[0].status == 200
                 held.append(c)
             # The fifth from the same address is told and closed.
-            c = connect_from(s.port, "127.0.0.1")
-            c.sendall(get_req("/healthz"))
-            data = b""
-            while True:
-                chunk = c.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            c.close()
-            p = assert_http_problem(parse_all(data)[0], 503, "Service Unavailable")
+            p = assert_http_problem(ask_from(s.port, "127.0.0.1", "/healthz"), 503,
+                                    "Service Unavailable")
             assert p["detail"] == "too many open connections from this address", p
             # Another address is served.
             other = connect_from(s.port, "127.0.0.2")
@@ -244,25 +233,14 @@ def test_per_address_cap():
             held.append(other)
             # (The limit holds for the test's own requests too: ask from a
             # third address.)
-            c = connect_from(s.port, "127.0.0.3")
-            c.sendall(get_req("/metrics"))
-            m = parse_all(b"".join(iter(lambda: c.recv(65536), b"")))[0].body.decode()
-            c.close()
+            m = ask_from(s.port, "127.0.0.3", "/metrics").body.decode()
             rejected = [l for l in m.splitlines()
                         if l.startswith("wh_http_connections_rejected_total ")]
             assert rejected and int(rejected[0].split()[1]) >= 1, rejected
             # One closes; the address may open another.
             held.pop(0).close()
-            deadline = time.time() + 3
-            while True:
-                c = connect_from(s.port, "127.0.0.1")
-                c.sendall(get_req("/healthz"))
-                r = parse_all(b"".join(iter(lambda: c.recv(65536), b"")))[0]
-                c.close()
-                if r.status == 200 or time.time() > deadline:
-                    break
-                time.sleep(0.05)
-            assert r.status == 200, r
+            wait_for(lambda: ask_from(s.port, "127.0.0.1", "/healthz").status == 200,
+                     what="a connection from the address once one closed")
         finally:
             for c in held:
                 c.close()

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 
-from stack import Stack, raw_http, run
+from stack import Stack, raw_http, read_to_close, run
 
 MAX_HEADER_BYTES = 16 * 1024
 MAX_URL_BYTES = 8 * 1024
@@ -206,12 +206,7 @@ def test_body_size():
         sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
         try:
             sock.sendall(post_head(MAX_BODY + 1, token=s.admin))
-            data = b""
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_to_close(sock)
         finally:
             sock.close()
         p = assert_http_problem(parse_all(data)[0], 413, "Content Too Large")
@@ -417,12 +412,7 @@ def test_slow_headers_and_bodies():
         try:
             start = time.time()
             sock.sendall(post_head(100, token=s.admin) + b'{"name":')
-            data = b""
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_to_close(sock)
             took = time.time() - start
         finally:
             sock.close()

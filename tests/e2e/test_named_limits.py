@@ -2,10 +2,9 @@
 stack: each is accepted at its value and refused one past it, with the
 problem a client can act on."""
 
-import json
 import shutil
 
-from stack import Stack, run
+from stack import Stack, pointers, run
 
 ORG_MAX_NAME = 200           # services/agreements/organizations.h
 AUTH_MAX_LABEL = 200         # services/gateway/auth.h
@@ -16,10 +15,6 @@ WH_JSON_MAX_DEPTH = 31       # common/json.h (one level below the envelope's 32)
 ROUTER_MAX_PARAMS = 32       # services/gateway/router.h
 WH_PAGE_MAX = 500            # services/runtime/valid.h
 AUTH_MAX_TOKEN_BYTES = 128   # services/gateway/auth.h (with the terminating NUL)
-
-
-def pointers(r):
-    return [e.get("pointer") or e.get("parameter") for e in r.json()["errors"]]
 
 
 def test_limits():

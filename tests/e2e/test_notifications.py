@@ -9,116 +9,18 @@ in about ten seconds."""
 import base64
 import email
 import email.policy
-import hashlib
-import hmac
-import json
 import os
 import signal
 import sqlite3
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 
-from stack import Stack, Worker, free_port, run, serve_http, stop_http
+import msgpack
+
+from notificationslib import Mailbox, Receiver, deliveries, subscribe
+from stack import Stack, Worker, free_port, run, wait_for
 
 SCALE = {"WH_RETRY_SCALE": "0.0001"}
-
-
-class Receiver:
-    """A webhook receiver that verifies the Standard Webhooks signature of
-    every request independently and records what arrived. `answer(n)` gives
-    the status for the n-th request (0-based)."""
-
-    def __init__(self, port=0, answer=None):
-        self.secret = None
-        self.got = []  # (webhook_id, body dict) of requests with a valid signature
-        self.bad = []  # requests whose signature did not verify
-        self.count = 0
-        self.answer = answer or (lambda n: 204)
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with outer.lock:
-                    n = outer.count
-                    outer.count += 1
-                    ok = outer.verify(self.headers, body)
-                    if ok:
-                        outer.got.append((self.headers["webhook-id"], json.loads(body)))
-                    else:
-                        outer.bad.append((dict(self.headers), body))
-                status = outer.answer(n) if ok else 401
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = serve_http(Handler, port)
-        self.port = self.server.server_address[1]
-        self.url = "http://127.0.0.1:%d/hooks/workhealth" % self.port
-
-    def verify(self, headers, body):
-        """Standard Webhooks: HMAC-SHA256 over "id.timestamp.body" with the
-        base64-decoded secret after "whsec_"; the header may list several
-        space-separated "v1,<sig>" entries; the timestamp must be recent."""
-        msg_id = headers.get("webhook-id")
-        ts = headers.get("webhook-timestamp")
-        sigs = headers.get("webhook-signature", "")
-        if not (msg_id and ts and self.secret and headers.get("Content-Type") == "application/json"):
-            return False
-        if abs(time.time() - int(ts)) > 300:
-            return False
-        key = base64.b64decode(self.secret[len("whsec_"):])
-        mac = hmac.new(key, msg_id.encode() + b"." + ts.encode() + b"." + body, hashlib.sha256)
-        want = base64.b64encode(mac.digest()).decode()
-        for entry in sigs.split(" "):
-            version, _, sig = entry.partition(",")
-            if version == "v1" and hmac.compare_digest(sig, want):
-                return True
-        return False
-
-    def ids(self):
-        with self.lock:
-            return [g[0] for g in self.got]
-
-    def close(self):
-        stop_http(self.server)
-
-
-def wait_for(what, cond, timeout=20.0, s=None):
-    deadline = time.time() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for %s\n%s" % (what, s.logs() if s else ""))
-        time.sleep(0.05)
-
-
-# Only updates: an organisation's own organization.created may reach
-# notifications after the subscription made right after it, and so may or
-# may not be delivered.
-def subscribe(s, org_id, target, events=("organization.updated",),
-              channel="webhook", language="en", token="admin"):
-    r = s.post("/v1/subscriptions", {"org_id": org_id, "events": list(events),
-                                      "channel": channel, "target": target,
-                                      "language": language}, token=token)
-    assert r.status == 201, r
-    return r.json()
-
-
-def deliveries(s, **params):
-    q = "&".join("%s=%s" % kv for kv in params.items())
-    r = s.get("/v1/deliveries?limit=500" + ("&" + q if q else ""))
-    assert r.status == 200, r
-    return r.json()["items"]
 
 
 def test_subscriptions():
@@ -205,14 +107,15 @@ def test_webhook_signed_and_listed():
             sub = subscribe(s, org["id"], rx.url)
             rx.secret = sub["secret"]
             s.patch("/v1/organizations/" + org["id"], {"name": "Bezirksamt Mitte (neu)"})
-            wait_for("one webhook", lambda: len(rx.got) == 1, s=s)
+            wait_for(lambda: len(rx.got) == 1, what="one webhook", s=s)
             wid, body = rx.got[0]
             assert body["type"] == "organization.updated", body
             assert body["data"] == {"organization_id": org["id"],
                                     "name": "Bezirksamt Mitte (neu)", "kind": "employer"}, body
             assert body["timestamp"].endswith("Z")
             assert rx.bad == []
-            d = wait_for("delivered", lambda: [x for x in deliveries(s, status="delivered")], s=s)
+            d = wait_for(lambda: [x for x in deliveries(s, status="delivered")],
+                         what="delivered", s=s)
             assert len(d) == 1 and d[0]["id"] == wid, d
             assert d[0]["subscription_id"] == sub["id"] and d[0]["target"] == rx.url
             assert d[0]["event_type"] == "organization.updated" and d[0]["channel"] == "webhook"
@@ -244,10 +147,10 @@ def test_500_then_recovers():
             org = s.org()
             rx.secret = subscribe(s, org["id"], rx.url)["secret"]
             s.patch("/v1/organizations/" + org["id"], {"employees": 1700})
-            wait_for("three attempts", lambda: rx.count >= 3, s=s)
+            wait_for(lambda: rx.count >= 3, what="three attempts", s=s)
             ids = rx.ids()
             assert len(ids) == 3 and len(set(ids)) == 1, ids  # the same webhook-id each time
-            d = wait_for("delivered", lambda: deliveries(s, status="delivered"), s=s)
+            d = wait_for(lambda: deliveries(s, status="delivered"), what="delivered", s=s)
             assert d[0]["id"] == ids[0]
             assert [(a["outcome"], a["http_status"]) for a in d[0]["attempts"]] == [
                 ("http_error", 500), ("http_error", 500), ("delivered", 200)], d
@@ -264,7 +167,7 @@ def test_receiver_gone_then_manual_retry():
         org = s.org()
         secret = subscribe(s, org["id"], url)["secret"]
         s.patch("/v1/organizations/" + org["id"], {"employees": 1800})
-        d = wait_for("failed", lambda: deliveries(s, status="failed"), timeout=40, s=s)
+        d = wait_for(lambda: deliveries(s, status="failed"), timeout=40, what="failed", s=s)
         assert len(d) == 1, d
         attempts = d[0]["attempts"]
         assert len(attempts) == 8, attempts
@@ -277,9 +180,9 @@ def test_receiver_gone_then_manual_retry():
         try:
             r = s.post("/v1/deliveries/%s/retry" % d[0]["id"])
             assert r.status == 200 and r.json()["status"] == "pending", r
-            wait_for("the retried webhook", lambda: rx.got, s=s)
+            wait_for(lambda: rx.got, what="the retried webhook", s=s)
             assert rx.ids() == [d[0]["id"]]
-            d2 = wait_for("delivered", lambda: deliveries(s, status="delivered"), s=s)
+            d2 = wait_for(lambda: deliveries(s, status="delivered"), what="delivered", s=s)
             assert len(d2[0]["attempts"]) == 9 and d2[0]["attempts"][-1]["outcome"] == "delivered"
         finally:
             rx.close()
@@ -292,33 +195,13 @@ def test_4xx_fails_at_once():
             org = s.org()
             rx.secret = subscribe(s, org["id"], rx.url)["secret"]
             s.patch("/v1/organizations/" + org["id"], {"employees": 10})
-            d = wait_for("failed", lambda: deliveries(s, status="failed"), s=s)
+            d = wait_for(lambda: deliveries(s, status="failed"), what="failed", s=s)
             assert [(a["outcome"], a["http_status"]) for a in d[0]["attempts"]] == [
                 ("http_error", 410)], d
             time.sleep(0.3)
             assert rx.count == 1
     finally:
         rx.close()
-
-
-class Mailbox:
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-        self.messages = []
-        outer = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                outer.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
-                                       envelope.content))
-                return "250 OK"
-
-        self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def close(self):
-        self.controller.stop()
 
 
 def test_email_in_three_languages():
@@ -333,7 +216,7 @@ def test_email_in_three_languages():
                                ("sv", "cecilia@example.se")):
                 subscribe(s, org["id"], addr, channel="email", language=lang)
             s.patch("/v1/organizations/" + org["id"], {"name": "Klinikum Süd-Ost"})
-            wait_for("three mails", lambda: len(box.messages) == 3, s=s)
+            wait_for(lambda: len(box.messages) == 3, what="three mails", s=s)
             by_rcpt = {}
             for mail_from, rcpts, content in box.messages:
                 assert mail_from == "noreply@wh.example.org", mail_from
@@ -352,7 +235,8 @@ def test_email_in_three_languages():
                                        "(arbetsgivare) har ändrats."),
             }
             # The mail server has them; the outcomes are written just after.
-            wait_for("three delivered", lambda: len(deliveries(s, status="delivered")) == 3, s=s)
+            wait_for(lambda: len(deliveries(s, status="delivered")) == 3,
+                     what="three delivered", s=s)
             d = {x["target"]: x for x in deliveries(s, status="delivered")}
             for rcpt, (subject, line) in want.items():
                 msg = by_rcpt[rcpt]
@@ -380,7 +264,7 @@ def test_email_waits_for_smtp():
             org = s.org()
             subscribe(s, org["id"], "anna@example.org", channel="email", language="de")
             s.patch("/v1/organizations/" + org["id"], {"employees": 5})
-            wait_for("a pending delivery", lambda: deliveries(s, status="pending"), s=s)
+            wait_for(lambda: deliveries(s, status="pending"), what="a pending delivery", s=s)
             time.sleep(0.5)
             d = deliveries(s)
             assert len(d) == 1 and d[0]["status"] == "pending" and d[0]["attempts"] == [], d
@@ -388,23 +272,10 @@ def test_email_waits_for_smtp():
             s.kill("notifications", signal.SIGTERM)
             s.start_process("notifications",
                             env={"WH_SMTP_URL": "smtp://127.0.0.1:%d" % box.port})
-            wait_for("the mail", lambda: box.messages, s=s)
-            wait_for("delivered", lambda: deliveries(s, status="delivered"), s=s)
+            wait_for(lambda: box.messages, what="the mail", s=s)
+            wait_for(lambda: deliveries(s, status="delivered"), what="delivered", s=s)
     finally:
         box.close()
-
-
-def msgpack_str(s):
-    b = s.encode()
-    assert len(b) < 256
-    return (bytes([0xA0 | len(b)]) if len(b) < 32 else bytes([0xD9, len(b)])) + b
-
-
-def msgpack_map(d):
-    out = bytes([0x80 | len(d)])
-    for k, v in d.items():
-        out += msgpack_str(k) + msgpack_str(v)
-    return out
 
 
 def test_malformed_events_do_not_stop_the_stream():
@@ -418,10 +289,10 @@ def test_malformed_events_do_not_stop_the_stream():
             rows = [
                 # an unknown type
                 ("01JBADTYPE0000000000000000", "organization.exploded", org["id"],
-                 msgpack_map({"organization_id": org["id"], "name": "x", "kind": "employer"})),
+                 msgpack.packb({"organization_id": org["id"], "name": "x", "kind": "employer"})),
                 # a known type without a required field
                 ("01JBADDATA0000000000000000", "organization.updated", org["id"],
-                 msgpack_map({"organization_id": org["id"], "kind": "employer"})),
+                 msgpack.packb({"organization_id": org["id"], "kind": "employer"})),
                 # not a map at all
                 ("01JBADBLOB0000000000000000", "organization.updated", org["id"], b"\xc0"),
             ]
@@ -435,13 +306,13 @@ def test_malformed_events_do_not_stop_the_stream():
             for i in range(3):
                 r = s.patch("/v1/organizations/" + org["id"], {"employees": 100 + i})
                 assert r.status == 200, r
-            wait_for("three good events", lambda: len(rx.got) == 3, s=s)
+            wait_for(lambda: len(rx.got) == 3, what="three good events", s=s)
             assert [g[1]["data"]["name"] for g in rx.got] == ["Bezirksamt Mitte"] * 3
-            states = wait_for("the bad rows rejected", lambda: [
+            states = wait_for(lambda: [
                 r for r in db.execute("SELECT id, state, last_status FROM wh_outbox"
                                       " ORDER BY id").fetchall()
                 if r[1] == 1] if len(db.execute("SELECT id FROM wh_outbox").fetchall()) == 3
-                else None, s=s)
+                else None, what="the bad rows rejected", s=s)
             assert states == [("01JBADBLOB0000000000000000", 1, 422),
                               ("01JBADDATA0000000000000000", 1, 422),
                               ("01JBADTYPE0000000000000000", 1, 422)], states
@@ -482,14 +353,14 @@ def test_sigkill_producer_and_consumer_mid_stream():
 
             t = Worker(producer, failed=done, name="producer")
             t.start()
-            wait_for("a third of the stream", lambda: len(sent) >= total // 3 or t.error, s=s)
+            wait_for(lambda: len(sent) >= total // 3 or t.error, what="a third of the stream", s=s)
             if t.error:
                 t.join(10)
             s.kill("agreements")
             time.sleep(0.3)
             s.start_process("agreements")
-            wait_for("two thirds of the stream",
-                     lambda: len(sent) >= 2 * total // 3 or t.error, timeout=30, s=s)
+            wait_for(lambda: len(sent) >= 2 * total // 3 or t.error,
+                     timeout=30, what="two thirds of the stream", s=s)
             if t.error:
                 t.join(10)
             s.kill("notifications")
@@ -503,7 +374,7 @@ def test_sigkill_producer_and_consumer_mid_stream():
             etag = s.get("/v1/organizations/" + anchor["id"]).header("ETag")
             committed = int(etag.strip('"').split(".")[1]) - 1
             assert total <= committed <= total + 3, committed
-            wait_for("every event", lambda: len(set(rx.ids())) >= committed, timeout=40, s=s)
+            wait_for(lambda: len(set(rx.ids())) >= committed, timeout=40, what="every event", s=s)
             time.sleep(0.5)
             ids = rx.ids()
             distinct = set(ids)

@@ -9,9 +9,9 @@ test; the timeouts and the response cut are the production values."""
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 
-from stack import Stack, free_port, run, serve_http, stop_http
+from notificationslib import Mailbox
+from stack import Stack, reply, run, serve_posts, stop_http, wait_for
 
 # Loopback receivers are test fixtures: allow them explicitly, as an
 # operator would for a receiver on a private network.
@@ -30,51 +30,23 @@ class Receiver:
         self.arrivals = []
         self.notes = []
         self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with outer.lock:
-                    n = len(outer.arrivals)
-                    outer.arrivals.append(time.monotonic())
-                try:
-                    behave(n, self)
-                except OSError as e:  # the engine hung up, as it should
-                    with outer.lock:
-                        outer.notes.append((n, type(e).__name__))
-                self.close_connection = True
-
-            def log_message(self, *args):
-                pass
-
-        self.server = serve_http(Handler)
+        self.behave = behave
+        self.server = serve_posts(self._post)
         self.url = "http://127.0.0.1:%d/hook" % self.server.server_address[1]
+
+    def _post(self, h, body):
+        with self.lock:
+            n = len(self.arrivals)
+            self.arrivals.append(time.monotonic())
+        try:
+            self.behave(n, h)
+        except OSError as e:  # the engine hung up, as it should
+            with self.lock:
+                self.notes.append((n, type(e).__name__))
+        h.close_connection = True
 
     def close(self):
         stop_http(self.server)
-
-
-def answer(h, status, headers=(), body=b""):
-    h.send_response(status)
-    for k, v in headers:
-        h.send_header(k, v)
-    h.send_header("Content-Length", str(len(body)))
-    h.end_headers()
-    h.wfile.write(body)
-
-
-def wait_for(what, cond, s, timeout=30.0):
-    deadline = time.time() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for %s\n%s" % (what, s.logs()))
-        time.sleep(0.05)
 
 
 def one_delivery(s, target, channel="webhook"):
@@ -114,12 +86,12 @@ def test_slow_receiver_times_out():
     def behave(n, h):
         if n == 0:
             time.sleep(hold_s)
-        answer(h, 204)
+        reply(h, 204)
     rx = Receiver(behave)
     try:
         with Stack(env=ENV, services=SERVICES) as s:
             read = one_delivery(s, rx.url)
-            d = wait_for("delivered", settled(read, "delivered"), s, timeout=60)
+            d = wait_for(settled(read, "delivered"), timeout=60, what="delivered", s=s)
             assert attempts(d) == [("timeout", None), ("delivered", 204)], d
             # The engine gave up at its timeout, not when the receiver did.
             gap = rx.arrivals[1] - rx.arrivals[0]
@@ -136,16 +108,16 @@ def test_429_retry_after_is_honoured():
 
     def behave(n, h):
         if n == 0:
-            answer(h, 500)
+            reply(h, 500)
         elif n == 1:
-            answer(h, 429, [("Retry-After", str(wait_s))])
+            reply(h, 429, [("Retry-After", str(wait_s))])
         else:
-            answer(h, 204)
+            reply(h, 204)
     rx = Receiver(behave)
     try:
         with Stack(env=ENV, services=SERVICES) as s:
             read = one_delivery(s, rx.url)
-            d = wait_for("delivered", settled(read, "delivered"), s)
+            d = wait_for(settled(read, "delivered"), what="delivered", s=s)
             assert attempts(d) == [("http_error", 500), ("http_error", 429),
                                    ("delivered", 204)], d
             scheduled = rx.arrivals[1] - rx.arrivals[0]
@@ -181,9 +153,9 @@ def test_oversized_response_is_cut():
     try:
         with Stack(env=ENV, services=SERVICES) as s:
             read = one_delivery(s, rx.url)
-            d = wait_for("delivered", settled(read, "delivered"), s)
+            d = wait_for(settled(read, "delivered"), what="delivered", s=s)
             assert attempts(d) == [("delivered", 200)], d
-            wait_for("the receiver to stop writing", lambda: 0 in sent, s)
+            wait_for(lambda: 0 in sent, what="the receiver to stop writing", s=s)
             print("receiver wrote %d of %d bytes before the engine hung up" % (sent[0], total))
             assert sent[0] < total // 4, sent
             assert rx.notes and rx.notes[0][0] == 0, rx.notes
@@ -191,35 +163,13 @@ def test_oversized_response_is_cut():
         rx.close()
 
 
-class Smtp:
-    """An SMTP server whose reply to DATA is reply(n) for the n-th message."""
-
-    def __init__(self, reply):
-        from aiosmtpd.controller import Controller
-        self.count = 0
-        outer = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                n = outer.count
-                outer.count += 1
-                return reply(n)
-
-        self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def close(self):
-        self.controller.stop()
-
-
 def test_smtp_4xx_is_retried():
-    box = Smtp(lambda n: "451 4.3.0 Try again later" if n < 2 else "250 OK")
+    box = Mailbox(lambda n: "451 4.3.0 Try again later" if n < 2 else "250 OK")
     try:
         env = dict(ENV, WH_SMTP_URL="smtp://127.0.0.1:%d" % box.port)
         with Stack(env=env, services=SERVICES) as s:
             read = one_delivery(s, "anna@example.org", channel="email")
-            d = wait_for("delivered", settled(read, "delivered"), s)
+            d = wait_for(settled(read, "delivered"), what="delivered", s=s)
             assert attempts(d, "smtp_status") == [("smtp_deferred", 451), ("smtp_deferred", 451),
                                                   ("delivered", 250)], d
             assert box.count == 3
@@ -228,12 +178,12 @@ def test_smtp_4xx_is_retried():
 
 
 def test_smtp_5xx_fails_at_once():
-    box = Smtp(lambda n: "550 5.1.1 No such user")
+    box = Mailbox(lambda n: "550 5.1.1 No such user")
     try:
         env = dict(ENV, WH_SMTP_URL="smtp://127.0.0.1:%d" % box.port)
         with Stack(env=env, services=SERVICES) as s:
             read = one_delivery(s, "nobody@example.org", channel="email")
-            d = wait_for("failed", settled(read, "failed"), s)
+            d = wait_for(settled(read, "failed"), what="failed", s=s)
             assert attempts(d, "smtp_status") == [("smtp_rejected", 550)], d
             time.sleep(0.5)
             assert box.count == 1
@@ -245,12 +195,12 @@ def test_smtp_5xx_fails_at_once():
 def test_smtp_4xx_until_the_last_attempt():
     """A server that never stops deferring: every attempt of the schedule
     is made, then the delivery fails."""
-    box = Smtp(lambda n: "421 4.7.0 Busy")
+    box = Mailbox(lambda n: "421 4.7.0 Busy")
     try:
         env = dict(ENV, WH_SMTP_URL="smtp://127.0.0.1:%d" % box.port)
         with Stack(env=env, services=SERVICES) as s:
             read = one_delivery(s, "busy@example.org", channel="email")
-            d = wait_for("failed", settled(read, "failed"), s, timeout=60)
+            d = wait_for(settled(read, "failed"), timeout=60, what="failed", s=s)
             assert [a["outcome"] for a in d["attempts"]] == \
                 ["smtp_deferred"] * SCHEDULE_MAX_ATTEMPTS, d
             assert box.count == SCHEDULE_MAX_ATTEMPTS

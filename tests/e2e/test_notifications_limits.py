@@ -5,9 +5,9 @@ takes are all sent)."""
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 
-from stack import Stack, run, serve_http, stop_http
+from notificationslib import deliveries, subscribe
+from stack import Stack, reply, run, serve_posts, stop_http
 
 DELIVERY_MAX_LISTED_ATTEMPTS = 50  # services/notifications/deliveries.h
 SCAN_MAX = 4096                    # services/notifications/engine.c
@@ -24,26 +24,16 @@ class Receiver:
         self.counts = {}
         self.ids = set()  # webhook-id of every request: one per delivery
         self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                name = self.path.strip("/")
-                with outer.lock:
-                    n = outer.counts[name] = outer.counts.get(name, 0) + 1
-                    outer.ids.add(self.headers.get("webhook-id"))
-                self.send_response(status(name, n))
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = serve_http(Handler)
+        self.status = status
+        self.server = serve_posts(self._post)
         self.base = "http://127.0.0.1:%d/" % self.server.server_address[1]
+
+    def _post(self, h, body):
+        name = h.path.strip("/")
+        with self.lock:
+            n = self.counts[name] = self.counts.get(name, 0) + 1
+            self.ids.add(h.headers.get("webhook-id"))
+        reply(h, self.status(name, n))
 
     def distinct(self):
         with self.lock:
@@ -51,23 +41,6 @@ class Receiver:
 
     def close(self):
         stop_http(self.server)
-
-
-def subscribe(s, org_id, target):
-    r = s.post("/v1/subscriptions", {"org_id": org_id, "events": ["organization.updated"],
-                                      "channel": "webhook", "target": target, "language": "en"})
-    assert r.status == 201, r
-
-
-def all_deliveries(s):
-    items, cursor = [], None
-    while True:
-        r = s.get("/v1/deliveries?limit=500" + ("&cursor=" + cursor if cursor else ""))
-        assert r.status == 200, r
-        items += r.json()["items"]
-        cursor = r.json()["next_cursor"]
-        if not cursor:
-            return items
 
 
 def test_listed_attempts():
@@ -85,7 +58,7 @@ def test_listed_attempts():
             assert s.patch("/v1/organizations/" + org["id"], {"employees": 9}).status == 200
             deadline = time.time() + 120
             while True:
-                ds = all_deliveries(s)
+                ds = deliveries(s)
                 if len(ds) == 2 and all(d["status"] == "delivered" for d in ds):
                     break
                 assert time.time() < deadline, ds
@@ -129,7 +102,7 @@ def test_more_than_one_scan():
             assert rx.distinct() == want, (rx.distinct(), want)
             deadline = time.time() + 30
             while True:
-                ds = all_deliveries(s)
+                ds = deliveries(s)
                 if sum(d["status"] == "delivered" for d in ds) == want or time.time() > deadline:
                     break
                 time.sleep(0.2)

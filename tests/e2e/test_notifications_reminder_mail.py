@@ -10,8 +10,8 @@ import tempfile
 import time
 
 from agreementlib import CONTACT, Parties, body
-from stack import Stack, run
-from test_notifications import Mailbox, wait_for
+from notificationslib import Mailbox
+from stack import Stack, run, wait_for
 
 
 def text_of(content):
@@ -49,14 +49,14 @@ def test_reminder_says_who_entered_the_address():
                                            name="Ben Berg")]},
                         token=coord, headers={"If-Match": r.header("ETag")})
             assert r.status == 200, r
-            wait_for("the 90-day reminders", lambda: len(box.messages) >= 4, s=s)
+            wait_for(lambda: len(box.messages) >= 4, what="the 90-day reminders", s=s)
             time.sleep(0.3)
             assert len(box.messages) == 4, [m[1] for m in box.messages]
             del box.messages[:]
         # 2025-09-25: the 7-day reminder of each is due (the 30-day one was
         # missed and is skipped).
         with Stack(env=env, now="2025-09-25T10:00:00Z", data_dir=d) as s:
-            wait_for("four reminders", lambda: len(box.messages) >= 4, s=s)
+            wait_for(lambda: len(box.messages) >= 4, what="four reminders", s=s)
             time.sleep(0.3)
             assert len(box.messages) == 4, [m[1] for m in box.messages]
             by = {rcpts[0]: " ".join(text_of(content).split())

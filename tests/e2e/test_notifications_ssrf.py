@@ -7,14 +7,12 @@ so it cannot be used to scan ports. With WH_WEBHOOK_ALLOW=127.0.0.1/32 (the
 test stacks' default) loopback receivers get their webhooks. Only loopback
 targets are used."""
 
-import os
 import shutil
 import socket
-import subprocess
 import tempfile
 
-from stack import Stack, free_port, run, serve_http, stop_http
-from test_notifications import Receiver, deliveries, subscribe, wait_for
+from notificationslib import Receiver, deliveries, subscribe
+from stack import Stack, free_port, reply, run, serve_posts, stop_http, wait_for
 
 NO_ALLOW = {"WH_WEBHOOK_ALLOW": ""}
 
@@ -57,6 +55,20 @@ def loopback_name():
     return None
 
 
+def tried_once_each(s, n):
+    """{subscription_id: delivery} once there are n deliveries, each
+    attempted at least once; None before."""
+    ds = deliveries(s)
+    return len(ds) == n and all(d["attempts"] for d in ds) and \
+        {d["subscription_id"]: d for d in ds}
+
+
+def first_attempt(d):
+    """(status, outcome, http_status) of a delivery's first attempt."""
+    x = d["attempts"][0]
+    return (d["status"], x["outcome"], x.get("http_status"))
+
+
 def post_sub(s, org_id, target):
     return s.post("/v1/subscriptions", {"org_id": org_id, "events": ["organization.updated"],
                                         "channel": "webhook", "target": target})
@@ -77,7 +89,7 @@ def test_refused_at_creation():
             # A public name passes: it is judged when it is resolved.
             subscribe(s, org["id"], "https://hooks.example.org/in")
             s.patch("/v1/organizations/" + org["id"], {"name": "Bezirksamt Mitte (neu)"})
-            wait_for("an attempt", lambda: any(d["attempts"] for d in deliveries(s)), s=s)
+            wait_for(lambda: any(d["attempts"] for d in deliveries(s)), what="an attempt", s=s)
         assert rx.count == 0
     finally:
         rx.close()
@@ -102,18 +114,10 @@ def test_resolved_loopback_never_connected():
             closed_sub = subscribe(s, org["id"], "http://%s:%d/hooks" % (name, closed),
                                    token=coord)
             s.patch("/v1/organizations/" + org["id"], {"name": "Bezirksamt Mitte (neu)"})
-
-            def both_tried():
-                ds = deliveries(s)
-                return len(ds) == 2 and all(d["attempts"] for d in ds) and \
-                    {d["subscription_id"]: d for d in ds}
-            by = wait_for("an attempt each", both_tried, s=s)
+            by = wait_for(lambda: tried_once_each(s, 2), what="an attempt each", s=s)
             a, b = by[open_sub["id"]], by[closed_sub["id"]]
-
-            def seen(d):
-                x = d["attempts"][0]
-                return (d["status"], x["outcome"], x.get("http_status"))
-            assert seen(a) == seen(b) == ("pending", "connect_failed", None), (a, b)
+            assert first_attempt(a) == first_attempt(b) == \
+                ("pending", "connect_failed", None), (a, b)
             r = s.get("/v1/deliveries?subscription_id=" + open_sub["id"], token=coord)
             assert r.status == 200 and r.json()["items"][0]["attempts"][0]["outcome"] == \
                 "connect_failed", r
@@ -139,17 +143,8 @@ def test_checked_again_at_connect_time():
             closed_sub = subscribe(s, org["id"], "http://127.0.0.1:%d/hooks" % closed)
         with Stack(env=NO_ALLOW, data_dir=d) as s:
             s.patch("/v1/organizations/" + org["id"], {"name": "Bezirksamt Mitte (neu)"})
-
-            def both_tried():
-                ds = deliveries(s)
-                return len(ds) == 2 and all(x["attempts"] for x in ds) and \
-                    {x["subscription_id"]: x for x in ds}
-            by = wait_for("an attempt each", both_tried, s=s)
-
-            def seen(x):
-                a = x["attempts"][0]
-                return (x["status"], a["outcome"], a.get("http_status"))
-            assert seen(by[open_sub["id"]]) == seen(by[closed_sub["id"]]) == (
+            by = wait_for(lambda: tried_once_each(s, 2), what="an attempt each", s=s)
+            assert first_attempt(by[open_sub["id"]]) == first_attempt(by[closed_sub["id"]]) == (
                 "pending", "connect_failed", None), by
             assert "refused to connect to 127.0.0.1, a loopback address" in s.logs()
         assert rx.count == 0, rx.count
@@ -173,7 +168,7 @@ def test_allowed_ranges_deliver():
                 r = post_sub(s, org["id"], t % rx.port)
                 assert r.status == 422, (t, r)
             s.patch("/v1/organizations/" + org["id"], {"name": "Bezirksamt Mitte (neu)"})
-            wait_for("the webhook", lambda: len(rx.got) >= 1, s=s)
+            wait_for(lambda: len(rx.got) >= 1, what="the webhook", s=s)
     finally:
         rx.close()
 
@@ -181,26 +176,15 @@ def test_allowed_ranges_deliver():
 def test_redirects_not_followed():
     """A receiver cannot send the delivery elsewhere: a redirect is an
     outcome, never followed (here even to an allowed address)."""
-    from http.server import BaseHTTPRequestHandler
     target = Receiver()
-
-    class Redirect(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(307)
-            self.send_header("Location", target.url)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-    srv = serve_http(Redirect)
+    srv = serve_posts(lambda h, body: reply(h, 307, [("Location", target.url)]))
     try:
         with Stack() as s:
             org = s.org()
             subscribe(s, org["id"], "http://127.0.0.1:%d/hook" % srv.server_address[1])
             s.patch("/v1/organizations/" + org["id"], {"name": "Bezirksamt Mitte (neu)"})
-            d = wait_for("an attempt", lambda: [x for x in deliveries(s) if x["attempts"]], s=s)
+            d = wait_for(lambda: [x for x in deliveries(s) if x["attempts"]],
+                         what="an attempt", s=s)
             a = d[0]["attempts"][0]
             assert (a["outcome"], a["http_status"]) == ("redirect", 307), d
         assert target.count == 0
@@ -214,16 +198,8 @@ def test_bad_allow_list_stops_the_service():
     service says so and does not start, rather than guess."""
     s = Stack(env={"WH_WEBHOOK_ALLOW": "10.0.0.0/33"}, services=("notifications",))
     try:
-        e = s.env()
-        p = subprocess.Popen([os.path.join(s.bin_dir, "wh-notifications")], env=e,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            _, err = p.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            raise AssertionError("wh-notifications kept running with a bad WH_WEBHOOK_ALLOW")
-        assert p.returncode != 0, p.returncode
+        rc, err = s.refused_start("notifications")
+        assert rc != 0, rc
         assert b"WH_WEBHOOK_ALLOW" in err, err
     finally:
         shutil.rmtree(s.data_dir, ignore_errors=True)

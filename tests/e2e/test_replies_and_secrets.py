@@ -12,8 +12,8 @@ import signal
 import sqlite3
 import threading
 
-from agreementlib import Parties, body, query, wait_for
-from stack import Stack, run
+from agreementlib import Parties, body, query
+from stack import Stack, run, wait_for
 
 # 20 conditions of 2,000 four-byte characters: AGR_MAX_CONDITIONS and
 # AGR_MAX_TEXT, about 160 KB of text per agreement.

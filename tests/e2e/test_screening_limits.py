@@ -9,7 +9,7 @@ import shutil
 import tempfile
 
 import screeninglib as sl
-from stack import Stack, run
+from stack import Stack, pointers, run, wait_for
 
 SCR_MAX_SUBJECT = 128             # services/screening/screenings.h
 SCR_MAX_EXTERNAL_ID = 128
@@ -21,10 +21,6 @@ SCR_STATS_THRESHOLD_MIN = 5
 SCR_STATS_THRESHOLD_MAX = 128
 SCR_RETENTION_DAYS_MAX = 36500
 SCR_BATCH_MAX = 1000              # services/screening/screenings.h
-
-
-def pointers(r):
-    return [e.get("pointer") or e.get("parameter") for e in r.json()["errors"]]
 
 
 def test_result_fields():
@@ -126,7 +122,7 @@ def test_escalation_over_several_batches():
         later = t0 + datetime.timedelta(hours=25)
         with Stack(services=sl.SERVICES, now=later.strftime("%Y-%m-%dT%H:%M:%SZ"),
                    data_dir=d) as s:
-            sl.wait_for(lambda: sl.query(s, "SELECT count(*) FROM alerts WHERE escalated_ms"
+            wait_for(lambda: sl.query(s, "SELECT count(*) FROM alerts WHERE escalated_ms"
                                             " IS NOT NULL") == [(n,)],
                         timeout=30, what="every alert escalated")
             events = sl.query(s, "SELECT count(*) FROM wh_outbox WHERE type = 'alert.escalated'")

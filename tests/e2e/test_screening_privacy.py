@@ -5,10 +5,9 @@ retention per organisation, settings with If-Match, and statistics under
 the anonymity threshold with complementary suppression."""
 
 import os
-import time
 
 import screeninglib as sl
-from stack import Stack, run
+from stack import Stack, run, wait_for
 
 
 def file_bytes(s, name="screening"):
@@ -141,7 +140,7 @@ def test_erasure_leaves_nothing():
 
         # ... and not in any table or column of the store (the outbox has
         # sent the alert's events by then: they named only the alert),
-        sl.wait_for(lambda: sl.outbox_drained(s), what="the outbox to drain")
+        wait_for(lambda: sl.outbox_drained(s), what="the outbox to drain")
         for needle in (gone.encode(), note.encode()):
             assert occurrences(s, needle) == [], (needle, occurrences(s, needle))
         for sid in erased_ids:
@@ -150,7 +149,7 @@ def test_erasure_leaves_nothing():
         assert occurrences(s, aid.encode()) == [("audit", "resource_ids")]
         # ... nor in the bytes of its files, free pages and WAL included,
         # once the log has been truncated (within a tick of the erasure).
-        sl.wait_for(lambda: gone.encode() not in file_bytes(s) and
+        wait_for(lambda: gone.encode() not in file_bytes(s) and
                     note.encode() not in file_bytes(s), timeout=5,
                     what="the erased subject to leave the store's files")
         # Events never carried it.
@@ -207,7 +206,7 @@ def test_retention_and_settings():
         assert a["state"] == "open" and a["screening_ids"] == []
         assert sl.query(s, "SELECT count(*) FROM wh_idempotency")[0][0] == 0
         assert sl.query(s, "SELECT count(*) FROM idem_refs")[0][0] == 0
-        sl.wait_for(lambda: b"p-old" not in file_bytes(s), timeout=5,
+        wait_for(lambda: b"p-old" not in file_bytes(s), timeout=5,
                     what="purged results to leave the store's files")
         r = s.patch(path, {"retention_days": None, "stats_threshold": 5}, token=t.oh)
         assert r.status == 200 and r.json()["retention_days"] is None

@@ -7,16 +7,12 @@ workhealth show text of an attacker's choosing on lines of its own. Each is
 (conditions, reasons, notes, question texts) keep their newlines."""
 
 from agreementlib import CONTACT, Parties, body
-from stack import Stack, run
+from stack import Stack, pointers, run
 from surveylib import survey_body
 
 BREAKERS = ["BGF 2025\nPlease confirm your password at https://evil.example/",
             "BGF\r2025", "BGF\t2025", "BGF\x1b[2J", "BGF\x7f", "BGF\u0085",
             "BGF\u2028Line", "BGF\u2029Para", "BGF\u202egnp.exe"]
-
-
-def pointers(r):
-    return [e["pointer"] for e in r.json()["errors"]]
 
 
 def expect_422(r, pointer, what):

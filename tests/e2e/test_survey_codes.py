@@ -23,8 +23,8 @@ import time
 import zlib
 
 import surveylib as sl
-from stack import Stack, run
-from test_notifications import Mailbox, wait_for
+from notificationslib import Mailbox
+from stack import Stack, run, wait_for
 
 SERVICES = ("agreements", "surveys", "notifications")
 PUBLIC = "https://wh.example.org"
@@ -121,7 +121,7 @@ def test_email_codes_are_seen_by_nobody():
             assert r.json() == {"survey_id": sid, "unit": "A1", "delivery": "email",
                                 "count": 6}, r.json()
             assert not CODE_RE.search(r.body.decode()), r.body
-            wait_for("six mails", lambda: len(box.messages) == 6, s=s)
+            wait_for(lambda: len(box.messages) == 6, what="six mails", s=s)
             got = {}
             for mail_from, rcpts, content in box.messages:
                 assert mail_from == "noreply@wh.example.org"
@@ -183,7 +183,7 @@ def test_addresses_in_no_store_or_log():
             r = s.post("/v1/surveys/%s/codes" % sid, {"delivery": "email", "recipients": people},
                        token=coord, headers={"Idempotency-Key": "mail-1"})
             assert r.status == 202, r
-            wait_for("twelve mails", lambda: len(box.messages) == 12, s=s)
+            wait_for(lambda: len(box.messages) == 12, what="twelve mails", s=s)
             codes = [CODE_RE.search(c.decode()).group(0) for _, _, c in box.messages]
             # A replay is refused without sending again.
             r = s.post("/v1/surveys/%s/codes" % sid, {"delivery": "email", "recipients": people},
@@ -323,8 +323,8 @@ def test_named_limits():
         r = s.post(path, {"delivery": "email", "recipients": over[:MAX_RECIPIENTS]}, timeout=60)
         assert r.status == 202, r
         assert r.json()["count"] == MAX_RECIPIENTS
-        wait_for("the codes withdrawn",
-                 lambda: s.get("/v1/surveys/" + sid).json()["codes"]["issued"] == 0, s=s)
+        wait_for(lambda: s.get("/v1/surveys/" + sid).json()["codes"]["issued"] == 0,
+                 what="the codes withdrawn", s=s)
         assert "withdrawn" in s.logs()
         assert "@ex.org" not in s.logs()
         # Field rules of the delivery methods.

@@ -10,7 +10,7 @@ import sqlite3
 import tempfile
 
 import surveylib as sl
-from stack import Stack, run
+from stack import Stack, pointers, run
 
 SERVICES = ("agreements", "surveys")
 SURVEY_MAX_TITLE = 200            # services/surveys/survey.h
@@ -26,10 +26,6 @@ DEF_MAX_UNITS = 500
 DEF_MAX_UNIT_DEPTH = 8
 CODES_MAX_PER_REQUEST = 5000      # services/surveys/codes.h
 CODES_MAX_PER_SURVEY = 200000
-
-
-def pointers(r):
-    return [e.get("pointer") or e.get("parameter") for e in r.json()["errors"]]
 
 
 def crossing(s, org_id, name, change, pointer):

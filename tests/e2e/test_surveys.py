@@ -11,10 +11,9 @@ import os
 import sqlite3
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 
 import surveylib as sl
-from stack import Stack, Worker, join_all, run, serve_http, stop_http
+from stack import Stack, Worker, join_all, reply, run, serve_posts, stop_http, wait_for
 
 SERVICES = ("agreements", "surveys", "notifications")
 
@@ -229,36 +228,15 @@ class Hooks:
 
     def __init__(self):
         self.events = []
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                outer.events.append(json.loads(body))
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = serve_http(H)
+        self.server = serve_posts(self._post)
         self.url = "http://127.0.0.1:%d/hook" % self.server.server_address[1]
+
+    def _post(self, h, body):
+        self.events.append(json.loads(body))
+        reply(h, 204)
 
     def close(self):
         stop_http(self.server)
-
-
-def wait_for(what, cond, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def test_schedule_and_events():
@@ -283,14 +261,14 @@ def test_schedule_and_events():
             path = "/v1/surveys/" + sv["id"]
             cs = codes(s, sv["id"], 2)
             assert respond(s, sv["id"], cs[0]).status == 409  # not open yet
-            wait_for("open", lambda: s.get(path).json()["state"] == "open")
+            wait_for(lambda: s.get(path).json()["state"] == "open", what="open")
             assert respond(s, sv["id"], cs[0]).status == 201
-            wait_for("closed", lambda: s.get(path).json()["state"] == "closed")
+            wait_for(lambda: s.get(path).json()["state"] == "closed", what="closed")
             got = s.get(path).json()
             assert got["opened_at"] < got["closed_at"] and got["opened_at"].startswith("2031-03-02")
             r = respond(s, sv["id"], cs[1])
             assert r.status == 409 and r.json()["detail"] == "the survey is closed", r
-            events = wait_for("events", lambda: len(hooks.events) >= 2 and hooks.events)
+            events = wait_for(lambda: len(hooks.events) >= 2 and hooks.events, what="events")
             assert [e["type"] for e in events] == ["survey.opened", "survey.closed"]
             for e in events:
                 assert e["data"] == {"survey_id": sv["id"], "title": sv["title"]}, e
@@ -298,7 +276,7 @@ def test_schedule_and_events():
             sv2 = create(s, org["id"])
             assert s.post("/v1/surveys/%s/open" % sv2["id"]).status == 200
             assert s.post("/v1/surveys/%s/close" % sv2["id"]).status == 200
-            wait_for("events", lambda: len(hooks.events) >= 4)
+            wait_for(lambda: len(hooks.events) >= 4, what="events")
             assert {e["data"]["survey_id"] for e in hooks.events[2:]} == {sv2["id"]}
     finally:
         hooks.close()

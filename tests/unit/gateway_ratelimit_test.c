@@ -1,8 +1,10 @@
-/* services/gateway/ratelimit.c, the per-address limit of the public survey
- * endpoints: the burst and then the exact Retry-After, refill over time up
- * to the burst and no further, addresses independent of each other, IPv6
- * grouped per /64 and IPv4-mapped IPv6 as IPv4, a bounded table that evicts
- * the address seen longest ago, and the argument checks. */
+/* services/gateway/ratelimit.c, the gateway's per-address limit of the
+ * operations that need no bearer token (the public survey endpoints, the
+ * OpenAPI document); no service is involved. The burst and then the exact
+ * Retry-After, refill over time up to the burst and no further, addresses
+ * independent of each other, IPv6 grouped per /64 and IPv4-mapped IPv6 as
+ * IPv4, a bounded table that evicts the address seen longest ago, and the
+ * argument checks. */
 #include <stdio.h>
 
 #include "check.h"
