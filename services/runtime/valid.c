@@ -178,6 +178,15 @@ wh_v_result_t wh_valid_bool(wh_valid_t *v, const char *key, unsigned flags, bool
     return WH_V_SET;
 }
 
+/* "must be one of a, b, c" into d. */
+static const char *one_of(const char *const *values, char *d, size_t cap)
+{
+    size_t n = (size_t)snprintf(d, cap, "must be one of");
+    for (int i = 0; values[i] && n < cap; i++)
+        n += (size_t)snprintf(d + n, cap - n, "%s %s", i ? "," : "", values[i]);
+    return d;
+}
+
 wh_v_result_t wh_valid_enum(wh_valid_t *v, const char *key, unsigned flags,
                             const char *const *values, int *out)
 {
@@ -192,10 +201,7 @@ wh_v_result_t wh_valid_enum(wh_valid_t *v, const char *key, unsigned flags,
             return WH_V_SET;
         }
     char d[256];
-    size_t n = (size_t)snprintf(d, sizeof d, "must be one of");
-    for (int i = 0; values[i] && n < sizeof d; i++)
-        n += (size_t)snprintf(d + n, sizeof d - n, "%s %s", i ? "," : "", values[i]);
-    return bad(v, key, d);
+    return bad(v, key, one_of(values, d, sizeof d));
 }
 
 wh_v_result_t wh_valid_date(wh_valid_t *v, const char *key, unsigned flags, int32_t *out)
@@ -265,6 +271,33 @@ bool wh_valid_page(const wh_request_t *req, wh_reply_t *rep, wh_page_t *page)
         ok = false;
     }
     return ok;
+}
+
+bool wh_param_enum(const wh_request_t *req, wh_reply_t *rep, const char *name,
+                   const char *const *values, const char *detail, int *index)
+{
+    *index = -1;
+    wh_str_t s = wh_request_param(req, name);
+    if (!s.p)
+        return true;
+    for (int i = 0; values[i]; i++)
+        if (wh_str_eq(s, values[i])) {
+            *index = i;
+            return true;
+        }
+    char d[256];
+    wh_reply_param(rep, name, "%s", detail ? detail : one_of(values, d, sizeof d));
+    return false;
+}
+
+bool wh_param_id(const wh_request_t *req, wh_reply_t *rep, const char *name, const char *detail,
+                 wh_str_t *out)
+{
+    *out = wh_request_param(req, name);
+    if (!out->p || wh_id_valid(out->p, out->n))
+        return true;
+    wh_reply_param(rep, name, "%s", detail);
+    return false;
 }
 
 bool wh_valid_email(const char *s, size_t n)
