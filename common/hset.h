@@ -56,7 +56,8 @@ void wh_hset_close(wh_hset_t *s);
 /* The entry of key, or NULL. */
 void *wh_hset_get(const wh_hset_t *s, const void *key);
 /* The entry of key, added if needed (how says which); NULL when a set is
- * full at max_slots (*err WH_ELIMIT) or memory ran out (*err WH_ENOMEM). */
+ * full at max_slots (*err WH_ELIMIT) or memory ran out (*err WH_ENOMEM).
+ * A cache's put never fails. */
 void *wh_hset_put(wh_hset_t *s, const void *key, wh_hset_how_t *how, int *err);
 /* Removes key; false if it was not there. */
 bool wh_hset_del(wh_hset_t *s, const void *key);

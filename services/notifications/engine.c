@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "hset.h"
 #include "http_client.h"
 #include "id.h"
 #include "log.h"
@@ -95,12 +96,13 @@ struct outcome {
 };
 
 /* The set of claimed seqs: deliveries in memory or with an outcome not yet
- * written. Open addressing with linear probing and backward-shift deletion;
- * 0 is never a seq (SQLite rowids start at 1). */
+ * written. Allocated whole at the start: it holds 3/4 of its slots, more
+ * than ENGINE_MAX_JOBS + OUTCOME_SLOTS, so a claim never fails. */
 #define CLAIM_SLOTS 16384 /* > 2 * (ENGINE_MAX_JOBS + ENGINE_MAX_OUTCOMES) */
 /* Outcomes can pass ENGINE_MAX_OUTCOMES (which stops new work) by what is
  * in flight then. */
 #define OUTCOME_SLOTS (ENGINE_MAX_OUTCOMES + ENGINE_MAX_INFLIGHT)
+_Static_assert(CLAIM_SLOTS / 4 * 3 > ENGINE_MAX_JOBS + OUTCOME_SLOTS, "claims can fill up");
 
 struct engine {
     wh_service_t *svc;
@@ -117,8 +119,7 @@ struct engine {
     int in_flight;
     struct outcome *outcomes;
     int n_outcomes;
-    int64_t claims[CLAIM_SLOTS];
-    int n_claims;
+    wh_hset_t claims; /* of int64_t seqs */
     /* configuration */
     double scale;
     char base_url[512];
@@ -134,54 +135,22 @@ struct engine {
 
 /* --- claims ------------------------------------------------------------ */
 
-static unsigned slot_of(int64_t seq)
-{
-    uint64_t h = (uint64_t)seq * 0x9E3779B97F4A7C15ull;
-    return (unsigned)(h >> 50) & (CLAIM_SLOTS - 1);
-}
-
 static bool claimed(const engine_t *e, int64_t seq)
 {
-    for (unsigned i = slot_of(seq);; i = (i + 1) & (CLAIM_SLOTS - 1)) {
-        if (e->claims[i] == seq)
-            return true;
-        if (e->claims[i] == 0)
-            return false;
-    }
+    return wh_hset_get(&e->claims, &seq) != NULL;
 }
 
 static void claim(engine_t *e, int64_t seq)
 {
-    unsigned i = slot_of(seq);
-    while (e->claims[i] != 0 && e->claims[i] != seq)
-        i = (i + 1) & (CLAIM_SLOTS - 1);
-    if (e->claims[i] == 0)
-        e->n_claims++;
-    e->claims[i] = seq;
+    wh_hset_how_t how;
+    int err;
+    if (!wh_hset_put(&e->claims, &seq, &how, &err))
+        wh_log_error("delivery claims: %s", wh_strerror(err));
 }
 
 static void unclaim(engine_t *e, int64_t seq)
 {
-    unsigned i = slot_of(seq);
-    while (e->claims[i] != seq) {
-        if (e->claims[i] == 0)
-            return;
-        i = (i + 1) & (CLAIM_SLOTS - 1);
-    }
-    e->claims[i] = 0;
-    e->n_claims--;
-    /* Backward shift: move up any later entry that probed past the hole. */
-    unsigned hole = i;
-    for (unsigned j = (i + 1) & (CLAIM_SLOTS - 1); e->claims[j] != 0;
-         j = (j + 1) & (CLAIM_SLOTS - 1)) {
-        unsigned home = slot_of(e->claims[j]);
-        bool between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-        if (!between) {
-            e->claims[hole] = e->claims[j];
-            e->claims[j] = 0;
-            hole = j;
-        }
-    }
+    wh_hset_del(&e->claims, &seq);
 }
 
 /* --- mail per organisation ------------------------------------------------- */
@@ -650,7 +619,7 @@ static void scan(engine_t *e)
             sqlite3_bind_int64(st, 1, now);
             sqlite3_bind_int(st, 2, e->smtp);
             sqlite3_bind_text(st, 3, full.data, (int)full.len, SQLITE_TRANSIENT);
-            sqlite3_bind_int64(st, 4, (int64_t)e->n_claims + room);
+            sqlite3_bind_int64(st, 4, (int64_t)wh_hset_count(&e->claims) + room);
             sqlite3_bind_text(st, 5, orgs_full.data, (int)orgs_full.len, SQLITE_TRANSIENT);
             while (n < room && sqlite3_step(st) == SQLITE_ROW) {
                 int64_t seq = sqlite3_column_int64(st, 0);
@@ -853,6 +822,7 @@ static void on_closed(uv_handle_t *h)
 {
     engine_t *e = h->data;
     if (--e->open_handles == 0) {
+        wh_hset_close(&e->claims);
         free(e->outcomes);
         free(e->smtp_url);
         free(e);
@@ -868,10 +838,15 @@ int engine_start(wh_service_t *s, engine_t **out)
     e->store = wh_service_store(s);
     e->loop = wh_service_loop(s);
     e->outcomes = calloc(OUTCOME_SLOTS, sizeof *e->outcomes);
-    int rc = e->outcomes ? configure(e, wh_service_config(s)) : WH_ENOMEM;
+    const wh_hset_opts_t claims = {.key_len = sizeof(int64_t), .entry_size = sizeof(int64_t),
+                                   .slots = CLAIM_SLOTS, .max_slots = CLAIM_SLOTS};
+    int rc = e->outcomes ? wh_hset_init(&e->claims, &claims) : WH_ENOMEM;
+    if (rc == 0)
+        rc = configure(e, wh_service_config(s));
     if (rc == 0)
         rc = wh_http_client_new(e->loop, &e->http);
     if (rc != 0) {
+        wh_hset_close(&e->claims);
         free(e->outcomes);
         free(e->smtp_url);
         free(e);
