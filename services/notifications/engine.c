@@ -1,7 +1,6 @@
 #include "engine.h"
 
 #include <stdbool.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +68,8 @@ struct job {
     char *target;
     char *secret;
     wh_buf_t payload; /* the webhook body or the whole e-mail */
-    mail_upload_t upload; /* e-mail bytes handed to curl */
-    size_t response_bytes;
+    mail_upload_t upload;         /* e-mail bytes handed to curl */
+    webhook_transfer_t webhook;   /* a webhook's transfer state */
     int64_t started_ms;
     CURL *easy;
     struct curl_slist *headers;
@@ -123,10 +122,8 @@ struct engine {
     /* configuration */
     double scale;
     char base_url[512];
-    char *smtp_url;
-    long smtp_ssl;
     char mail_from[320];
-    char envelope_from[MAIL_MAX_ADDRESS + 3];
+    mail_smtp_t smtp_server;
     bool smtp;
     int mail_per_org_hour;
     struct mail_org mail_orgs[ENGINE_MAIL_ORGS];
@@ -330,15 +327,6 @@ static void record(engine_t *e, struct job *j, verdict_t v, long http_status, lo
 
 /* --- sending --------------------------------------------------------------- */
 
-static size_t on_response(char *p, size_t size, size_t n, void *ud)
-{
-    struct job *j = ud;
-    j->response_bytes += size * n;
-    /* Returning less than given ends the transfer; the status is known by
-     * now and decides the outcome. */
-    return j->response_bytes > ENGINE_MAX_RESPONSE ? 0 : size * n;
-}
-
 static void dispatch(engine_t *e);
 
 static void on_done(void *ud, CURL *easy, CURLcode rc)
@@ -367,90 +355,19 @@ static void on_done(void *ud, CURL *easy, CURLcode rc)
         dispatch(e);
 }
 
-/* CURLOPT_OPENSOCKETFUNCTION: every address curl connects to, after its
- * own resolution, passes the guard here, so a name that resolves to an
- * internal address (at any moment: DNS rebinding) gains nothing. A refusal
- * ends the attempt as any connection failure does; the tenant sees the same
- * outcome as for a closed port, the operator the reason in the log. */
-static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+static int start_webhook(struct job *j)
 {
-    struct job *j = ud;
-    uint8_t a[16];
-    net_class_t cls = NET_RESERVED;
-    if (purpose == CURLSOCKTYPE_IPCXN && netguard_from_sockaddr(&addr->addr, a) &&
-        netguard_permits(netguard_get(), a, &cls))
-        return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
-    char text[NETGUARD_ADDR_LEN] = "?";
-    if (netguard_from_sockaddr(&addr->addr, a))
-        netguard_format(a, text, sizeof text);
-    wh_log_warn("delivery %s: refused to connect to %s, a %s address (WH_WEBHOOK_ALLOW "
-                "allows ranges)",
-                j->id, text, netguard_class_name(cls));
-    return CURL_SOCKET_BAD;
-}
-
-static int start_webhook(engine_t *e, struct job *j)
-{
-    char sig[WEBHOOK_SIGNATURE_LEN + 1];
-    int64_t ts = j->started_ms / 1000;
-    if (!j->secret || webhook_sign(j->secret, j->id, ts, j->payload.data, j->payload.len, sig) != 0)
+    j->webhook = (webhook_transfer_t){.id = j->id};
+    if (!j->secret)
         return WH_EINVAL;
-    char h[128];
-    struct curl_slist *l = NULL;
-    l = curl_slist_append(l, "Content-Type: application/json");
-    snprintf(h, sizeof h, "webhook-id: %s", j->id);
-    l = curl_slist_append(l, h);
-    snprintf(h, sizeof h, "webhook-timestamp: %lld", (long long)ts);
-    l = curl_slist_append(l, h);
-    snprintf(h, sizeof h, "webhook-signature: %s", sig);
-    l = curl_slist_append(l, h);
-    l = curl_slist_append(l, "User-Agent: workhealth-webhooks/1");
-    l = curl_slist_append(l, "Expect:"); /* no 100-continue round trip */
-    j->headers = l;
-    if (!l)
-        return WH_ENOMEM;
-    CURL *c = j->easy;
-    curl_easy_setopt(c, CURLOPT_URL, j->target);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, l);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->payload.data);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)j->payload.len);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    /* No proxy from the environment: the guard must see the receiver's
-     * address, not a proxy's. */
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, j);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ENGINE_WEBHOOK_CONNECT_MS);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ENGINE_WEBHOOK_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_response);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
-    (void)e;
-    return 0;
+    return webhook_curl_setup(j->easy, &j->webhook, j->target, j->secret, j->started_ms / 1000,
+                              &j->payload, &j->headers);
 }
 
 static int start_mail(engine_t *e, struct job *j)
 {
-    char rcpt[MAIL_MAX_ADDRESS + 3];
-    snprintf(rcpt, sizeof rcpt, "<%s>", j->target);
-    j->headers = curl_slist_append(NULL, rcpt);
-    if (!j->headers)
-        return WH_ENOMEM;
-    CURL *c = j->easy;
-    curl_easy_setopt(c, CURLOPT_URL, e->smtp_url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(c, CURLOPT_USE_SSL, e->smtp_ssl);
-    curl_easy_setopt(c, CURLOPT_MAIL_FROM, e->envelope_from);
-    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, j->headers);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     j->upload = (mail_upload_t){&j->payload, 0};
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, mail_upload_read);
-    curl_easy_setopt(c, CURLOPT_READDATA, &j->upload);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE, (long)j->payload.len);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ENGINE_SMTP_CONNECT_MS);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ENGINE_SMTP_TIMEOUT_MS);
-    return 0;
+    return mail_curl_setup(j->easy, &e->smtp_server, j->target, &j->upload, &j->headers);
 }
 
 static void start(engine_t *e, struct job *j)
@@ -460,7 +377,7 @@ static void start(engine_t *e, struct job *j)
     int rc = j->easy ? 0 : WH_ENOMEM;
     if (rc == 0) {
         curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
-        rc = j->email ? start_mail(e, j) : start_webhook(e, j);
+        rc = j->email ? start_mail(e, j) : start_webhook(j);
     }
     if (rc == 0)
         rc = wh_http_client_add(e->http, j->easy, on_done, j);
@@ -792,12 +709,13 @@ static int configure(engine_t *e, const wh_config_t *cfg)
     while (n > 0 && e->base_url[n - 1] == '/')
         e->base_url[--n] = '\0';
     snprintf(e->mail_from, sizeof e->mail_from, "%s", cfg->mail_from);
-    if (!mail_envelope_from(e->mail_from, e->envelope_from, sizeof e->envelope_from)) {
+    if (!mail_envelope_from(e->mail_from, e->smtp_server.envelope_from,
+                            sizeof e->smtp_server.envelope_from)) {
         wh_log_error("WH_MAIL_FROM is not an address (addr or Name <addr>)");
         return WH_EINVAL;
     }
     if (cfg->smtp_url && *cfg->smtp_url) {
-        int rc = mail_smtp_url(cfg->smtp_url, &e->smtp_url, &e->smtp_ssl);
+        int rc = mail_smtp_url(cfg->smtp_url, &e->smtp_server.url, &e->smtp_server.use_ssl);
         if (rc != 0) {
             wh_log_error("WH_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://..., "
                          "optionally with ?starttls=required|try|off");
@@ -824,7 +742,7 @@ static void on_closed(uv_handle_t *h)
     if (--e->open_handles == 0) {
         wh_hset_close(&e->claims);
         free(e->outcomes);
-        free(e->smtp_url);
+        free(e->smtp_server.url);
         free(e);
     }
 }
@@ -848,7 +766,7 @@ int engine_start(wh_service_t *s, engine_t **out)
     if (rc != 0) {
         wh_hset_close(&e->claims);
         free(e->outcomes);
-        free(e->smtp_url);
+        free(e->smtp_server.url);
         free(e);
         return rc;
     }
