@@ -687,10 +687,10 @@ static int configure(engine_t *e, const wh_config_t *cfg)
     e->scale = cfg->retry_scale;
     if (e->scale != 1.0)
         wh_log_info("retry schedule scaled by %g (WH_RETRY_SCALE)", e->scale);
-    if (!netguard_load())
+    if (!netguard_load(cfg->webhook_allow))
         return WH_EINVAL;
     e->mail_per_org_hour = ENGINE_MAIL_PER_ORG_HOUR;
-    const char *limit = getenv("WH_MAIL_PER_ORG_HOUR");
+    const char *limit = cfg->mail_per_org_hour;
     if (limit && *limit) {
         char *end;
         long v = strtol(limit, &end, 10);
