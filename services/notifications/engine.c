@@ -438,7 +438,7 @@ static struct job *load(engine_t *e, int64_t seq, struct host *h)
     j->e = e;
     j->h = h;
     j->seq = seq;
-    snprintf(j->id, sizeof j->id, "%s", (const char *)sqlite3_column_text(st, 0));
+    wh_stmt_col_copy(st, 0, j->id, sizeof j->id);
     j->email = strcmp((const char *)sqlite3_column_text(st, 1), "email") == 0;
     j->target = strdup((const char *)sqlite3_column_text(st, 2));
     const char *lang = (const char *)sqlite3_column_text(st, 3);
@@ -550,7 +550,7 @@ static void scan(engine_t *e)
                     continue;
                 snprintf(mail_org[n], sizeof mail_org[n], "%s", is_mail[n] ? org : "");
                 seqs[n] = seq;
-                snprintf(keys[n], sizeof keys[n], "%s", (const char *)sqlite3_column_text(st, 1));
+                wh_stmt_col_copy(st, 1, keys[n], sizeof keys[n]);
                 n++;
             }
             sqlite3_reset(st);

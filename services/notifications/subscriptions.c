@@ -291,7 +291,7 @@ void subscription_delete(wh_ctx_t *c)
         return;
     }
     char id[WH_ID_LEN + 1], now[WH_RFC3339_LEN];
-    snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(st, 0));
+    wh_stmt_col_copy(st, 0, id, sizeof id);
     wh_clock_format_rfc3339(wh_clock_now_ms(), now);
     static const char *const steps[] = {SQL_SUB_CANCEL_NOTE, SQL_SUB_CANCEL, SQL_SUB_DELETE};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {

@@ -71,7 +71,7 @@ int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_
     wh_stmt_bind_str(st, 2, subject);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        snprintf(alert_id, WH_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+        wh_stmt_col_copy(st, 0, alert_id, WH_ID_LEN + 1);
         bool was_urgent = sqlite3_column_int(st, 1) != 0;
         sqlite3_reset(st);
         if (!urgent || was_urgent)
@@ -147,8 +147,8 @@ int alerts_escalate_due(wh_store_t *store, int64_t now_ms)
         sqlite3_bind_int64(st, 1, now_ms);
         sqlite3_bind_int(st, 2, SCR_ESCALATE_BATCH);
         while (n < SCR_ESCALATE_BATCH && sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(due[n].id, sizeof due[n].id, "%s", (const char *)sqlite3_column_text(st, 0));
-            snprintf(due[n].org, sizeof due[n].org, "%s", (const char *)sqlite3_column_text(st, 1));
+            wh_stmt_col_copy(st, 0, due[n].id, sizeof due[n].id);
+            wh_stmt_col_copy(st, 1, due[n].org, sizeof due[n].org);
             due[n].urgent = sqlite3_column_int(st, 2) != 0;
             n++;
         }
@@ -251,7 +251,7 @@ static void reply_alert(wh_ctx_t *c, const char *action)
         return;
     char orgz[WH_ID_LEN + 1], id[WH_ID_LEN + 1];
     snprintf(orgz, sizeof orgz, "%.*s", (int)org.n, org.p);
-    snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(st, 0));
+    wh_stmt_col_copy(st, 0, id, sizeof id);
     wh_reply_etag(c->rep, "\"%s.%lld\"", id, (long long)sqlite3_column_int64(st, 12));
     pack_alert(c->store, wh_reply_ok(c->rep, 200), st);
     sqlite3_reset(st);
@@ -273,8 +273,8 @@ static void transition(wh_ctx_t *c, enum transition t)
     if (!st)
         return;
     char id[WH_ID_LEN + 1], state[32], etag[80];
-    snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(st, 0));
-    snprintf(state, sizeof state, "%s", (const char *)sqlite3_column_text(st, 3));
+    wh_stmt_col_copy(st, 0, id, sizeof id);
+    wh_stmt_col_copy(st, 3, state, sizeof state);
     snprintf(etag, sizeof etag, "\"%s.%lld\"", id, (long long)sqlite3_column_int64(st, 12));
     sqlite3_reset(st);
     if (!wh_ctx_if_match(c, etag))

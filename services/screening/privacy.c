@@ -148,7 +148,7 @@ int64_t retention_purge(wh_store_t *store, const char *org, int64_t now_ms)
     int64_t total = 0;
     while (sqlite3_step(orgs) == SQLITE_ROW) {
         char o[WH_ID_LEN + 1];
-        snprintf(o, sizeof o, "%s", (const char *)sqlite3_column_text(orgs, 0));
+        wh_stmt_col_copy(orgs, 0, o, sizeof o);
         int64_t cutoff = now_ms - sqlite3_column_int64(orgs, 1) * 86400000LL;
         int64_t n;
         if (delete_rows(store, SQL_PURGE_IDEM, o, bind_cutoff, &cutoff) < 0 ||
