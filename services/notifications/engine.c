@@ -67,9 +67,9 @@ struct job {
     int round; /* attempts so far in this schedule */
     char *target;
     char *secret;
-    wh_buf_t payload; /* the webhook body or the whole e-mail */
-    mail_upload_t upload;         /* e-mail bytes handed to curl */
-    webhook_transfer_t webhook;   /* a webhook's transfer state */
+    wh_buf_t payload;           /* the webhook body or the whole e-mail */
+    mail_upload_t upload;       /* e-mail bytes handed to curl */
+    webhook_transfer_t webhook; /* a webhook's transfer state */
     int64_t started_ms;
     CURL *easy;
     struct curl_slist *headers;
@@ -756,8 +756,10 @@ int engine_start(wh_service_t *s, engine_t **out)
     e->store = wh_service_store(s);
     e->loop = wh_service_loop(s);
     e->outcomes = calloc(OUTCOME_SLOTS, sizeof *e->outcomes);
-    const wh_hset_opts_t claims = {.key_len = sizeof(int64_t), .entry_size = sizeof(int64_t),
-                                   .slots = CLAIM_SLOTS, .max_slots = CLAIM_SLOTS};
+    const wh_hset_opts_t claims = {.key_len = sizeof(int64_t),
+                                   .entry_size = sizeof(int64_t),
+                                   .slots = CLAIM_SLOTS,
+                                   .max_slots = CLAIM_SLOTS};
     int rc = e->outcomes ? wh_hset_init(&e->claims, &claims) : WH_ENOMEM;
     if (rc == 0)
         rc = configure(e, wh_service_config(s));

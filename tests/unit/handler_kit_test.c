@@ -223,9 +223,8 @@ static void test_list_pages(void)
     char cursor[WH_ID_LEN + 1], kept[256];
     int64_t n;
     /* limit=3: pages of 3, 3, 2; the cursor is the last id of a full page. */
-    CHECK_INT(list((const char *const[]){"limit=3", NULL}, NULL, WH_LIST_MAX_BYTES, cursor, kept,
-                   &n),
-              3);
+    CHECK_INT(
+        list((const char *const[]){"limit=3", NULL}, NULL, WH_LIST_MAX_BYTES, cursor, kept, &n), 3);
     CHECK_STR(cursor, ids[2]);
     CHECK_INT(strlen(kept), 3 * WH_ID_LEN + 2);
     char q[64];
@@ -240,9 +239,8 @@ static void test_list_pages(void)
         2);
     CHECK_STR(cursor, "");
     /* Exactly limit rows left: no next page. */
-    CHECK_INT(list((const char *const[]){"limit=8", NULL}, NULL, WH_LIST_MAX_BYTES, cursor, kept,
-                   &n),
-              8);
+    CHECK_INT(
+        list((const char *const[]){"limit=8", NULL}, NULL, WH_LIST_MAX_BYTES, cursor, kept, &n), 8);
     CHECK_STR(cursor, "");
     /* The filter binds from ?4. */
     CHECK_INT(list((const char *const[]){"state=closed", NULL}, NULL, WH_LIST_MAX_BYTES, cursor,
@@ -271,22 +269,21 @@ static void test_list_limits(void)
 {
     char cursor[WH_ID_LEN + 1], kept[256], q[32];
     int64_t n;
-    CHECK_INT(list((const char *const[]){"limit=1", NULL}, NULL, WH_LIST_MAX_BYTES, cursor, kept,
-                   &n),
-              1);
+    CHECK_INT(
+        list((const char *const[]){"limit=1", NULL}, NULL, WH_LIST_MAX_BYTES, cursor, kept, &n), 1);
     snprintf(q, sizeof q, "limit=%d", WH_PAGE_MAX);
     CHECK_INT(list((const char *const[]){q, NULL}, NULL, WH_LIST_MAX_BYTES, cursor, kept, &n), 8);
     snprintf(q, sizeof q, "limit=%d", WH_PAGE_MAX + 1);
     CHECK_INT(list((const char *const[]){q, NULL}, NULL, WH_LIST_MAX_BYTES, cursor, kept, &n), -1);
-    CHECK_INT(list((const char *const[]){"limit=0", NULL}, NULL, WH_LIST_MAX_BYTES, cursor, kept,
-                   &n),
-              -1);
-    CHECK_INT(list((const char *const[]){"cursor=nope", NULL}, NULL, WH_LIST_MAX_BYTES, cursor,
-                   kept, &n),
-              -1);
-    CHECK_INT(list((const char *const[]){"state=gone", NULL}, NULL, WH_LIST_MAX_BYTES, cursor,
-                   kept, &n),
-              -1);
+    CHECK_INT(
+        list((const char *const[]){"limit=0", NULL}, NULL, WH_LIST_MAX_BYTES, cursor, kept, &n),
+        -1);
+    CHECK_INT(
+        list((const char *const[]){"cursor=nope", NULL}, NULL, WH_LIST_MAX_BYTES, cursor, kept, &n),
+        -1);
+    CHECK_INT(
+        list((const char *const[]){"state=gone", NULL}, NULL, WH_LIST_MAX_BYTES, cursor, kept, &n),
+        -1);
 }
 
 /* Over the byte budget the last row goes back to the next page, and out of

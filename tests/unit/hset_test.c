@@ -14,8 +14,8 @@ typedef struct {
 
 static void set_of_ints(wh_hset_t *s, size_t slots, size_t max_slots)
 {
-    wh_hset_opts_t o = {.key_len = 8, .entry_size = sizeof(pair_t), .slots = slots,
-                        .max_slots = max_slots};
+    wh_hset_opts_t o = {
+        .key_len = 8, .entry_size = sizeof(pair_t), .slots = slots, .max_slots = max_slots};
     CHECK_INT(wh_hset_init(s, &o), 0);
 }
 
@@ -150,8 +150,12 @@ static bool older(const void *a, const void *b)
 static void test_cache_evicts(void)
 {
     wh_hset_t s;
-    wh_hset_opts_t o = {.key_len = 8, .entry_size = sizeof(pair_t), .slots = 8,
-                        .max_slots = 8, .probe = 8, .evict_first = older};
+    wh_hset_opts_t o = {.key_len = 8,
+                        .entry_size = sizeof(pair_t),
+                        .slots = 8,
+                        .max_slots = 8,
+                        .probe = 8,
+                        .evict_first = older};
     CHECK_INT(wh_hset_init(&s, &o), 0);
     wh_hset_how_t how;
     int err;
