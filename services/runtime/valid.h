@@ -77,6 +77,13 @@ static inline const char *wh_param_value(const char *const *values, int index)
 {
     return index < 0 ? NULL : values[index];
 }
+/* ?name= a decimal integer from min to max into *out, which is left as it
+ * was when the parameter is absent: digits only, no sign, and at most one
+ * character more than max has digits (a leading zero passes, a long run of
+ * them does not). max is at most WH_PARAM_INT_MAX. */
+#define WH_PARAM_INT_MAX 1000000000000000LL
+bool wh_param_int(const struct wh_request *req, wh_reply_t *rep, const char *name, int64_t min,
+                  int64_t max, int64_t *out);
 /* ?name= an id (wh_id_valid) into *out, p NULL when absent. */
 bool wh_param_id(const struct wh_request *req, wh_reply_t *rep, const char *name,
                  const char *detail, wh_str_t *out);

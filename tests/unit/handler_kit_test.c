@@ -140,6 +140,44 @@ static void test_param_id(void)
     wh_reply_close(&rep);
 }
 
+/* The bounds crossed on both sides, and what is not a plain decimal. */
+static void test_param_int(void)
+{
+    wh_reply_t rep;
+    wh_reply_init(&rep);
+    int64_t x = 42;
+    request(none, NULL);
+    CHECK(wh_param_int(&req, &rep, "days", 0, 3660, &x));
+    CHECK_INT(x, 42); /* absent: untouched */
+    static const struct {
+        const char *q;
+        int64_t want; /* -1: refused */
+    } cases[] = {
+        {"days=0", 0},    {"days=3660", 3660}, {"days=03660", 3660},
+        {"days=7", 7},    {"days=3661", -1},   {"days=-1", -1},
+        {"days=+5", -1},  {"days=", -1},       {"days=003660", -1},
+        {"days=1e3", -1}, {"days=5 ", -1},     {"days=99999999999999999999999", -1},
+    };
+    int refused = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        request((const char *const[]){cases[i].q, NULL}, NULL);
+        x = -7;
+        bool ok = wh_param_int(&req, &rep, "days", 0, 3660, &x);
+        CHECK_INT(ok, cases[i].want >= 0);
+        CHECK_INT(x, cases[i].want >= 0 ? cases[i].want : -7);
+        refused += !ok;
+    }
+    CHECK_INT(rep.n_errors, refused);
+    CHECK(errors_say(&rep, "must be an integer from 0 to 3660"));
+    /* min is a bound too. */
+    request((const char *const[]){"limit=0", NULL}, NULL);
+    CHECK(!wh_param_int(&req, &rep, "limit", 1, 500, &x));
+    /* A max beyond WH_PARAM_INT_MAX refuses everything rather than overflow. */
+    request((const char *const[]){"n=1", NULL}, NULL);
+    CHECK(!wh_param_int(&req, &rep, "n", 0, WH_PARAM_INT_MAX * 10, &x));
+    wh_reply_close(&rep);
+}
+
 /* ---- the list helper -------------------------------------------------------- */
 
 static void insert(const char *id, const char *org, const char *state, int n, int64_t at_ms)
@@ -415,6 +453,7 @@ int main(void)
     fill();
     TEST(test_param_enum);
     TEST(test_param_id);
+    TEST(test_param_int);
     TEST(test_list_pages);
     TEST(test_list_scope);
     TEST(test_list_limits);
