@@ -16,6 +16,7 @@
 #define WH_ROLES_AGR_REPORT (WH_ROLE_ADMIN | WH_ROLE_CONSULTANT)
 
 #define WH_OPS_AGREEMENTS(X)                                                                       \
+    X(AGREEMENTS_METRICS, "GET", NULL, WH_SVC_AGREEMENTS, WH_ROLE_SERVICE, 0)                      \
     X(ORGS_CREATE, "POST", "/v1/organizations", WH_SVC_AGREEMENTS, WH_ROLE_ADMIN,                  \
       WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                                  \
     X(ORGS_LIST, "GET", "/v1/organizations", WH_SVC_AGREEMENTS, WH_ROLES_ANY, 0)                   \

@@ -8,6 +8,7 @@
 #define WH_ROLES_NOTIFY (WH_ROLES_STAFF | WH_ROLE_OCC_HEALTH)
 
 #define WH_OPS_NOTIFICATIONS(X)                                                             \
+    X(NOTIFICATIONS_METRICS, "GET", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE, 0)         \
     X(EVENTS_INGEST, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE,                  \
       WH_OPF_BODY | WH_OPF_WRITE)                                                          \
     X(CODES_MAIL, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE, WH_OPF_BODY)        \

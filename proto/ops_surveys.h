@@ -9,6 +9,7 @@
 #define WH_SURVEY_MANAGERS (WH_ROLE_ADMIN | WH_ROLE_COORDINATOR)
 
 #define WH_OPS_SURVEYS(X)                                                                          \
+    X(SURVEYS_METRICS, "GET", NULL, WH_SVC_SURVEYS, WH_ROLE_SERVICE, 0)                            \
     X(SURVEYS_CREATE, "POST", "/v1/surveys", WH_SVC_SURVEYS, WH_SURVEY_MANAGERS,                   \
       WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                                  \
     X(SURVEYS_LIST, "GET", "/v1/surveys", WH_SVC_SURVEYS, WH_ROLES_STAFF, 0)                       \

@@ -1,4 +1,5 @@
 /* The agreements service: organisations and cooperation agreements. */
+#include "agreements_figures.h"
 #include "activities.h"
 #include "agreements.h"
 #include "calendar.h"
@@ -57,6 +58,7 @@ int main(void)
         .n_handlers = sizeof handlers / sizeof handlers[0],
         .start = start,
         .stop = stop,
+        .figures = agreements_figures,
     };
     return wh_service_main(&def);
 }

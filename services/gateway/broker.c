@@ -405,8 +405,34 @@ static int pick(broker_t *b, enum wh_svc svc)
     return best;
 }
 
+static void send_env(broker_t *b, enum wh_svc svc, int slot, const char *envelope, size_t len,
+                     uint64_t timeout_ms, broker_reply_fn fn, void *ud);
+
 void broker_send(broker_t *b, enum wh_svc svc, const char *envelope, size_t len,
                  uint64_t timeout_ms, broker_reply_fn fn, void *ud)
+{
+    send_env(b, svc, -1, envelope, len, timeout_ms, fn, ud);
+}
+
+int broker_slots(const broker_t *b, enum wh_svc svc)
+{
+    return b->n_inst[svc];
+}
+
+bool broker_slot_alive(const broker_t *b, enum wh_svc svc, int slot)
+{
+    return slot >= 0 && slot < b->n_inst[svc] && b->inst[svc][slot].alive;
+}
+
+void broker_send_slot(broker_t *b, enum wh_svc svc, int slot, const char *envelope, size_t len,
+                      uint64_t timeout_ms, broker_reply_fn fn, void *ud)
+{
+    send_env(b, svc, slot < 0 ? BROKER_MAX_INSTANCES : slot, envelope, len, timeout_ms, fn, ud);
+}
+
+/* slot < 0: the instance pick() chooses; else that instance or none. */
+static void send_env(broker_t *b, enum wh_svc svc, int slot, const char *envelope, size_t len,
+                     uint64_t timeout_ms, broker_reply_fn fn, void *ud)
 {
     /* The instance's socket would drop the connection over a message this
      * big, and every request in flight on it with the connection. */
@@ -419,7 +445,9 @@ void broker_send(broker_t *b, enum wh_svc svc, const char *envelope, size_t len,
         return;
     }
     for (;;) {
-        int idx = pick(b, svc);
+        int idx = slot < 0                           ? pick(b, svc)
+                  : broker_slot_alive(b, svc, slot) ? slot
+                                                    : -1;
         if (idx < 0) {
             fn(ud, BROKER_UNAVAILABLE, NULL, 0);
             return;

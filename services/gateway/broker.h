@@ -17,6 +17,7 @@
 #ifndef GATEWAY_BROKER_H
 #define GATEWAY_BROKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -50,6 +51,13 @@ void broker_send(broker_t *b, enum wh_svc svc, const char *envelope, size_t len,
  * the gateway renders it, and a service asking through the broker gets it. */
 void broker_reply_pack(wh_buf_t *out, const char *id, int status);
 int broker_instances(const broker_t *b, enum wh_svc svc);
+/* Instance slots of svc (live or not), for asking each live instance in
+ * turn (the /metrics scrape): broker_send_slot sends to that one instance
+ * only, and answers 503 when it is not alive. */
+int broker_slots(const broker_t *b, enum wh_svc svc);
+bool broker_slot_alive(const broker_t *b, enum wh_svc svc, int slot);
+void broker_send_slot(broker_t *b, enum wh_svc svc, int slot, const char *envelope, size_t len,
+                      uint64_t timeout_ms, broker_reply_fn fn, void *ud);
 uint64_t broker_pending(const broker_t *b);
 
 #endif

@@ -18,6 +18,7 @@
 #include "openapi.h"
 #include "ratelimit.h"
 #include "router.h"
+#include "scrape.h"
 #include "sweep.h"
 
 struct gateway {
@@ -29,6 +30,7 @@ struct gateway {
     wh_http_server_t *http;
     metrics_t *metrics;
     uint64_t timeout_ms;
+    uint64_t metrics_timeout_ms; /* each service's answer to a /metrics scrape */
     wh_buf_t openapi; /* the OpenAPI document as msgpack, built once */
     ratelimit_t *ratelimit; /* per address, for operations without a token */
     sweep_t *sweep;         /* expires the store's idempotency records */
@@ -227,6 +229,39 @@ static bool empty_json_object(const wh_http_req_t *req)
     return empty;
 }
 
+struct metrics_call {
+    gateway_t *gw;
+    wh_http_req_t *req;
+    char request_id[GATEWAY_MAX_REQUEST_ID + 1];
+};
+
+static void on_scraped(void *ud, const wh_buf_t *services)
+{
+    struct metrics_call *mc = ud;
+    gateway_t *gw = mc->gw;
+    if (!gw->http) { /* shutting down: the connection is gone */
+        free(mc);
+        return;
+    }
+    wh_buf_t b;
+    wh_buf_init(&b);
+    wh_http_stats_t st;
+    wh_http_get_stats(gw->http, &st);
+    int instances[WH_SVC_COUNT] = {0};
+    for (int s = 1; s < WH_SVC_COUNT; s++)
+        instances[s] = broker_instances(gw->broker, (enum wh_svc)s);
+    metrics_render(gw->metrics, &st, broker_pending(gw->broker), instances, &b);
+    wh_buf_append(&b, services->data, services->len);
+    if (wh_buf_failed(&b))
+        problem(gw, mc->req, METRIC_ROUTE_METRICS, mc->request_id, 503, "unavailable",
+                "out of memory", NULL, 0);
+    else
+        respond(gw, mc->req, METRIC_ROUTE_METRICS, mc->request_id, 200,
+                "text/plain; version=0.0.4", NULL, 0, b.data, b.len);
+    wh_buf_close(&b);
+    free(mc);
+}
+
 /* /healthz, /readyz and /metrics: the orchestrator's endpoints, not operations of ops.h. */
 static void serve_orchestrator(gateway_t *gw, wh_http_req_t *req, const char *rid)
 {
@@ -247,14 +282,16 @@ static void serve_orchestrator(gateway_t *gw, wh_http_req_t *req, const char *ri
         respond(gw, req, METRIC_ROUTE_READYZ, rid, ready ? 200 : 503, JSON_TYPE, NULL, 0, b.data,
                 b.len);
     } else {
-        wh_http_stats_t st;
-        wh_http_get_stats(gw->http, &st);
-        int instances[WH_SVC_COUNT] = {0};
-        for (int s = 1; s < WH_SVC_COUNT; s++)
-            instances[s] = broker_instances(gw->broker, (enum wh_svc)s);
-        metrics_render(gw->metrics, &st, broker_pending(gw->broker), instances, &b);
-        respond(gw, req, METRIC_ROUTE_METRICS, rid, 200, "text/plain; version=0.0.4", NULL, 0,
-                b.data, b.len);
+        /* The services' figures first, the gateway's own once they are in. */
+        struct metrics_call *mc = malloc(sizeof *mc);
+        if (!mc) {
+            problem(gw, req, METRIC_ROUTE_METRICS, rid, 503, "unavailable", "out of memory",
+                    NULL, 0);
+        } else {
+            *mc = (struct metrics_call){.gw = gw, .req = req};
+            snprintf(mc->request_id, sizeof mc->request_id, "%s", rid);
+            scrape_start(gw->broker, gw->metrics_timeout_ms, on_scraped, mc);
+        }
     }
     wh_buf_close(&b);
 }
@@ -417,6 +454,7 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
     gw->loop = loop;
     gw->cfg = *cfg;
     gw->timeout_ms = env_u64("WH_REQUEST_TIMEOUT_MS", GATEWAY_REQUEST_TIMEOUT_MS);
+    gw->metrics_timeout_ms = env_u64("WH_METRICS_TIMEOUT_MS", SCRAPE_TIMEOUT_MS);
     int rc = WH_EIO;
     char path[WH_PATH_MAX];
     if (wh_config_path(cfg, "gateway.db", path) != 0 ||

@@ -80,15 +80,24 @@ void metrics_render(const metrics_t *m, const wh_http_stats_t *st, uint64_t brok
                       route_name(r), (unsigned long long)m->count[r]);
     }
     wh_buf_printf(out,
+                  "# HELP wh_http_requests_in_flight Requests received and not yet answered.\n"
                   "# TYPE wh_http_requests_in_flight gauge\nwh_http_requests_in_flight %llu\n"
+                  "# HELP wh_http_connections_open HTTP connections open now.\n"
                   "# TYPE wh_http_connections_open gauge\nwh_http_connections_open %llu\n"
+                  "# HELP wh_http_connections_total HTTP connections accepted.\n"
                   "# TYPE wh_http_connections_total counter\nwh_http_connections_total %llu\n"
+                  "# HELP wh_http_connections_rejected_total HTTP connections refused at a connection limit.\n"
                   "# TYPE wh_http_connections_rejected_total counter\n"
                   "wh_http_connections_rejected_total %llu\n"
+                  "# HELP wh_http_timeouts_total Connections closed for being too slow (first byte, headers, body, idle).\n"
                   "# TYPE wh_http_timeouts_total counter\nwh_http_timeouts_total %llu\n"
+                  "# HELP wh_http_limit_errors_total Requests refused for exceeding a size limit.\n"
                   "# TYPE wh_http_limit_errors_total counter\nwh_http_limit_errors_total %llu\n"
+                  "# HELP wh_http_queued_bytes Response bytes queued for slow clients.\n"
                   "# TYPE wh_http_queued_bytes gauge\nwh_http_queued_bytes %llu\n"
+                  "# HELP wh_http_shed_total Requests shed under load (503).\n"
                   "# TYPE wh_http_shed_total counter\nwh_http_shed_total %llu\n"
+                  "# HELP wh_broker_pending Requests in flight to the services.\n"
                   "# TYPE wh_broker_pending gauge\nwh_broker_pending %llu\n"
                   "# HELP wh_service_instances Live instances per service.\n"
                   "# TYPE wh_service_instances gauge\n",

@@ -1,5 +1,6 @@
 /* The notifications service: events from the other services' outboxes,
  * turned into e-mails and signed webhooks. */
+#include "notifications_figures.h"
 #include "codes_mail.h"
 #include "deliveries.h"
 #include "engine.h"
@@ -45,6 +46,7 @@ int main(void)
         .n_handlers = sizeof handlers / sizeof handlers[0],
         .start = start,
         .stop = stop,
+        .figures = notifications_figures,
     };
     return wh_service_main(&def);
 }

@@ -90,6 +90,14 @@ static void send_frames(wh_service_t *s, char cmd, const char corr[8], const voi
 /* The process's one service while it serves, for wh_service_keepalive. */
 static wh_service_t *serving;
 
+/* The handler of the service's METRICS operation, which the runtime adds to
+ * the service's own handlers. */
+static wh_figures_fn own_figures;
+static void figures_handler(wh_ctx_t *c)
+{
+    wh_figures_handle(c, own_figures);
+}
+
 static void send_heartbeat(wh_service_t *s)
 {
     const char *name = wh_service_names[s->def->svc];
@@ -383,8 +391,17 @@ int wh_service_main(const wh_service_def_t *def)
     if (wh_config_path(&s->cfg, file, path) != 0 ||
         wh_store_open(path, def->migrations, def->n_migrations, &s->store) != 0)
         goto fail_config;
-    if (wh_dispatcher_init(&s->disp, def->svc, def->handlers, def->n_handlers, s->store,
-                           def->app) != 0)
+    own_figures = def->figures;
+    wh_handler_t *handlers = malloc((def->n_handlers + 1) * sizeof *handlers);
+    if (!handlers)
+        goto fail_store;
+    if (def->n_handlers)
+        memcpy(handlers, def->handlers, def->n_handlers * sizeof *handlers);
+    handlers[def->n_handlers] = (wh_handler_t){wh_figures_op(def->svc), figures_handler};
+    int drc = wh_dispatcher_init(&s->disp, def->svc, handlers, def->n_handlers + 1, s->store,
+                                 def->app);
+    free(handlers);
+    if (drc != 0)
         goto fail_store;
     uv_loop_init(&s->loop);
     s->zctx = zmq_ctx_new();

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "dispatch.h"
+#include "figures.h"
 #include "ops.h"
 #include "store.h"
 
@@ -35,6 +36,9 @@ typedef struct wh_service_def {
     int (*start)(wh_service_t *s);
     /* Optional: called on shutdown before the loop closes. */
     void (*stop)(wh_service_t *s);
+    /* Optional: the service's own figures for /metrics (see figures.h);
+     * the runtime answers the service's METRICS operation with them. */
+    wh_figures_fn figures;
     void *app;
 } wh_service_def_t;
 

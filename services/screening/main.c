@@ -1,6 +1,7 @@
 /* The screening service: validated instruments scored on the server,
  * results pushed by integrations, alerts for people at risk, and the
  * privacy rules for health data. */
+#include "screening_figures.h"
 #include "alerts.h"
 #include "clock.h"
 #include "instruments.h"
@@ -136,6 +137,7 @@ int main(void)
         .n_handlers = sizeof handlers / sizeof handlers[0],
         .start = start,
         .stop = stop,
+        .figures = screening_figures,
         .app = &app,
     };
     return wh_service_main(&def);

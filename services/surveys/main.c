@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "surveys_figures.h"
 #include "app.h"
 #include "codes.h"
 #include "outbox.h"
@@ -85,6 +86,7 @@ int main(void)
         .n_handlers = sizeof handlers / sizeof handlers[0],
         .start = start,
         .stop = stop,
+        .figures = surveys_figures,
         .app = &app,
     };
     return wh_service_main(&def);
