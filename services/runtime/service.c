@@ -397,9 +397,15 @@ int wh_service_main(const wh_service_def_t *def)
         goto fail_store;
     if (def->n_handlers)
         memcpy(handlers, def->handlers, def->n_handlers * sizeof *handlers);
-    handlers[def->n_handlers] = (wh_handler_t){wh_figures_op(def->svc), figures_handler};
-    int drc = wh_dispatcher_init(&s->disp, def->svc, handlers, def->n_handlers + 1, s->store,
-                                 def->app);
+    /* Unless the service answers the operation itself. */
+    size_t n_handlers = def->n_handlers;
+    bool own = false;
+    for (size_t i = 0; i < n_handlers; i++)
+        own |= handlers[i].op == wh_figures_op(def->svc);
+    if (!own)
+        handlers[n_handlers++] = (wh_handler_t){wh_figures_op(def->svc), figures_handler};
+    int drc =
+        wh_dispatcher_init(&s->disp, def->svc, handlers, n_handlers, s->store, def->app);
     free(handlers);
     if (drc != 0)
         goto fail_store;
