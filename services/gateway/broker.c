@@ -445,9 +445,7 @@ static void send_env(broker_t *b, enum wh_svc svc, int slot, const char *envelop
         return;
     }
     for (;;) {
-        int idx = slot < 0                           ? pick(b, svc)
-                  : broker_slot_alive(b, svc, slot) ? slot
-                                                    : -1;
+        int idx = slot < 0 ? pick(b, svc) : broker_slot_alive(b, svc, slot) ? slot : -1;
         if (idx < 0) {
             fn(ud, BROKER_UNAVAILABLE, NULL, 0);
             return;

@@ -256,8 +256,8 @@ static void on_scraped(void *ud, const wh_buf_t *services)
         problem(gw, mc->req, METRIC_ROUTE_METRICS, mc->request_id, 503, "unavailable",
                 "out of memory", NULL, 0);
     else
-        respond(gw, mc->req, METRIC_ROUTE_METRICS, mc->request_id, 200,
-                "text/plain; version=0.0.4", NULL, 0, b.data, b.len);
+        respond(gw, mc->req, METRIC_ROUTE_METRICS, mc->request_id, 200, "text/plain; version=0.0.4",
+                NULL, 0, b.data, b.len);
     wh_buf_close(&b);
     free(mc);
 }
@@ -285,8 +285,8 @@ static void serve_orchestrator(gateway_t *gw, wh_http_req_t *req, const char *ri
         /* The services' figures first, the gateway's own once they are in. */
         struct metrics_call *mc = malloc(sizeof *mc);
         if (!mc) {
-            problem(gw, req, METRIC_ROUTE_METRICS, rid, 503, "unavailable", "out of memory",
-                    NULL, 0);
+            problem(gw, req, METRIC_ROUTE_METRICS, rid, 503, "unavailable", "out of memory", NULL,
+                    0);
         } else {
             *mc = (struct metrics_call){.gw = gw, .req = req};
             snprintf(mc->request_id, sizeof mc->request_id, "%s", rid);

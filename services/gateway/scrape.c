@@ -97,18 +97,26 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *key)
 static bool number(const msgpack_object *o, double *v)
 {
     switch (o->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: *v = (double)o->via.u64; return true;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: *v = (double)o->via.i64; return true;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        *v = (double)o->via.u64;
+        return true;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        *v = (double)o->via.i64;
+        return true;
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: *v = o->via.f64; return true;
-    default: return false;
+    case MSGPACK_OBJECT_FLOAT64:
+        *v = o->via.f64;
+        return true;
+    default:
+        return false;
     }
 }
 
 static bool reserved_label(wh_str_t k)
 {
     return (k.n == 7 && memcmp(k.p, "service", 7) == 0) ||
-           (k.n == 8 && memcmp(k.p, "instance", 8) == 0) || (k.n >= 2 && k.p[0] == '_' && k.p[1] == '_');
+           (k.n == 8 && memcmp(k.p, "instance", 8) == 0) ||
+           (k.n >= 2 && k.p[0] == '_' && k.p[1] == '_');
 }
 
 /* One sample [name, type, help, [k, v, ...], value]; false when malformed. */
@@ -133,9 +141,9 @@ static bool parse_sample(const msgpack_object *o, enum wh_svc svc, const char *i
     memcpy(out->name, name.p, name.n);
     out->name[name.n] = '\0';
     escape(out->help, sizeof out->help, help, true);
-    size_t o_len = (size_t)snprintf(out->labels, sizeof out->labels,
-                                    "service=\"%s\",instance=\"%s\"", wh_service_names[svc],
-                                    instance);
+    size_t o_len =
+        (size_t)snprintf(out->labels, sizeof out->labels, "service=\"%s\",instance=\"%s\"",
+                         wh_service_names[svc], instance);
     for (uint32_t i = 0; i < a[3].via.array.size; i += 2) {
         wh_str_t k = wh_msg_str(&a[3].via.array.ptr[i]);
         wh_str_t v = wh_msg_str(&a[3].via.array.ptr[i + 1]);
@@ -143,8 +151,8 @@ static bool parse_sample(const msgpack_object *o, enum wh_svc svc, const char *i
             return false;
         char ev[2 * WH_FIGURES_MAX_VALUE + 1];
         escape(ev, sizeof ev, v, false);
-        o_len += (size_t)snprintf(out->labels + o_len, sizeof out->labels - o_len,
-                                  ",%.*s=\"%s\"", (int)k.n, k.p, ev);
+        o_len += (size_t)snprintf(out->labels + o_len, sizeof out->labels - o_len, ",%.*s=\"%s\"",
+                                  (int)k.n, k.p, ev);
         if (o_len >= sizeof out->labels)
             return false;
     }
@@ -217,8 +225,7 @@ void scrape_render(scrape_t *s, wh_buf_t *out)
         const struct sample *x = &s->s[i];
         if (!family || strcmp(family->name, x->name) != 0) {
             family = x;
-            wh_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", x->name, x->help, x->name,
-                          x->type);
+            wh_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", x->name, x->help, x->name, x->type);
         } else if (family->type != x->type) {
             continue; /* one family, one type: the first instance's */
         }

@@ -61,11 +61,16 @@ int64_t wh_figures_count(sqlite3_stmt *st)
 int wh_figures_op(enum wh_svc svc)
 {
     switch (svc) {
-    case WH_SVC_AGREEMENTS: return WH_OP_AGREEMENTS_METRICS;
-    case WH_SVC_SURVEYS: return WH_OP_SURVEYS_METRICS;
-    case WH_SVC_SCREENING: return WH_OP_SCREENING_METRICS;
-    case WH_SVC_NOTIFICATIONS: return WH_OP_NOTIFICATIONS_METRICS;
-    default: return -1;
+    case WH_SVC_AGREEMENTS:
+        return WH_OP_AGREEMENTS_METRICS;
+    case WH_SVC_SURVEYS:
+        return WH_OP_SURVEYS_METRICS;
+    case WH_SVC_SCREENING:
+        return WH_OP_SCREENING_METRICS;
+    case WH_SVC_NOTIFICATIONS:
+        return WH_OP_NOTIFICATIONS_METRICS;
+    default:
+        return -1;
     }
 }
 
@@ -126,8 +131,7 @@ static void common_figures(wh_store_t *store, wh_figures_t *f)
     if (db && *db) {
         char path[4096];
         struct stat sb;
-        if (snprintf(path, sizeof path, "%s-wal", db) < (int)sizeof path &&
-            stat(path, &sb) == 0)
+        if (snprintf(path, sizeof path, "%s-wal", db) < (int)sizeof path && stat(path, &sb) == 0)
             wal = (double)sb.st_size;
     }
     wh_figure_gauge(f, "wh_store_wal_bytes", "Size of the store's write-ahead log file.", wal);

@@ -23,11 +23,11 @@
 #include "ops.h"
 #include "store.h"
 
-#define WH_FIGURES_MAX 256              /* samples in one reply */
-#define WH_FIGURES_MAX_LABELS 2         /* labels per sample (besides service, instance) */
+#define WH_FIGURES_MAX              256 /* samples in one reply */
+#define WH_FIGURES_MAX_LABELS       2   /* labels per sample (besides service, instance) */
 #define WH_FIGURES_MAX_LABEL_VALUES 16  /* values a hook reads for one label */
-#define WH_FIGURES_MAX_VALUE 32         /* bytes of a label value */
-#define WH_FIGURES_MAX_INSTANCE 64      /* bytes of the instance name */
+#define WH_FIGURES_MAX_VALUE        32  /* bytes of a label value */
+#define WH_FIGURES_MAX_INSTANCE     64  /* bytes of the instance name */
 
 typedef struct wh_figures wh_figures_t;
 

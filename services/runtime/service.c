@@ -404,8 +404,7 @@ int wh_service_main(const wh_service_def_t *def)
         own |= handlers[i].op == wh_figures_op(def->svc);
     if (!own)
         handlers[n_handlers++] = (wh_handler_t){wh_figures_op(def->svc), figures_handler};
-    int drc =
-        wh_dispatcher_init(&s->disp, def->svc, handlers, n_handlers, s->store, def->app);
+    int drc = wh_dispatcher_init(&s->disp, def->svc, handlers, n_handlers, s->store, def->app);
     free(handlers);
     if (drc != 0)
         goto fail_store;

@@ -107,8 +107,7 @@ static void test_render_and_merge(void)
     CHECK(strstr(t, "wh_service_up{service=\"notifications\"} 0\n") != NULL);
     CHECK(strstr(t, "# HELP wh_outbox_backlog Events.\n# TYPE wh_outbox_backlog gauge\n"
                     "wh_outbox_backlog{service=\"agreements\",instance=\"host-a:1\"} 3\n"
-                    "wh_outbox_backlog{service=\"agreements\",instance=\"host-b:2\"} 3\n") !=
-          NULL);
+                    "wh_outbox_backlog{service=\"agreements\",instance=\"host-b:2\"} 3\n") != NULL);
     CHECK(strstr(t, "wh_agreements_reminders{service=\"agreements\",instance=\"host-b:2\","
                     "status=\"sent\"} 2\n") != NULL);
     /* One HELP per family. */
