@@ -1,5 +1,5 @@
 /* The date rules of agreements (services/agreements/rules.c) day by day,
- * with the exact dates DOMAIN.md's "Agreement deadlines" gives. */
+ * with the exact dates docs/DOMAIN.md's "Agreement deadlines" gives. */
 #include <string.h>
 
 #include "check.h"
