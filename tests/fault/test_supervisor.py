@@ -22,7 +22,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from stack import SERVICES, Stack, Worker, _die_with_parent, join_all, run  # noqa: E402
+from stack import (SANITIZER_MARKS, SERVICES, Stack, Worker, _die_with_parent,  # noqa: E402
+                   join_all, run)
 
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
                         "run-stack.sh")
@@ -131,11 +132,18 @@ class Supervised(Stack):
         if check and not self.checked:
             self.checked = True
             assert not left, "processes left behind: %r\n%s" % (left, self.log())
+            found = self.problems()
+            assert not found, "\n".join(found)
             assert self.launcher.returncode == 0, "launcher exited with %d\n%s" % (
                 self.launcher.returncode, self.log())
 
     def problems(self):
-        return []
+        """Sanitizer reports in the shared log (the processes' exits are
+        the launcher's to judge, and the tests check what it said)."""
+        lines = self.log().splitlines()
+        hits = [i for i, ln in enumerate(lines) if any(m in ln for m in SANITIZER_MARKS)]
+        return ["a process wrote a sanitizer report:\n" + "\n".join(lines[hits[0]:hits[0] + 40])
+                ] if hits else []
 
     def logs(self):
         try:
