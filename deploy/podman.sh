@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # the cmd_* functions are called as "cmd_$c"
 # Builds the workhealth image and runs the stack with rootful podman, on a
 # Debian 12 host that reaches a Debian mirror but no container registry.
 #
@@ -81,6 +82,12 @@ cmd_setup() {
     command -v podman >/dev/null || die "podman is not installed; run '$prog install' first"
     if [ -e "$CONTAINERS_CONF" ]; then
         say "$CONTAINERS_CONF exists; leaving it as it is"
+        if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" != cgroup2fs ] &&
+            ! grep -Eq '^[[:space:]]*runtime[[:space:]]*=[[:space:]]*"runc"' "$CONTAINERS_CONF"; then
+            say "warning: this host's cgroups are not unified (v2) and $CONTAINERS_CONF does not" \
+                "choose runc; if containers fail to start, set runtime = \"runc\" and" \
+                "cgroup_manager = \"cgroupfs\" under [engine]"
+        fi
         return 0
     fi
     need_root setup
@@ -249,29 +256,36 @@ cmd_purge() {
     compose down -v
 }
 
-[ $# -gt 0 ] || {
-    usage >&2
-    exit 2
-}
-for c in "$@"; do
-    case $c in
-    install | setup | image | up | down | purge) "cmd_$c" ;;
-    base) cmd_base 0 ;;
-    rebase) cmd_base 1 ;;
-    ps) compose ps ;;
-    all)
-        cmd_install
-        cmd_setup
-        cmd_image
-        cmd_up
-        ;;
-    -h | --help)
-        usage
-        exit 0
-        ;;
-    *)
+# The whole script is read before anything runs: editing it meanwhile
+# cannot change what a running copy does.
+main() {
+    [ $# -gt 0 ] || {
         usage >&2
         exit 2
-        ;;
-    esac
-done
+    }
+    for c in "$@"; do
+        case $c in
+        install | setup | image | up | down | purge) "cmd_$c" ;;
+        base) cmd_base 0 ;;
+        rebase) cmd_base 1 ;;
+        ps) compose ps ;;
+        all)
+            cmd_install
+            cmd_setup
+            cmd_image
+            cmd_up
+            ;;
+        -h | --help)
+            usage
+            exit 0
+            ;;
+        *)
+            usage >&2
+            exit 2
+            ;;
+        esac
+    done
+}
+
+main "$@"
+exit
