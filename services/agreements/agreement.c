@@ -49,7 +49,7 @@ void agr_init(agr_t *a)
     static const char empty_array = (char)0x90;
     wh_buf_append(&a->conditions, &empty_array, 1);
     wh_buf_append(&a->contacts, &empty_array, 1);
-    /* The default of DOMAIN.md: 90, 30 and 7 days before the deadline. */
+    /* The default of docs/DOMAIN.md: 90, 30 and 7 days before the deadline. */
     a->n_reminder_days = 3;
     a->reminder_days[0] = 90;
     a->reminder_days[1] = 30;

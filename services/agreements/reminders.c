@@ -54,7 +54,7 @@ static bool contacts_set_by(wh_store_t *store, const char *agreement_id, char *r
 /* Who put the addresses on the agreement, so that a recipient can tell
  * whom to ask: the role of the token that last set the contacts (role ""
  * when none is found) and its organisation's name (org "" when it has
- * none): coordinators are the employer's, consultants the insurer's (API.md,
+ * none): coordinators are the employer's, consultants the insurer's (docs/API.md,
  * roles). */
 static void entered_by(wh_store_t *store, const agr_t *a, char *role, size_t role_cap, char *org,
                        size_t org_cap)

@@ -6,7 +6,7 @@
  * syntax of a contact's e-mail address; and the lifecycle as a table of
  * which change each state allows. Nothing here touches the store.
  *
- * DOMAIN.md, "Agreement deadlines": notice_deadline = ends_on - notice_days;
+ * docs/DOMAIN.md, "Agreement deadlines": notice_deadline = ends_on - notice_days;
  * reminders fire reminder_days before the deadline and on it; on ends_on + 1
  * the agreement has expired (agreement.expired) or, with auto_renew, is
  * followed by a successor for the same term length. Each fires once per
