@@ -31,6 +31,8 @@ struct gateway {
     metrics_t *metrics;
     uint64_t timeout_ms;
     uint64_t metrics_timeout_ms; /* each service's answer to a /metrics scrape */
+    bool scraping;               /* a scrape of the services is under way */
+    struct metrics_call *scrape_waiting; /* the /metrics requests waiting for it */
     wh_buf_t openapi; /* the OpenAPI document as msgpack, built once */
     ratelimit_t *ratelimit; /* per address, for operations without a token */
     sweep_t *sweep;         /* expires the store's idempotency records */
@@ -230,36 +232,43 @@ static bool empty_json_object(const wh_http_req_t *req)
 }
 
 struct metrics_call {
-    gateway_t *gw;
     wh_http_req_t *req;
     char request_id[GATEWAY_MAX_REQUEST_ID + 1];
+    struct metrics_call *next;
 };
 
+/* /metrics needs no token, so a scrape asked for while one is under way
+ * waits for that one rather than asking every instance again: a client
+ * polling it cannot multiply the services' counting work. */
 static void on_scraped(void *ud, const wh_buf_t *services)
 {
-    struct metrics_call *mc = ud;
-    gateway_t *gw = mc->gw;
-    if (!gw->http) { /* shutting down: the connection is gone */
+    gateway_t *gw = ud;
+    struct metrics_call *mc = gw->scrape_waiting;
+    gw->scrape_waiting = NULL;
+    gw->scraping = false;
+    while (mc) {
+        struct metrics_call *next = mc->next;
+        if (gw->http) { /* else shutting down: the connection is gone */
+            wh_buf_t b;
+            wh_buf_init(&b);
+            wh_http_stats_t st;
+            wh_http_get_stats(gw->http, &st);
+            int instances[WH_SVC_COUNT] = {0};
+            for (int s = 1; s < WH_SVC_COUNT; s++)
+                instances[s] = broker_instances(gw->broker, (enum wh_svc)s);
+            metrics_render(gw->metrics, &st, broker_pending(gw->broker), instances, &b);
+            wh_buf_append(&b, services->data, services->len);
+            if (wh_buf_failed(&b))
+                problem(gw, mc->req, METRIC_ROUTE_METRICS, mc->request_id, 503, "unavailable",
+                        "out of memory", NULL, 0);
+            else
+                respond(gw, mc->req, METRIC_ROUTE_METRICS, mc->request_id, 200,
+                        "text/plain; version=0.0.4", NULL, 0, b.data, b.len);
+            wh_buf_close(&b);
+        }
         free(mc);
-        return;
+        mc = next;
     }
-    wh_buf_t b;
-    wh_buf_init(&b);
-    wh_http_stats_t st;
-    wh_http_get_stats(gw->http, &st);
-    int instances[WH_SVC_COUNT] = {0};
-    for (int s = 1; s < WH_SVC_COUNT; s++)
-        instances[s] = broker_instances(gw->broker, (enum wh_svc)s);
-    metrics_render(gw->metrics, &st, broker_pending(gw->broker), instances, &b);
-    wh_buf_append(&b, services->data, services->len);
-    if (wh_buf_failed(&b))
-        problem(gw, mc->req, METRIC_ROUTE_METRICS, mc->request_id, 503, "unavailable",
-                "out of memory", NULL, 0);
-    else
-        respond(gw, mc->req, METRIC_ROUTE_METRICS, mc->request_id, 200, "text/plain; version=0.0.4",
-                NULL, 0, b.data, b.len);
-    wh_buf_close(&b);
-    free(mc);
 }
 
 /* /healthz, /readyz and /metrics: the orchestrator's endpoints, not operations of ops.h. */
@@ -288,9 +297,13 @@ static void serve_orchestrator(gateway_t *gw, wh_http_req_t *req, const char *ri
             problem(gw, req, METRIC_ROUTE_METRICS, rid, 503, "unavailable", "out of memory", NULL,
                     0);
         } else {
-            *mc = (struct metrics_call){.gw = gw, .req = req};
+            *mc = (struct metrics_call){.req = req, .next = gw->scrape_waiting};
             snprintf(mc->request_id, sizeof mc->request_id, "%s", rid);
-            scrape_start(gw->broker, gw->metrics_timeout_ms, on_scraped, mc);
+            gw->scrape_waiting = mc;
+            if (!gw->scraping) {
+                gw->scraping = true;
+                scrape_start(gw->broker, gw->metrics_timeout_ms, on_scraped, gw);
+            }
         }
     }
     wh_buf_close(&b);

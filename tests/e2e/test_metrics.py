@@ -15,7 +15,7 @@ import subprocess
 import screeninglib as scr
 from agreementlib import CONTACT, Parties, body
 from notificationslib import Receiver, subscribe
-from stack import Stack, run, wait_for
+from stack import Stack, Worker, join_all, run, wait_for
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ALERTS = os.path.join(ROOT, "deploy", "prometheus", "alerts.yml")
@@ -165,6 +165,17 @@ def test_missing_service_does_not_block():
             assert value(text, "wh_service_up", service="agreements") == 1, text
             assert 'service="screening",instance=' not in text
             check_exposition(text)
+            # Scrapes asked for together share one round of questions, and
+            # each is answered.
+            got = []
+            workers = [Worker(lambda: got.append(scrape(s))) for _ in range(6)]
+            for w in workers:
+                w.start()
+            join_all(workers, timeout=60)
+            assert len(got) == 6
+            for text in got:
+                assert value(text, "wh_service_up", service="screening") == 0, text
+                assert value(text, "wh_service_up", service="agreements") == 1, text
         finally:
             s.send("screening", signal.SIGCONT)
         wait_for(lambda: figure(s, "wh_service_up", service="screening") == 1,
