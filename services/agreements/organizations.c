@@ -32,38 +32,25 @@ static const char SQL_ORG_UPDATE[] =
 static int emit_org_event(wh_ctx_t *c, const char *type, const char *id, const char *name,
                           size_t name_len, const char *kind)
 {
-    wh_buf_t data;
-    wh_buf_init(&data);
-    msgpack_packer pk;
-    wh_msg_writer_init(&pk, &data);
-    msgpack_pack_map(&pk, 3);
-    wh_msg_kv_str(&pk, "organization_id", id);
-    wh_msg_kv_strn(&pk, "name", name, name_len);
-    wh_msg_kv_str(&pk, "kind", kind);
-    int rc = wh_buf_failed(&data) ? WH_ENOMEM
-                                  : wh_outbox_emit(c->store, type, id, data.data, data.len, NULL);
-    wh_buf_close(&data);
-    return rc;
+    wh_event_t ev;
+    msgpack_packer *pk = wh_event_start(&ev, 3);
+    wh_msg_kv_str(pk, "organization_id", id);
+    wh_msg_kv_strn(pk, "name", name, name_len);
+    wh_msg_kv_str(pk, "kind", kind);
+    return wh_event_emit(&ev, c->store, type, id);
 }
 
 static void pack_org(msgpack_packer *pk, sqlite3_stmt *st)
 {
     msgpack_pack_map(pk, 8);
-    wh_msg_pack_str(pk, "id");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 0));
-    wh_msg_pack_str(pk, "name");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 1));
-    wh_msg_pack_str(pk, "kind");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 2));
+    wh_stmt_kv_text(pk, "id", st, 0);
+    wh_stmt_kv_text(pk, "name", st, 1);
+    wh_stmt_kv_text(pk, "kind", st, 2);
     wh_msg_kv_int(pk, "employees", sqlite3_column_int64(st, 3));
-    wh_msg_pack_str(pk, "region");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 4));
-    wh_msg_pack_str(pk, "sector");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 5));
-    wh_msg_pack_str(pk, "created_at");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 7));
-    wh_msg_pack_str(pk, "updated_at");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 8));
+    wh_stmt_kv_text(pk, "region", st, 4);
+    wh_stmt_kv_text(pk, "sector", st, 5);
+    wh_stmt_kv_text(pk, "created_at", st, 7);
+    wh_stmt_kv_text(pk, "updated_at", st, 8);
 }
 
 static void etag_of(sqlite3_stmt *st, char *out, size_t cap)
@@ -120,25 +107,17 @@ void org_create(wh_ctx_t *c)
 
 void org_list(wh_ctx_t *c)
 {
-    wh_page_t page;
-    bool ok = wh_valid_page(c->req, c->rep, &page);
-    wh_str_t kind = wh_request_param(c->req, "kind");
-    if (kind.p && !wh_str_eq(kind, "employer") && !wh_str_eq(kind, "insurer")) {
-        wh_reply_param(c->rep, "kind", "must be employer or insurer");
-        ok = false;
-    }
+    wh_list_t list;
+    bool ok = wh_list_start(&list, c->req, c->rep);
+    int kind;
+    ok = wh_param_enum(c->req, c->rep, "kind", org_kinds, "must be employer or insurer", &kind) &&
+         ok;
     if (!ok)
         return;
-    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_ORG_LIST);
-    wh_stmt_bind_str(st, 1, page.cursor);
-    sqlite3_bind_int64(st, 2, page.limit + 1);
-    wh_request_bind_scope(st, 3, c->req);
-    wh_stmt_bind_str(st, 4, kind);
-    wh_list_t list;
-    wh_list_init(&list, page.limit);
+    sqlite3_stmt *st = wh_list_query(&list, c, SQL_ORG_LIST);
+    wh_stmt_bind_text(st, 4, wh_param_value(org_kinds, kind));
     msgpack_packer *pk;
-    while (sqlite3_step(st) == SQLITE_ROW &&
-           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0))))
+    while ((pk = wh_list_next(&list, st, 0)))
         pack_org(pk, st);
     wh_list_finish(&list, c->rep);
 }
@@ -169,12 +148,11 @@ void org_patch(wh_ctx_t *c)
         sector[4 * ORG_MAX_SECTOR + 1];
     int kind = strcmp((const char *)sqlite3_column_text(st, 2), "insurer") == 0;
     int64_t employees = sqlite3_column_int64(st, 3);
-    snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 1));
-    const char *r = (const char *)sqlite3_column_text(st, 4);
-    const char *s = (const char *)sqlite3_column_text(st, 5);
-    snprintf(region, sizeof region, "%s", r ? r : "");
-    snprintf(sector, sizeof sector, "%s", s ? s : "");
-    bool has_region = r != NULL, has_sector = s != NULL;
+    wh_stmt_col_copy(st, 1, name, sizeof name);
+    wh_stmt_col_copy(st, 4, region, sizeof region);
+    wh_stmt_col_copy(st, 5, sector, sizeof sector);
+    bool has_region = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    bool has_sector = sqlite3_column_type(st, 5) != SQLITE_NULL;
 
     wh_valid_t v;
     if (!wh_ctx_body(c, &v, org_fields))
