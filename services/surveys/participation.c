@@ -5,7 +5,7 @@
 
 #include "clock.h"
 #include "err.h"
-#include "codes.h"
+#include "code.h"
 #include "id.h"
 #include "survey.h"
 
