@@ -73,6 +73,27 @@ static bool reply_org(wh_ctx_t *c, wh_str_t id, int status)
     return true;
 }
 
+/* Writes the organisation's row with sql (the insert or the update, ?1 the
+ * id to ?7 the time), emits the event `type` in the same transaction and
+ * answers status with the row as stored; false when a step failed. */
+static bool write_org(wh_ctx_t *c, const char *sql, const char *type, const char *id, wh_str_t name,
+                      int kind, int64_t employees, wh_str_t region, wh_str_t sector, int status)
+{
+    char now[WH_RFC3339_LEN];
+    wh_clock_format_rfc3339(wh_clock_now_ms(), now);
+    sqlite3_stmt *st = wh_store_stmt(c->store, sql);
+    wh_stmt_bind_text(st, 1, id);
+    wh_stmt_bind_str(st, 2, name);
+    wh_stmt_bind_text(st, 3, org_kinds[kind]);
+    sqlite3_bind_int64(st, 4, employees);
+    wh_stmt_bind_str(st, 5, region);
+    wh_stmt_bind_str(st, 6, sector);
+    wh_stmt_bind_text(st, 7, now);
+    return sqlite3_step(st) == SQLITE_DONE &&
+           emit_org_event(c, type, id, name.p, name.n, org_kinds[kind]) == 0 &&
+           reply_org(c, (wh_str_t){id, strlen(id)}, status);
+}
+
 void org_create(wh_ctx_t *c)
 {
     wh_valid_t v;
@@ -88,20 +109,10 @@ void org_create(wh_ctx_t *c)
     wh_valid_str(&v, "sector", WH_V_NULLABLE, 1, ORG_MAX_SECTOR, &sector);
     if (wh_reply_invalid(c->rep))
         return;
-    char id[WH_ID_LEN + 1], now[WH_RFC3339_LEN];
+    char id[WH_ID_LEN + 1];
     wh_id_new(id);
-    wh_clock_format_rfc3339(wh_clock_now_ms(), now);
-    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_ORG_INSERT);
-    wh_stmt_bind_text(st, 1, id);
-    wh_stmt_bind_str(st, 2, name);
-    wh_stmt_bind_text(st, 3, org_kinds[kind]);
-    sqlite3_bind_int64(st, 4, employees);
-    wh_stmt_bind_str(st, 5, region);
-    wh_stmt_bind_str(st, 6, sector);
-    wh_stmt_bind_text(st, 7, now);
-    if (sqlite3_step(st) != SQLITE_DONE ||
-        emit_org_event(c, "organization.created", id, name.p, name.n, org_kinds[kind]) != 0 ||
-        !reply_org(c, (wh_str_t){id, WH_ID_LEN}, 201))
+    if (!write_org(c, SQL_ORG_INSERT, "organization.created", id, name, kind, employees, region,
+                   sector, 201))
         wh_reply_problem(c->rep, 500, "internal", "the organisation could not be stored");
 }
 
@@ -185,20 +196,11 @@ void org_patch(wh_ctx_t *c)
                          "only an admin may change an organisation's kind or employees");
         return;
     }
-    char now[WH_RFC3339_LEN];
-    wh_clock_format_rfc3339(wh_clock_now_ms(), now);
-    sqlite3_stmt *up = wh_store_stmt(c->store, SQL_ORG_UPDATE);
-    wh_stmt_bind_str(up, 1, id);
-    wh_stmt_bind_text(up, 2, name);
-    wh_stmt_bind_text(up, 3, org_kinds[kind]);
-    sqlite3_bind_int64(up, 4, employees);
-    wh_stmt_bind_text(up, 5, has_region ? region : NULL);
-    wh_stmt_bind_text(up, 6, has_sector ? sector : NULL);
-    wh_stmt_bind_text(up, 7, now);
     char idz[WH_ID_LEN + 1];
     snprintf(idz, sizeof idz, "%.*s", (int)id.n, id.p);
-    if (sqlite3_step(up) != SQLITE_DONE ||
-        emit_org_event(c, "organization.updated", idz, name, strlen(name), org_kinds[kind]) != 0 ||
-        !reply_org(c, id, 200))
+    wh_str_t none = {NULL, 0};
+    if (!write_org(c, SQL_ORG_UPDATE, "organization.updated", idz, (wh_str_t){name, strlen(name)},
+                   kind, employees, has_region ? (wh_str_t){region, strlen(region)} : none,
+                   has_sector ? (wh_str_t){sector, strlen(sector)} : none, 200))
         wh_reply_problem(c->rep, 500, "internal", "the organisation could not be updated");
 }
