@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "feeds.h"
 #include "id.h"
 #include "list.h"
 #include "log.h"
@@ -27,6 +28,8 @@ const char *const gateway_migrations[] = {
     " created_ms INTEGER NOT NULL,"
     " revoked_ms INTEGER,"
     " bootstrap INTEGER NOT NULL DEFAULT 0);",
+    /* 2: calendar feeds (feeds.h). */
+    FEEDS_MIGRATION,
 };
 const int gateway_n_migrations = sizeof gateway_migrations / sizeof gateway_migrations[0];
 
