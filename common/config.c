@@ -67,6 +67,8 @@ int wh_config_load(wh_config_t *cfg, const char *service)
     cfg->public_url = getenv("WH_PUBLIC_URL");
     cfg->smtp_url = getenv("WH_SMTP_URL");
     cfg->mail_from = env_or("WH_MAIL_FROM", "workhealth@localhost");
+    cfg->webhook_allow = getenv("WH_WEBHOOK_ALLOW");
+    cfg->mail_per_org_hour = getenv("WH_MAIL_PER_ORG_HOUR");
     int ok;
     cfg->retry_scale = wh_config_scale_parse(getenv("WH_RETRY_SCALE"), &ok);
     if (!ok)

@@ -17,6 +17,9 @@ typedef struct wh_config {
     const char *smtp_url;             /* WH_SMTP_URL or NULL */
     const char *mail_from;            /* WH_MAIL_FROM, default workhealth@localhost */
     double retry_scale;               /* WH_RETRY_SCALE: multiplies every retry delay; default 1 */
+    /* Read here, checked by the notifications service that uses them: */
+    const char *webhook_allow;     /* WH_WEBHOOK_ALLOW or NULL: ranges webhooks may reach */
+    const char *mail_per_org_hour; /* WH_MAIL_PER_ORG_HOUR or NULL: e-mails per hour */
 } wh_config_t;
 
 /* Fills cfg and creates the data directory. Also initialises the clock

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -32,6 +33,11 @@ typedef struct wh_str {
 } wh_str_t;
 
 #define WH_STR(lit) ((wh_str_t){(lit), sizeof(lit) - 1})
+/* A C string as a slice; {NULL, 0} for NULL. */
+static inline wh_str_t wh_cstr(const char *s)
+{
+    return (wh_str_t){s, s ? strlen(s) : 0};
+}
 
 typedef struct wh_msg {
     msgpack_unpacked up;

@@ -27,12 +27,15 @@ BUILD_PKGS="build-essential make cmake pkg-config git libzmq3-dev libmsgpack-dev
 libsqlite3-dev node-llhttp libjansson-dev libcurl4-openssl-dev libssl-dev libqrencode-dev"
 
 # clang and its runtime: libFuzzer targets and sanitizer builds. python3 and its
-# modules: end-to-end tests (SMTP sink, calendar files, msgpack); zbar-tools decodes
+# modules: end-to-end tests (a local SMTP sink, calendar files, msgpack, checking responses against
+# the OpenAPI document's JSON Schemas); zbar-tools decodes
 # the QR codes of printed survey code sheets. sqlite3: looking
 # into stores from tests. wrk and nginx-light: the benchmark and its baseline.
 # procps, iproute2, curl: process control, network namespaces and HTTP probes in
-# tests and deploy/run-stack.sh. clang-format: `make format`.
-TEST_PKGS="clang libclang-rt-14-dev clang-format python3 python3-aiosmtpd python3-icalendar libjson-c-dev
+# tests and deploy/run-stack.sh. clang-format: `make format`. Not from here: Node.js
+# >= 20.19 with npm (Debian 12 ships 18), with which the OpenAPI lint test installs its
+# pinned @redocly/cli into ~/.cache/workhealth on first use.
+TEST_PKGS="clang libclang-rt-14-dev clang-format python3 python3-aiosmtpd python3-icalendar python3-jsonschema libjson-c-dev
 python3-msgpack sqlite3 wrk nginx-light procps iproute2 ca-certificates curl zbar-tools"
 
 prog=${0##*/}

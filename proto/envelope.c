@@ -112,51 +112,126 @@ bool wh_request_has_org(const wh_request_t *req, wh_str_t org)
     return false;
 }
 
-void wh_request_pack(wh_buf_t *out, int op, const char *id, const char *token_id, unsigned role,
-                     const char *const *orgs, size_t n_orgs, int64_t deadline_ms,
-                     const char *idempotency_key, const char *if_match, const wh_param_t *params,
-                     size_t n_params, const char *body, size_t body_len)
-{
-    wh_request_pack_accept(out, op, id, token_id, role, orgs, n_orgs, deadline_ms,
-                           idempotency_key, if_match, NULL, params, n_params, body, body_len);
-}
-
-void wh_request_pack_accept(wh_buf_t *out, int op, const char *id, const char *token_id,
-                            unsigned role, const char *const *orgs, size_t n_orgs,
-                            int64_t deadline_ms, const char *idempotency_key,
-                            const char *if_match, const char *accept, const wh_param_t *params,
-                            size_t n_params, const char *body, size_t body_len)
+void wh_request_pack(wh_buf_t *out, const wh_request_out_t *r)
 {
     msgpack_packer pk;
     wh_msg_writer_init(&pk, out);
-    msgpack_pack_map(&pk, 6 + (idempotency_key != NULL) + (if_match != NULL) +
-                              (accept != NULL) + (body != NULL));
+    msgpack_pack_map(&pk, 6 + (r->idempotency_key != NULL) + (r->if_match != NULL) +
+                              (r->accept != NULL) + (r->body != NULL));
     wh_msg_kv_int(&pk, "v", WH_PROTO_VERSION);
-    wh_msg_kv_str(&pk, "id", id);
-    wh_msg_kv_str(&pk, "op", wh_ops[op].name);
+    wh_msg_kv_str(&pk, "id", r->id);
+    wh_msg_kv_str(&pk, "op", wh_ops[r->op].name);
     wh_msg_pack_str(&pk, "principal");
     msgpack_pack_map(&pk, 3);
-    wh_msg_kv_str(&pk, "token_id", token_id);
-    wh_msg_kv_str(&pk, "role", role ? wh_role_name(role) : NULL);
+    wh_msg_kv_str(&pk, "token_id", r->token_id);
+    wh_msg_kv_str(&pk, "role", r->role ? wh_role_name(r->role) : NULL);
     wh_msg_pack_str(&pk, "orgs");
-    msgpack_pack_array(&pk, n_orgs);
-    for (size_t i = 0; i < n_orgs; i++)
-        wh_msg_pack_str(&pk, orgs[i]);
-    wh_msg_kv_int(&pk, "deadline_ms", deadline_ms);
-    if (idempotency_key)
-        wh_msg_kv_str(&pk, "idempotency_key", idempotency_key);
-    if (if_match)
-        wh_msg_kv_str(&pk, "if_match", if_match);
-    if (accept)
-        wh_msg_kv_str(&pk, "accept", accept);
+    msgpack_pack_array(&pk, r->n_orgs);
+    for (size_t i = 0; i < r->n_orgs; i++)
+        wh_msg_pack_str(&pk, r->orgs[i]);
+    wh_msg_kv_int(&pk, "deadline_ms", r->deadline_ms);
+    if (r->idempotency_key)
+        wh_msg_kv_str(&pk, "idempotency_key", r->idempotency_key);
+    if (r->if_match)
+        wh_msg_kv_str(&pk, "if_match", r->if_match);
+    if (r->accept)
+        wh_msg_kv_str(&pk, "accept", r->accept);
     wh_msg_pack_str(&pk, "params");
-    msgpack_pack_map(&pk, n_params);
-    for (size_t i = 0; i < n_params; i++) {
-        wh_msg_pack_str(&pk, params[i].name);
-        wh_msg_pack_wstr(&pk, params[i].value);
+    msgpack_pack_map(&pk, r->n_params);
+    for (size_t i = 0; i < r->n_params; i++) {
+        wh_msg_pack_str(&pk, r->params[i].name);
+        wh_msg_pack_wstr(&pk, r->params[i].value);
     }
+    if (r->body) {
+        wh_msg_pack_str(&pk, "body");
+        wh_buf_append(out, r->body, r->body_len);
+    }
+}
+
+void wh_reply_env_pack(wh_buf_t *out, const wh_reply_out_t *r)
+{
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, out);
+    bool err = r->status >= 400;
+    bool body = !err && r->body;
+    bool raw = body && r->content_type;
+    msgpack_pack_map(&pk, 3 + (r->etag != NULL) + (body || err) + (r->retry_after_s > 0) + raw);
+    wh_msg_kv_int(&pk, "v", WH_PROTO_VERSION);
+    wh_msg_kv_str(&pk, "id", r->id);
+    wh_msg_kv_int(&pk, "status", r->status);
+    if (r->etag)
+        wh_msg_kv_str(&pk, "etag", r->etag);
+    if (r->retry_after_s > 0)
+        wh_msg_kv_int(&pk, "retry_after", r->retry_after_s);
+    if (raw)
+        wh_msg_kv_str(&pk, "content_type", r->content_type);
     if (body) {
         wh_msg_pack_str(&pk, "body");
-        wh_buf_append(out, body, body_len);
+        wh_buf_append(out, r->body, r->body_len);
+    } else if (err) {
+        wh_problem_t p = r->problem;
+        p.status = r->status;
+        wh_msg_pack_str(&pk, "error");
+        wh_problem_pack(&pk, out, &p, r->errors, r->errors_len, r->n_errors);
     }
+}
+
+/* A string that can become a header value: no control characters. */
+static bool header_value(wh_str_t s, size_t max)
+{
+    if (!s.p || s.n == 0 || s.n > max)
+        return false;
+    for (size_t i = 0; i < s.n; i++)
+        if ((unsigned char)s.p[i] < 0x20 || s.p[i] == 0x7f)
+            return false;
+    return true;
+}
+
+int wh_reply_env_decode(const char *data, size_t len, wh_reply_in_t *r)
+{
+    memset(r, 0, sizeof *r);
+    int rc = wh_msg_decode(data, len, &r->msg);
+    if (rc != 0)
+        return rc;
+    const msgpack_object *root = r->msg.root;
+    int64_t status;
+    if (!wh_msg_int(wh_msg_get(root, "status"), &status) || status < 100 || status > 599) {
+        rc = WH_EPROTO;
+        goto fail;
+    }
+    r->status = (int)status;
+    r->id = wh_msg_str(wh_msg_get(root, "id"));
+    r->etag = wh_msg_str(wh_msg_get(root, "etag"));
+    if (r->etag.n > WH_ENV_MAX_ETAG)
+        r->etag = (wh_str_t){NULL, 0};
+    if (!wh_msg_int(wh_msg_get(root, "retry_after"), &r->retry_after_s) || r->retry_after_s < 0)
+        r->retry_after_s = 0;
+    r->content_type = wh_msg_str(wh_msg_get(root, "content_type"));
+    if (!header_value(r->content_type, WH_ENV_MAX_CONTENT_TYPE))
+        r->content_type = (wh_str_t){NULL, 0};
+    r->body = wh_msg_get(root, "body");
+    const msgpack_object *err = wh_msg_get(root, "error");
+    r->problem.status = r->status;
+    r->problem.type = wh_msg_str(wh_msg_get(err, "type"));
+    r->problem.title = wh_msg_str(wh_msg_get(err, "title"));
+    r->problem.detail = wh_msg_str(wh_msg_get(err, "detail"));
+    const msgpack_object *errors = wh_msg_get(err, "errors");
+    if (errors && errors->type == MSGPACK_OBJECT_ARRAY) {
+        if (errors->via.array.size > WH_PROBLEM_MAX_ERRORS) {
+            rc = WH_ELIMIT;
+            goto fail;
+        }
+        r->errors = errors;
+    }
+    return 0;
+
+fail:
+    wh_msg_close(&r->msg);
+    return rc;
+}
+
+void wh_reply_env_close(wh_reply_in_t *r)
+{
+    if (r->msg.root)
+        wh_msg_close(&r->msg);
 }

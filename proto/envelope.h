@@ -3,8 +3,8 @@
  *
  * Request (msgpack map): {v: 1, id, op, principal: {token_id, role, orgs[]},
  * deadline_ms, idempotency_key?, if_match?, accept?, params: {str: str}, body?}
- * Reply: {v: 1, id, status, etag?, content_type?, body?, error?: {type, title,
- * detail, errors: [{pointer | parameter, detail}]}}
+ * Reply: {v: 1, id, status, etag?, retry_after?, content_type?, body? | error?}
+ * where error is a problem (problem.h).
  *
  * accept is the client's Accept header, for the few operations that answer
  * in more than one format (JSON or CSV). A reply with content_type carries
@@ -31,6 +31,7 @@
 
 #include "msg.h"
 #include "ops.h"
+#include "problem.h"
 
 #define WH_PROTO_VERSION 1
 #define WH_CMD_HEARTBEAT 'H' /* payload: service name; also serves as READY */
@@ -75,21 +76,71 @@ wh_str_t wh_request_param(const wh_request_t *req, const char *name);
 /* True for admin, or when org is among the principal's organisations. */
 bool wh_request_has_org(const wh_request_t *req, wh_str_t org);
 
-/* Gateway side: packs a request envelope into out. body is raw msgpack
- * (already converted from JSON) or NULL; params are n pairs of name/value. */
+/* A request envelope to send, as the sender knows it: C strings (NULL when
+ * absent), the principal's organisations as an array, the body as raw
+ * msgpack (already converted from JSON) or NULL. */
 typedef struct wh_param {
     const char *name;
     wh_str_t value;
 } wh_param_t;
-void wh_request_pack(wh_buf_t *out, int op, const char *id, const char *token_id, unsigned role,
-                     const char *const *orgs, size_t n_orgs, int64_t deadline_ms,
-                     const char *idempotency_key, const char *if_match, const wh_param_t *params,
-                     size_t n_params, const char *body, size_t body_len);
-/* The same with the client's Accept header (NULL when absent). */
-void wh_request_pack_accept(wh_buf_t *out, int op, const char *id, const char *token_id,
-                            unsigned role, const char *const *orgs, size_t n_orgs,
-                            int64_t deadline_ms, const char *idempotency_key,
-                            const char *if_match, const char *accept, const wh_param_t *params,
-                            size_t n_params, const char *body, size_t body_len);
+typedef struct wh_request_out {
+    int op;
+    const char *id;
+    const char *token_id;
+    unsigned role; /* 0 for public requests */
+    const char *const *orgs;
+    size_t n_orgs;
+    int64_t deadline_ms;
+    const char *idempotency_key;
+    const char *if_match;
+    const char *accept;
+    const wh_param_t *params; /* n_params pairs of name/value */
+    size_t n_params;
+    const char *body;
+    size_t body_len;
+} wh_request_out_t;
+/* Packs a request envelope into out. */
+void wh_request_pack(wh_buf_t *out, const wh_request_out_t *r);
+
+#define WH_ENV_MAX_ETAG         95 /* longer ones are dropped by the decoder */
+#define WH_ENV_MAX_CONTENT_TYPE 63
+
+/* A reply envelope to send. A status of 400 or more carries problem and
+ * errors, anything else body (raw msgpack, one value; NULL for none). */
+typedef struct wh_reply_out {
+    const char *id;
+    int status;
+    const char *etag;         /* NULL: none */
+    int retry_after_s;        /* > 0: Retry-After, in seconds */
+    const char *content_type; /* with a body that is not JSON: a msgpack str or bin */
+    const char *body;
+    size_t body_len;
+    wh_problem_t problem; /* its status is the reply's */
+    const char *errors;   /* n_errors msgpack maps back to back */
+    size_t errors_len;
+    size_t n_errors; /* over WH_PROBLEM_MAX_ERRORS the receiver refuses the reply */
+} wh_reply_out_t;
+void wh_reply_env_pack(wh_buf_t *out, const wh_reply_out_t *r);
+
+/* A decoded reply envelope; it borrows from the bytes it was decoded from.
+ * Optional fields of the wrong type count as absent, as does an ETag over
+ * WH_ENV_MAX_ETAG bytes or a content type over WH_ENV_MAX_CONTENT_TYPE or
+ * with a control character (neither can become a header). */
+typedef struct wh_reply_in {
+    int status; /* 100..599 */
+    wh_str_t id;
+    wh_str_t etag;                /* p NULL when absent */
+    int64_t retry_after_s;        /* 0 when absent */
+    wh_str_t content_type;        /* p NULL when absent */
+    const msgpack_object *body;   /* NULL when absent */
+    wh_problem_t problem;         /* from "error"; slices p NULL when absent */
+    const msgpack_object *errors; /* the problem's list, an array; NULL when absent */
+    wh_msg_t msg;
+} wh_reply_in_t;
+/* Decodes a reply envelope (bounded; see msg.h). WH_EPROTO when the status
+ * is missing or outside 100..599, WH_ELIMIT when the problem lists more
+ * than WH_PROBLEM_MAX_ERRORS errors. */
+int wh_reply_env_decode(const char *data, size_t len, wh_reply_in_t *r);
+void wh_reply_env_close(wh_reply_in_t *r);
 
 #endif

@@ -54,60 +54,96 @@
     X(AGREEMENTS_CALENDAR_PAGE, "GET", NULL, WH_SVC_AGREEMENTS, WH_ROLE_SERVICE, 0)
 
 /* Documentation of the rows above for the OpenAPI document:
- * D(NAME, summary, description, media types of a success that is not (only)
- * JSON, comma-separated, or NULL). */
+ * D(NAME, summary, description, request, successes, media, query) where
+ *   request    names the schema of the JSON body (services/gateway/
+ *              openapi_schemas.c), or NULL when the operation takes none;
+ *   successes  lists "STATUS[:SCHEMA]" separated by spaces, SCHEMA "[X]" for a
+ *              page of X ({items, next_cursor}, with limit and cursor), with
+ *              "@media" after it when that success has its own media types;
+ *   media      lists the media types of the successes, comma-separated, the
+ *              JSON ones taking SCHEMA and text ones their own (NULL: JSON);
+ *   query      lists the query parameters "name[!][=int|date|a|b|c]"
+ *              separated by spaces, ! for required, or NULL.
+ * Every row with a path has one; tests/unit/openapi_test.c checks it. */
 #define WH_AGR_SCOPE                                                                               \
     " Coordinators and consultants: agreements whose employer or insurer their token "             \
     "covers (others are 404); occupational_health: read-only, same scope; integration: "           \
     "no access."
 #define WH_OPS_AGREEMENTS_DOCS(D)                                                                  \
+    D(ORGS_CREATE, "Create an organisation", "An employer or an insurer. Admin only.",             \
+      "OrganizationCreate", "201:Organization", NULL, NULL)                                        \
+    D(ORGS_LIST, "List organisations",                                                             \
+      "Those the token covers (admin: all); kind= narrows to employers or insurers.", NULL,        \
+      "200:[Organization]", NULL, "kind=employer|insurer")                                         \
+    D(ORGS_GET, "Read an organisation",                                                            \
+      "With an ETag for If-Match; one the token does not cover is 404.", NULL, "200:Organization", \
+      NULL, NULL)                                                                                  \
+    D(ORGS_PATCH, "Change an organisation (JSON merge patch)",                                     \
+      "Admin, and coordinators and consultants of an organisation their token covers.",            \
+      "OrganizationPatch", "200:Organization", NULL, NULL)                                         \
     D(AGREEMENTS_CREATE, "Create a cooperation agreement",                                         \
       "Created as draft, or as signed when signed_on is given. The employer must be an "           \
       "organisation of kind employer and the insurer one of kind insurer; a non-admin "            \
       "token must cover one of them." WH_AGR_SCOPE,                                                \
-      NULL)                                                                                        \
+      "AgreementCreate", "201:Agreement", NULL, NULL)                                              \
     D(AGREEMENTS_LIST, "List agreements",                                                          \
       "Filters: employer_id, insurer_id, state (draft|signed|terminated|renewed), phase "          \
       "(upcoming|active|expired, from today's date), focus_area, expiring_within_days "            \
       "(signed agreements whose ends_on lies from today to today + n)." WH_AGR_SCOPE,              \
-      NULL)                                                                                        \
+      NULL, "200:[Agreement]", NULL,                                                               \
+      "employer_id insurer_id state=draft|signed|terminated|renewed "                              \
+      "phase=upcoming|active|expired focus_area expiring_within_days=int")                         \
     D(AGREEMENTS_CALENDAR, "Deadlines as an iCalendar feed (RFC 5545)",                            \
       "One all-day event per notice deadline and per end date of every signed agreement "          \
       "in scope; ?employer_id= or ?insurer_id= narrow it. UIDs are stable. Without a "             \
       "bearer token, ?feed= with a calendar feed's secret (POST /v1/calendar-feeds) reads "        \
       "it as the feed's token could; an unknown feed is 404." WH_AGR_SCOPE,                        \
-      "text/calendar")                                                                             \
+      NULL, "200", "text/calendar", "employer_id insurer_id feed")                                 \
     D(AGREEMENTS_GET, "Read an agreement",                                                         \
       "With phase, days_remaining, notice_deadline and conditions_met computed from "              \
       "today's date; ETag for If-Match." WH_AGR_SCOPE,                                             \
-      NULL)                                                                                        \
+      NULL, "200:Agreement", NULL, NULL)                                                           \
     D(AGREEMENTS_PATCH, "Change an agreement (JSON merge patch)",                                  \
       "Parties and term (employer_id, insurer_id, starts_on, ends_on, notice_days) change "        \
       "only while the agreement is a draft, else 409." WH_AGR_SCOPE,                               \
-      NULL)                                                                                        \
+      "AgreementPatch", "200:Agreement", NULL, NULL)                                               \
     D(AGREEMENTS_DELETE, "Delete a draft", "Only drafts; anything else is 409." WH_AGR_SCOPE,      \
-      NULL)                                                                                        \
+      NULL, "204", NULL, NULL)                                                                     \
     D(AGREEMENTS_SIGN, "Sign a draft",                                                             \
-      "{signed_on} (default today); 409 unless a draft." WH_AGR_SCOPE, NULL)                       \
+      "{signed_on} (default today); 409 unless a draft." WH_AGR_SCOPE, "AgreementSign",            \
+      "200:Agreement", NULL, NULL)                                                                 \
     D(AGREEMENTS_TERMINATE, "Terminate a signed agreement",                                        \
-      "{effective_on, reason}; stops its reminders; 409 unless signed." WH_AGR_SCOPE, NULL)        \
+      "{effective_on, reason}; stops its reminders; 409 unless signed." WH_AGR_SCOPE,              \
+      "AgreementTerminate", "200:Agreement", NULL, NULL)                                           \
     D(AGREEMENTS_RENEW, "Renew a signed agreement",                                                \
       "{ends_on, ...fields to change}: 201 with the successor (renews), the predecessor "          \
       "becomes renewed (renewed_by); 409 unless signed." WH_AGR_SCOPE,                             \
-      NULL)                                                                                        \
+      "AgreementRenew", "201:Agreement", NULL, NULL)                                               \
     D(AGREEMENTS_HISTORY, "Every change of an agreement",                                          \
-      "Who (token id and role, or system), when and what (field: {from, to})." WH_AGR_SCOPE, NULL) \
+      "Who (token id and role, or system), when and what (field: {from, to}), oldest "             \
+      "first." WH_AGR_SCOPE,                                                                       \
+      NULL, "200:[AgreementChange]", NULL, NULL)                                                   \
     D(AGREEMENTS_REMINDERS, "Reminders of an agreement",                                           \
-      "kind notice|expired, days_before, due_on, status due|sent|skipped, sent_at." WH_AGR_SCOPE,  \
-      NULL)                                                                                        \
-    D(ACTIVITIES_CREATE, "Add an activity to an agreement", WH_AGR_SCOPE, NULL)                    \
-    D(ACTIVITIES_LIST, "Activities of an agreement", "Filters: status, kind." WH_AGR_SCOPE, NULL)  \
-    D(ACTIVITIES_GET, "Read an activity", WH_AGR_SCOPE, NULL)                                      \
-    D(ACTIVITIES_PATCH, "Change an activity (JSON merge patch)", WH_AGR_SCOPE, NULL)               \
+      "kind notice|expired, days_before, due_on, status due|sent|skipped, sent_at; all of "        \
+      "them, in one answer." WH_AGR_SCOPE,                                                         \
+      NULL, "200:ReminderList", NULL, NULL)                                                        \
+    D(ACTIVITIES_CREATE, "Add an activity to an agreement",                                        \
+      "A health day, workshop, course, survey, analysis or meeting under the "                     \
+      "agreement." WH_AGR_SCOPE,                                                                   \
+      "ActivityCreate", "201:Activity", NULL, NULL)                                                \
+    D(ACTIVITIES_LIST, "Activities of an agreement", "Filters: status, kind." WH_AGR_SCOPE, NULL,  \
+      "200:[Activity]", NULL,                                                                      \
+      "status=planned|done|cancelled kind=health_day|workshop|course|leadership_training|"         \
+      "survey|sick_leave_analysis|steering_group_meeting|consultation|other")                      \
+    D(ACTIVITIES_GET, "Read an activity", "With an ETag for If-Match." WH_AGR_SCOPE, NULL,         \
+      "200:Activity", NULL, NULL)                                                                  \
+    D(ACTIVITIES_PATCH, "Change an activity (JSON merge patch)",                                   \
+      "Any of its fields; null clears focus_area and participants." WH_AGR_SCOPE, "ActivityPatch", \
+      "200:Activity", NULL, NULL)                                                                  \
     D(REPORTS_PREVENTION, "The insurer's yearly prevention report",                                \
       "?insurer_id=&year=: agreements active and new, organisations, employees covered, "          \
       "activities done and participants by kind and by focus area. JSON, or CSV with "             \
       "Accept: text/csv. Admin, and consultants for an insurer their token covers.",               \
-      "application/json,text/csv")
+      NULL, "200:PreventionReport", "application/json,text/csv", "insurer_id! year=int")
 
 #endif

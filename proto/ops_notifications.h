@@ -23,4 +23,28 @@
     X(DELIVERIES_RETRY, "POST", "/v1/deliveries/{id}/retry", WH_SVC_NOTIFICATIONS,         \
       WH_ROLES_NOTIFY, WH_OPF_WRITE)
 
+/* Documentation of the rows above for the OpenAPI document (see
+ * WH_OPS_AGREEMENTS_DOCS). */
+#define WH_NOTIFY_SCOPE                                                                            \
+    " Admin, coordinators, consultants and occupational health, for organisations their "          \
+    "token covers (others are 404)."
+#define WH_OPS_NOTIFICATIONS_DOCS(D)                                                               \
+    D(SUBSCRIPTIONS_CREATE, "Subscribe to events",                                                 \
+      "By e-mail (language required) or webhook (Standard Webhooks signatures; the signing "       \
+      "secret is in secret, shown this once)." WH_NOTIFY_SCOPE,                                    \
+      "SubscriptionCreate", "201:Subscription", NULL, NULL)                                        \
+    D(SUBSCRIPTIONS_LIST, "List subscriptions", "Filter org_id." WH_NOTIFY_SCOPE, NULL,            \
+      "200:[Subscription]", NULL, "org_id")                                                        \
+    D(SUBSCRIPTIONS_GET, "Read a subscription", "Without its secret." WH_NOTIFY_SCOPE, NULL,       \
+      "200:Subscription", NULL, NULL)                                                              \
+    D(SUBSCRIPTIONS_DELETE, "Delete a subscription",                                               \
+      "No further deliveries are made for it." WH_NOTIFY_SCOPE, NULL, "204", NULL, NULL)           \
+    D(DELIVERIES_LIST, "List deliveries",                                                          \
+      "Each with its most recent attempts; at least once, retried with backoff, then "             \
+      "failed." WH_NOTIFY_SCOPE,                                                                   \
+      NULL, "200:[Delivery]", NULL, "status=pending|delivered|failed event_type subscription_id")  \
+    D(DELIVERIES_RETRY, "Retry a failed delivery",                                                 \
+      "Back to pending with a fresh schedule; 409 unless failed. No body, or {}." WH_NOTIFY_SCOPE, \
+      NULL, "200:Delivery", NULL, NULL)
+
 #endif

@@ -28,4 +28,60 @@
     X(PUBLIC_RESPONSES_CREATE, "POST", "/v1/public/surveys/{id}/responses", WH_SVC_SURVEYS,        \
       WH_ROLE_PUBLIC, WH_OPF_BODY | WH_OPF_WRITE)
 
+/* Documentation of the rows above for the OpenAPI document (see
+ * WH_OPS_AGREEMENTS_DOCS). */
+#define WH_SURVEY_SCOPE                                                                            \
+    " Admin, and coordinators and consultants of the survey's organisation (others are 404)."
+#define WH_OPS_SURVEYS_DOCS(D)                                                                     \
+    D(SURVEYS_CREATE, "Create a survey",                                                           \
+      "A draft with its languages, dimensions, questions (each on its own scale, optionally "      \
+      "reversed) and tree of units. Admin and coordinators.",                                      \
+      "SurveyCreate", "201:Survey", NULL, NULL)                                                    \
+    D(SURVEYS_LIST, "List surveys",                                                                \
+      "Without their definitions; filters org_id and state." WH_SURVEY_SCOPE, NULL,                \
+      "200:[SurveySummary]", NULL, "org_id state=draft|open|closed")                               \
+    D(SURVEYS_GET, "Read a survey",                                                                \
+      "With its definition and how many codes were issued, and how, per unit; ETag for "           \
+      "If-Match." WH_SURVEY_SCOPE,                                                                 \
+      NULL, "200:Survey", NULL, NULL)                                                              \
+    D(SURVEYS_PATCH, "Change a survey (JSON merge patch)",                                         \
+      "Languages, dimensions, questions and units are frozen once the survey is open (409). "      \
+      "Admin and coordinators.",                                                                   \
+      "SurveyPatch", "200:Survey", NULL, NULL)                                                     \
+    D(SURVEYS_OPEN, "Open a survey",                                                               \
+      "From draft; participation codes work from now on. No body, or {}. Admin and "               \
+      "coordinators.",                                                                             \
+      NULL, "200:Survey", NULL, NULL)                                                              \
+    D(SURVEYS_CLOSE, "Close a survey",                                                             \
+      "From open; results are available from now on. No body, or {}. Admin and coordinators.",     \
+      NULL, "200:Survey", NULL, NULL)                                                              \
+    D(SURVEYS_CODES, "Issue participation codes",                                                  \
+      "One-time codes; the service never learns who received which. delivery clear (the "          \
+      "default) answers them as JSON, print as a printable HTML sheet with a QR code per slip "    \
+      "(Accept is not needed), email mails one to each recipient and answers counts only (202). "  \
+      "A token that received codes in clear or in print may not read the survey's results. "       \
+      "Admin and coordinators.",                                                                   \
+      "CodesRequest", "201:CodesIssued 202:CodesMailed@application/json",                          \
+      "application/json,text/html", NULL)                                                          \
+    D(SURVEYS_RESULTS, "Results of a closed survey",                                               \
+      "Per unit and dimension: n, mean on 0-100 (reverse items flipped), sd, distribution and "    \
+      "band; cells under the anonymity threshold, and cells from which one could be derived, "     \
+      "are suppressed with null figures. compare_to= adds the change against an earlier wave "     \
+      "of the same organisation. 409 before the survey closed; 403 for a token that received "     \
+      "its codes in clear." WH_SURVEY_SCOPE,                                                       \
+      NULL, "200:SurveyResults", NULL, "by=unit compare_to")                                       \
+    D(SURVEYS_RESULTS_CSV, "Results as CSV",                                                       \
+      "The same figures as /results, one row per unit and dimension, for spreadsheets; text "      \
+      "fields that a spreadsheet would take for a formula are prefixed with '." WH_SURVEY_SCOPE,   \
+      NULL, "200", "text/csv", "compare_to")                                                       \
+    D(PUBLIC_SURVEY_GET, "The questionnaire for a participation code",                             \
+      "No bearer token: a valid unused code is the credential (403 otherwise, 409 when the "       \
+      "survey is not open). The questions in lang (default: the survey's first language). "        \
+      "Rate-limited per address.",                                                                 \
+      NULL, "200:PublicSurvey", NULL, "code! lang=de|en|sv")                                       \
+    D(PUBLIC_RESPONSES_CREATE, "Submit a response",                                                \
+      "No bearer token: the code is burned in the same transaction; no response id is "            \
+      "returned. Used or unknown code 403, closed survey 409. Rate-limited per address.",          \
+      "ResponseCreate", "201:ResponseRecorded", NULL, NULL)
+
 #endif

@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "err.h"
 #include "feeds.h"
+#include "hset.h"
 #include "id.h"
 #include "list.h"
 #include "log.h"
@@ -153,30 +154,25 @@ int auth_bootstrap(wh_store_t *store, const wh_config_t *cfg)
  * revocation still takes effect with the next request; expiry is checked on
  * every use. Unknown tokens are not cached. */
 struct cache_entry {
-    char hash[65];
+    char hash[65]; /* the key: its 64 hex digits */
     char token_id[WH_ENV_MAX_TOKEN_ID + 1];
     unsigned role;
     int64_t expires_ms; /* 0: never */
     char *org_list;
 };
-static struct cache_entry cache[AUTH_CACHE_SLOTS];
+/* Direct-mapped (a probe of one slot): a token takes the slot of its hash
+ * from whichever token held it. Set up on first use. */
+static wh_hset_t cache;
 
 void auth_cache_clear(void)
 {
-    for (int i = 0; i < AUTH_CACHE_SLOTS; i++) {
-        free(cache[i].org_list);
-        memset(&cache[i], 0, sizeof cache[i]);
+    for (size_t i = 0; i < cache.slots; i++) {
+        struct cache_entry *e = wh_hset_slot(&cache, i);
+        if (e)
+            free(e->org_list);
     }
-}
-
-static struct cache_entry *cache_slot(const char *hash)
-{
-    /* The hash is uniformly distributed: its first hex digits pick the slot
-     * (16 bits for AUTH_CACHE_SLOTS <= 65536). */
-    unsigned idx = 0;
-    for (int i = 0; i < 4; i++)
-        idx = idx << 4 | (unsigned)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
-    return &cache[idx % AUTH_CACHE_SLOTS];
+    if (cache.slots)
+        wh_hset_clear(&cache);
 }
 
 static int lookup(wh_store_t *store, const char *hash, struct cache_entry *e)
@@ -201,6 +197,36 @@ static int lookup(wh_store_t *store, const char *hash, struct cache_entry *e)
     return 0;
 }
 
+/* The cached entry for hash, looked up in the store on a miss; NULL for a
+ * token the store does not hold. */
+static struct cache_entry *cached(wh_store_t *store, const char *hash)
+{
+    const wh_hset_opts_t o = {.key_len = 64,
+                              .entry_size = sizeof(struct cache_entry),
+                              .slots = AUTH_CACHE_SLOTS,
+                              .max_slots = AUTH_CACHE_SLOTS,
+                              .probe = 1};
+    if (!cache.slots && wh_hset_init(&cache, &o) != 0)
+        return NULL;
+    /* The set compares keys in constant time, so that no code path
+     * compares secret-derived bytes one by one. */
+    struct cache_entry *e = wh_hset_get(&cache, hash);
+    if (e)
+        return e;
+    struct cache_entry fresh = {0};
+    if (lookup(store, hash, &fresh) != 0 || CRYPTO_memcmp(fresh.hash, hash, 64) != 0) {
+        free(fresh.org_list);
+        return NULL;
+    }
+    wh_hset_how_t how;
+    int err;
+    e = wh_hset_put(&cache, hash, &how, &err); /* a cache's put never fails */
+    if (how == WH_HSET_REPLACED)
+        free(e->org_list);
+    *e = fresh;
+    return e;
+}
+
 int auth_check(wh_store_t *store, const char *authorization, principal_t *p)
 {
     memset(p, 0, sizeof *p);
@@ -216,13 +242,9 @@ int auth_check(wh_store_t *store, const char *authorization, principal_t *p)
         return WH_ENOTFOUND;
     char hash[65];
     wh_sha256_hex(tok, n, hash);
-    struct cache_entry *e = cache_slot(hash);
-    /* Compare in constant time so that no code path compares secret-derived
-     * bytes one by one. */
-    if (!e->org_list || CRYPTO_memcmp(e->hash, hash, 64) != 0) {
-        if (lookup(store, hash, e) != 0 || CRYPTO_memcmp(e->hash, hash, 64) != 0)
-            return WH_ENOTFOUND;
-    }
+    struct cache_entry *e = cached(store, hash);
+    if (!e)
+        return WH_ENOTFOUND;
     if (e->expires_ms && e->expires_ms <= wh_clock_now_ms())
         return WH_ENOTFOUND;
     p->role = e->role;

@@ -175,6 +175,25 @@ static void on_reply(broker_t *b, const unsigned char *id, size_t idn, const cha
     /* Late reply to a request that timed out: nothing waits for it. */
 }
 
+void broker_reply_pack(wh_buf_t *out, const char *id, int status)
+{
+    wh_reply_out_t r = {.id = id, .status = BROKER_UNAVAILABLE};
+    if (status == BROKER_TOO_LARGE) {
+        r.status = status;
+        r.problem.type = WH_STR("too-large");
+        r.problem.detail = WH_STR("the request is over the size the services accept");
+    } else if (status == BROKER_TIMEOUT) {
+        r.status = status;
+        r.problem.type = WH_STR("deadline");
+        r.problem.detail = WH_STR("the service did not answer in time");
+    } else {
+        r.retry_after_s = 1;
+        r.problem.type = WH_STR("unavailable");
+        r.problem.detail = WH_STR("no instance of the service is available");
+    }
+    wh_reply_env_pack(out, &r);
+}
+
 /* A request from one service instance to another service (the event relay
  * uses this): forwarded like any request, its reply or failure sent back to
  * the asking instance under its own correlation id. */
@@ -191,12 +210,7 @@ static void on_forward_reply(void *ud, int status, const char *reply, size_t len
     wh_buf_t synth;
     wh_buf_init(&synth);
     if (status != BROKER_OK) {
-        msgpack_packer pk;
-        wh_msg_writer_init(&pk, &synth);
-        msgpack_pack_map(&pk, 3);
-        wh_msg_kv_int(&pk, "v", WH_PROTO_VERSION);
-        wh_msg_kv_str(&pk, "id", "");
-        wh_msg_kv_int(&pk, "status", status);
+        broker_reply_pack(&synth, "", status);
         reply = synth.data;
         len = synth.len;
     }

@@ -10,7 +10,8 @@
  *
  * An instance may also ask another service (header frame [version, 'Q',
  * target service]); the broker forwards the request and returns the reply,
- * or a reply envelope with status 503/504, to the asking instance.
+ * or a reply envelope with status 503/504 and its problem, to the asking
+ * instance.
  *
  * It does not interpret envelopes; it moves bytes and keeps time. */
 #ifndef GATEWAY_BROKER_H
@@ -20,6 +21,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "ops.h"
 
 #define BROKER_MAX_INSTANCES 64    /* per service */
@@ -44,6 +46,9 @@ void broker_destroy(broker_t **b_p);
  * before this returns (503 with no instance up). */
 void broker_send(broker_t *b, enum wh_svc svc, const char *envelope, size_t len,
                  uint64_t timeout_ms, broker_reply_fn fn, void *ud);
+/* The reply envelope that stands for a broker's failure (413, 503, 504):
+ * the gateway renders it, and a service asking through the broker gets it. */
+void broker_reply_pack(wh_buf_t *out, const char *id, int status);
 int broker_instances(const broker_t *b, enum wh_svc svc);
 uint64_t broker_pending(const broker_t *b);
 

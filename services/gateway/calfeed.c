@@ -122,9 +122,15 @@ static void send_page(struct fetch *f)
         params[n++] = (wh_param_t){"insurer_id", {f->r.insurer_id, strlen(f->r.insurer_id)}};
     wh_buf_t env;
     wh_buf_init(&env);
-    wh_request_pack(&env, WH_OP_AGREEMENTS_CALENDAR_PAGE, f->request_id,
-                    f->token_id[0] ? f->token_id : NULL, f->r.role, f->r.orgs, f->r.n_orgs,
-                    (int64_t)f->r.timeout_ms, NULL, NULL, params, n, NULL, 0);
+    wh_request_pack(&env, &(wh_request_out_t){.op = WH_OP_AGREEMENTS_CALENDAR_PAGE,
+                                              .id = f->request_id,
+                                              .token_id = f->token_id[0] ? f->token_id : NULL,
+                                              .role = f->r.role,
+                                              .orgs = f->r.orgs,
+                                              .n_orgs = f->r.n_orgs,
+                                              .deadline_ms = (int64_t)f->r.timeout_ms,
+                                              .params = params,
+                                              .n_params = n});
     if (wh_buf_failed(&env)) {
         wh_buf_close(&env);
         finish(f, BROKER_UNAVAILABLE, NULL, 0);

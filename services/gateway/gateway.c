@@ -75,97 +75,57 @@ static void respond(gateway_t *gw, wh_http_req_t *req, int route, const char *re
     wh_http_respond(req, status, ctype, h, n, body, len);
 }
 
+/* A problem the gateway answers itself; type is a slug (or "about:blank"). */
 static void problem(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id,
-                    int status, const char *type, const char *detail,
-                    const wh_http_header_t *extra, size_t n_extra)
+                    int status, const char *type, const char *detail, const wh_http_header_t *extra,
+                    size_t n_extra)
 {
     wh_buf_t b;
     wh_buf_init(&b);
-    wh_buf_puts(&b, "{\"type\":");
-    wh_buf_json_str(&b, type, strlen(type));
-    wh_buf_puts(&b, ",\"title\":");
-    const char *title = wh_status_text(status);
-    wh_buf_json_str(&b, title, strlen(title));
-    wh_buf_printf(&b, ",\"status\":%d,\"detail\":", status);
-    wh_buf_json_str(&b, detail, strlen(detail));
-    wh_buf_puts(&b, ",\"errors\":[]}");
+    wh_problem_json(
+        &b, &(wh_problem_t){.status = status, .type = wh_cstr(type), .detail = wh_cstr(detail)},
+        NULL);
     respond(gw, req, route, request_id, status, PROBLEM_TYPE, extra, n_extra, b.data, b.len);
     wh_buf_close(&b);
 }
 
-/* The content_type of a reply whose body is not JSON, copied into out;
- * false when there is none or it is not a plain header value. */
-static bool raw_type(const msgpack_object *o, char out[64])
+static void bad_reply(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id)
 {
-    if (wh_msg_copy_str(o, out, 64) != 0 || !out[0])
-        return false;
-    for (const char *p = out; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
+    problem(gw, req, route, request_id, 502, "bad-reply", "the service gave a malformed reply",
+            NULL, 0);
 }
 
 /* Renders a reply envelope (from a service or from the local dispatcher). */
 static void render_reply(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id,
                          const char *data, size_t len)
 {
-    wh_msg_t m;
-    int64_t status;
-    if (wh_msg_decode(data, len, &m) != 0 || !wh_msg_int(wh_msg_get(m.root, "status"), &status) ||
-        status < 100 || status > 599) {
-        if (m.root)
-            wh_msg_close(&m);
-        problem(gw, req, route, request_id, 502, "bad-reply", "the service gave a malformed reply",
-                NULL, 0);
+    wh_reply_in_t r;
+    if (wh_reply_env_decode(data, len, &r) != 0) {
+        bad_reply(gw, req, route, request_id);
         return;
     }
     wh_http_header_t h[2];
     size_t nh = 0;
-    char etag[96], retry[24];
-    if (wh_msg_copy_str(wh_msg_get(m.root, "etag"), etag, sizeof etag) == 0)
+    char etag[WH_ENV_MAX_ETAG + 1], retry[24], ctype_raw[WH_ENV_MAX_CONTENT_TYPE + 1];
+    if (r.etag.p) {
+        snprintf(etag, sizeof etag, "%.*s", (int)r.etag.n, r.etag.p);
         h[nh++] = (wh_http_header_t){"ETag", etag};
-    int64_t ra;
-    if (wh_msg_int(wh_msg_get(m.root, "retry_after"), &ra) && ra > 0) {
-        snprintf(retry, sizeof retry, "%lld", (long long)ra);
+    }
+    if (r.retry_after_s > 0) {
+        snprintf(retry, sizeof retry, "%lld", (long long)r.retry_after_s);
         h[nh++] = (wh_http_header_t){"Retry-After", retry};
     }
     wh_buf_t b;
     wh_buf_init(&b);
-    const msgpack_object *body = wh_msg_get(m.root, "body");
-    const msgpack_object *err = wh_msg_get(m.root, "error");
+    const msgpack_object *body = r.body;
     int rc = 0;
     const char *ctype = JSON_TYPE;
-    char ctype_raw[64];
-    if (status >= 400) {
+    if (r.status >= 400) {
         ctype = PROBLEM_TYPE;
-        const msgpack_object *errors = wh_msg_get(err, "errors");
-        wh_str_t type = wh_msg_str(wh_msg_get(err, "type"));
-        wh_str_t title = wh_msg_str(wh_msg_get(err, "title"));
-        wh_str_t detail = wh_msg_str(wh_msg_get(err, "detail"));
-        wh_buf_puts(&b, "{\"type\":");
-        if (type.p && !wh_str_eq(type, "about:blank") && !memchr(type.p, ':', type.n)) {
-            /* Problem types are relative URI references under /problems/. */
-            wh_buf_t t;
-            wh_buf_init(&t);
-            wh_buf_printf(&t, "/problems/%.*s", (int)type.n, type.p);
-            wh_buf_json_str(&b, t.data, t.len);
-            wh_buf_close(&t);
-        } else {
-            wh_buf_json_str(&b, type.p ? type.p : "about:blank", type.p ? type.n : 11);
-        }
-        const char *dt = wh_status_text((int)status);
-        wh_buf_puts(&b, ",\"title\":");
-        wh_buf_json_str(&b, title.p ? title.p : dt, title.p ? title.n : strlen(dt));
-        wh_buf_printf(&b, ",\"status\":%d,\"detail\":", (int)status);
-        wh_buf_json_str(&b, detail.p ? detail.p : "", detail.n);
-        wh_buf_puts(&b, ",\"errors\":");
-        if (errors && errors->type == MSGPACK_OBJECT_ARRAY)
-            rc = wh_json_from_msgpack(errors, &b);
-        else
-            wh_buf_puts(&b, "[]");
-        wh_buf_putc(&b, '}');
-    } else if (body && raw_type(wh_msg_get(m.root, "content_type"), ctype_raw)) {
+        rc = wh_problem_json(&b, &r.problem, r.errors);
+    } else if (body && r.content_type.p) {
         /* Not JSON (CSV, iCalendar): the service's bytes as they are. */
+        snprintf(ctype_raw, sizeof ctype_raw, "%.*s", (int)r.content_type.n, r.content_type.p);
         ctype = ctype_raw;
         if (body->type == MSGPACK_OBJECT_BIN)
             wh_buf_append(&b, body->via.bin.ptr, body->via.bin.size);
@@ -177,13 +137,11 @@ static void render_reply(gateway_t *gw, wh_http_req_t *req, int route, const cha
         rc = wh_json_from_msgpack(body, &b);
     }
     if (rc != 0 || wh_buf_failed(&b))
-        problem(gw, req, route, request_id, 502, "bad-reply", "the service gave a malformed reply",
-                NULL, 0);
+        bad_reply(gw, req, route, request_id);
     else
-        respond(gw, req, route, request_id, (int)status, b.len ? ctype : NULL, h, nh, b.data,
-                b.len);
+        respond(gw, req, route, request_id, r.status, b.len ? ctype : NULL, h, nh, b.data, b.len);
     wh_buf_close(&b);
-    wh_msg_close(&m);
+    wh_reply_env_close(&r);
 }
 
 static void on_broker_reply(void *ud, int status, const char *reply, size_t len)
@@ -192,16 +150,14 @@ static void on_broker_reply(void *ud, int status, const char *reply, size_t len)
     gateway_t *gw = call->gw;
     if (status == BROKER_OK) {
         render_reply(gw, call->req, call->route, call->request_id, reply, len);
-    } else if (status == BROKER_TOO_LARGE) {
-        problem(gw, call->req, call->route, call->request_id, 413, "/problems/too-large",
-                "the request is over the size the services accept", NULL, 0);
-    } else if (status == BROKER_TIMEOUT) {
-        problem(gw, call->req, call->route, call->request_id, 504, "/problems/deadline",
-                "the service did not answer in time", NULL, 0);
     } else {
-        static const wh_http_header_t retry = {"Retry-After", "1"};
-        problem(gw, call->req, call->route, call->request_id, 503, "/problems/unavailable",
-                "no instance of the service is available", &retry, 1);
+        /* The broker's own answer (413, 503, 504), as a service asking
+         * through it gets it too. */
+        wh_buf_t b;
+        wh_buf_init(&b);
+        broker_reply_pack(&b, "", status);
+        render_reply(gw, call->req, call->route, call->request_id, b.data, b.len);
+        wh_buf_close(&b);
     }
     free(call);
 }
@@ -216,7 +172,7 @@ static void on_calendar(void *ud, int status, const char *reply, size_t len, con
         free(call);
     } else if (status == CALFEED_BUSY) {
         static const wh_http_header_t retry = {"Retry-After", "1"};
-        problem(call->gw, call->req, call->route, call->request_id, 503, "/problems/unavailable",
+        problem(call->gw, call->req, call->route, call->request_id, 503, "unavailable",
                 "too many calendar feeds are being assembled; retry shortly", &retry, 1);
         free(call);
     } else if (status == CALFEED_BAD_REPLY) {
@@ -311,7 +267,8 @@ static bool empty_json_object(const wh_http_req_t *req)
     return empty;
 }
 
-static void serve_ops(gateway_t *gw, wh_http_req_t *req, const char *rid)
+/* /healthz, /readyz and /metrics: the orchestrator's endpoints, not operations of ops.h. */
+static void serve_orchestrator(gateway_t *gw, wh_http_req_t *req, const char *rid)
 {
     wh_buf_t b;
     wh_buf_init(&b);
@@ -330,32 +287,12 @@ static void serve_ops(gateway_t *gw, wh_http_req_t *req, const char *rid)
         respond(gw, req, METRIC_ROUTE_READYZ, rid, ready ? 200 : 503, JSON_TYPE, NULL, 0, b.data,
                 b.len);
     } else {
-        metrics_render(gw->metrics, &b);
         wh_http_stats_t st;
         wh_http_get_stats(gw->http, &st);
-        wh_buf_printf(&b,
-                      "# TYPE wh_http_requests_in_flight gauge\nwh_http_requests_in_flight %llu\n"
-                      "# TYPE wh_http_connections_open gauge\nwh_http_connections_open %llu\n"
-                      "# TYPE wh_http_connections_total counter\nwh_http_connections_total %llu\n"
-                      "# TYPE wh_http_connections_rejected_total counter\n"
-                      "wh_http_connections_rejected_total %llu\n"
-                      "# TYPE wh_http_timeouts_total counter\nwh_http_timeouts_total %llu\n"
-                      "# TYPE wh_http_limit_errors_total counter\nwh_http_limit_errors_total %llu\n"
-                      "# TYPE wh_http_queued_bytes gauge\nwh_http_queued_bytes %llu\n"
-                      "# TYPE wh_http_shed_total counter\nwh_http_shed_total %llu\n"
-                      "# TYPE wh_broker_pending gauge\nwh_broker_pending %llu\n"
-                      "# HELP wh_service_instances Live instances per service.\n"
-                      "# TYPE wh_service_instances gauge\n",
-                      (unsigned long long)st.requests_in_flight,
-                      (unsigned long long)st.connections_open,
-                      (unsigned long long)st.connections_total,
-                      (unsigned long long)st.connections_rejected,
-                      (unsigned long long)st.timeouts, (unsigned long long)st.limit_errors,
-                      (unsigned long long)st.queued_bytes, (unsigned long long)st.shed,
-                      (unsigned long long)broker_pending(gw->broker));
+        int instances[WH_SVC_COUNT] = {0};
         for (int s = 1; s < WH_SVC_COUNT; s++)
-            wh_buf_printf(&b, "wh_service_instances{service=\"%s\"} %d\n", wh_service_names[s],
-                          broker_instances(gw->broker, (enum wh_svc)s));
+            instances[s] = broker_instances(gw->broker, (enum wh_svc)s);
+        metrics_render(gw->metrics, &st, broker_pending(gw->broker), instances, &b);
         respond(gw, req, METRIC_ROUTE_METRICS, rid, 200, "text/plain; version=0.0.4", NULL, 0,
                 b.data, b.len);
     }
@@ -374,12 +311,12 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     if (get && (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/readyz") == 0 ||
                 strcmp(req->path, "/metrics") == 0)) {
-        serve_ops(gw, req, rid);
+        serve_orchestrator(gw, req, rid);
         return;
     }
     route_match_t *m = malloc(sizeof *m);
     if (!m) {
-        problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, 503, "/problems/unavailable",
+        problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, 503, "unavailable",
                 "out of memory", NULL, 0);
         return;
     }
@@ -387,7 +324,7 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     if (rc != ROUTE_OK) {
         wh_http_header_t allow = {"Allow", m->allow};
         problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, rc,
-                rc == 404 ? "/problems/not-found" : "about:blank", m->error, &allow,
+                rc == 404 ? "not-found" : "about:blank", m->error, &allow,
                 rc == ROUTE_BAD_METHOD);
         free(m);
         return;
@@ -407,7 +344,7 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
             char ra[16];
             snprintf(ra, sizeof ra, "%d", wait_s);
             wh_http_header_t h = {"Retry-After", ra};
-            problem(gw, req, route, rid, 429, "/problems/rate-limited",
+            problem(gw, req, route, rid, 429, "rate-limited",
                     "too many requests from this address; retry later", &h, 1);
             goto done;
         }
@@ -416,19 +353,19 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
         int fr = feeds_resolve(gw->store, feed, &pr);
         explicit_bzero(feed, sizeof feed);
         if (fr != 0) {
-            problem(gw, req, route, rid, 404, "/problems/not-found", "no such calendar feed",
+            problem(gw, req, route, rid, 404, "not-found", "no such calendar feed",
                     NULL, 0);
             goto done;
         }
     } else if (!(op->roles & WH_ROLE_PUBLIC)) {
         if (auth_check(gw->store, req->authorization, &pr) != 0) {
             wh_http_header_t h = {"WWW-Authenticate", "Bearer realm=\"workhealth\""};
-            problem(gw, req, route, rid, 401, "/problems/unauthorized",
+            problem(gw, req, route, rid, 401, "unauthorized",
                     "a valid bearer token is required", &h, 1);
             goto done;
         }
         if (!(op->roles & pr.role)) {
-            problem(gw, req, route, rid, 403, "/problems/forbidden",
+            problem(gw, req, route, rid, 403, "forbidden",
                     "this token's role may not do this", NULL, 0);
             goto done;
         }
@@ -437,7 +374,7 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     wh_buf_init(&body);
     if (op->flags & WH_OPF_BODY) {
         if (!json_content_type(req->content_type)) {
-            problem(gw, req, route, rid, 415, "/problems/unsupported-media-type",
+            problem(gw, req, route, rid, 415, "unsupported-media-type",
                     "the body must be application/json", NULL, 0);
             goto done_body;
         }
@@ -448,32 +385,44 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
             snprintf(detail, sizeof detail, "%s (line %d, column %d)", je.text, je.line,
                      je.column);
             problem(gw, req, route, rid, jr == WH_ELIMIT ? 422 : 400,
-                    jr == WH_ELIMIT ? "/problems/limit" : "/problems/malformed-json", detail,
+                    jr == WH_ELIMIT ? "limit" : "malformed-json", detail,
                     NULL, 0);
             goto done_body;
         }
     } else if (req->body_len > 0 && !empty_json_object(req)) {
         /* `{}` is what generated clients send to an action without
          * parameters; anything else is a mistake worth reporting. */
-        problem(gw, req, route, rid, 400, "/problems/unexpected-body",
+        problem(gw, req, route, rid, 400, "unexpected-body",
                 "this request takes no body (or an empty JSON object)", NULL, 0);
         goto done_body;
     }
     wh_buf_t env;
     wh_buf_init(&env);
-    wh_request_pack_accept(&env, m->op, rid, pr.token_id[0] ? pr.token_id : NULL, pr.role,
-                           (const char *const *)pr.orgs, pr.n_orgs, (int64_t)gw->timeout_ms,
-                           req->idempotency_key, req->if_match, req->accept, m->params,
-                           m->n_params, (op->flags & WH_OPF_BODY) ? body.data : NULL, body.len);
+    wh_request_pack(&env, &(wh_request_out_t){
+                              .op = m->op,
+                              .id = rid,
+                              .token_id = pr.token_id[0] ? pr.token_id : NULL,
+                              .role = pr.role,
+                              .orgs = (const char *const *)pr.orgs,
+                              .n_orgs = pr.n_orgs,
+                              .deadline_ms = (int64_t)gw->timeout_ms,
+                              .idempotency_key = req->idempotency_key,
+                              .if_match = req->if_match,
+                              .accept = req->accept,
+                              .params = m->params,
+                              .n_params = m->n_params,
+                              .body = (op->flags & WH_OPF_BODY) ? body.data : NULL,
+                              .body_len = body.len,
+                          });
     if (wh_buf_failed(&env)) {
-        problem(gw, req, route, rid, 503, "/problems/unavailable", "out of memory", NULL, 0);
+        problem(gw, req, route, rid, 503, "unavailable", "out of memory", NULL, 0);
     } else if (op->service == WH_SVC_GATEWAY) {
         run_local(gw, req, route, rid, env.data, env.len);
     } else if (m->op == WH_OP_AGREEMENTS_CALENDAR) {
         struct call *call = malloc(sizeof *call);
         char employer[ROUTER_MAX_PARAM_BYTES + 1], insurer[ROUTER_MAX_PARAM_BYTES + 1];
         if (!call) {
-            problem(gw, req, route, rid, 503, "/problems/unavailable", "out of memory", NULL, 0);
+            problem(gw, req, route, rid, 503, "unavailable", "out of memory", NULL, 0);
         } else {
             *call = (struct call){.gw = gw, .req = req, .route = route};
             memcpy(call->request_id, rid, sizeof rid);
@@ -495,7 +444,7 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     } else {
         struct call *call = malloc(sizeof *call);
         if (!call) {
-            problem(gw, req, route, rid, 503, "/problems/unavailable", "out of memory", NULL, 0);
+            problem(gw, req, route, rid, 503, "unavailable", "out of memory", NULL, 0);
         } else {
             call->gw = gw;
             call->req = req;

@@ -19,7 +19,6 @@
  * the timer, close) are taken in one place, conn_progress(), which every event
  * (read, write done, respond, timer) ends by calling. */
 #include "http.h"
-#include "reply.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -35,6 +34,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "problem.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -79,7 +79,20 @@ static const char *const named_headers[H_NAMED] = {
     "authorization", "content-type", "if-match", "idempotency-key", "x-request-id", "accept",
 };
 
-typedef struct conn conn_t;
+typedef struct wh_http_conn conn_t;
+
+/* How a connection reaches its client: a socket on the loop, or (a detached
+ * connection) a caller that feeds bytes in and takes responses out. */
+typedef struct conn_io {
+    /* Sends data (malloc'd; taken whatever happens). */
+    int (*write)(conn_t *c, char *data, size_t len);
+    /* After each turn of conn_progress: whether to read, and the deadline. */
+    void (*settle)(conn_t *c);
+    /* Everything owed is written and no further request is taken. */
+    void (*finish)(conn_t *c);
+    /* conn_close, after the requests were dropped. */
+    void (*close)(conn_t *c);
+} conn_io_t;
 
 typedef struct req {
     wh_http_req_t pub;
@@ -100,7 +113,8 @@ typedef struct req {
     size_t resp_len;
 } req_t;
 
-struct conn {
+struct wh_http_conn {
+    const conn_io_t *io;
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_shutdown_t shutdown;
@@ -156,11 +170,12 @@ struct conn {
     bool no_more;   /* take no further request; close once all is written */
     bool eof;       /* the client shut down its side */
     bool draining;  /* lingering close: discard input until EOF or the timer */
-    bool closing;   /* uv_close called (or, in memory, torn down) */
-    bool in_memory; /* no socket: wh_http_parse_for_fuzz */
+    bool closing;   /* uv_close called (or, detached, torn down) */
     bool progressing;
     bool progress_again;
     char peer[48];
+    wh_http_output_fn output; /* detached: where responses go */
+    void *output_ud;
     uint8_t addr_key[16]; /* IPv4 address, or IPv6 /64 prefix */
     uint8_t addr_key_len; /* 0: unknown */
 };
@@ -181,8 +196,6 @@ struct wh_http_server {
     bool listener_closed;
     time_t date_sec;
     char date[64];
-    /* In memory only: the sequence number the next response must carry. */
-    unsigned long fuzz_next_seq;
 };
 
 static const llhttp_settings_t parser_settings;
@@ -199,9 +212,10 @@ static const char *buf_str(const wh_buf_t *b)
     return b->data ? b->data : "";
 }
 
+/* A detached server has no loop, hence no clock and no deadlines. */
 static uint64_t now_ms(const conn_t *c)
 {
-    return c->in_memory ? 0 : uv_now(c->srv->loop);
+    return c->srv->loop ? uv_now(c->srv->loop) : 0;
 }
 
 /* Response bytes held for the connection and the server: added when a
@@ -301,12 +315,7 @@ static void build_problem_ex(wh_http_server_t *srv, wh_buf_t *b, int status, con
 {
     wh_buf_t json;
     wh_buf_init(&json);
-    const char *title = wh_status_text(status);
-    wh_buf_puts(&json, "{\"type\":\"about:blank\",\"title\":");
-    wh_buf_json_str(&json, title, strlen(title));
-    wh_buf_printf(&json, ",\"status\":%d,\"detail\":", status);
-    wh_buf_json_str(&json, detail, strlen(detail));
-    wh_buf_puts(&json, ",\"errors\":[]}");
+    wh_problem_json(&json, &(wh_problem_t){.status = status, .detail = wh_cstr(detail)}, NULL);
     if (wh_buf_failed(&json))
         b->failed = true;
     else
@@ -630,8 +639,6 @@ typedef struct wreq {
     size_t len;
 } wreq_t;
 
-static void fuzz_check_order(conn_t *c, const char *data, size_t len);
-
 static void on_write(uv_write_t *w, int status)
 {
     wreq_t *wr = container_of(w, wreq_t, req);
@@ -651,11 +658,11 @@ static void on_write(uv_write_t *w, int status)
 /* Takes data (malloc'd) whatever happens. */
 static int conn_write(conn_t *c, char *data, size_t len)
 {
-    if (c->in_memory) {
-        fuzz_check_order(c, data, len);
-        free(data);
-        return 0;
-    }
+    return c->io->write(c, data, len);
+}
+
+static int sock_write(conn_t *c, char *data, size_t len)
+{
     /* Most responses fit in the socket buffer: write them at once. A
      * uv_write request costs libuv 1.44 an epoll_ctl when it completes,
      * even though nothing changes, and that is one syscall per response.
@@ -759,7 +766,8 @@ static void conn_fail(conn_t *c, int status, const char *detail)
 
 /* --- parsing ------------------------------------------------------------------ */
 
-static void dispatch(conn_t *c)
+/* Hands the complete request c->cur to the handler (or sheds it). */
+static void hand_over(conn_t *c)
 {
     wh_http_server_t *srv = c->srv;
     req_t *r = c->cur;
@@ -911,7 +919,7 @@ static void conn_parse(conn_t *c)
                 }
                 break;
             case EV_COMPLETE:
-                dispatch(c);
+                hand_over(c);
                 /* A response given at once is written before the next
                  * request is parsed, so that the write-queue limit in the
                  * loop condition sees it. */
@@ -964,7 +972,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 static void conn_update_reading(conn_t *c)
 {
-    if (c->in_memory || c->closing)
+    if (c->closing)
         return;
     bool want = c->draining || (!c->no_more && !c->eof && c->nq < WH_HTTP_MAX_PIPELINE &&
                                 c->queued <= c->srv->cfg.max_conn_queued_bytes);
@@ -982,7 +990,7 @@ static void conn_update_reading(conn_t *c)
 
 static void conn_arm_timer(conn_t *c)
 {
-    if (c->in_memory || c->closing || c->draining)
+    if (c->closing || c->draining)
         return;
     const wh_http_config_t *cfg = &c->srv->cfg;
     uint64_t now = now_ms(c), deadline;
@@ -1030,9 +1038,9 @@ static void on_shutdown(uv_shutdown_t *req, int status)
  * a reset that can destroy the response before the client reads it; so the
  * write side is shut down and input discarded until the client closes or
  * WH_HTTP_LINGER_MS pass (the lingering close of Apache and nginx). */
-static void conn_finish(conn_t *c)
+static void sock_finish(conn_t *c)
 {
-    if (c->in_memory || c->eof) {
+    if (c->eof) {
         conn_close(c);
         return;
     }
@@ -1049,7 +1057,7 @@ static void conn_finish(conn_t *c)
 }
 
 /* Takes every decision about what the connection does next. Re-entrant calls
- * (a handler answering from inside dispatch) only ask the running call to go
+ * (a handler answering from inside hand_over) only ask the running call to go
  * round once more, so that the parse loop never runs inside itself. */
 static void conn_progress(conn_t *c)
 {
@@ -1083,11 +1091,10 @@ static void conn_progress(conn_t *c)
     if (c->closing)
         return;
     if (c->no_more && c->nq == 0 && c->wq_bytes == 0) {
-        conn_finish(c);
+        c->io->finish(c);
         return;
     }
-    conn_update_reading(c);
-    conn_arm_timer(c);
+    c->io->settle(c);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -1137,6 +1144,15 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
 }
 
+/* New bytes are in c->in, read from the socket or fed: parse them. */
+static void conn_received(conn_t *c)
+{
+    c->read_ns = uv_hrtime();
+    if (!c->no_more)
+        start_headers(c);
+    conn_progress(c);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     conn_t *c = container_of(s, conn_t, tcp);
@@ -1161,16 +1177,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->in_len += (size_t)nread;
-    c->read_ns = uv_hrtime();
-    if (!c->no_more)
-        start_headers(c);
-    conn_progress(c);
+    conn_received(c);
 }
 
 /* --- connection lifetime --------------------------------------------------------- */
 
-static void conn_init_common(conn_t *c, wh_http_server_t *srv)
+static void conn_init_common(conn_t *c, wh_http_server_t *srv, const conn_io_t *io)
 {
+    c->io = io;
     c->srv = srv;
     llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
     c->parser.data = c;
@@ -1240,8 +1254,11 @@ static void conn_close(conn_t *c)
         return;
     c->closing = true;
     conn_drop_requests(c);
-    if (c->in_memory)
-        return;
+    c->io->close(c);
+}
+
+static void sock_close(conn_t *c)
+{
     /* Pending writes and the shutdown complete with UV_ECANCELED before the
      * close callbacks run, so the connection outlives them. */
     uv_read_stop((uv_stream_t *)&c->tcp);
@@ -1249,6 +1266,14 @@ static void conn_close(conn_t *c)
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
     uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 }
+
+static void sock_settle(conn_t *c)
+{
+    conn_update_reading(c);
+    conn_arm_timer(c);
+}
+
+static const conn_io_t sock_io = {sock_write, sock_settle, sock_finish, sock_close};
 
 /* The peer as text, and the key its connections are counted under: the
  * IPv4 address (also when mapped into IPv6), or the /64 of an IPv6 address,
@@ -1301,7 +1326,7 @@ static void on_connection(uv_stream_t *server, int status)
     conn_t *c = calloc(1, sizeof *c);
     if (!c)
         return; /* libuv offers the connection again on the next turn */
-    conn_init_common(c, srv);
+    conn_init_common(c, srv, &sock_io);
     /* Neither init can fail for a TCP handle and a timer on a live loop;
      * from here on every exit goes through conn_close(). */
     uv_tcp_init(srv->loop, &c->tcp);
@@ -1361,6 +1386,33 @@ void wh_http_config_defaults(wh_http_config_t *cfg)
     cfg->header_timeout_ms = WH_HTTP_HEADER_TIMEOUT_MS;
     cfg->body_timeout_ms = WH_HTTP_BODY_TIMEOUT_MS;
     cfg->idle_timeout_ms = WH_HTTP_IDLE_TIMEOUT_MS;
+}
+
+/* cfg with its zero limits and deadlines replaced by the defaults. */
+static void config_fill(wh_http_config_t *out, const wh_http_config_t *cfg)
+{
+    wh_http_config_t defaults;
+    wh_http_config_defaults(&defaults);
+    *out = cfg ? *cfg : defaults;
+    out->addr = NULL;
+    if (!out->max_connections)
+        out->max_connections = defaults.max_connections;
+    if (!out->max_connections_per_addr)
+        out->max_connections_per_addr = defaults.max_connections_per_addr;
+    if (!out->max_body_bytes)
+        out->max_body_bytes = defaults.max_body_bytes;
+    if (!out->max_conn_queued_bytes)
+        out->max_conn_queued_bytes = defaults.max_conn_queued_bytes;
+    if (!out->max_queued_bytes)
+        out->max_queued_bytes = defaults.max_queued_bytes;
+    if (!out->first_byte_timeout_ms)
+        out->first_byte_timeout_ms = defaults.first_byte_timeout_ms;
+    if (!out->header_timeout_ms)
+        out->header_timeout_ms = defaults.header_timeout_ms;
+    if (!out->body_timeout_ms)
+        out->body_timeout_ms = defaults.body_timeout_ms;
+    if (!out->idle_timeout_ms)
+        out->idle_timeout_ms = defaults.idle_timeout_ms;
 }
 
 /* "host:port" with an IPv4 literal, or "[v6]:port". A bare IPv6 literal is
@@ -1438,26 +1490,7 @@ int wh_http_server_new(uv_loop_t *loop, const wh_http_config_t *cfg, wh_http_han
     srv->loop = loop;
     srv->fn = fn;
     srv->ud = ud;
-    srv->cfg = *cfg;
-    srv->cfg.addr = NULL;
-    if (!srv->cfg.max_connections)
-        srv->cfg.max_connections = defaults.max_connections;
-    if (!srv->cfg.max_connections_per_addr)
-        srv->cfg.max_connections_per_addr = defaults.max_connections_per_addr;
-    if (!srv->cfg.max_body_bytes)
-        srv->cfg.max_body_bytes = defaults.max_body_bytes;
-    if (!srv->cfg.max_conn_queued_bytes)
-        srv->cfg.max_conn_queued_bytes = defaults.max_conn_queued_bytes;
-    if (!srv->cfg.max_queued_bytes)
-        srv->cfg.max_queued_bytes = defaults.max_queued_bytes;
-    if (!srv->cfg.first_byte_timeout_ms)
-        srv->cfg.first_byte_timeout_ms = defaults.first_byte_timeout_ms;
-    if (!srv->cfg.header_timeout_ms)
-        srv->cfg.header_timeout_ms = defaults.header_timeout_ms;
-    if (!srv->cfg.body_timeout_ms)
-        srv->cfg.body_timeout_ms = defaults.body_timeout_ms;
-    if (!srv->cfg.idle_timeout_ms)
-        srv->cfg.idle_timeout_ms = defaults.idle_timeout_ms;
+    config_fill(&srv->cfg, cfg);
 
     /* libuv writes with write(2), so a client that disconnects while its
      * response is being written would kill the whole gateway with SIGPIPE.
@@ -1507,6 +1540,11 @@ void wh_http_server_destroy(wh_http_server_t **srv_p)
     if (!srv)
         return;
     *srv_p = NULL;
+    if (!srv->loop) {
+        /* Detached: its connections are freed by their owner. */
+        free(srv);
+        return;
+    }
     srv->destroying = true;
     uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
     for (conn_t *c = srv->conns; c; c = c->next)
@@ -1582,122 +1620,89 @@ void wh_http_get_stats(const wh_http_server_t *srv, wh_http_stats_t *out)
     out->queued_bytes = srv->queued;
 }
 
-/* --- in-memory connection for fuzzing ------------------------------------------------ */
+/* --- detached connections ------------------------------------------------------------ */
 
-/* The fuzz handler answers some requests at once and holds the others, to be
- * answered in reverse order after each chunk of input, so that the ordering
- * and pipeline-limit paths run. Each response carries X-Seq with the
- * request's arrival number; fuzz_check_order aborts if they leave out of
- * order. */
-typedef struct fuzz_state {
-    wh_http_req_t *held[WH_HTTP_MAX_PIPELINE];
-    unsigned n_held;
-    unsigned long seq;
-    int requests;
-} fuzz_state_t;
-
-static void fuzz_answer(wh_http_req_t *req, unsigned long seq)
+static int detached_write(conn_t *c, char *data, size_t len)
 {
-    char seqbuf[32];
-    snprintf(seqbuf, sizeof seqbuf, "%lu", seq);
-    wh_http_header_t h[2] = {{"X-Seq", seqbuf}, {"X-Request-Id", req->request_id}};
-    wh_buf_t b;
-    wh_buf_init(&b);
-    wh_buf_printf(&b, "%s %s?%s %zu", req->method, req->path, req->query, req->body_len);
-    wh_http_respond(req, 200, req->content_type ? req->content_type : "text/plain", h,
-                    req->request_id ? 2 : 1, b.data, b.len);
-    wh_buf_close(&b);
+    c->output(c->output_ud, data, len);
+    free(data);
+    return 0;
 }
 
-static void fuzz_handler(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
+static void detached_settle(conn_t *c)
 {
-    fuzz_state_t *st = ud;
-    (void)srv;
-    unsigned long seq = st->seq++;
-    st->requests++;
-    req->user = (void *)(uintptr_t)seq;
-    /* The pipeline limit is what keeps this array from overflowing. */
-    if (st->n_held >= WH_HTTP_MAX_PIPELINE)
-        abort();
-    if (seq % 3 == 0)
-        fuzz_answer(req, seq);
-    else
-        st->held[st->n_held++] = req;
+    (void)c;
 }
 
-static void fuzz_answer_held(fuzz_state_t *st)
+static void detached_close(conn_t *c)
 {
-    while (st->n_held > 0) {
-        wh_http_req_t *req = st->held[--st->n_held];
-        fuzz_answer(req, (unsigned long)(uintptr_t)req->user);
-    }
+    (void)c;
 }
 
-static void fuzz_check_order(conn_t *c, const char *data, size_t len)
+static const conn_io_t detached_io = {detached_write, detached_settle, conn_close,
+                                      detached_close};
+
+int wh_http_server_new_detached(const wh_http_config_t *cfg, wh_http_handler_fn fn, void *ud,
+                                wh_http_server_t **out)
 {
-    const char *end = data + len;
-    static const char key[] = "\r\nX-Seq: ";
-    for (const char *p = data; p + sizeof key - 1 < end; p++) {
-        if (memcmp(p, key, sizeof key - 1) != 0)
-            continue;
-        unsigned long seq = strtoul(p + sizeof key - 1, NULL, 10);
-        if (seq != c->srv->fuzz_next_seq)
-            abort();
-        c->srv->fuzz_next_seq++;
-        return;
-    }
+    if (!fn || !out)
+        return WH_EINVAL;
+    wh_http_server_t *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return WH_ENOMEM;
+    config_fill(&srv->cfg, cfg);
+    srv->fn = fn;
+    srv->ud = ud;
+    *out = srv;
+    return 0;
 }
 
-int wh_http_parse_for_fuzz(const uint8_t *data, size_t len)
+int wh_http_conn_new_detached(wh_http_server_t *srv, const char *peer, wh_http_output_fn output,
+                              void *output_ud, wh_http_conn_t **out)
 {
-    wh_http_server_t srv;
-    fuzz_state_t st;
-    memset(&srv, 0, sizeof srv);
-    memset(&st, 0, sizeof st);
-    wh_http_config_defaults(&srv.cfg);
-    srv.cfg.addr = NULL;
-    srv.cfg.max_body_bytes = 4096; /* small, so that inputs reach it */
-    srv.fn = fuzz_handler;
-    srv.ud = &st;
-
     conn_t *c = calloc(1, sizeof *c);
     if (!c)
         return WH_ENOMEM;
-    conn_init_common(c, &srv);
-    c->in_memory = true;
-    strcpy(c->peer, "fuzz");
+    conn_init_common(c, srv, &detached_io);
+    c->output = output;
+    c->output_ud = output_ud;
+    snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "detached");
+    *out = c;
+    return 0;
+}
 
-    /* Chunk sizes from a fixed generator, so that fields, limits and phase
-     * boundaries fall across reads the way a slow network makes them. */
-    uint32_t rng = 2166136261u ^ (uint32_t)len;
-    size_t off = 0;
-    while (off < len && !c->closing && !c->no_more) {
-        rng = rng * 1664525u + 1013904223u;
-        size_t n = 1 + (rng >> 8) % 700;
-        if (n > len - off)
-            n = len - off;
-        if (c->in_len + n > c->in_cap) {
-            char *p = realloc(c->in, c->in_len + n);
-            if (!p)
-                break;
-            c->in = p;
-            c->in_cap = c->in_len + n;
+bool wh_http_conn_feed(wh_http_conn_t *c, const char *data, size_t len)
+{
+    if (c->closing || c->no_more)
+        return false;
+    if (c->in_len + len > c->in_cap) {
+        char *p = realloc(c->in, c->in_len + len);
+        if (!p) {
+            conn_close(c);
+            return false;
         }
-        memcpy(c->in + c->in_len, data + off, n);
-        c->in_len += n;
-        off += n;
-        c->read_ns = uv_hrtime();
-        start_headers(c);
-        conn_progress(c);
-        fuzz_answer_held(&st);
+        c->in = p;
+        c->in_cap = c->in_len + len;
     }
-    if (!c->closing) {
-        c->eof = true;
-        conn_progress(c);
-        fuzz_answer_held(&st);
-    }
+    if (len)
+        memcpy(c->in + c->in_len, data, len);
+    c->in_len += len;
+    conn_received(c);
+    return !c->closing && !c->no_more;
+}
+
+void wh_http_conn_eof(wh_http_conn_t *c)
+{
+    if (c->closing)
+        return;
+    c->eof = true;
+    conn_progress(c);
+}
+
+void wh_http_conn_free(wh_http_conn_t *c)
+{
+    if (!c)
+        return;
     conn_close(c);
-    fuzz_answer_held(&st); /* orphans now: freed without a connection */
     conn_release(c);
-    return st.requests;
 }

@@ -136,12 +136,31 @@ typedef struct wh_http_stats {
 void wh_http_get_stats(const wh_http_server_t *srv, wh_http_stats_t *out);
 
 
-/* For tests/fuzz/http_fuzz.c only: runs data through the same parser
- * settings, callbacks, limits and response queue as a socket connection, on
- * an in-memory connection fed in chunks of varying size, with a handler that
- * answers some requests at once and others later in reverse order. Aborts if
- * a response leaves out of order or the pipeline limit is broken. Returns the
- * number of requests handed to the handler, or WH_ENOMEM. */
-int wh_http_parse_for_fuzz(const uint8_t *data, size_t len);
+/* Detached connections: the same parser callbacks, limits and response
+ * queue as a socket connection, driven from memory (the fuzz target, tests).
+ * Bytes go in through wh_http_conn_feed() as if read from a socket; complete
+ * requests go to the server's handler; responses come out through the
+ * output function whole and in request order. A detached server has no loop
+ * and no listener: no deadlines apply and no connection limit counts. Only
+ * one thread may use a detached server and its connections. */
+typedef struct wh_http_conn wh_http_conn_t;
+typedef void (*wh_http_output_fn)(void *ud, const char *data, size_t len);
+
+/* cfg as for wh_http_server_new (addr ignored; NULL for the defaults).
+ * Destroy it with wh_http_server_destroy() after freeing its connections. */
+int wh_http_server_new_detached(const wh_http_config_t *cfg, wh_http_handler_fn fn, void *ud,
+                                wh_http_server_t **out);
+int wh_http_conn_new_detached(wh_http_server_t *srv, const char *peer, wh_http_output_fn output,
+                              void *output_ud, wh_http_conn_t **out);
+/* Parses what it can of data (and of bytes kept from earlier feeds while
+ * the pipeline was full). False once the connection takes no more input: it
+ * closed, or it answers what it has and then closes (an error, Connection:
+ * close). */
+bool wh_http_conn_feed(wh_http_conn_t *c, const char *data, size_t len);
+/* The client shut down its side: what it sent completely is still answered. */
+void wh_http_conn_eof(wh_http_conn_t *c);
+/* Closes and frees c. Requests the handler still holds become orphans, freed
+ * by the wh_http_respond() that answers them. */
+void wh_http_conn_free(wh_http_conn_t *c);
 
 #endif

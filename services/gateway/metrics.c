@@ -47,7 +47,8 @@ static const char *route_name(int r)
     return wh_ops[r].name;
 }
 
-void metrics_render(const metrics_t *m, wh_buf_t *out)
+void metrics_render(const metrics_t *m, const wh_http_stats_t *st, uint64_t broker_pending,
+                    const int instances[WH_SVC_COUNT], wh_buf_t *out)
 {
     wh_buf_puts(out, "# HELP wh_http_requests_total HTTP requests by route and status.\n"
                      "# TYPE wh_http_requests_total counter\n");
@@ -78,4 +79,26 @@ void metrics_render(const metrics_t *m, wh_buf_t *out)
                       route_name(r), (unsigned long long)cum, route_name(r), m->sum[r],
                       route_name(r), (unsigned long long)m->count[r]);
     }
+    wh_buf_printf(out,
+                  "# TYPE wh_http_requests_in_flight gauge\nwh_http_requests_in_flight %llu\n"
+                  "# TYPE wh_http_connections_open gauge\nwh_http_connections_open %llu\n"
+                  "# TYPE wh_http_connections_total counter\nwh_http_connections_total %llu\n"
+                  "# TYPE wh_http_connections_rejected_total counter\n"
+                  "wh_http_connections_rejected_total %llu\n"
+                  "# TYPE wh_http_timeouts_total counter\nwh_http_timeouts_total %llu\n"
+                  "# TYPE wh_http_limit_errors_total counter\nwh_http_limit_errors_total %llu\n"
+                  "# TYPE wh_http_queued_bytes gauge\nwh_http_queued_bytes %llu\n"
+                  "# TYPE wh_http_shed_total counter\nwh_http_shed_total %llu\n"
+                  "# TYPE wh_broker_pending gauge\nwh_broker_pending %llu\n"
+                  "# HELP wh_service_instances Live instances per service.\n"
+                  "# TYPE wh_service_instances gauge\n",
+                  (unsigned long long)st->requests_in_flight,
+                  (unsigned long long)st->connections_open,
+                  (unsigned long long)st->connections_total,
+                  (unsigned long long)st->connections_rejected, (unsigned long long)st->timeouts,
+                  (unsigned long long)st->limit_errors, (unsigned long long)st->queued_bytes,
+                  (unsigned long long)st->shed, (unsigned long long)broker_pending);
+    for (int s = 1; s < WH_SVC_COUNT; s++)
+        wh_buf_printf(out, "wh_service_instances{service=\"%s\"} %d\n", wh_service_names[s],
+                      instances[s]);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "http.h"
 #include "ops.h"
 
 enum {
@@ -24,6 +25,10 @@ typedef struct metrics metrics_t;
 metrics_t *metrics_new(void);
 void metrics_destroy(metrics_t **m_p);
 void metrics_observe(metrics_t *m, int route, int status, double seconds);
-void metrics_render(const metrics_t *m, wh_buf_t *out);
+/* The whole /metrics text: these counters, then the HTTP server's, the
+ * broker's requests in flight and the live instances of each service
+ * (instances[svc], from 1). */
+void metrics_render(const metrics_t *m, const wh_http_stats_t *st, uint64_t broker_pending,
+                    const int instances[WH_SVC_COUNT], wh_buf_t *out);
 
 #endif

@@ -24,36 +24,56 @@ static void role_list(wh_buf_t *b, unsigned roles)
     wh_buf_putc(b, ']');
 }
 
-/* Per-operation documentation, for the services whose rows file defines
- * WH_OPS_<SERVICE>_DOCS(D) with D(NAME, summary, description, media types
- * of a success that is not (only) JSON, comma-separated, or NULL). An
- * operation with media types is a document, not a list: it takes no
- * limit and cursor. */
-typedef struct op_doc {
-    int op;
-    const char *summary;
-    const char *description;
-    const char *media;
-} op_doc_t;
-static const op_doc_t op_docs[] = {
-#define WH_OP_DOC(name, summary, description, media) {WH_OP_##name, summary, description, media},
-#ifdef WH_OPS_AGREEMENTS_DOCS
+/* Per-operation documentation from each service's rows file:
+ * D(NAME, summary, description, request schema, successes, media types,
+ * query parameters). */
+static const openapi_doc_t op_docs[] = {
+#define WH_OP_DOC(name, summary, description, request, responses, media, query)                    \
+    {WH_OP_##name, summary, description, request, responses, media, query},
+    /* clang-format off */
+    WH_OPS_GATEWAY_DOCS(WH_OP_DOC)
     WH_OPS_AGREEMENTS_DOCS(WH_OP_DOC)
-#endif
-#ifdef WH_OPS_SCREENING_DOCS
+    WH_OPS_SURVEYS_DOCS(WH_OP_DOC)
     WH_OPS_SCREENING_DOCS(WH_OP_DOC)
-#endif
+    WH_OPS_NOTIFICATIONS_DOCS(WH_OP_DOC)
 #undef WH_OP_DOC
-    {-1, NULL, NULL, NULL},
+    {-1, NULL, NULL, NULL, NULL, NULL, NULL},
 };
+/* clang-format on */
 
-static const op_doc_t *doc_of(const wh_op_t *op)
+const openapi_doc_t *openapi_doc_of(int op)
 {
-    for (const op_doc_t *d = op_docs; d->op >= 0; d++)
-        if (&wh_ops[d->op] == op)
+    for (const openapi_doc_t *d = op_docs; d->op >= 0; d++)
+        if (d->op == op)
             return d;
     return NULL;
 }
+
+/* What each service's tag says. */
+static const char *const tag_descriptions[WH_SVC_COUNT] = {
+    "API tokens and this document.",
+    "Organisations, cooperation agreements between an employer and an insurer, their "
+    "activities, deadlines and reminders, and the insurer's prevention report.",
+    "Anonymous employee surveys: definition, participation codes, public participation and "
+    "results under the anonymity threshold.",
+    "Validated screening questionnaires pushed by integrations, the alerts they open, "
+    "erasure, and statistics under the anonymity rule.",
+    "Subscriptions to events by e-mail or signed webhook, and their deliveries.",
+};
+
+/* Media types of bodies that are not JSON, with the schema they get. */
+static const struct {
+    const char *media;
+    const char *schema;
+} text_media[] = {
+    {"text/csv", "CsvText"},
+    {"text/calendar", "CalendarText"},
+    {"text/html", "HtmlPage"},
+};
+
+/* The single resources, whose every answer carries an ETag for If-Match. */
+static const char *const etag_schemas[] = {
+    "Organization", "Agreement", "Activity", "Survey", "Screening", "Alert", "ScreeningSettings"};
 
 static void lower(char *dst, const char *src)
 {
@@ -64,14 +84,245 @@ static void lower(char *dst, const char *src)
     *dst = '\0';
 }
 
+static bool is_list(const char *schema, size_t n)
+{
+    return n >= 2 && schema[0] == '[' && schema[n - 1] == ']';
+}
+
+/* The schema of one success body for a JSON media type: a reference, or for
+ * "[X]" the list page of X. */
+static void json_schema_ref(wh_buf_t *b, const char *schema, size_t n)
+{
+    if (is_list(schema, n))
+        wh_buf_printf(b,
+                      "{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],"
+                      "\"properties\":{\"items\":{\"type\":\"array\",\"items\":"
+                      "{\"$ref\":\"#/components/schemas/%.*s\"}},\"next_cursor\":"
+                      "{\"$ref\":\"#/components/schemas/NextCursor\"}}}",
+                      (int)(n - 2), schema + 1);
+    else
+        wh_buf_printf(b, "{\"$ref\":\"#/components/schemas/%.*s\"}", (int)n, schema);
+}
+
+/* True when one of the successes of doc is a list page. */
+static bool returns_list(const openapi_doc_t *doc)
+{
+    for (const char *r = doc->responses; *r;) {
+        size_t n = strcspn(r, " ");
+        size_t body_n = strcspn(r, " @");
+        const char *colon = memchr(r, ':', body_n);
+        if (colon && is_list(colon + 1, (size_t)(r + body_n - colon - 1)))
+            return true;
+        r += n + (r[n] == ' ');
+    }
+    return false;
+}
+
+static void query_param(wh_buf_t *b, const char *p, size_t n, bool first)
+{
+    size_t name_n = strcspn(p, "=! ");
+    if (name_n > n)
+        name_n = n;
+    bool required = name_n < n && p[name_n] == '!';
+    const char *type = memchr(p, '=', n);
+    size_t type_n = type ? (size_t)(p + n - type - 1) : 0;
+    if (type)
+        type++;
+    wh_buf_printf(b, "%s{\"name\":\"%.*s\",\"in\":\"query\",\"required\":%s,\"schema\":",
+                  first ? "" : ",", (int)name_n, p, required ? "true" : "false");
+    if (!type)
+        wh_buf_puts(b, "{\"type\":\"string\"}");
+    else if (type_n == 3 && strncmp(type, "int", 3) == 0)
+        wh_buf_puts(b, "{\"type\":\"integer\"}");
+    else if (type_n == 4 && strncmp(type, "date", 4) == 0)
+        wh_buf_puts(b, "{\"type\":\"string\",\"format\":\"date\"}");
+    else {
+        /* a|b|c */
+        wh_buf_puts(b, "{\"type\":\"string\",\"enum\":[");
+        for (size_t i = 0; i < type_n;) {
+            size_t k = strcspn(type + i, "| ");
+            if (k > type_n - i)
+                k = type_n - i;
+            wh_buf_printf(b, "%s\"%.*s\"", i ? "," : "", (int)k, type + i);
+            i += k + 1;
+        }
+        wh_buf_puts(b, "]}");
+    }
+    wh_buf_putc(b, '}');
+}
+
+static void parameters(wh_buf_t *b, const wh_op_t *op, const openapi_doc_t *doc)
+{
+    wh_buf_puts(b, ",\"parameters\":[");
+    bool first = true;
+    for (const char *p = strchr(op->path, '{'); p; p = strchr(p + 1, '{')) {
+        const char *e = strchr(p, '}');
+        wh_buf_printf(b,
+                      "%s{\"name\":\"%.*s\",\"in\":\"path\",\"required\":true,"
+                      "\"schema\":{\"type\":\"string\"}}",
+                      first ? "" : ",", (int)(e - p - 1), p + 1);
+        first = false;
+    }
+    if (op->flags & WH_OPF_CREATE) {
+        wh_buf_printf(b,
+                      "%s{\"name\":\"Idempotency-Key\",\"in\":\"header\",\"description\":"
+                      "\"A repeat with the same key and body returns the first response; "
+                      "the same key with another body is 422.\",\"schema\":"
+                      "{\"type\":\"string\",\"maxLength\":255}}",
+                      first ? "" : ",");
+        first = false;
+    }
+    if (strcmp(op->method, "PATCH") == 0) {
+        wh_buf_printf(b,
+                      "%s{\"name\":\"If-Match\",\"in\":\"header\",\"description\":"
+                      "\"The ETag last read; another is 412.\",\"schema\":"
+                      "{\"type\":\"string\"}}",
+                      first ? "" : ",");
+        first = false;
+    }
+    if (doc && doc->query)
+        for (const char *q = doc->query; *q;) {
+            size_t n = strcspn(q, " ");
+            query_param(b, q, n, first);
+            first = false;
+            q += n + (q[n] == ' ');
+        }
+    if (doc && returns_list(doc)) {
+        wh_buf_printf(b,
+                      "%s{\"name\":\"limit\",\"in\":\"query\",\"description\":"
+                      "\"Items at most; a page also ends at %d KiB of items, so it may hold "
+                      "fewer and still have a next_cursor.\",\"schema\":{\"type\":\"integer\","
+                      "\"minimum\":1,\"maximum\":500,\"default\":50}},"
+                      "{\"name\":\"cursor\",\"in\":\"query\",\"description\":\"The next_cursor "
+                      "of the previous page.\",\"schema\":{\"type\":\"string\"}}",
+                      first ? "" : ",", WH_LIST_MAX_BYTES / 1024);
+    }
+    wh_buf_putc(b, ']');
+}
+
+static void request_body(wh_buf_t *b, const wh_op_t *op, const openapi_doc_t *doc)
+{
+    if (doc && doc->request) {
+        bool patch = strcmp(op->method, "PATCH") == 0;
+        wh_buf_printf(b,
+                      ",\"requestBody\":{\"required\":true,\"content\":{\"%s\":{\"schema\":"
+                      "{\"$ref\":\"#/components/schemas/%s\"}}",
+                      patch ? "application/merge-patch+json" : "application/json", doc->request);
+        if (patch)
+            wh_buf_printf(b,
+                          ",\"application/json\":{\"schema\":"
+                          "{\"$ref\":\"#/components/schemas/%s\"}}",
+                          doc->request);
+        wh_buf_puts(b, "}}");
+    } else if (strcmp(op->method, "POST") == 0) {
+        /* An action without fields: no body, or {} as generated clients send. */
+        wh_buf_puts(b, ",\"requestBody\":{\"required\":false,\"description\":\"No body, or an "
+                       "empty object.\",\"content\":{\"application/json\":{\"schema\":"
+                       "{\"$ref\":\"#/components/schemas/Empty\"}}}}");
+    }
+}
+
+static void success(wh_buf_t *b, const wh_op_t *op, const openapi_doc_t *doc, const char *r,
+                    size_t n, bool first)
+{
+    const char *at = memchr(r, '@', n);
+    size_t body_n = at ? (size_t)(at - r) : n;
+    const char *colon = memchr(r, ':', body_n);
+    size_t status_n = colon ? (size_t)(colon - r) : body_n;
+    const char *schema = colon ? colon + 1 : NULL;
+    size_t schema_n = colon ? (size_t)(r + body_n - colon - 1) : 0;
+    wh_buf_printf(b, "%s\"%.*s\":{\"description\":\"%s\"", first ? "" : ",", (int)status_n, r,
+                  strncmp(r, "201", 3) == 0   ? "Created"
+                  : strncmp(r, "202", 3) == 0 ? "Accepted"
+                  : strncmp(r, "204", 3) == 0 ? "Done; no body"
+                                              : "Success");
+    bool etag = false;
+    for (size_t i = 0; schema && i < sizeof etag_schemas / sizeof etag_schemas[0]; i++)
+        etag = etag || (strlen(etag_schemas[i]) == schema_n &&
+                        strncmp(schema, etag_schemas[i], schema_n) == 0);
+    if (etag)
+        wh_buf_puts(b, ",\"headers\":{\"ETag\":{\"$ref\":\"#/components/headers/ETag\"}}");
+    /* The media types: this success's own, the operation's, or JSON. */
+    const char *media = doc->media;
+    size_t media_n = media ? strlen(media) : 0;
+    if (at) {
+        media = at + 1;
+        media_n = (size_t)(r + n - media);
+    }
+    if (schema || media) {
+        if (!media) {
+            media = "application/json";
+            media_n = strlen(media);
+        }
+        wh_buf_puts(b, ",\"content\":{");
+        for (const char *m = media; m < media + media_n;) {
+            size_t k = strcspn(m, ", ");
+            if (k > (size_t)(media + media_n - m))
+                k = (size_t)(media + media_n - m);
+            wh_buf_printf(b, "%s\"%.*s\":{\"schema\":", m == media ? "" : ",", (int)k, m);
+            const char *text = NULL;
+            for (size_t i = 0; i < sizeof text_media / sizeof text_media[0]; i++)
+                if (strlen(text_media[i].media) == k && strncmp(m, text_media[i].media, k) == 0)
+                    text = text_media[i].schema;
+            if (text)
+                wh_buf_printf(b, "{\"$ref\":\"#/components/schemas/%s\"}", text);
+            else
+                json_schema_ref(b, schema ? schema : "Empty", schema ? schema_n : 5);
+            wh_buf_putc(b, '}');
+            m += k + (m[k] == ',');
+        }
+        wh_buf_putc(b, '}');
+    }
+    wh_buf_putc(b, '}');
+}
+
+static void responses(wh_buf_t *b, const wh_op_t *op, const openapi_doc_t *doc)
+{
+    wh_buf_puts(b, ",\"responses\":{");
+    if (doc && doc->responses) {
+        bool first = true;
+        for (const char *r = doc->responses; *r;) {
+            size_t n = strcspn(r, " ");
+            success(b, op, doc, r, n, first);
+            first = false;
+            r += n + (r[n] == ' ');
+        }
+    } else
+        wh_buf_puts(b, "\"200\":{\"description\":\"Success\"}");
+    /* Errors, all as problem details: those any operation may meet, 401
+     * only with a token, 412 and 507 only for writes, 415 only with a
+     * body. */
+    bool pub = op->roles & WH_ROLE_PUBLIC;
+    bool write = op->flags & WH_OPF_WRITE;
+    bool body = strcmp(op->method, "POST") == 0 || strcmp(op->method, "PATCH") == 0;
+    static const struct {
+        int status;
+        const char *ref;
+        int when; /* 0 always, 1 with a token, 2 writes, 3 with a body */
+    } errs[] = {
+        {400, "Problem", 0},     {401, "Problem", 1},     {403, "Problem", 0}, {404, "Problem", 0},
+        {409, "Problem", 0},     {412, "Problem", 2},     {413, "Problem", 0}, {415, "Problem", 3},
+        {422, "Problem", 0},     {429, "RateLimited", 0}, {500, "Problem", 0}, {502, "Problem", 0},
+        {503, "Unavailable", 0}, {504, "Problem", 0},     {507, "Problem", 2},
+    };
+    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
+        int w = errs[i].when;
+        if ((w == 1 && pub) || (w == 2 && !write) || (w == 3 && !body))
+            continue;
+        wh_buf_printf(b, ",\"%d\":{\"$ref\":\"#/components/responses/%s\"}", errs[i].status,
+                      errs[i].ref);
+    }
+    wh_buf_putc(b, '}');
+}
+
 static void operation(wh_buf_t *b, const wh_op_t *op)
 {
     char opid[64];
     lower(opid, op->name);
-    wh_buf_printf(b, "\"operationId\":\"%s\",\"x-service\":\"%s\",\"x-roles\":", opid,
-                  wh_service_names[op->service]);
+    const openapi_doc_t *doc = openapi_doc_of((int)(op - wh_ops));
+    wh_buf_printf(b, "\"operationId\":\"%s\",\"tags\":[\"%s\"],\"x-service\":\"%s\",\"x-roles\":",
+                  opid, wh_service_names[op->service], wh_service_names[op->service]);
     role_list(b, op->roles);
-    const op_doc_t *doc = doc_of(op);
     if (doc) {
         wh_buf_puts(b, ",\"summary\":");
         wh_buf_json_str(b, doc->summary, strlen(doc->summary));
@@ -80,72 +331,60 @@ static void operation(wh_buf_t *b, const wh_op_t *op)
     }
     if (op->roles & WH_ROLE_PUBLIC)
         wh_buf_puts(b, ",\"security\":[]");
-    wh_buf_puts(b, ",\"parameters\":[");
-    bool first = true;
-    for (const char *p = strchr(op->path, '{'); p; p = strchr(p + 1, '{')) {
-        const char *e = strchr(p, '}');
-        wh_buf_printf(b, "%s{\"name\":\"%.*s\",\"in\":\"path\",\"required\":true,"
-                         "\"schema\":{\"type\":\"string\"}}",
-                      first ? "" : ",", (int)(e - p - 1), p + 1);
-        first = false;
-    }
-    if (op->flags & WH_OPF_CREATE) {
-        wh_buf_printf(b, "%s{\"name\":\"Idempotency-Key\",\"in\":\"header\",\"schema\":"
-                         "{\"type\":\"string\",\"maxLength\":255}}",
-                      first ? "" : ",");
-        first = false;
-    }
-    if (strcmp(op->method, "PATCH") == 0) {
-        wh_buf_printf(b, "%s{\"name\":\"If-Match\",\"in\":\"header\",\"schema\":"
-                         "{\"type\":\"string\"}}",
-                      first ? "" : ",");
-        first = false;
-    }
-    if (strcmp(op->method, "GET") == 0 && !strchr(op->path, '{') &&
-        strstr(op->path, "openapi") == NULL && !(doc && doc->media)) {
-        wh_buf_printf(b,
-                      "%s{\"name\":\"limit\",\"in\":\"query\",\"description\":"
-                      "\"Items at most; a page also ends at %d KiB of items, so it may hold "
-                      "fewer and still have a next_cursor.\",\"schema\":{\"type\":\"integer\","
-                      "\"minimum\":1,\"maximum\":500,\"default\":50}},"
-                      "{\"name\":\"cursor\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}",
-                      first ? "" : ",", WH_LIST_MAX_BYTES / 1024);
-    }
-    wh_buf_putc(b, ']');
-    if (op->flags & WH_OPF_BODY)
-        wh_buf_printf(b, ",\"requestBody\":{\"required\":true,\"content\":{\"%s\":{\"schema\":"
-                         "{\"type\":\"object\",\"additionalProperties\":false}}}}",
-                      strcmp(op->method, "PATCH") == 0 ? "application/merge-patch+json"
-                                                       : "application/json");
-    int ok = (op->flags & WH_OPF_CREATE) ? 201 : strcmp(op->method, "DELETE") == 0 ? 204 : 200;
-    if (doc && doc->media) {
-        wh_buf_printf(b, ",\"responses\":{\"%d\":{\"description\":\"success\",\"content\":{",
-                      ok);
-        for (const char *m = doc->media; *m;) {
-            size_t n = strcspn(m, ",");
-            bool json = n == 16 && strncmp(m, "application/json", 16) == 0;
-            wh_buf_printf(b, "%s\"%.*s\":{\"schema\":{\"type\":\"%s\"}}",
-                          m == doc->media ? "" : ",", (int)n, m, json ? "object" : "string");
-            m += n + (m[n] == ',');
-        }
-        wh_buf_puts(b, "}}");
-    } else
-        wh_buf_printf(b, ",\"responses\":{\"%d\":{\"description\":\"success\"}", ok);
-    static const int errs[] = {400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503, 504, 507};
-    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++)
-        wh_buf_printf(b, ",\"%d\":{\"$ref\":\"#/components/responses/Problem\"}", errs[i]);
-    wh_buf_puts(b, "}");
+    parameters(b, op, doc);
+    request_body(b, op, doc);
+    responses(b, op, doc);
+}
+
+static void components(wh_buf_t *b)
+{
+    wh_buf_puts(b,
+                ",\"components\":{\"securitySchemes\":{\"bearer\":{\"type\":\"http\","
+                "\"scheme\":\"bearer\",\"description\":\"An API token from POST /v1/tokens (or "
+                "the operator's bootstrap token), bound to a role and organisations.\"}},"
+                "\"headers\":{\"ETag\":{\"description\":\"The resource's version, for "
+                "If-Match.\",\"required\":true,\"schema\":{\"type\":\"string\"}},\"Retry-After\":{"
+                "\"description\":"
+                "\"Seconds to wait before trying again.\",\"required\":true,\"schema\":"
+                "{\"type\":\"integer\",\"minimum\":0}}},"
+                "\"responses\":{\"Problem\":{\"description\":\"RFC 9457 problem details\","
+                "\"content\":{\"application/problem+json\":{\"schema\":"
+                "{\"$ref\":\"#/components/schemas/Problem\"}}}},"
+                "\"RateLimited\":{\"description\":\"Too many requests from this address; "
+                "RFC 9457 problem details\",\"headers\":{\"Retry-After\":{\"$ref\":"
+                "\"#/components/headers/Retry-After\"}},\"content\":{\"application/problem+json\":"
+                "{\"schema\":{\"$ref\":\"#/components/schemas/Problem\"}}}},"
+                "\"Unavailable\":{\"description\":\"A service is down or busy; RFC 9457 problem "
+                "details\",\"headers\":{\"Retry-After\":{\"description\":\"Seconds to wait, when "
+                "known.\",\"schema\":{\"type\":\"integer\",\"minimum\":0}}},\"content\":"
+                "{\"application/problem+json\":{\"schema\":"
+                "{\"$ref\":\"#/components/schemas/Problem\"}}}}},"
+                "\"schemas\":{");
+    for (size_t i = 0; i < openapi_n_schemas; i++)
+        wh_buf_printf(b, "%s\"%s\":%s", i ? "," : "", openapi_schemas[i].name,
+                      openapi_schemas[i].json);
+    wh_buf_puts(b, "}}");
 }
 
 void openapi_render(wh_buf_t *b)
 {
     wh_buf_puts(b,
                 "{\"openapi\":\"3.1.0\",\"info\":{\"title\":\"workhealth\",\"version\":\"1\","
-                "\"description\":\"Workplace health programmes: cooperation agreements, "
-                "anonymous surveys, screening and notifications. Roles per operation are listed "
-                "in x-roles; a token sees only its organisations, others are 404.\"},"
-                "\"servers\":[{\"url\":\"/\"}],"
-                "\"security\":[{\"bearer\":[]}],\"paths\":{");
+                "\"summary\":\"Workplace health programmes: agreements, surveys, screening, "
+                "notifications.\",\"description\":\"Workplace health programmes: cooperation "
+                "agreements, anonymous surveys, screening and notifications. JSON in UTF-8 with "
+                "snake_case fields; dates YYYY-MM-DD, instants RFC 3339 in UTC; ids are opaque "
+                "sortable strings. Errors are RFC 9457 problem details with a JSON pointer per "
+                "invalid field; unknown fields in a request body are 422. Roles per operation "
+                "are listed in x-roles; a token sees only its organisations, others are 404. "
+                "Lists take limit and cursor and answer {items, next_cursor}.\","
+                "\"license\":{\"name\":\"Apache-2.0\",\"identifier\":\"Apache-2.0\"}},"
+                "\"servers\":[{\"url\":\"/\",\"description\":\"The gateway serving this "
+                "document\"}],\"tags\":[");
+    for (int s = 0; s < WH_SVC_COUNT; s++)
+        wh_buf_printf(b, "%s{\"name\":\"%s\",\"description\":\"%s\"}", s ? "," : "",
+                      wh_service_names[s], tag_descriptions[s]);
+    wh_buf_puts(b, "],\"security\":[{\"bearer\":[]}],\"paths\":{");
     bool first_path = true;
     for (int i = 0; i < WH_OP_COUNT; i++) {
         if (!wh_ops[i].path)
@@ -172,15 +411,7 @@ void openapi_render(wh_buf_t *b)
         }
         wh_buf_putc(b, '}');
     }
-    wh_buf_puts(b,
-                "},\"components\":{\"securitySchemes\":{\"bearer\":{\"type\":\"http\","
-                "\"scheme\":\"bearer\"}},\"responses\":{\"Problem\":{\"description\":"
-                "\"RFC 9457 problem details\",\"content\":{\"application/problem+json\":"
-                "{\"schema\":{\"$ref\":\"#/components/schemas/Problem\"}}}}},"
-                "\"schemas\":{\"Problem\":{\"type\":\"object\",\"properties\":{"
-                "\"type\":{\"type\":\"string\"},\"title\":{\"type\":\"string\"},"
-                "\"status\":{\"type\":\"integer\"},\"detail\":{\"type\":\"string\"},"
-                "\"errors\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
-                "\"pointer\":{\"type\":\"string\"},\"parameter\":{\"type\":\"string\"},"
-                "\"detail\":{\"type\":\"string\"}}}}}}}}}");
+    wh_buf_putc(b, '}');
+    components(b);
+    wh_buf_putc(b, '}');
 }

@@ -7,22 +7,25 @@
 #include <string.h>
 
 #include "err.h"
-#include "id.h"
+#include "hset.h"
 
+/* The hash set's entry: its key first. */
 typedef struct bucket {
     unsigned char key[16];
-    bool used;
     double tokens;
     uint64_t last_ms;
 } bucket_t;
 
 struct ratelimit {
     double rate_per_ms, burst;
-    size_t mask;
-    uint64_t seed[2];
-    size_t used;
-    bucket_t *b;
+    wh_hset_t buckets;
 };
+
+/* The bucket seen longest ago goes first when a window is full. */
+static bool older(const void *a, const void *b)
+{
+    return ((const bucket_t *)a)->last_ms < ((const bucket_t *)b)->last_ms;
+}
 
 int ratelimit_new(double rate_per_s, double burst, size_t max_addresses, ratelimit_t **out)
 {
@@ -32,15 +35,19 @@ int ratelimit_new(double rate_per_s, double burst, size_t max_addresses, ratelim
     ratelimit_t *rl = calloc(1, sizeof *rl);
     if (!rl)
         return WH_ENOMEM;
-    rl->b = calloc(max_addresses, sizeof *rl->b);
-    if (!rl->b || wh_random_bytes(rl->seed, sizeof rl->seed) != 0) {
-        free(rl->b);
+    const wh_hset_opts_t o = {.key_len = 16,
+                              .entry_size = sizeof(bucket_t),
+                              .slots = max_addresses,
+                              .max_slots = max_addresses,
+                              .probe = RATELIMIT_PROBE,
+                              .evict_first = older};
+    int rc = wh_hset_init(&rl->buckets, &o);
+    if (rc != 0) {
         free(rl);
-        return WH_ENOMEM;
+        return rc;
     }
     rl->rate_per_ms = rate_per_s / 1000.0;
     rl->burst = burst;
-    rl->mask = max_addresses - 1;
     *out = rl;
     return 0;
 }
@@ -50,14 +57,14 @@ void ratelimit_destroy(ratelimit_t **rl_p)
     ratelimit_t *rl = *rl_p;
     if (!rl)
         return;
-    free(rl->b);
+    wh_hset_close(&rl->buckets);
     free(rl);
     *rl_p = NULL;
 }
 
 size_t ratelimit_used(const ratelimit_t *rl)
 {
-    return rl->used;
+    return wh_hset_count(&rl->buckets);
 }
 
 /* The bucket key: IPv4 as IPv4-mapped IPv6, IPv6 cut to its /64. Anything
@@ -79,47 +86,14 @@ static void addr_key(const char *addr, unsigned char key[16])
     }
 }
 
-/* A keyed 64-bit hash (murmur3's finalizer over the key's two halves and the
- * random seed); only its spread matters, not its cryptographic strength. */
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
-static size_t slot_of(const ratelimit_t *rl, const unsigned char key[16])
-{
-    uint64_t hi, lo;
-    memcpy(&hi, key, 8);
-    memcpy(&lo, key + 8, 8);
-    return (size_t)(mix(mix(hi ^ rl->seed[0]) ^ lo ^ rl->seed[1]) & rl->mask);
-}
-
 int ratelimit_take(ratelimit_t *rl, const char *addr, uint64_t now_ms)
 {
     unsigned char key[16];
     addr_key(addr ? addr : "", key);
-    size_t start = slot_of(rl, key);
-    bucket_t *b = NULL, *free_slot = NULL, *oldest = NULL;
-    for (size_t i = 0; i < RATELIMIT_PROBE && !b; i++) {
-        bucket_t *x = &rl->b[(start + i) & rl->mask];
-        if (x->used && memcmp(x->key, key, 16) == 0)
-            b = x;
-        else if (!x->used && !free_slot)
-            free_slot = x;
-        else if (x->used && (!oldest || x->last_ms < oldest->last_ms))
-            oldest = x;
-    }
-    if (!b) {
-        b = free_slot ? free_slot : oldest;
-        if (!b->used)
-            rl->used++;
-        memcpy(b->key, key, 16);
-        b->used = true;
+    wh_hset_how_t how;
+    int err;
+    bucket_t *b = wh_hset_put(&rl->buckets, key, &how, &err);
+    if (how != WH_HSET_FOUND) { /* a new address, or one evicted for it */
         b->tokens = rl->burst;
         b->last_ms = now_ms;
     }

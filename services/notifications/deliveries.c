@@ -110,24 +110,15 @@ static void pack_delivery(wh_ctx_t *c, msgpack_packer *pk, sqlite3_stmt *st)
     bool pending = wh_str_eq(wh_stmt_col_str(st, 7), "pending");
     bool email = wh_str_eq(wh_stmt_col_str(st, 5), "email");
     msgpack_pack_map(pk, 11);
-    wh_msg_pack_str(pk, "id");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 1));
-    wh_msg_pack_str(pk, "event_id");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 2));
-    wh_msg_pack_str(pk, "event_type");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 3));
-    wh_msg_pack_str(pk, "org_id");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 8));
-    wh_msg_pack_str(pk, "subscription_id");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 4));
-    wh_msg_pack_str(pk, "channel");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 5));
-    wh_msg_pack_str(pk, "target");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 6));
-    wh_msg_pack_str(pk, "status");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 7));
-    wh_msg_pack_str(pk, "created_at");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 9));
+    wh_stmt_kv_text(pk, "id", st, 1);
+    wh_stmt_kv_text(pk, "event_id", st, 2);
+    wh_stmt_kv_text(pk, "event_type", st, 3);
+    wh_stmt_kv_text(pk, "org_id", st, 8);
+    wh_stmt_kv_text(pk, "subscription_id", st, 4);
+    wh_stmt_kv_text(pk, "channel", st, 5);
+    wh_stmt_kv_text(pk, "target", st, 6);
+    wh_stmt_kv_text(pk, "status", st, 7);
+    wh_stmt_kv_text(pk, "created_at", st, 9);
     char next[WH_RFC3339_LEN];
     wh_clock_format_rfc3339(sqlite3_column_int64(st, 10), next);
     wh_msg_kv_str(pk, "next_attempt_at", pending ? next : NULL);
@@ -143,63 +134,39 @@ static void pack_delivery(wh_ctx_t *c, msgpack_packer *pk, sqlite3_stmt *st)
     msgpack_pack_array(pk, (size_t)n);
     while (n-- > 0 && sqlite3_step(a) == SQLITE_ROW) {
         msgpack_pack_map(pk, email ? 4 : 3);
-        wh_msg_pack_str(pk, "at");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(a, 0));
-        wh_msg_pack_str(pk, "outcome");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(a, 1));
-        wh_msg_pack_str(pk, "http_status");
-        if (sqlite3_column_type(a, 2) == SQLITE_NULL)
-            msgpack_pack_nil(pk);
-        else
-            msgpack_pack_int64(pk, sqlite3_column_int64(a, 2));
-        if (email) {
-            wh_msg_pack_str(pk, "smtp_status");
-            if (sqlite3_column_type(a, 3) == SQLITE_NULL)
-                msgpack_pack_nil(pk);
-            else
-                msgpack_pack_int64(pk, sqlite3_column_int64(a, 3));
-        }
+        wh_stmt_kv_text(pk, "at", a, 0);
+        wh_stmt_kv_text(pk, "outcome", a, 1);
+        wh_stmt_kv_int(pk, "http_status", a, 2);
+        if (email)
+            wh_stmt_kv_int(pk, "smtp_status", a, 3);
     }
     sqlite3_reset(a);
 }
 
 void delivery_list(wh_ctx_t *c)
 {
-    wh_page_t page;
-    bool ok = wh_valid_page(c->req, c->rep, &page);
-    wh_str_t status = wh_request_param(c->req, "status");
+    wh_list_t list;
+    bool ok = wh_list_start(&list, c->req, c->rep);
+    int status;
+    ok = wh_param_enum(c->req, c->rep, "status", statuses, "must be pending, delivered or failed",
+                       &status) &&
+         ok;
     wh_str_t type = wh_request_param(c->req, "event_type");
-    wh_str_t sub = wh_request_param(c->req, "subscription_id");
-    bool known = false;
-    for (int i = 0; status.p && statuses[i]; i++)
-        known = known || wh_str_eq(status, statuses[i]);
-    if (status.p && !known) {
-        wh_reply_param(c->rep, "status", "must be pending, delivered or failed");
-        ok = false;
-    }
     if (type.p && !wh_event_type_find(type.p, type.n)) {
         wh_reply_param(c->rep, "event_type", "unknown event type");
         ok = false;
     }
-    if (sub.p && !wh_id_valid(sub.p, sub.n)) {
-        wh_reply_param(c->rep, "subscription_id", "is not a subscription id");
-        ok = false;
-    }
+    wh_str_t sub;
+    ok = wh_param_id(c->req, c->rep, "subscription_id", "is not a subscription id", &sub) && ok;
     if (!ok)
         return;
-    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_DELIVERY_LIST);
-    wh_stmt_bind_str(st, 1, page.cursor);
-    sqlite3_bind_int64(st, 2, page.limit + 1);
-    wh_request_bind_scope(st, 3, c->req);
-    wh_stmt_bind_str(st, 4, status);
+    sqlite3_stmt *st = wh_list_query(&list, c, SQL_DELIVERY_LIST);
+    wh_stmt_bind_text(st, 4, wh_param_value(statuses, status));
     wh_stmt_bind_str(st, 5, type);
     wh_stmt_bind_str(st, 6, sub);
     sqlite3_bind_int(st, 7, subscription_role_sees_alerts(c->req->principal.role));
-    wh_list_t list;
-    wh_list_init(&list, page.limit);
     msgpack_packer *pk;
-    while (sqlite3_step(st) == SQLITE_ROW &&
-           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 1))))
+    while ((pk = wh_list_next(&list, st, 1)))
         pack_delivery(c, pk, st);
     wh_list_finish(&list, c->rep);
 }

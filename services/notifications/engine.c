@@ -1,13 +1,13 @@
 #include "engine.h"
 
 #include <stdbool.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
 #include "err.h"
+#include "hset.h"
 #include "http_client.h"
 #include "id.h"
 #include "log.h"
@@ -67,9 +67,9 @@ struct job {
     int round; /* attempts so far in this schedule */
     char *target;
     char *secret;
-    wh_buf_t payload; /* the webhook body or the whole e-mail */
-    mail_upload_t upload; /* e-mail bytes handed to curl */
-    size_t response_bytes;
+    wh_buf_t payload;           /* the webhook body or the whole e-mail */
+    mail_upload_t upload;       /* e-mail bytes handed to curl */
+    webhook_transfer_t webhook; /* a webhook's transfer state */
     int64_t started_ms;
     CURL *easy;
     struct curl_slist *headers;
@@ -95,12 +95,13 @@ struct outcome {
 };
 
 /* The set of claimed seqs: deliveries in memory or with an outcome not yet
- * written. Open addressing with linear probing and backward-shift deletion;
- * 0 is never a seq (SQLite rowids start at 1). */
+ * written. Allocated whole at the start: it holds 3/4 of its slots, more
+ * than ENGINE_MAX_JOBS + OUTCOME_SLOTS, so a claim never fails. */
 #define CLAIM_SLOTS 16384 /* > 2 * (ENGINE_MAX_JOBS + ENGINE_MAX_OUTCOMES) */
 /* Outcomes can pass ENGINE_MAX_OUTCOMES (which stops new work) by what is
  * in flight then. */
 #define OUTCOME_SLOTS (ENGINE_MAX_OUTCOMES + ENGINE_MAX_INFLIGHT)
+_Static_assert(CLAIM_SLOTS / 4 * 3 > ENGINE_MAX_JOBS + OUTCOME_SLOTS, "claims can fill up");
 
 struct engine {
     wh_service_t *svc;
@@ -117,15 +118,12 @@ struct engine {
     int in_flight;
     struct outcome *outcomes;
     int n_outcomes;
-    int64_t claims[CLAIM_SLOTS];
-    int n_claims;
+    wh_hset_t claims; /* of int64_t seqs */
     /* configuration */
     double scale;
     char base_url[512];
-    char *smtp_url;
-    long smtp_ssl;
     char mail_from[320];
-    char envelope_from[MAIL_MAX_ADDRESS + 3];
+    mail_smtp_t smtp_server;
     bool smtp;
     int mail_per_org_hour;
     struct mail_org mail_orgs[ENGINE_MAIL_ORGS];
@@ -134,54 +132,22 @@ struct engine {
 
 /* --- claims ------------------------------------------------------------ */
 
-static unsigned slot_of(int64_t seq)
-{
-    uint64_t h = (uint64_t)seq * 0x9E3779B97F4A7C15ull;
-    return (unsigned)(h >> 50) & (CLAIM_SLOTS - 1);
-}
-
 static bool claimed(const engine_t *e, int64_t seq)
 {
-    for (unsigned i = slot_of(seq);; i = (i + 1) & (CLAIM_SLOTS - 1)) {
-        if (e->claims[i] == seq)
-            return true;
-        if (e->claims[i] == 0)
-            return false;
-    }
+    return wh_hset_get(&e->claims, &seq) != NULL;
 }
 
 static void claim(engine_t *e, int64_t seq)
 {
-    unsigned i = slot_of(seq);
-    while (e->claims[i] != 0 && e->claims[i] != seq)
-        i = (i + 1) & (CLAIM_SLOTS - 1);
-    if (e->claims[i] == 0)
-        e->n_claims++;
-    e->claims[i] = seq;
+    wh_hset_how_t how;
+    int err;
+    if (!wh_hset_put(&e->claims, &seq, &how, &err))
+        wh_log_error("delivery claims: %s", wh_strerror(err));
 }
 
 static void unclaim(engine_t *e, int64_t seq)
 {
-    unsigned i = slot_of(seq);
-    while (e->claims[i] != seq) {
-        if (e->claims[i] == 0)
-            return;
-        i = (i + 1) & (CLAIM_SLOTS - 1);
-    }
-    e->claims[i] = 0;
-    e->n_claims--;
-    /* Backward shift: move up any later entry that probed past the hole. */
-    unsigned hole = i;
-    for (unsigned j = (i + 1) & (CLAIM_SLOTS - 1); e->claims[j] != 0;
-         j = (j + 1) & (CLAIM_SLOTS - 1)) {
-        unsigned home = slot_of(e->claims[j]);
-        bool between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-        if (!between) {
-            e->claims[hole] = e->claims[j];
-            e->claims[j] = 0;
-            hole = j;
-        }
-    }
+    wh_hset_del(&e->claims, &seq);
 }
 
 /* --- mail per organisation ------------------------------------------------- */
@@ -361,15 +327,6 @@ static void record(engine_t *e, struct job *j, verdict_t v, long http_status, lo
 
 /* --- sending --------------------------------------------------------------- */
 
-static size_t on_response(char *p, size_t size, size_t n, void *ud)
-{
-    struct job *j = ud;
-    j->response_bytes += size * n;
-    /* Returning less than given ends the transfer; the status is known by
-     * now and decides the outcome. */
-    return j->response_bytes > ENGINE_MAX_RESPONSE ? 0 : size * n;
-}
-
 static void dispatch(engine_t *e);
 
 static void on_done(void *ud, CURL *easy, CURLcode rc)
@@ -398,90 +355,19 @@ static void on_done(void *ud, CURL *easy, CURLcode rc)
         dispatch(e);
 }
 
-/* CURLOPT_OPENSOCKETFUNCTION: every address curl connects to, after its
- * own resolution, passes the guard here, so a name that resolves to an
- * internal address (at any moment: DNS rebinding) gains nothing. A refusal
- * ends the attempt as any connection failure does; the tenant sees the same
- * outcome as for a closed port, the operator the reason in the log. */
-static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+static int start_webhook(struct job *j)
 {
-    struct job *j = ud;
-    uint8_t a[16];
-    net_class_t cls = NET_RESERVED;
-    if (purpose == CURLSOCKTYPE_IPCXN && netguard_from_sockaddr(&addr->addr, a) &&
-        netguard_permits(netguard_get(), a, &cls))
-        return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
-    char text[NETGUARD_ADDR_LEN] = "?";
-    if (netguard_from_sockaddr(&addr->addr, a))
-        netguard_format(a, text, sizeof text);
-    wh_log_warn("delivery %s: refused to connect to %s, a %s address (WH_WEBHOOK_ALLOW "
-                "allows ranges)",
-                j->id, text, netguard_class_name(cls));
-    return CURL_SOCKET_BAD;
-}
-
-static int start_webhook(engine_t *e, struct job *j)
-{
-    char sig[WEBHOOK_SIGNATURE_LEN + 1];
-    int64_t ts = j->started_ms / 1000;
-    if (!j->secret || webhook_sign(j->secret, j->id, ts, j->payload.data, j->payload.len, sig) != 0)
+    j->webhook = (webhook_transfer_t){.id = j->id};
+    if (!j->secret)
         return WH_EINVAL;
-    char h[128];
-    struct curl_slist *l = NULL;
-    l = curl_slist_append(l, "Content-Type: application/json");
-    snprintf(h, sizeof h, "webhook-id: %s", j->id);
-    l = curl_slist_append(l, h);
-    snprintf(h, sizeof h, "webhook-timestamp: %lld", (long long)ts);
-    l = curl_slist_append(l, h);
-    snprintf(h, sizeof h, "webhook-signature: %s", sig);
-    l = curl_slist_append(l, h);
-    l = curl_slist_append(l, "User-Agent: workhealth-webhooks/1");
-    l = curl_slist_append(l, "Expect:"); /* no 100-continue round trip */
-    j->headers = l;
-    if (!l)
-        return WH_ENOMEM;
-    CURL *c = j->easy;
-    curl_easy_setopt(c, CURLOPT_URL, j->target);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, l);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->payload.data);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)j->payload.len);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    /* No proxy from the environment: the guard must see the receiver's
-     * address, not a proxy's. */
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, j);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ENGINE_WEBHOOK_CONNECT_MS);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ENGINE_WEBHOOK_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_response);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
-    (void)e;
-    return 0;
+    return webhook_curl_setup(j->easy, &j->webhook, j->target, j->secret, j->started_ms / 1000,
+                              &j->payload, &j->headers);
 }
 
 static int start_mail(engine_t *e, struct job *j)
 {
-    char rcpt[MAIL_MAX_ADDRESS + 3];
-    snprintf(rcpt, sizeof rcpt, "<%s>", j->target);
-    j->headers = curl_slist_append(NULL, rcpt);
-    if (!j->headers)
-        return WH_ENOMEM;
-    CURL *c = j->easy;
-    curl_easy_setopt(c, CURLOPT_URL, e->smtp_url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(c, CURLOPT_USE_SSL, e->smtp_ssl);
-    curl_easy_setopt(c, CURLOPT_MAIL_FROM, e->envelope_from);
-    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, j->headers);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     j->upload = (mail_upload_t){&j->payload, 0};
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, mail_upload_read);
-    curl_easy_setopt(c, CURLOPT_READDATA, &j->upload);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE, (long)j->payload.len);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ENGINE_SMTP_CONNECT_MS);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ENGINE_SMTP_TIMEOUT_MS);
-    return 0;
+    return mail_curl_setup(j->easy, &e->smtp_server, j->target, &j->upload, &j->headers);
 }
 
 static void start(engine_t *e, struct job *j)
@@ -491,7 +377,7 @@ static void start(engine_t *e, struct job *j)
     int rc = j->easy ? 0 : WH_ENOMEM;
     if (rc == 0) {
         curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
-        rc = j->email ? start_mail(e, j) : start_webhook(e, j);
+        rc = j->email ? start_mail(e, j) : start_webhook(j);
     }
     if (rc == 0)
         rc = wh_http_client_add(e->http, j->easy, on_done, j);
@@ -552,7 +438,7 @@ static struct job *load(engine_t *e, int64_t seq, struct host *h)
     j->e = e;
     j->h = h;
     j->seq = seq;
-    snprintf(j->id, sizeof j->id, "%s", (const char *)sqlite3_column_text(st, 0));
+    wh_stmt_col_copy(st, 0, j->id, sizeof j->id);
     j->email = strcmp((const char *)sqlite3_column_text(st, 1), "email") == 0;
     j->target = strdup((const char *)sqlite3_column_text(st, 2));
     const char *lang = (const char *)sqlite3_column_text(st, 3);
@@ -650,7 +536,7 @@ static void scan(engine_t *e)
             sqlite3_bind_int64(st, 1, now);
             sqlite3_bind_int(st, 2, e->smtp);
             sqlite3_bind_text(st, 3, full.data, (int)full.len, SQLITE_TRANSIENT);
-            sqlite3_bind_int64(st, 4, (int64_t)e->n_claims + room);
+            sqlite3_bind_int64(st, 4, (int64_t)wh_hset_count(&e->claims) + room);
             sqlite3_bind_text(st, 5, orgs_full.data, (int)orgs_full.len, SQLITE_TRANSIENT);
             while (n < room && sqlite3_step(st) == SQLITE_ROW) {
                 int64_t seq = sqlite3_column_int64(st, 0);
@@ -664,7 +550,7 @@ static void scan(engine_t *e)
                     continue;
                 snprintf(mail_org[n], sizeof mail_org[n], "%s", is_mail[n] ? org : "");
                 seqs[n] = seq;
-                snprintf(keys[n], sizeof keys[n], "%s", (const char *)sqlite3_column_text(st, 1));
+                wh_stmt_col_copy(st, 1, keys[n], sizeof keys[n]);
                 n++;
             }
             sqlite3_reset(st);
@@ -801,10 +687,10 @@ static int configure(engine_t *e, const wh_config_t *cfg)
     e->scale = cfg->retry_scale;
     if (e->scale != 1.0)
         wh_log_info("retry schedule scaled by %g (WH_RETRY_SCALE)", e->scale);
-    if (!netguard_load())
+    if (!netguard_load(cfg->webhook_allow))
         return WH_EINVAL;
     e->mail_per_org_hour = ENGINE_MAIL_PER_ORG_HOUR;
-    const char *limit = getenv("WH_MAIL_PER_ORG_HOUR");
+    const char *limit = cfg->mail_per_org_hour;
     if (limit && *limit) {
         char *end;
         long v = strtol(limit, &end, 10);
@@ -823,12 +709,13 @@ static int configure(engine_t *e, const wh_config_t *cfg)
     while (n > 0 && e->base_url[n - 1] == '/')
         e->base_url[--n] = '\0';
     snprintf(e->mail_from, sizeof e->mail_from, "%s", cfg->mail_from);
-    if (!mail_envelope_from(e->mail_from, e->envelope_from, sizeof e->envelope_from)) {
+    if (!mail_envelope_from(e->mail_from, e->smtp_server.envelope_from,
+                            sizeof e->smtp_server.envelope_from)) {
         wh_log_error("WH_MAIL_FROM is not an address (addr or Name <addr>)");
         return WH_EINVAL;
     }
     if (cfg->smtp_url && *cfg->smtp_url) {
-        int rc = mail_smtp_url(cfg->smtp_url, &e->smtp_url, &e->smtp_ssl);
+        int rc = mail_smtp_url(cfg->smtp_url, &e->smtp_server.url, &e->smtp_server.use_ssl);
         if (rc != 0) {
             wh_log_error("WH_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://..., "
                          "optionally with ?starttls=required|try|off");
@@ -853,8 +740,9 @@ static void on_closed(uv_handle_t *h)
 {
     engine_t *e = h->data;
     if (--e->open_handles == 0) {
+        wh_hset_close(&e->claims);
         free(e->outcomes);
-        free(e->smtp_url);
+        free(e->smtp_server.url);
         free(e);
     }
 }
@@ -868,12 +756,19 @@ int engine_start(wh_service_t *s, engine_t **out)
     e->store = wh_service_store(s);
     e->loop = wh_service_loop(s);
     e->outcomes = calloc(OUTCOME_SLOTS, sizeof *e->outcomes);
-    int rc = e->outcomes ? configure(e, wh_service_config(s)) : WH_ENOMEM;
+    const wh_hset_opts_t claims = {.key_len = sizeof(int64_t),
+                                   .entry_size = sizeof(int64_t),
+                                   .slots = CLAIM_SLOTS,
+                                   .max_slots = CLAIM_SLOTS};
+    int rc = e->outcomes ? wh_hset_init(&e->claims, &claims) : WH_ENOMEM;
+    if (rc == 0)
+        rc = configure(e, wh_service_config(s));
     if (rc == 0)
         rc = wh_http_client_new(e->loop, &e->http);
     if (rc != 0) {
+        wh_hset_close(&e->claims);
         free(e->outcomes);
-        free(e->smtp_url);
+        free(e->smtp_server.url);
         free(e);
         return rc;
     }

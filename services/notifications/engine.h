@@ -38,11 +38,7 @@
 #define ENGINE_FLUSH_MS            20   /* outcomes are written at most this late */
 #define ENGINE_FLUSH_BATCH         512  /* or as soon as this many wait */
 #define ENGINE_TICK_MS             1000 /* due deliveries are looked for at least this often */
-#define ENGINE_MAX_RESPONSE        (64 * 1024) /* response bytes read from a receiver, then dropped */
-#define ENGINE_WEBHOOK_CONNECT_MS  5000
-#define ENGINE_WEBHOOK_TIMEOUT_MS  10000
-#define ENGINE_SMTP_CONNECT_MS     10000
-#define ENGINE_SMTP_TIMEOUT_MS     30000
+/* The limits of one transfer are in webhook.h and mail.h. */
 /* E-mails started per organisation (the event's) in one hour; more wait,
  * pending, for the next hour: nothing is dropped. WH_MAIL_PER_ORG_HOUR
  * overrides the default (1..ENGINE_MAIL_PER_ORG_HOUR_MAX). */

@@ -1,5 +1,6 @@
 #include "mail.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -183,5 +184,27 @@ int mail_smtp_url(const char *url, char **curl_url, long *use_ssl)
     if (!*curl_url)
         return WH_ENOMEM;
     *use_ssl = ssl;
+    return 0;
+}
+
+int mail_curl_setup(CURL *c, const mail_smtp_t *smtp, const char *to, mail_upload_t *upload,
+                    struct curl_slist **rcpt)
+{
+    char addr[MAIL_MAX_ADDRESS + 3];
+    snprintf(addr, sizeof addr, "<%s>", to);
+    *rcpt = curl_slist_append(NULL, addr);
+    if (!*rcpt)
+        return WH_ENOMEM;
+    curl_easy_setopt(c, CURLOPT_URL, smtp->url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(c, CURLOPT_USE_SSL, smtp->use_ssl);
+    curl_easy_setopt(c, CURLOPT_MAIL_FROM, smtp->envelope_from);
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, *rcpt);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, mail_upload_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, upload);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE, (long)upload->msg->len);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)MAIL_SMTP_CONNECT_MS);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)MAIL_SMTP_TIMEOUT_MS);
     return 0;
 }

@@ -12,12 +12,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <curl/curl.h>
+
 #include "buf.h"
 #include "valid.h"
 
 #define MAIL_MAX_SUBJECT 250 /* octets of subject text; longer ones are cut */
 #define MAIL_MAX_ADDRESS WH_MAX_EMAIL
 #define MAIL_DOMAIN      "workhealth" /* right-hand side of Message-ID */
+#define MAIL_SMTP_CONNECT_MS 10000
+#define MAIL_SMTP_TIMEOUT_MS 30000
 
 /* WH_SMTP_URL: smtp://[user:password@]host[:port] (STARTTLS when the server
  * offers it; required when the URL carries credentials, so that a password
@@ -38,6 +42,19 @@ size_t mail_upload_read(char *buf, size_t size, size_t n, void *ud);
 /* The envelope sender from WH_MAIL_FROM, which may be "Name <addr>" or a
  * bare address: "<addr>" into out. false when it is not usable. */
 bool mail_envelope_from(const char *from, char *out, size_t cap);
+
+/* The SMTP server deliveries go through (from mail_smtp_url) and the
+ * envelope sender (from mail_envelope_from). */
+typedef struct mail_smtp {
+    char *url;
+    long use_ssl;
+    char envelope_from[MAIL_MAX_ADDRESS + 3];
+} mail_smtp_t;
+/* Sets up easy to send upload's message to one recipient through smtp;
+ * upload must live as long as the transfer; *rcpt is the caller's to free
+ * (curl_slist_free_all) after it. WH_ENOMEM. */
+int mail_curl_setup(CURL *easy, const mail_smtp_t *smtp, const char *to, mail_upload_t *upload,
+                    struct curl_slist **rcpt);
 /* Appends the whole message to out. id is the delivery id: the Message-ID
  * is <id@workhealth>, the same on every attempt, so a receiving system can
  * recognise a repeat. */

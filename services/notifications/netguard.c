@@ -335,10 +335,10 @@ void netguard_format(const uint8_t a[16], char *out, size_t cap)
 
 static netguard_t process_guard;
 
-bool netguard_load(void)
+bool netguard_load(const char *allow)
 {
     char err[160];
-    if (!netguard_parse(&process_guard, getenv("WH_WEBHOOK_ALLOW"), err, sizeof err)) {
+    if (!netguard_parse(&process_guard, allow, err, sizeof err)) {
         memset(&process_guard, 0, sizeof process_guard);
         wh_log_error("WH_WEBHOOK_ALLOW: %s", err);
         return false;

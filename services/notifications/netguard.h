@@ -75,9 +75,10 @@ bool netguard_host_permits(const netguard_t *g, const char *host, net_class_t *c
 /* The address as text. */
 void netguard_format(const uint8_t a[16], char *out, size_t cap);
 
-/* The process's guard, from WH_WEBHOOK_ALLOW, read once by netguard_load()
- * at start (false and a logged error when the variable is invalid). */
-bool netguard_load(void);
+/* The process's guard, from allow (WH_WEBHOOK_ALLOW, in wh_config_t), set
+ * once by netguard_load() at start (false and a logged error when the
+ * value is invalid). */
+bool netguard_load(const char *allow);
 const netguard_t *netguard_get(void);
 
 #endif

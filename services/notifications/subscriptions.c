@@ -86,10 +86,8 @@ int subscription_webhook_check(const char *url, char *out, size_t cap, net_class
 static void pack_sub(msgpack_packer *pk, sqlite3_stmt *st, const char *secret)
 {
     msgpack_pack_map(pk, secret ? 8 : 7);
-    wh_msg_pack_str(pk, "id");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 0));
-    wh_msg_pack_str(pk, "org_id");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 1));
+    wh_stmt_kv_text(pk, "id", st, 0);
+    wh_stmt_kv_text(pk, "org_id", st, 1);
     /* events is stored as a JSON array of known type names, which hold no
      * character that JSON escapes: each name is the text between quotes. */
     wh_msg_pack_str(pk, "events");
@@ -107,14 +105,10 @@ static void pack_sub(msgpack_packer *pk, sqlite3_stmt *st, const char *secret)
         wh_msg_pack_strn(pk, ev.p + i + 1, j - i - 1);
         i = j;
     }
-    wh_msg_pack_str(pk, "channel");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 3));
-    wh_msg_pack_str(pk, "target");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 4));
-    wh_msg_pack_str(pk, "language");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 5));
-    wh_msg_pack_str(pk, "created_at");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 6));
+    wh_stmt_kv_text(pk, "channel", st, 3);
+    wh_stmt_kv_text(pk, "target", st, 4);
+    wh_stmt_kv_text(pk, "language", st, 5);
+    wh_stmt_kv_text(pk, "created_at", st, 6);
     if (secret)
         wh_msg_kv_str(pk, "secret", secret);
 }
@@ -250,25 +244,16 @@ done:
 
 void subscription_list(wh_ctx_t *c)
 {
-    wh_page_t page;
-    bool ok = wh_valid_page(c->req, c->rep, &page);
-    wh_str_t org = wh_request_param(c->req, "org_id");
-    if (org.p && !wh_id_valid(org.p, org.n)) {
-        wh_reply_param(c->rep, "org_id", "is not an organisation id");
-        ok = false;
-    }
+    wh_list_t list;
+    bool ok = wh_list_start(&list, c->req, c->rep);
+    wh_str_t org;
+    ok = wh_param_id(c->req, c->rep, "org_id", "is not an organisation id", &org) && ok;
     if (!ok)
         return;
-    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SUB_LIST);
-    wh_stmt_bind_str(st, 1, page.cursor);
-    sqlite3_bind_int64(st, 2, page.limit + 1);
-    wh_request_bind_scope(st, 3, c->req);
+    sqlite3_stmt *st = wh_list_query(&list, c, SQL_SUB_LIST);
     wh_stmt_bind_str(st, 4, org);
-    wh_list_t list;
-    wh_list_init(&list, page.limit);
     msgpack_packer *pk;
-    while (sqlite3_step(st) == SQLITE_ROW &&
-           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0))))
+    while ((pk = wh_list_next(&list, st, 0)))
         pack_sub(pk, st, NULL);
     wh_list_finish(&list, c->rep);
 }
@@ -306,7 +291,7 @@ void subscription_delete(wh_ctx_t *c)
         return;
     }
     char id[WH_ID_LEN + 1], now[WH_RFC3339_LEN];
-    snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(st, 0));
+    wh_stmt_col_copy(st, 0, id, sizeof id);
     wh_clock_format_rfc3339(wh_clock_now_ms(), now);
     static const char *const steps[] = {SQL_SUB_CANCEL_NOTE, SQL_SUB_CANCEL, SQL_SUB_DELETE};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {

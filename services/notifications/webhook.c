@@ -4,10 +4,13 @@
 #include <openssl/params.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "err.h"
 #include "id.h"
 #include "json.h"
+#include "log.h"
+#include "netguard.h"
 
 int webhook_secret_new(char out[WEBHOOK_SECRET_LEN + 1])
 {
@@ -107,4 +110,75 @@ int webhook_body(wh_buf_t *out, const char *type, const char *timestamp, const m
     if (rc == 0 && wh_buf_failed(out))
         rc = WH_ENOMEM;
     return rc;
+}
+
+static size_t on_response(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p;
+    webhook_transfer_t *t = ud;
+    t->response_bytes += size * n;
+    /* Returning less than given ends the transfer; the status is known by
+     * now and decides the outcome. */
+    return t->response_bytes > WEBHOOK_MAX_RESPONSE ? 0 : size * n;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: every address curl connects to, after its
+ * own resolution, passes the guard here, so a name that resolves to an
+ * internal address (at any moment: DNS rebinding) gains nothing. A refusal
+ * ends the attempt as any connection failure does; the tenant sees the same
+ * outcome as for a closed port, the operator the reason in the log. */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    webhook_transfer_t *t = ud;
+    uint8_t a[16];
+    net_class_t cls = NET_RESERVED;
+    if (purpose == CURLSOCKTYPE_IPCXN && netguard_from_sockaddr(&addr->addr, a) &&
+        netguard_permits(netguard_get(), a, &cls))
+        return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    char text[NETGUARD_ADDR_LEN] = "?";
+    if (netguard_from_sockaddr(&addr->addr, a))
+        netguard_format(a, text, sizeof text);
+    wh_log_warn("delivery %s: refused to connect to %s, a %s address (WH_WEBHOOK_ALLOW "
+                "allows ranges)",
+                t->id, text, netguard_class_name(cls));
+    return CURL_SOCKET_BAD;
+}
+
+int webhook_curl_setup(CURL *c, webhook_transfer_t *t, const char *url, const char *secret,
+                       int64_t timestamp_s, const wh_buf_t *body, struct curl_slist **headers)
+{
+    char sig[WEBHOOK_SIGNATURE_LEN + 1];
+    if (webhook_sign(secret, t->id, timestamp_s, body->data, body->len, sig) != 0)
+        return WH_EINVAL;
+    char h[128];
+    struct curl_slist *l = NULL;
+    l = curl_slist_append(l, "Content-Type: application/json");
+    snprintf(h, sizeof h, "webhook-id: %s", t->id);
+    l = curl_slist_append(l, h);
+    snprintf(h, sizeof h, "webhook-timestamp: %lld", (long long)timestamp_s);
+    l = curl_slist_append(l, h);
+    snprintf(h, sizeof h, "webhook-signature: %s", sig);
+    l = curl_slist_append(l, h);
+    l = curl_slist_append(l, "User-Agent: workhealth-webhooks/1");
+    l = curl_slist_append(l, "Expect:"); /* no 100-continue round trip */
+    *headers = l;
+    if (!l)
+        return WH_ENOMEM;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, l);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body->len);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    /* No proxy from the environment: the guard must see the receiver's
+     * address, not a proxy's. */
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, t);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)WEBHOOK_CONNECT_MS);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)WEBHOOK_TIMEOUT_MS);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_response);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+    return 0;
 }

@@ -11,7 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <curl/curl.h>
+
 #include "buf.h"
+#include "id.h"
 #include "msg.h"
 
 #define WEBHOOK_SECRET_PREFIX    "whsec_"
@@ -19,6 +22,9 @@
 #define WEBHOOK_SECRET_LEN       (6 + 44) /* prefix + base64 of 32 bytes */
 #define WEBHOOK_SIGNATURE_LEN    (3 + 44) /* "v1," + base64 of a SHA-256 MAC */
 #define WEBHOOK_MAX_SECRET_BYTES 64       /* decoded secrets longer than this are refused */
+#define WEBHOOK_MAX_RESPONSE     (64 * 1024) /* response bytes read from a receiver, then dropped */
+#define WEBHOOK_CONNECT_MS       5000
+#define WEBHOOK_TIMEOUT_MS       10000
 
 /* A new secret and a NUL into out. */
 int webhook_secret_new(char out[WEBHOOK_SECRET_LEN + 1]);
@@ -29,5 +35,20 @@ int webhook_sign(const char *secret, const char *msg_id, int64_t timestamp, cons
 /* Appends the JSON body {"type", "timestamp", "data"} to out. */
 int webhook_body(wh_buf_t *out, const char *type, const char *timestamp,
                  const msgpack_object *data);
+
+/* One delivery's transfer: what curl's callbacks need while it runs. */
+typedef struct webhook_transfer {
+    const char *id;        /* the delivery id: signed, and named in the log */
+    size_t response_bytes; /* read so far */
+} webhook_transfer_t;
+
+/* Sets up easy to POST body to url with the signature headers (Standard
+ * Webhooks: id, timestamp_s, secret), no redirects, no proxy, every address
+ * it connects to checked by the network guard, at most WEBHOOK_MAX_RESPONSE
+ * response bytes read. t must live as long as the transfer; *headers is
+ * the caller's to free (curl_slist_free_all) after it. WH_EINVAL when the
+ * secret cannot sign, WH_ENOMEM. */
+int webhook_curl_setup(CURL *easy, webhook_transfer_t *t, const char *url, const char *secret,
+                       int64_t timestamp_s, const wh_buf_t *body, struct curl_slist **headers);
 
 #endif

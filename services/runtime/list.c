@@ -1,6 +1,7 @@
 #include "list.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void wh_list_init(wh_list_t *l, int64_t limit)
 {
@@ -13,6 +14,10 @@ void wh_list_init(wh_list_t *l, int64_t limit)
     l->more = false;
     l->last[0] = '\0';
     l->prev[0] = '\0';
+    l->page = (wh_page_t){.limit = limit};
+    l->keep_ids = false;
+    wh_buf_init(&l->ids);
+    l->ids_mark = 0;
 }
 
 /* Ends the page if the rows packed so far are over the budget: the last row
@@ -26,6 +31,11 @@ static bool over_budget(wh_list_t *l)
         l->rows.data[l->rows.len] = '\0';
         l->n--;
         snprintf(l->last, sizeof l->last, "%s", l->prev);
+        if (l->keep_ids && !wh_buf_failed(&l->ids)) {
+            l->ids.len = l->ids_mark;
+            if (l->ids.data)
+                l->ids.data[l->ids.len] = '\0';
+        }
     }
     l->more = true;
     return true;
@@ -43,6 +53,12 @@ msgpack_packer *wh_list_row(wh_list_t *l, const char *id)
     snprintf(l->prev, sizeof l->prev, "%s", l->last);
     snprintf(l->last, sizeof l->last, "%s", id ? id : "");
     l->n++;
+    if (l->keep_ids) {
+        l->ids_mark = l->ids.len;
+        if (l->n > 1)
+            wh_buf_putc(&l->ids, ',');
+        wh_buf_append(&l->ids, l->last, strlen(l->last));
+    }
     return &l->pk;
 }
 
@@ -56,5 +72,61 @@ void wh_list_finish(wh_list_t *l, wh_reply_t *rep)
     msgpack_pack_array(pk, (size_t)l->n);
     wh_buf_append(&rep->body, l->rows.data, l->rows.len);
     wh_msg_kv_str(pk, "next_cursor", l->more ? l->last : NULL);
+    wh_list_close(l);
+}
+
+void wh_list_close(wh_list_t *l)
+{
     wh_buf_close(&l->rows);
+    wh_buf_close(&l->ids);
+}
+
+bool wh_list_start(wh_list_t *l, const wh_request_t *req, wh_reply_t *rep)
+{
+    wh_page_t page;
+    bool ok = wh_valid_page(req, rep, &page);
+    wh_list_init(l, page.limit);
+    l->page = page;
+    return ok;
+}
+
+void wh_list_bind_page(const wh_list_t *l, sqlite3_stmt *st, int idx)
+{
+    wh_stmt_bind_str(st, idx, l->page.cursor);
+    sqlite3_bind_int64(st, idx + 1, l->page.limit + 1);
+}
+
+sqlite3_stmt *wh_list_query(wh_list_t *l, wh_ctx_t *c, const char *sql)
+{
+    sqlite3_stmt *st = wh_store_stmt(c->store, sql);
+    if (!st)
+        return NULL;
+    wh_list_bind_page(l, st, 1);
+    wh_request_bind_scope(st, 3, c->req);
+    return st;
+}
+
+msgpack_packer *wh_list_next(wh_list_t *l, sqlite3_stmt *st, int id_col)
+{
+    msgpack_packer *pk = NULL;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        pk = wh_list_row(l, (const char *)sqlite3_column_text(st, id_col));
+    if (!pk && st)
+        sqlite3_reset(st);
+    return pk;
+}
+
+void wh_list_keep_ids(wh_list_t *l)
+{
+    l->keep_ids = true;
+}
+
+const char *wh_list_ids(wh_list_t *l, int64_t *n)
+{
+    if (!l->more)
+        over_budget(l);
+    *n = l->n;
+    if (wh_buf_failed(&l->ids))
+        return NULL;
+    return l->ids.data ? l->ids.data : "";
 }

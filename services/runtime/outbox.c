@@ -312,3 +312,20 @@ void wh_outbox_stop(wh_outbox_t **ob_p)
     uv_close((uv_handle_t *)&ob->timer, on_closed);
     *ob_p = NULL;
 }
+
+msgpack_packer *wh_event_start(wh_event_t *ev, uint32_t n_fields)
+{
+    wh_buf_init(&ev->data);
+    wh_msg_writer_init(&ev->pk, &ev->data);
+    msgpack_pack_map(&ev->pk, n_fields);
+    return &ev->pk;
+}
+
+int wh_event_emit(wh_event_t *ev, wh_store_t *store, const char *type, const char *org_id)
+{
+    int rc = wh_buf_failed(&ev->data)
+                 ? WH_ENOMEM
+                 : wh_outbox_emit(store, type, org_id, ev->data.data, ev->data.len, NULL);
+    wh_buf_close(&ev->data);
+    return rc;
+}

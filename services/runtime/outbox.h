@@ -39,6 +39,22 @@ int wh_outbox_init_store(wh_store_t *store);
 int wh_outbox_emit(wh_store_t *store, const char *type, const char *org_id, const char *data,
                    size_t data_len, char id_out[27]);
 
+/* Building an event's data and emitting it in one place:
+ *     wh_event_t ev;
+ *     msgpack_packer *pk = wh_event_start(&ev, 2);
+ *     wh_msg_kv_str(pk, "survey_id", id);  ... exactly 2 fields ...
+ *     rc = wh_event_emit(&ev, store, "survey.opened", org_id);
+ * The fields of each type are listed in proto/events.h. */
+typedef struct wh_event {
+    wh_buf_t data;
+    msgpack_packer pk;
+} wh_event_t;
+/* Starts the data, a map of n_fields entries, to be packed on the packer. */
+msgpack_packer *wh_event_start(wh_event_t *ev, uint32_t n_fields);
+/* Emits the event (wh_outbox_emit) and frees its data: 0, WH_ENOMEM when
+ * packing ran out of memory, or the outbox's error. */
+int wh_event_emit(wh_event_t *ev, wh_store_t *store, const char *type, const char *org_id);
+
 /* Starts the relay for service s, sending events with internal operation op.
  * Call from the service's start hook. */
 int wh_outbox_start(wh_service_t *s, int op, wh_outbox_t **out);

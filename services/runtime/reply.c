@@ -74,99 +74,6 @@ void wh_reply_secret(wh_reply_t *r)
     r->secret = true;
 }
 
-const char *wh_status_text(int status)
-{
-    switch (status) {
-    case 100:
-        return "Continue";
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 301:
-        return "Moved Permanently";
-    case 302:
-        return "Found";
-    case 303:
-        return "See Other";
-    case 304:
-        return "Not Modified";
-    case 307:
-        return "Temporary Redirect";
-    case 308:
-        return "Permanent Redirect";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 406:
-        return "Not Acceptable";
-    case 408:
-        return "Request Timeout";
-    case 409:
-        return "Conflict";
-    case 410:
-        return "Gone";
-    case 411:
-        return "Length Required";
-    case 412:
-        return "Precondition Failed";
-    case 413:
-        return "Content Too Large";
-    case 414:
-        return "URI Too Long";
-    case 415:
-        return "Unsupported Media Type";
-    case 422:
-        return "Unprocessable Content";
-    case 428:
-        return "Precondition Required";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    case 505:
-        return "HTTP Version Not Supported";
-    case 507:
-        return "Insufficient Storage";
-    }
-    /* RFC 9110 lets a client ignore the phrase; the class is still honest. */
-    switch (status / 100) {
-    case 1:
-        return "Informational";
-    case 2:
-        return "Success";
-    case 3:
-        return "Redirection";
-    case 4:
-        return "Client Error";
-    case 5:
-        return "Server Error";
-    default:
-        return "Unknown";
-    }
-}
-
 void wh_reply_problem(wh_reply_t *r, int status, const char *slug, const char *fmt, ...)
 {
     r->status = status;
@@ -227,37 +134,23 @@ bool wh_reply_invalid(wh_reply_t *r)
 
 void wh_reply_pack(const wh_reply_t *r, const char *id, wh_buf_t *out)
 {
-    msgpack_packer pk;
-    wh_msg_writer_init(&pk, out);
-    bool err = r->status >= 400;
-    bool body = !err && r->has_body;
-    bool raw = body && r->content_type[0];
-    msgpack_pack_map(&pk, 3 + (r->etag[0] != 0) + (body || err) + (r->retry_after_s > 0) + raw);
-    wh_msg_kv_int(&pk, "v", WH_PROTO_VERSION);
-    wh_msg_kv_str(&pk, "id", id);
-    wh_msg_kv_int(&pk, "status", r->status);
-    if (r->etag[0])
-        wh_msg_kv_str(&pk, "etag", r->etag);
-    if (r->retry_after_s > 0)
-        wh_msg_kv_int(&pk, "retry_after", r->retry_after_s);
-    if (raw)
-        wh_msg_kv_str(&pk, "content_type", r->content_type);
-    if (body) {
-        wh_msg_pack_str(&pk, "body");
-        wh_buf_append(out, r->body.data, r->body.len);
-    } else if (err) {
-        wh_msg_pack_str(&pk, "error");
-        int listed = r->n_errors > WH_REPLY_MAX_ERRORS ? WH_REPLY_MAX_ERRORS : r->n_errors;
-        msgpack_pack_map(&pk, 3 + (listed > 0));
-        wh_msg_kv_str(&pk, "type", r->type[0] ? r->type : "about:blank");
-        wh_msg_kv_str(&pk, "title", r->title[0] ? r->title : wh_status_text(r->status));
-        wh_msg_kv_str(&pk, "detail", r->detail);
-        if (listed > 0) {
-            wh_msg_pack_str(&pk, "errors");
-            msgpack_pack_array(&pk, (size_t)listed);
-            wh_buf_append(out, r->errors.data, r->errors.len);
-        }
-    }
+    wh_reply_out_t env = {
+        .id = id,
+        .status = r->status,
+        .etag = r->etag[0] ? r->etag : NULL,
+        .retry_after_s = r->retry_after_s,
+        .content_type = r->content_type[0] ? r->content_type : NULL,
+        .body = r->has_body ? r->body.data : NULL,
+        .body_len = r->body.len,
+        .problem = {.type = wh_cstr(r->type[0] ? r->type : NULL),
+                    .title = wh_cstr(r->title[0] ? r->title : NULL),
+                    .detail = wh_cstr(r->detail)},
+        .errors = r->errors.data,
+        .errors_len = r->errors.len,
+        /* Errors past the limit are counted in the detail, not listed. */
+        .n_errors = (size_t)(r->n_errors > WH_REPLY_MAX_ERRORS ? WH_REPLY_MAX_ERRORS : r->n_errors),
+    };
+    wh_reply_env_pack(out, &env);
 }
 
 bool wh_reply_check_size(wh_reply_t *r)

@@ -10,8 +10,9 @@
 
 #include "buf.h"
 #include "msg.h"
+#include "problem.h"
 
-#define WH_REPLY_MAX_ERRORS 50 /* field errors listed in one problem */
+#define WH_REPLY_MAX_ERRORS WH_PROBLEM_MAX_ERRORS /* field errors listed in one problem */
 /* A reply travels as one ZeroMQ message of at most WH_MSG_MAX_BYTES (the
  * receiving socket drops the connection over it) that the receiver's
  * wh_msg_decode must accept. The body may take all of it but this headroom,
@@ -72,8 +73,6 @@ static inline bool wh_reply_failed(const wh_reply_t *r)
 {
     return r->status >= 400 || r->n_errors > 0;
 }
-
-const char *wh_status_text(int status);
 
 /* The reply envelope for request id into out. */
 void wh_reply_pack(const wh_reply_t *r, const char *id, wh_buf_t *out);

@@ -130,17 +130,13 @@ static void on_call_reply(wh_service_t *s, const char corr[8], const char *data,
     }
     if (!c)
         return; /* timed out already */
-    wh_msg_t m;
-    int64_t status = 502;
-    const msgpack_object *body = NULL;
-    if (wh_msg_decode(data, len, &m) == 0) {
-        if (!wh_msg_int(wh_msg_get(m.root, "status"), &status))
-            status = 502;
-        body = wh_msg_get(m.root, "body");
+    wh_reply_in_t r;
+    if (wh_reply_env_decode(data, len, &r) != 0) {
+        finish_call(s, prev, c, 502, NULL);
+        return;
     }
-    finish_call(s, prev, c, (int)status, body);
-    if (m.root)
-        wh_msg_close(&m);
+    finish_call(s, prev, c, r.status, r.body);
+    wh_reply_env_close(&r);
 }
 
 static void expire_calls(wh_service_t *s)
@@ -166,8 +162,13 @@ int wh_service_call(wh_service_t *s, int op, const char *body, size_t body_len, 
     wh_id_new(rid);
     wh_buf_t env;
     wh_buf_init(&env);
-    wh_request_pack(&env, op, rid, wh_service_names[s->def->svc], WH_ROLE_SERVICE, NULL, 0,
-                    WH_SERVICE_CALL_TIMEOUT_MS, NULL, NULL, NULL, 0, body, body_len);
+    wh_request_pack(&env, &(wh_request_out_t){.op = op,
+                                              .id = rid,
+                                              .token_id = wh_service_names[s->def->svc],
+                                              .role = WH_ROLE_SERVICE,
+                                              .deadline_ms = WH_SERVICE_CALL_TIMEOUT_MS,
+                                              .body = body,
+                                              .body_len = body_len});
     char hdr[3] = {WH_PROTO_VERSION, WH_CMD_REQUEST, (char)wh_ops[op].service};
     const void *frames[3] = {hdr, &c->corr, env.data};
     size_t lens[3] = {3, 8, env.len};

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 
@@ -270,4 +271,35 @@ wh_str_t wh_stmt_col_str(sqlite3_stmt *st, int col)
     if (!p)
         return (wh_str_t){NULL, 0};
     return (wh_str_t){p, (size_t)sqlite3_column_bytes(st, col)};
+}
+
+void wh_stmt_col_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+void wh_stmt_kv_text(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
+{
+    wh_msg_pack_str(pk, key);
+    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, col));
+}
+
+void wh_stmt_kv_int(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        wh_msg_kv_nil(pk, key);
+    else
+        wh_msg_kv_int(pk, key, sqlite3_column_int64(st, col));
+}
+
+void wh_stmt_kv_instant(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+        wh_msg_kv_nil(pk, key);
+        return;
+    }
+    char at[WH_RFC3339_LEN];
+    wh_clock_format_rfc3339(sqlite3_column_int64(st, col), at);
+    wh_msg_kv_str(pk, key, at);
 }

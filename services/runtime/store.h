@@ -53,5 +53,12 @@ int wh_stmt_bind_str(sqlite3_stmt *st, int idx, wh_str_t v);
 int wh_stmt_bind_text(sqlite3_stmt *st, int idx, const char *v); /* NUL-terminated */
 /* The text of a column as a slice (valid until the next step/reset). */
 wh_str_t wh_stmt_col_str(sqlite3_stmt *st, int col);
+/* The text of a column copied into out (cut to cap - 1 bytes, "" for NULL). */
+void wh_stmt_col_copy(sqlite3_stmt *st, int col, char *out, size_t cap);
+/* A column packed under key into a map: its text, integer, or milliseconds
+ * as an RFC 3339 instant; null for a NULL column. */
+void wh_stmt_kv_text(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col);
+void wh_stmt_kv_int(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col);
+void wh_stmt_kv_instant(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col);
 
 #endif

@@ -178,6 +178,15 @@ wh_v_result_t wh_valid_bool(wh_valid_t *v, const char *key, unsigned flags, bool
     return WH_V_SET;
 }
 
+/* "must be one of a, b, c" into d. */
+static const char *one_of(const char *const *values, char *d, size_t cap)
+{
+    size_t n = (size_t)snprintf(d, cap, "must be one of");
+    for (int i = 0; values[i] && n < cap; i++)
+        n += (size_t)snprintf(d + n, cap - n, "%s %s", i ? "," : "", values[i]);
+    return d;
+}
+
 wh_v_result_t wh_valid_enum(wh_valid_t *v, const char *key, unsigned flags,
                             const char *const *values, int *out)
 {
@@ -192,10 +201,7 @@ wh_v_result_t wh_valid_enum(wh_valid_t *v, const char *key, unsigned flags,
             return WH_V_SET;
         }
     char d[256];
-    size_t n = (size_t)snprintf(d, sizeof d, "must be one of");
-    for (int i = 0; values[i] && n < sizeof d; i++)
-        n += (size_t)snprintf(d + n, sizeof d - n, "%s %s", i ? "," : "", values[i]);
-    return bad(v, key, d);
+    return bad(v, key, one_of(values, d, sizeof d));
 }
 
 wh_v_result_t wh_valid_date(wh_valid_t *v, const char *key, unsigned flags, int32_t *out)
@@ -244,27 +250,63 @@ bool wh_valid_page(const wh_request_t *req, wh_reply_t *rep, wh_page_t *page)
 {
     page->limit = WH_PAGE_DEFAULT;
     page->cursor = wh_request_param(req, "cursor");
-    bool ok = true;
-    wh_str_t lim = wh_request_param(req, "limit");
-    if (lim.p) {
-        int64_t x = 0;
-        bool digits = lim.n > 0 && lim.n <= 4;
-        for (size_t i = 0; digits && i < lim.n; i++) {
-            digits = lim.p[i] >= '0' && lim.p[i] <= '9';
-            x = x * 10 + (lim.p[i] - '0');
-        }
-        if (!digits || x < 1 || x > WH_PAGE_MAX) {
-            wh_reply_param(rep, "limit", "must be an integer from 1 to %d", WH_PAGE_MAX);
-            ok = false;
-        } else {
-            page->limit = x;
-        }
-    }
+    bool ok = wh_param_int(req, rep, "limit", 1, WH_PAGE_MAX, &page->limit);
     if (page->cursor.p && !wh_id_valid(page->cursor.p, page->cursor.n)) {
         wh_reply_param(rep, "cursor", "is not a cursor from a previous page");
         ok = false;
     }
     return ok;
+}
+
+bool wh_param_int(const wh_request_t *req, wh_reply_t *rep, const char *name, int64_t min,
+                  int64_t max, int64_t *out)
+{
+    wh_str_t s = wh_request_param(req, name);
+    if (!s.p)
+        return true;
+    size_t width = 1;
+    for (int64_t m = max; m >= 10; m /= 10)
+        width++;
+    bool digits = s.n > 0 && s.n <= width + 1 && max <= WH_PARAM_INT_MAX;
+    int64_t x = 0;
+    for (size_t i = 0; digits && i < s.n; i++) {
+        digits = s.p[i] >= '0' && s.p[i] <= '9';
+        x = x * 10 + (s.p[i] - '0');
+    }
+    if (!digits || x < min || x > max) {
+        wh_reply_param(rep, name, "must be an integer from %lld to %lld", (long long)min,
+                       (long long)max);
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+bool wh_param_enum(const wh_request_t *req, wh_reply_t *rep, const char *name,
+                   const char *const *values, const char *detail, int *index)
+{
+    *index = -1;
+    wh_str_t s = wh_request_param(req, name);
+    if (!s.p)
+        return true;
+    for (int i = 0; values[i]; i++)
+        if (wh_str_eq(s, values[i])) {
+            *index = i;
+            return true;
+        }
+    char d[256];
+    wh_reply_param(rep, name, "%s", detail ? detail : one_of(values, d, sizeof d));
+    return false;
+}
+
+bool wh_param_id(const wh_request_t *req, wh_reply_t *rep, const char *name, const char *detail,
+                 wh_str_t *out)
+{
+    *out = wh_request_param(req, name);
+    if (!out->p || wh_id_valid(out->p, out->n))
+        return true;
+    wh_reply_param(rep, name, "%s", detail);
+    return false;
 }
 
 bool wh_valid_email(const char *s, size_t n)

@@ -64,4 +64,28 @@ struct wh_request;
 /* Reads ?limit= and ?cursor= (an id); reports bad values to rep. */
 bool wh_valid_page(const struct wh_request *req, wh_reply_t *rep, wh_page_t *page);
 
+/* Optional query parameters of a list's filters. An absent one is fine; a bad
+ * one is reported to rep (wh_reply_param, so that every bad parameter is
+ * listed in one 422) and the check returns false. */
+/* ?name= one of values (NULL-terminated): *index is its index, -1 when the
+ * parameter is absent. detail is the problem's text; NULL says "must be one
+ * of a, b, c" as wh_valid_enum does. */
+bool wh_param_enum(const struct wh_request *req, wh_reply_t *rep, const char *name,
+                   const char *const *values, const char *detail, int *index);
+/* The value at index (from wh_param_enum), NULL for -1: what a query binds. */
+static inline const char *wh_param_value(const char *const *values, int index)
+{
+    return index < 0 ? NULL : values[index];
+}
+/* ?name= a decimal integer from min to max into *out, which is left as it
+ * was when the parameter is absent: digits only, no sign, and at most one
+ * character more than max has digits (a leading zero passes, a long run of
+ * them does not). max is at most WH_PARAM_INT_MAX. */
+#define WH_PARAM_INT_MAX 1000000000000000LL
+bool wh_param_int(const struct wh_request *req, wh_reply_t *rep, const char *name, int64_t min,
+                  int64_t max, int64_t *out);
+/* ?name= an id (wh_id_valid) into *out, p NULL when absent. */
+bool wh_param_id(const struct wh_request *req, wh_reply_t *rep, const char *name,
+                 const char *detail, wh_str_t *out);
+
 #endif

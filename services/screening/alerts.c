@@ -53,17 +53,11 @@ static const char *const outcomes[] = {"accepted", "declined", "no_contact", NUL
 /* alert.created / alert.escalated: the id and the urgency, nothing more. */
 static int emit(wh_store_t *store, const char *type, const char *org, const char *id, bool urgent)
 {
-    wh_buf_t out;
-    wh_buf_init(&out);
-    msgpack_packer pk;
-    wh_msg_writer_init(&pk, &out);
-    msgpack_pack_map(&pk, 2);
-    wh_msg_kv_str(&pk, "alert_id", id);
-    wh_msg_kv_bool(&pk, "urgent", urgent);
-    int rc =
-        wh_buf_failed(&out) ? WH_ENOMEM : wh_outbox_emit(store, type, org, out.data, out.len, NULL);
-    wh_buf_close(&out);
-    return rc;
+    wh_event_t ev;
+    msgpack_packer *pk = wh_event_start(&ev, 2);
+    wh_msg_kv_str(pk, "alert_id", id);
+    wh_msg_kv_bool(pk, "urgent", urgent);
+    return wh_event_emit(&ev, store, type, org);
 }
 
 int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_risk, bool urgent,
@@ -77,7 +71,7 @@ int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_
     wh_stmt_bind_str(st, 2, subject);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        snprintf(alert_id, WH_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+        wh_stmt_col_copy(st, 0, alert_id, WH_ID_LEN + 1);
         bool was_urgent = sqlite3_column_int(st, 1) != 0;
         sqlite3_reset(st);
         if (!urgent || was_urgent)
@@ -153,8 +147,8 @@ int alerts_escalate_due(wh_store_t *store, int64_t now_ms)
         sqlite3_bind_int64(st, 1, now_ms);
         sqlite3_bind_int(st, 2, SCR_ESCALATE_BATCH);
         while (n < SCR_ESCALATE_BATCH && sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(due[n].id, sizeof due[n].id, "%s", (const char *)sqlite3_column_text(st, 0));
-            snprintf(due[n].org, sizeof due[n].org, "%s", (const char *)sqlite3_column_text(st, 1));
+            wh_stmt_col_copy(st, 0, due[n].id, sizeof due[n].id);
+            wh_stmt_col_copy(st, 1, due[n].org, sizeof due[n].org);
             due[n].urgent = sqlite3_column_int(st, 2) != 0;
             n++;
         }
@@ -179,39 +173,22 @@ int alerts_escalate_due(wh_store_t *store, int64_t now_ms)
     }
 }
 
-static void kv_instant(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
-{
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
-        wh_msg_kv_nil(pk, key);
-        return;
-    }
-    char at[WH_RFC3339_LEN];
-    wh_clock_format_rfc3339(sqlite3_column_int64(st, col), at);
-    wh_msg_kv_str(pk, key, at);
-}
-
 /* Packs the alert at the statement's row with its results. */
 static void pack_alert(wh_store_t *store, msgpack_packer *pk, sqlite3_stmt *st)
 {
     msgpack_pack_map(pk, 13);
-    wh_msg_pack_str(pk, "id");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 0));
-    wh_msg_pack_str(pk, "org_id");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 1));
-    wh_msg_pack_str(pk, "subject");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 2));
-    wh_msg_pack_str(pk, "state");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 3));
+    wh_stmt_kv_text(pk, "id", st, 0);
+    wh_stmt_kv_text(pk, "org_id", st, 1);
+    wh_stmt_kv_text(pk, "subject", st, 2);
+    wh_stmt_kv_text(pk, "state", st, 3);
     wh_msg_kv_bool(pk, "urgent", sqlite3_column_int(st, 4) != 0);
-    kv_instant(pk, "opened_at", st, 5);
-    kv_instant(pk, "acknowledged_at", st, 6);
-    kv_instant(pk, "support_offered_at", st, 7);
-    wh_msg_pack_str(pk, "note");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 8));
-    kv_instant(pk, "escalated_at", st, 9);
-    kv_instant(pk, "closed_at", st, 10);
-    wh_msg_pack_str(pk, "outcome");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 11));
+    wh_stmt_kv_instant(pk, "opened_at", st, 5);
+    wh_stmt_kv_instant(pk, "acknowledged_at", st, 6);
+    wh_stmt_kv_instant(pk, "support_offered_at", st, 7);
+    wh_stmt_kv_text(pk, "note", st, 8);
+    wh_stmt_kv_instant(pk, "escalated_at", st, 9);
+    wh_stmt_kv_instant(pk, "closed_at", st, 10);
+    wh_stmt_kv_text(pk, "outcome", st, 11);
     /* The count is needed before the ids: they are gathered first. */
     sqlite3_stmt *q = wh_store_stmt(store, SQL_ALERT_SCREENINGS);
     wh_stmt_bind_str(q, 1, wh_stmt_col_str(st, 0));
@@ -232,51 +209,22 @@ static void pack_alert(wh_store_t *store, msgpack_packer *pk, sqlite3_stmt *st)
 
 void alerts_list(wh_ctx_t *c)
 {
-    wh_page_t page;
-    bool ok = wh_valid_page(c->req, c->rep, &page);
-    wh_str_t state = wh_request_param(c->req, "state");
-    bool known = !state.p;
-    for (int i = 0; state.p && alert_states[i]; i++)
-        known = known || wh_str_eq(state, alert_states[i]);
-    if (!known) {
-        wh_reply_param(c->rep, "state",
-                       "must be one of open, acknowledged, support_offered, closed");
-        ok = false;
-    }
-    if (!ok) {
-        wh_reply_invalid(c->rep);
-        return;
-    }
+    wh_list_t list;
+    wh_list_start(&list, c->req, c->rep);
+    int state;
+    wh_param_enum(c->req, c->rep, "state", alert_states, NULL, &state);
     wh_str_t org;
     if (!scr_org_param(c, &org))
         return;
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_ALERT_LIST);
     wh_stmt_bind_str(st, 1, org);
-    wh_stmt_bind_str(st, 2, state);
-    wh_stmt_bind_str(st, 3, page.cursor);
-    sqlite3_bind_int64(st, 4, page.limit + 1);
-    wh_list_t list;
-    wh_list_init(&list, page.limit);
-    wh_buf_t ids;
-    wh_buf_init(&ids);
-    int64_t n = 0;
+    wh_stmt_bind_text(st, 2, wh_param_value(alert_states, state));
+    wh_list_bind_page(&list, st, 3);
+    wh_list_keep_ids(&list);
     msgpack_packer *pk;
-    while (sqlite3_step(st) == SQLITE_ROW &&
-           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0)))) {
-        if (n++)
-            wh_buf_putc(&ids, ',');
-        wh_buf_append(&ids, sqlite3_column_text(st, 0), WH_ID_LEN);
+    while ((pk = wh_list_next(&list, st, 0)))
         pack_alert(c->store, pk, st);
-    }
-    sqlite3_reset(st);
-    if (audit_write(c, org, "alert.list", ids.data, n) != 0) {
-        wh_buf_close(&ids);
-        wh_buf_close(&list.rows);
-        wh_reply_problem(c->rep, 500, "internal", "the read could not be audited");
-        return;
-    }
-    wh_buf_close(&ids);
-    wh_list_finish(&list, c->rep);
+    audit_list_finish(c, &list, org, "alert.list");
 }
 
 /* The alert of the path if the principal covers its organisation; its
@@ -303,7 +251,7 @@ static void reply_alert(wh_ctx_t *c, const char *action)
         return;
     char orgz[WH_ID_LEN + 1], id[WH_ID_LEN + 1];
     snprintf(orgz, sizeof orgz, "%.*s", (int)org.n, org.p);
-    snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(st, 0));
+    wh_stmt_col_copy(st, 0, id, sizeof id);
     wh_reply_etag(c->rep, "\"%s.%lld\"", id, (long long)sqlite3_column_int64(st, 12));
     pack_alert(c->store, wh_reply_ok(c->rep, 200), st);
     sqlite3_reset(st);
@@ -325,8 +273,8 @@ static void transition(wh_ctx_t *c, enum transition t)
     if (!st)
         return;
     char id[WH_ID_LEN + 1], state[32], etag[80];
-    snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(st, 0));
-    snprintf(state, sizeof state, "%s", (const char *)sqlite3_column_text(st, 3));
+    wh_stmt_col_copy(st, 0, id, sizeof id);
+    wh_stmt_col_copy(st, 3, state, sizeof state);
     snprintf(etag, sizeof etag, "\"%s.%lld\"", id, (long long)sqlite3_column_int64(st, 12));
     sqlite3_reset(st);
     if (!wh_ctx_if_match(c, etag))

@@ -60,6 +60,8 @@ bool scr_org_ok(const wh_request_t *req, wh_str_t org)
 
 bool scr_org_param(wh_ctx_t *c, wh_str_t *org)
 {
+    if (wh_reply_invalid(c->rep))
+        return false;
     *org = wh_request_param(c->req, "org_id");
     if (!org->p) {
         const msgpack_object *orgs = c->req->principal.orgs;
@@ -99,6 +101,18 @@ int audit_write(wh_ctx_t *c, wh_str_t org, const char *action, const char *ids, 
     return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
+void audit_list_finish(wh_ctx_t *c, wh_list_t *l, wh_str_t org, const char *action)
+{
+    int64_t n;
+    const char *ids = wh_list_ids(l, &n);
+    if (!ids || audit_write(c, org, action, ids, n) != 0) {
+        wh_list_close(l);
+        wh_reply_problem(c->rep, 500, "internal", "the read could not be audited");
+        return;
+    }
+    wh_list_finish(l, c->rep);
+}
+
 /* Runs a DELETE whose ?1 is an organisation and ?2 (when it has one) the
  * value bound by bind2; returns the rows deleted, or -1. */
 static int64_t delete_rows(wh_store_t *store, const char *sql, const char *org,
@@ -134,7 +148,7 @@ int64_t retention_purge(wh_store_t *store, const char *org, int64_t now_ms)
     int64_t total = 0;
     while (sqlite3_step(orgs) == SQLITE_ROW) {
         char o[WH_ID_LEN + 1];
-        snprintf(o, sizeof o, "%s", (const char *)sqlite3_column_text(orgs, 0));
+        wh_stmt_col_copy(orgs, 0, o, sizeof o);
         int64_t cutoff = now_ms - sqlite3_column_int64(orgs, 1) * 86400000LL;
         int64_t n;
         if (delete_rows(store, SQL_PURGE_IDEM, o, bind_cutoff, &cutoff) < 0 ||
@@ -181,40 +195,25 @@ void subject_erase(wh_ctx_t *c)
 
 void audit_list(wh_ctx_t *c)
 {
-    wh_page_t page;
-    bool ok = wh_valid_page(c->req, c->rep, &page);
-    wh_str_t org = wh_request_param(c->req, "org_id");
-    if (org.p && !wh_id_valid(org.p, org.n)) {
-        wh_reply_param(c->rep, "org_id", "must be an organisation id");
-        ok = false;
-    }
+    wh_list_t list;
+    bool ok = wh_list_start(&list, c->req, c->rep);
+    wh_str_t org;
+    ok = wh_param_id(c->req, c->rep, "org_id", "must be an organisation id", &org) && ok;
     if (!ok)
         return;
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_AUDIT_LIST);
     wh_stmt_bind_str(st, 1, org);
-    wh_stmt_bind_str(st, 2, page.cursor);
-    sqlite3_bind_int64(st, 3, page.limit + 1);
-    wh_list_t list;
-    wh_list_init(&list, page.limit);
+    wh_list_bind_page(&list, st, 2);
     msgpack_packer *pk;
-    while (sqlite3_step(st) == SQLITE_ROW &&
-           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0)))) {
-        char at[WH_RFC3339_LEN];
-        wh_clock_format_rfc3339(sqlite3_column_int64(st, 2), at);
+    while ((pk = wh_list_next(&list, st, 0))) {
         msgpack_pack_map(pk, 9);
-        wh_msg_pack_str(pk, "id");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 0));
-        wh_msg_pack_str(pk, "org_id");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 1));
-        wh_msg_kv_str(pk, "at", at);
-        wh_msg_pack_str(pk, "token_id");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 3));
-        wh_msg_pack_str(pk, "role");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 4));
-        wh_msg_pack_str(pk, "action");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 5));
-        wh_msg_pack_str(pk, "request_id");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 6));
+        wh_stmt_kv_text(pk, "id", st, 0);
+        wh_stmt_kv_text(pk, "org_id", st, 1);
+        wh_stmt_kv_instant(pk, "at", st, 2);
+        wh_stmt_kv_text(pk, "token_id", st, 3);
+        wh_stmt_kv_text(pk, "role", st, 4);
+        wh_stmt_kv_text(pk, "action", st, 5);
+        wh_stmt_kv_text(pk, "request_id", st, 6);
         /* Ids are stored comma-separated; each is a fixed-length ULID. */
         wh_str_t ids = wh_stmt_col_str(st, 7);
         size_t n_ids = ids.n ? (ids.n + 1) / (WH_ID_LEN + 1) : 0;

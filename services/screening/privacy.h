@@ -17,16 +17,23 @@
 #include <stdint.h>
 
 #include "dispatch.h"
+#include "list.h"
 
 /* True when org is a well-formed id the principal covers. */
 bool scr_org_ok(const wh_request_t *req, wh_str_t org);
 /* The org_id query parameter, or the principal's only organisation when it
- * is absent; reports 422 or 404 and returns false otherwise. */
+ * is absent; reports 422 or 404 and returns false otherwise. Parameters
+ * already reported bad are answered first (422), so that a handler checks
+ * its query and then calls this. */
 bool scr_org_param(wh_ctx_t *c, wh_str_t *org);
 
 /* Appends one audit row in the request's transaction: action on the
- * resources whose ids are in ids_json (a JSON array), count of them. */
-int audit_write(wh_ctx_t *c, wh_str_t org, const char *action, const char *ids_json, int64_t count);
+ * resources whose ids are in ids (comma-separated), count of them. */
+int audit_write(wh_ctx_t *c, wh_str_t org, const char *action, const char *ids, int64_t count);
+/* Ends a list whose ids were kept (wh_list_keep_ids): audits the read of
+ * the rows on the page, then answers the page, or a 500 (and no rows) if
+ * the audit cannot be written. */
+void audit_list_finish(wh_ctx_t *c, wh_list_t *l, wh_str_t org, const char *action);
 
 /* Deletes results of organisations with a retention period that are older
  * than it, the idempotency replies that carry them, and closed alerts left

@@ -188,23 +188,17 @@ static bool same_result(sqlite3_stmt *st, const item_t *it)
            col_eq(st, 12, (wh_str_t){answers, an});
 }
 
-static void copy_col(char *out, size_t cap, sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(out, cap, "%s", t ? (const char *)t : "");
-}
-
 /* Fills r from a row that starts with RESULT_COLUMNS. */
 static void stored_from_row(stored_t *r, sqlite3_stmt *st)
 {
-    copy_col(r->id, sizeof r->id, st, 0);
-    copy_col(r->instrument, sizeof r->instrument, st, 1);
+    wh_stmt_col_copy(st, 0, r->id, sizeof r->id);
+    wh_stmt_col_copy(st, 1, r->instrument, sizeof r->instrument);
     r->raw_score = sqlite3_column_int(st, 2);
     r->score = sqlite3_column_int(st, 3);
-    copy_col(r->band, sizeof r->band, st, 4);
+    wh_stmt_col_copy(st, 4, r->band, sizeof r->band);
     r->at_risk = sqlite3_column_int(st, 5) != 0;
-    copy_col(r->flags, sizeof r->flags, st, 6);
-    copy_col(r->alert_id, sizeof r->alert_id, st, 7);
+    wh_stmt_col_copy(st, 6, r->flags, sizeof r->flags);
+    wh_stmt_col_copy(st, 7, r->alert_id, sizeof r->alert_id);
 }
 
 /* Links the stored Idempotency-Key reply of this request to the result, so
@@ -477,8 +471,8 @@ void screenings_get(wh_ctx_t *c)
         return;
     }
     char idz[WH_ID_LEN + 1], org[WH_ID_LEN + 1];
-    copy_col(idz, sizeof idz, st, 0);
-    copy_col(org, sizeof org, st, 8);
+    wh_stmt_col_copy(st, 0, idz, sizeof idz);
+    wh_stmt_col_copy(st, 8, org, sizeof org);
     pack_full(wh_reply_ok(c->rep, 200), st);
     sqlite3_reset(st);
     wh_reply_etag(c->rep, "\"%s\"", idz);
@@ -488,22 +482,14 @@ void screenings_get(wh_ctx_t *c)
 
 void screenings_list(wh_ctx_t *c)
 {
-    wh_page_t page;
-    bool ok = wh_valid_page(c->req, c->rep, &page);
+    wh_list_t list;
+    wh_list_start(&list, c->req, c->rep);
     wh_str_t subject = wh_request_param(c->req, "subject");
     wh_str_t instrument = wh_request_param(c->req, "instrument");
-    if (!subject.p || subject.n == 0) {
+    if (!subject.p || subject.n == 0)
         wh_reply_param(c->rep, "subject", "is required");
-        ok = false;
-    }
-    if (instrument.p && !scr_instrument_find(instrument.p, instrument.n)) {
+    if (instrument.p && !scr_instrument_find(instrument.p, instrument.n))
         wh_reply_param(c->rep, "instrument", "is not a known instrument");
-        ok = false;
-    }
-    if (!ok) {
-        wh_reply_invalid(c->rep);
-        return;
-    }
     wh_str_t org;
     if (!scr_org_param(c, &org))
         return;
@@ -511,28 +497,10 @@ void screenings_list(wh_ctx_t *c)
     wh_stmt_bind_str(st, 1, org);
     wh_stmt_bind_str(st, 2, subject);
     wh_stmt_bind_str(st, 3, instrument);
-    wh_stmt_bind_str(st, 4, page.cursor);
-    sqlite3_bind_int64(st, 5, page.limit + 1);
-    wh_list_t list;
-    wh_list_init(&list, page.limit);
-    wh_buf_t ids;
-    wh_buf_init(&ids);
-    int64_t n = 0;
+    wh_list_bind_page(&list, st, 4);
+    wh_list_keep_ids(&list);
     msgpack_packer *pk;
-    while (sqlite3_step(st) == SQLITE_ROW &&
-           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0)))) {
-        if (n++)
-            wh_buf_putc(&ids, ',');
-        wh_buf_append(&ids, sqlite3_column_text(st, 0), WH_ID_LEN);
+    while ((pk = wh_list_next(&list, st, 0)))
         pack_full(pk, st);
-    }
-    sqlite3_reset(st);
-    int rc = audit_write(c, org, "screening.list", ids.data, n);
-    wh_buf_close(&ids);
-    if (rc != 0) {
-        wh_buf_close(&list.rows);
-        wh_reply_problem(c->rep, 500, "internal", "the read could not be audited");
-        return;
-    }
-    wh_list_finish(&list, c->rep);
+    audit_list_finish(c, &list, org, "screening.list");
 }

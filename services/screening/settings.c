@@ -84,29 +84,32 @@ static bool path_org(wh_ctx_t *c, wh_str_t *org)
     return true;
 }
 
+/* The settings of the path's organisation, or a 404 or 500. */
+static bool path_settings(wh_ctx_t *c, wh_str_t *org, scr_settings_t *s)
+{
+    if (!path_org(c, org))
+        return false;
+    if (settings_load(c->store, *org, s) != 0) {
+        wh_reply_problem(c->rep, 500, "internal", "the settings could not be read");
+        return false;
+    }
+    return true;
+}
+
 void settings_get(wh_ctx_t *c)
 {
     wh_str_t org;
     scr_settings_t s;
-    if (!path_org(c, &org))
-        return;
-    if (settings_load(c->store, org, &s) != 0) {
-        wh_reply_problem(c->rep, 500, "internal", "the settings could not be read");
-        return;
-    }
-    reply_settings(c, org, &s);
+    if (path_settings(c, &org, &s))
+        reply_settings(c, org, &s);
 }
 
 void settings_patch(wh_ctx_t *c)
 {
     wh_str_t org;
     scr_settings_t s;
-    if (!path_org(c, &org))
+    if (!path_settings(c, &org, &s))
         return;
-    if (settings_load(c->store, org, &s) != 0) {
-        wh_reply_problem(c->rep, 500, "internal", "the settings could not be read");
-        return;
-    }
     char etag[128];
     snprintf(etag, sizeof etag, "\"%.*s.%lld\"", (int)org.n, org.p, (long long)s.version);
     if (!wh_ctx_if_match(c, etag))

@@ -694,40 +694,26 @@ static void pack_instrument(msgpack_packer *pk, const scr_instrument_t *ins, con
 
 void stats_get(wh_ctx_t *c)
 {
-    bool ok = true;
     wh_str_t period = wh_request_param(c->req, "period");
-    wh_str_t by = wh_request_param(c->req, "by");
     wh_str_t instrument = wh_request_param(c->req, "instrument");
     static const char *const windows[] = {"from", "to"};
     for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++)
-        if (wh_request_param(c->req, windows[i]).p) {
+        if (wh_request_param(c->req, windows[i]).p)
             wh_reply_param(c->rep, windows[i],
                            "is not served: statistics exist only for a closed period");
-            ok = false;
-        }
-    scr_period_t p;
-    if (!period.p) {
+    scr_period_t p = {0};
+    if (!period.p)
         wh_reply_param(c->rep, "period", "is required: YYYY-MM, YYYY-Qn or YYYY");
-        ok = false;
-    } else if (scr_period_parse(period.p, period.n, &p) != 0) {
+    else if (scr_period_parse(period.p, period.n, &p) != 0)
         wh_reply_param(c->rep, "period",
                        "must be a month YYYY-MM, a quarter YYYY-Qn (n 1-4) "
                        "or a year YYYY, from 1970");
-        ok = false;
-    }
-    if (by.p && !wh_str_eq(by, "unit")) {
-        wh_reply_param(c->rep, "by", "must be unit");
-        ok = false;
-    }
+    static const char *const by_values[] = {"unit", NULL};
+    int by;
+    wh_param_enum(c->req, c->rep, "by", by_values, "must be unit", &by);
     const scr_instrument_t *only = NULL;
-    if (instrument.p && !(only = scr_instrument_find(instrument.p, instrument.n))) {
+    if (instrument.p && !(only = scr_instrument_find(instrument.p, instrument.n)))
         wh_reply_param(c->rep, "instrument", "is not a known instrument");
-        ok = false;
-    }
-    if (!ok) {
-        wh_reply_invalid(c->rep);
-        return;
-    }
     wh_str_t org;
     if (!scr_org_param(c, &org))
         return;
@@ -799,14 +785,13 @@ void stats_get(wh_ctx_t *c)
         msgpack_pack_nil(pk);
     }
     wh_msg_kv_int(pk, "threshold", k);
-    wh_msg_pack_str(pk, "by");
-    wh_msg_pack_wstr(pk, by);
+    wh_msg_kv_str(pk, "by", wh_param_value(by_values, by));
     wh_msg_pack_str(pk, "instruments");
     msgpack_pack_array(pk, (size_t)n_tables);
     for (int i = 0, j = 0; i < scr_n_instruments && j < n_tables; i++) {
         if (only && only != &scr_instruments[i])
             continue;
-        pack_instrument(pk, &scr_instruments[i], &tables[j], by.p != NULL);
+        pack_instrument(pk, &scr_instruments[i], &tables[j], by >= 0);
         itable_free(&tables[j++]);
     }
     free(tables);

@@ -443,3 +443,16 @@ void def_close(survey_def_t *d)
     free(d->blob);
     memset(d, 0, sizeof *d);
 }
+
+void def_kv_unit(msgpack_packer *pk, const survey_def_t *d, int u, const char *key_name)
+{
+    wh_msg_pack_str(pk, key_name);
+    wh_msg_pack_wstr(pk, d->units[u].key);
+    wh_msg_pack_str(pk, "name");
+    wh_msg_pack_wstr(pk, d->units[u].name);
+    wh_msg_pack_str(pk, "parent");
+    if (d->units[u].parent >= 0)
+        wh_msg_pack_wstr(pk, d->units[d->units[u].parent].key);
+    else
+        msgpack_pack_nil(pk);
+}

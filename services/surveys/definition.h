@@ -82,6 +82,9 @@ int def_lang_index(wh_str_t code);
 bool def_has_lang(const survey_def_t *d, int lang);
 int def_find_question(const survey_def_t *d, wh_str_t key);
 int def_find_unit(const survey_def_t *d, wh_str_t key);
+/* Unit u's key (under key_name), name and parent's key (null at the root):
+ * three entries of a map. */
+void def_kv_unit(msgpack_packer *pk, const survey_def_t *d, int u, const char *key_name);
 int def_find_dim(const survey_def_t *d, wh_str_t key);
 /* True when unit u is a or lies under a. */
 bool def_unit_within(const survey_def_t *d, int u, int a);

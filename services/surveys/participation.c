@@ -66,15 +66,7 @@ static bool find_code(wh_ctx_t *c, const survey_t *s, wh_str_t code, char hash[6
 static void pack_unit(msgpack_packer *pk, const survey_def_t *d, int u)
 {
     msgpack_pack_map(pk, 3);
-    wh_msg_pack_str(pk, "key");
-    wh_msg_pack_wstr(pk, d->units[u].key);
-    wh_msg_pack_str(pk, "name");
-    wh_msg_pack_wstr(pk, d->units[u].name);
-    wh_msg_pack_str(pk, "parent");
-    if (d->units[u].parent >= 0)
-        wh_msg_pack_wstr(pk, d->units[d->units[u].parent].key);
-    else
-        msgpack_pack_nil(pk);
+    def_kv_unit(pk, d, u, "key");
 }
 
 void public_survey_get(wh_ctx_t *c)

@@ -486,15 +486,7 @@ void results_get(wh_ctx_t *c)
     for (int u = 0; u < d->n_units; u++) {
         int v = r.unit_node[u];
         msgpack_pack_map(pk, 8);
-        wh_msg_pack_str(pk, "unit");
-        wh_msg_pack_wstr(pk, d->units[u].key);
-        wh_msg_pack_str(pk, "name");
-        wh_msg_pack_wstr(pk, d->units[u].name);
-        wh_msg_pack_str(pk, "parent");
-        if (d->units[u].parent >= 0)
-            wh_msg_pack_wstr(pk, d->units[d->units[u].parent].key);
-        else
-            msgpack_pack_nil(pk);
+        def_kv_unit(pk, d, u, "unit");
         wh_msg_kv_int(pk, "level", d->units[u].depth);
         pack_counts(pk, &r, v);
         pack_dimensions(pk, &r, &cmp, v);

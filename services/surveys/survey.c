@@ -73,12 +73,6 @@ static const char SQL_DUE_CLOSE[] = "SELECT id FROM surveys WHERE state = 'open'
 static const char SQL_DUE_OPEN[] = "SELECT id FROM surveys WHERE state = 'draft'"
                                    " AND opens_at_ms <= ?1 ORDER BY opens_at_ms LIMIT ?2";
 
-static void copy_col(sqlite3_stmt *st, int col, char *out, size_t cap)
-{
-    const char *t = (const char *)sqlite3_column_text(st, col);
-    snprintf(out, cap, "%s", t ? t : "");
-}
-
 static int64_t col_ms(sqlite3_stmt *st, int col)
 {
     return sqlite3_column_type(st, col) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, col);
@@ -87,9 +81,9 @@ static int64_t col_ms(sqlite3_stmt *st, int col)
 /* Everything but the definition, from a row of SURVEY_COLUMNS. */
 static void row_fields(sqlite3_stmt *st, survey_t *s)
 {
-    copy_col(st, COL_ID, s->id, sizeof s->id);
-    copy_col(st, COL_ORG, s->org_id, sizeof s->org_id);
-    copy_col(st, COL_TITLE, s->title, sizeof s->title);
+    wh_stmt_col_copy(st, COL_ID, s->id, sizeof s->id);
+    wh_stmt_col_copy(st, COL_ORG, s->org_id, sizeof s->org_id);
+    wh_stmt_col_copy(st, COL_TITLE, s->title, sizeof s->title);
     const char *state = (const char *)sqlite3_column_text(st, COL_STATE);
     s->state = strcmp(state, "open") == 0     ? SURVEY_OPEN
                : strcmp(state, "closed") == 0 ? SURVEY_CLOSED
@@ -97,11 +91,11 @@ static void row_fields(sqlite3_stmt *st, survey_t *s)
     s->threshold = sqlite3_column_int(st, COL_THRESHOLD);
     s->opens_at_ms = col_ms(st, COL_OPENS);
     s->closes_at_ms = col_ms(st, COL_CLOSES);
-    copy_col(st, COL_OPENED, s->opened_at, sizeof s->opened_at);
-    copy_col(st, COL_CLOSED, s->closed_at, sizeof s->closed_at);
+    wh_stmt_col_copy(st, COL_OPENED, s->opened_at, sizeof s->opened_at);
+    wh_stmt_col_copy(st, COL_CLOSED, s->closed_at, sizeof s->closed_at);
     s->version = sqlite3_column_int64(st, COL_VERSION);
-    copy_col(st, COL_CREATED, s->created_at, sizeof s->created_at);
-    copy_col(st, COL_UPDATED, s->updated_at, sizeof s->updated_at);
+    wh_stmt_col_copy(st, COL_CREATED, s->created_at, sizeof s->created_at);
+    wh_stmt_col_copy(st, COL_UPDATED, s->updated_at, sizeof s->updated_at);
 }
 
 int survey_load(wh_store_t *store, wh_str_t id, survey_t *s)
@@ -259,35 +253,34 @@ static void reply_by_id(wh_ctx_t *c, const char *id, int status)
     survey_close(&s);
 }
 
+/* opens_at or closes_at: null unsets it (-1), an instant must be in the
+ * future. */
+static wh_v_result_t valid_future(wh_valid_t *v, const char *key, int64_t now, int64_t *value)
+{
+    int64_t x;
+    wh_v_result_t r = wh_valid_instant(v, key, WH_V_NULLABLE, &x);
+    if (r == WH_V_NULL) {
+        *value = -1;
+    } else if (r == WH_V_SET && x <= now) {
+        char pointer[64];
+        wh_valid_pointer(v, key, pointer, sizeof pointer);
+        wh_reply_field(v->rep, pointer, "must be in the future");
+        return WH_V_BAD;
+    } else if (r == WH_V_SET) {
+        *value = x;
+    }
+    return r;
+}
+
 /* opens_at and closes_at: instants in the future, opens before closes.
  * *opens and *closes hold the current values (-1 unset) and are updated
  * from the body; returns false after reporting a problem. */
 static bool valid_times(wh_valid_t *v, int64_t *opens, int64_t *closes)
 {
-    int64_t now = wh_clock_now_ms(), x;
-    bool ok = true;
-    wh_v_result_t ro = wh_valid_instant(v, "opens_at", WH_V_NULLABLE, &x);
-    if (ro == WH_V_BAD)
-        ok = false;
-    else if (ro == WH_V_NULL)
-        *opens = -1;
-    else if (ro == WH_V_SET && x <= now) {
-        wh_reply_field(v->rep, "/opens_at", "must be in the future");
-        ok = false;
-    } else if (ro == WH_V_SET) {
-        *opens = x;
-    }
-    wh_v_result_t rc = wh_valid_instant(v, "closes_at", WH_V_NULLABLE, &x);
-    if (rc == WH_V_BAD)
-        ok = false;
-    else if (rc == WH_V_NULL)
-        *closes = -1;
-    else if (rc == WH_V_SET && x <= now) {
-        wh_reply_field(v->rep, "/closes_at", "must be in the future");
-        ok = false;
-    } else if (rc == WH_V_SET) {
-        *closes = x;
-    }
+    int64_t now = wh_clock_now_ms();
+    wh_v_result_t ro = valid_future(v, "opens_at", now, opens);
+    wh_v_result_t rc = valid_future(v, "closes_at", now, closes);
+    bool ok = ro != WH_V_BAD && rc != WH_V_BAD;
     if (ok && *opens >= 0 && *closes >= 0 && *closes <= *opens) {
         wh_reply_field(v->rep, rc == WH_V_SET ? "/closes_at" : "/opens_at",
                        "closes_at must be after opens_at");
@@ -363,29 +356,21 @@ void survey_create(wh_ctx_t *c)
  * single survey has it. */
 void survey_list(wh_ctx_t *c)
 {
-    wh_page_t page;
-    bool ok = wh_valid_page(c->req, c->rep, &page);
+    wh_list_t list;
+    bool ok = wh_list_start(&list, c->req, c->rep);
     wh_str_t org = wh_request_param(c->req, "org_id");
-    wh_str_t state = wh_request_param(c->req, "state");
-    if (state.p && !wh_str_eq(state, "draft") && !wh_str_eq(state, "open") &&
-        !wh_str_eq(state, "closed")) {
-        wh_reply_param(c->rep, "state", "must be draft, open or closed");
-        ok = false;
-    }
+    int state;
+    ok = wh_param_enum(c->req, c->rep, "state", survey_states, "must be draft, open or closed",
+                       &state) &&
+         ok;
     if (!ok)
         return;
-    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SURVEY_LIST);
-    wh_stmt_bind_str(st, 1, page.cursor);
-    sqlite3_bind_int64(st, 2, page.limit + 1);
-    wh_request_bind_scope(st, 3, c->req);
+    sqlite3_stmt *st = wh_list_query(&list, c, SQL_SURVEY_LIST);
     wh_stmt_bind_str(st, 4, org);
-    wh_stmt_bind_str(st, 5, state);
-    wh_list_t list;
-    wh_list_init(&list, page.limit);
+    wh_stmt_bind_text(st, 5, wh_param_value(survey_states, state));
     msgpack_packer *pk;
     survey_t s;
-    while (sqlite3_step(st) == SQLITE_ROW &&
-           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, COL_ID)))) {
+    while ((pk = wh_list_next(&list, st, COL_ID))) {
         row_fields(st, &s);
         msgpack_pack_map(pk, COMMON_FIELDS);
         pack_common(pk, &s);
@@ -510,18 +495,11 @@ done:
 
 static int emit_event(wh_store_t *store, const survey_t *s, const char *type)
 {
-    wh_buf_t data;
-    wh_buf_init(&data);
-    msgpack_packer pk;
-    wh_msg_writer_init(&pk, &data);
-    msgpack_pack_map(&pk, 2);
-    wh_msg_kv_str(&pk, "survey_id", s->id);
-    wh_msg_kv_str(&pk, "title", s->title);
-    int rc = wh_buf_failed(&data)
-                 ? WH_ENOMEM
-                 : wh_outbox_emit(store, type, s->org_id, data.data, data.len, NULL);
-    wh_buf_close(&data);
-    return rc;
+    wh_event_t ev;
+    msgpack_packer *pk = wh_event_start(&ev, 2);
+    wh_msg_kv_str(pk, "survey_id", s->id);
+    wh_msg_kv_str(pk, "title", s->title);
+    return wh_event_emit(&ev, store, type, s->org_id);
 }
 
 int survey_transition(wh_store_t *store, survey_t *s, enum survey_state to)
@@ -591,7 +569,7 @@ static int run_due(wh_store_t *store, const char *sql, enum survey_state to)
     sqlite3_bind_int64(st, 1, wh_clock_now_ms());
     sqlite3_bind_int(st, 2, SURVEY_MAX_DUE_PER_TICK);
     while (n < SURVEY_MAX_DUE_PER_TICK && sqlite3_step(st) == SQLITE_ROW)
-        copy_col(st, 0, ids[n++], sizeof ids[0]);
+        wh_stmt_col_copy(st, 0, ids[n++], sizeof ids[0]);
     sqlite3_reset(st);
     for (int i = 0; i < n; i++) {
         survey_t s;

@@ -39,6 +39,8 @@ import traceback
 
 import msgpack
 
+import openapi_check
+
 # Every check in these tests is an assert statement, which python -O and
 # PYTHONOPTIMIZE remove without a word: refuse to run at all then.
 if sys.flags.optimize:
@@ -451,9 +453,22 @@ class Stack:
         try:
             c.request(method, path, body=data, headers=h)
             r = c.getresponse()
-            return Response(r.status, r.getheaders(), r.read())
+            resp = Response(r.status, r.getheaders(), r.read())
         finally:
             c.close()
+        self.check_contract(method, path, resp)
+        return resp
+
+    def check_contract(self, method, path, resp):
+        """Every response the suite receives must be one the served OpenAPI
+        document describes (tests/e2e/openapi_check.py). The document is
+        fetched once per process, from the first gateway that serves it."""
+        if openapi_check.document() is None:
+            try:
+                openapi_check.load(self.port)
+            except (OSError, http.client.HTTPException, openapi_check.Mismatch):
+                return  # not serving yet, or going away; a later response is checked
+        openapi_check.check(method, path, resp.status, resp.headers, resp.body)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)

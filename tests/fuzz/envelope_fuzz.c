@@ -1,6 +1,7 @@
-/* Fuzz target for the msgpack bounds checker and the request envelope
- * decoder: arbitrary bytes go through wh_request_decode (and the request's
- * accessors when it decodes), and through wh_msg_decode; a value that
+/* Fuzz target for the msgpack bounds checker and the envelope decoders:
+ * arbitrary bytes go through wh_request_decode (and the request's accessors
+ * when it decodes), through wh_reply_env_decode (and the problem's JSON form
+ * when it decodes), and through wh_msg_decode; a value that
  * decodes must pack again (wh_msg_pack_obj) into bytes that are no longer
  * than the input, pass the checker, decode, and pack to the very same bytes
  * a second time. Besides the sanitizers, a broken property aborts. */
@@ -11,6 +12,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "msg.h"
+#include "problem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -59,10 +61,32 @@ static void request(const char *p, size_t n)
     wh_request_close(&req);
 }
 
+static void reply(const char *p, size_t n)
+{
+    wh_reply_in_t r;
+    int rc = wh_reply_env_decode(p, n, &r);
+    if (rc != 0) {
+        if (rc != WH_EPROTO && rc != WH_ELIMIT)
+            abort();
+        return;
+    }
+    if (r.status < 100 || r.status > 599 || r.etag.n > WH_ENV_MAX_ETAG ||
+        r.content_type.n > WH_ENV_MAX_CONTENT_TYPE ||
+        (r.errors && (r.errors->type != MSGPACK_OBJECT_ARRAY ||
+                      r.errors->via.array.size > WH_PROBLEM_MAX_ERRORS)))
+        abort();
+    wh_buf_t json;
+    wh_buf_init(&json);
+    (void)wh_problem_json(&json, &r.problem, r.errors);
+    wh_buf_close(&json);
+    wh_reply_env_close(&r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *p = (const char *)data;
     request(p, size);
+    reply(p, size);
 
     wh_msg_t m;
     int rc = wh_msg_decode(p, size, &m);

@@ -12,18 +12,29 @@ static void test_accept_round_trip(void)
 {
     wh_buf_t env;
     wh_buf_init(&env);
-    wh_request_pack_accept(&env, WH_OP_REPORTS_PREVENTION, "r1", "tok", WH_ROLE_CONSULTANT, NULL, 0,
-                           1000, NULL, NULL, "text/csv;q=0.9, */*;q=0.1", NULL, 0, NULL, 0);
+    wh_request_pack(&env, &(wh_request_out_t){
+        .op = WH_OP_REPORTS_PREVENTION,
+        .id = "r1",
+        .token_id = "tok",
+        .role = WH_ROLE_CONSULTANT,
+        .deadline_ms = 1000,
+        .accept = "text/csv;q=0.9, */*;q=0.1",
+    });
     wh_request_t req;
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     CHECK(req.accept.p != NULL);
     CHECK_INT(req.accept.n, strlen("text/csv;q=0.9, */*;q=0.1"));
     CHECK(memcmp(req.accept.p, "text/csv;q=0.9", 14) == 0);
     wh_request_close(&req);
-    /* Without one it is absent, and the old packer sends none. */
+    /* Without one it is absent. */
     wh_buf_reset(&env);
-    wh_request_pack(&env, WH_OP_REPORTS_PREVENTION, "r2", "tok", WH_ROLE_ADMIN, NULL, 0, 1000, NULL,
-                    NULL, NULL, 0, NULL, 0);
+    wh_request_pack(&env, &(wh_request_out_t){
+        .op = WH_OP_REPORTS_PREVENTION,
+        .id = "r2",
+        .token_id = "tok",
+        .role = WH_ROLE_ADMIN,
+        .deadline_ms = 1000,
+    });
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     CHECK(req.accept.p == NULL);
     wh_request_close(&req);

@@ -45,7 +45,7 @@ typedef struct instance {
     /* Replies to this instance's own service-to-service requests. */
     int replies;
     char reply_corr[8];
-    char reply[128];
+    char reply[256];
     size_t reply_len;
     int closed;
 } instance_t;

@@ -23,8 +23,21 @@ static void test_round_trip_full(void)
 
     wh_buf_t env;
     wh_buf_init(&env);
-    wh_request_pack(&env, WH_OP_ORGS_PATCH, "req-0001", "tok-7", WH_ROLE_COORDINATOR, orgs, 2, 9500,
-                    "idem-1", "\"01ORGA.3\"", params, 2, body.data, body.len);
+    wh_request_pack(&env, &(wh_request_out_t){
+        .op = WH_OP_ORGS_PATCH,
+        .id = "req-0001",
+        .token_id = "tok-7",
+        .role = WH_ROLE_COORDINATOR,
+        .orgs = orgs,
+        .n_orgs = 2,
+        .deadline_ms = 9500,
+        .idempotency_key = "idem-1",
+        .if_match = "\"01ORGA.3\"",
+        .params = params,
+        .n_params = 2,
+        .body = body.data,
+        .body_len = body.len,
+    });
     CHECK(!wh_buf_failed(&env));
     wh_request_t req;
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
@@ -56,8 +69,10 @@ static void test_round_trip_minimal(void)
 {
     wh_buf_t env;
     wh_buf_init(&env);
-    wh_request_pack(&env, WH_OP_OPENAPI_GET, "r", NULL, 0, NULL, 0, 0, NULL, NULL, NULL, 0, NULL,
-                    0);
+    wh_request_pack(&env, &(wh_request_out_t){
+        .op = WH_OP_OPENAPI_GET,
+        .id = "r",
+    });
     wh_request_t req;
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     CHECK_INT(req.op, WH_OP_OPENAPI_GET);
@@ -84,8 +99,15 @@ static void test_round_trip_every_op_and_role(void)
         for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++) {
             wh_buf_t env;
             wh_buf_init(&env);
-            wh_request_pack(&env, op, "id", "t", roles[r], NULL, 0, -1, NULL, NULL, NULL, 0, "\xc0",
-                            1);
+            wh_request_pack(&env, &(wh_request_out_t){
+                .op = op,
+                .id = "id",
+                .token_id = "t",
+                .role = roles[r],
+                .deadline_ms = -1,
+                .body = "\xc0",
+                .body_len = 1,
+            });
             wh_request_t req;
             CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
             CHECK_INT(req.op, op);
@@ -106,8 +128,11 @@ static void test_limits_of_strings(void)
         id[WH_ENV_MAX_ID + over] = '\0';
         wh_buf_t env;
         wh_buf_init(&env);
-        wh_request_pack(&env, WH_OP_ORGS_LIST, id, "t", 0, NULL, 0, 0, NULL, NULL, NULL, 0, NULL,
-                        0);
+        wh_request_pack(&env, &(wh_request_out_t){
+            .op = WH_OP_ORGS_LIST,
+            .id = id,
+            .token_id = "t",
+        });
         wh_request_t req;
         CHECK_INT(wh_request_decode(env.data, env.len, &req), over ? WH_EPROTO : 0);
         if (!over) {
@@ -119,8 +144,11 @@ static void test_limits_of_strings(void)
 
         tok[WH_ENV_MAX_TOKEN_ID + over] = '\0';
         wh_buf_init(&env);
-        wh_request_pack(&env, WH_OP_ORGS_LIST, "r", tok, 0, NULL, 0, 0, NULL, NULL, NULL, 0, NULL,
-                        0);
+        wh_request_pack(&env, &(wh_request_out_t){
+            .op = WH_OP_ORGS_LIST,
+            .id = "r",
+            .token_id = tok,
+        });
         CHECK_INT(wh_request_decode(env.data, env.len, &req), over ? WH_EPROTO : 0);
         if (!over) {
             CHECK_INT(strlen(req.principal.token_id), WH_ENV_MAX_TOKEN_ID);
@@ -142,8 +170,14 @@ static void test_orgs_limit(void)
     for (int over = 0; over <= 1; over++) {
         wh_buf_t env;
         wh_buf_init(&env);
-        wh_request_pack(&env, WH_OP_ORGS_LIST, "r", "t", WH_ROLE_CONSULTANT, orgs,
-                        (size_t)(WH_ENV_MAX_ORGS + over), 0, NULL, NULL, NULL, 0, NULL, 0);
+        wh_request_pack(&env, &(wh_request_out_t){
+            .op = WH_OP_ORGS_LIST,
+            .id = "r",
+            .token_id = "t",
+            .role = WH_ROLE_CONSULTANT,
+            .orgs = orgs,
+            .n_orgs = (size_t)(WH_ENV_MAX_ORGS + over),
+        });
         wh_request_t req;
         CHECK_INT(wh_request_decode(env.data, env.len, &req), over ? WH_EPROTO : 0);
         if (!over) {
@@ -384,7 +418,11 @@ static void test_not_an_envelope(void)
     /* Trailing bytes after a valid envelope. */
     wh_buf_t env;
     wh_buf_init(&env);
-    wh_request_pack(&env, WH_OP_ORGS_LIST, "r", "t", 0, NULL, 0, 0, NULL, NULL, NULL, 0, NULL, 0);
+    wh_request_pack(&env, &(wh_request_out_t){
+        .op = WH_OP_ORGS_LIST,
+        .id = "r",
+        .token_id = "t",
+    });
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     wh_request_close(&req);
     wh_buf_putc(&env, 0);
@@ -402,8 +440,14 @@ static void test_has_org(void)
     wh_request_t req;
     /* A coordinator sees only its organisations, compared whole. */
     wh_buf_init(&env);
-    wh_request_pack(&env, WH_OP_ORGS_GET, "r", "t", WH_ROLE_COORDINATOR, orgs, 2, 0, NULL, NULL,
-                    NULL, 0, NULL, 0);
+    wh_request_pack(&env, &(wh_request_out_t){
+        .op = WH_OP_ORGS_GET,
+        .id = "r",
+        .token_id = "t",
+        .role = WH_ROLE_COORDINATOR,
+        .orgs = orgs,
+        .n_orgs = 2,
+    });
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     CHECK(wh_request_has_org(&req, WH_STR("01AAA")));
     CHECK(wh_request_has_org(&req, WH_STR("01BBB")));
@@ -417,8 +461,12 @@ static void test_has_org(void)
 
     /* An admin sees every organisation, listed or not. */
     wh_buf_init(&env);
-    wh_request_pack(&env, WH_OP_ORGS_GET, "r", "t", WH_ROLE_ADMIN, NULL, 0, 0, NULL, NULL, NULL, 0,
-                    NULL, 0);
+    wh_request_pack(&env, &(wh_request_out_t){
+        .op = WH_OP_ORGS_GET,
+        .id = "r",
+        .token_id = "t",
+        .role = WH_ROLE_ADMIN,
+    });
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     CHECK(wh_request_has_org(&req, WH_STR("01CCC")));
     CHECK(wh_request_has_org(&req, WH_STR("anything")));
@@ -427,7 +475,12 @@ static void test_has_org(void)
 
     /* Public, and a principal without an orgs array: none. */
     wh_buf_init(&env);
-    wh_request_pack(&env, WH_OP_ORGS_GET, "r", NULL, 0, orgs, 2, 0, NULL, NULL, NULL, 0, NULL, 0);
+    wh_request_pack(&env, &(wh_request_out_t){
+        .op = WH_OP_ORGS_GET,
+        .id = "r",
+        .orgs = orgs,
+        .n_orgs = 2,
+    });
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     CHECK(wh_request_has_org(&req, WH_STR("01AAA"))); /* the list is what counts */
     wh_request_close(&req);
