@@ -28,11 +28,12 @@ struct fetch {
     wh_buf_t tail;
 };
 
-static unsigned in_flight; /* fetches under way, at most max_concurrent */
+/* Bytes the feeds under way hold together, at most max_held. */
+static size_t held;
 
 static void finish(struct fetch *f, int status, const char *reply, size_t len)
 {
-    in_flight--;
+    held -= f->cal.len + f->tail.len;
     if (status == BROKER_OK && !reply) {
         wh_buf_append(&f->cal, f->tail.data, f->tail.len);
         if (wh_buf_failed(&f->cal))
@@ -79,13 +80,22 @@ static void on_page(void *ud, int status, const char *reply, size_t len)
     }
     const msgpack_object *body = wh_msg_get(m.root, "body");
     const msgpack_object *next = wh_msg_get(body, "next_cursor");
+    const msgpack_object *events = wh_msg_get(body, "events");
+    if (events && events->type == MSGPACK_OBJECT_BIN &&
+        held + events->via.bin.size + (f->head_len ? 0 : 2 * CALFEED_FRAME_BYTES) > f->r.max_held) {
+        wh_msg_close(&m);
+        finish(f, CALFEED_BUSY, NULL, 0);
+        return;
+    }
+    size_t had = f->cal.len + f->tail.len;
     bool first = f->head_len == 0;
     bool ok = !first || (copy_bin(wh_msg_get(body, "head"), &f->cal, CALFEED_FRAME_BYTES) &&
                          copy_bin(wh_msg_get(body, "tail"), &f->tail, CALFEED_FRAME_BYTES));
     if (first)
         f->head_len = f->cal.len;
     size_t before = f->cal.len;
-    ok = ok && f->head_len > 0 && copy_bin(wh_msg_get(body, "events"), &f->cal, f->asked);
+    ok = ok && f->head_len > 0 && copy_bin(events, &f->cal, f->asked);
+    held += f->cal.len + f->tail.len - had;
     bool more = next && next->type != MSGPACK_OBJECT_NIL;
     if (ok && more && wh_msg_copy_str(next, f->cursor, sizeof f->cursor) != 0)
         ok = false;
@@ -142,10 +152,6 @@ static void send_page(struct fetch *f)
 
 void calfeed_fetch(const calfeed_req_t *r, calfeed_done_fn done, void *ud)
 {
-    if (in_flight >= r->max_concurrent) {
-        done(ud, CALFEED_BUSY, NULL, 0, NULL, 0);
-        return;
-    }
     struct fetch *f = calloc(1, sizeof *f);
     size_t bytes = 0;
     for (size_t i = 0; i < r->n_orgs; i++)
@@ -185,6 +191,5 @@ void calfeed_fetch(const calfeed_req_t *r, calfeed_done_fn done, void *ud)
     }
     wh_buf_init(&f->cal);
     wh_buf_init(&f->tail);
-    in_flight++;
     send_page(f);
 }

@@ -21,10 +21,11 @@
 /* What the calendar's first and last lines may take of it. */
 #define CALFEED_FRAME_BYTES  4096
 #define CALFEED_CONTENT_TYPE "text/calendar; charset=utf-8"
-/* Feeds assembled at once (WH_CALENDAR_MAX_CONCURRENT), so that the memory
- * they hold stays within this many times CALFEED_MAX_BYTES; beyond it 503
- * with Retry-After. */
-#define CALFEED_MAX_CONCURRENT 8
+/* What all the feeds being joined at once may hold together
+ * (WH_CALENDAR_MAX_HELD_BYTES): a page that would take them over it ends
+ * its feed with 503 and Retry-After. Requests waiting for the service hold
+ * nothing, so a burst of small feeds is served in full. */
+#define CALFEED_MAX_HELD_BYTES (64 * 1024 * 1024)
 /* Statuses given to done besides the broker's: a page the gateway could
  * not read; too many feeds under way. */
 #define CALFEED_BAD_REPLY 502
@@ -34,7 +35,7 @@ typedef struct calfeed_req {
     broker_t *broker;
     uint64_t timeout_ms; /* per page */
     size_t max_bytes;    /* of the whole feed; at least 2 * CALFEED_FRAME_BYTES */
-    unsigned max_concurrent;
+    size_t max_held;     /* of all feeds under way together */
     const char *request_id;
     const char *token_id; /* may be NULL */
     unsigned role;

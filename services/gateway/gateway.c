@@ -35,7 +35,7 @@ struct gateway {
     ratelimit_t *ratelimit; /* per address, for operations without a token */
     sweep_t *sweep;         /* expires the store's idempotency records */
     size_t calendar_max_bytes; /* CALFEED_MAX_BYTES, or WH_CALENDAR_MAX_BYTES */
-    unsigned calendar_max_concurrent; /* CALFEED_MAX_CONCURRENT, or WH_CALENDAR_MAX_CONCURRENT */
+    size_t calendar_max_held; /* CALFEED_MAX_HELD_BYTES, or WH_CALENDAR_MAX_HELD_BYTES */
 };
 
 /* One request on its way through the broker. */
@@ -173,7 +173,7 @@ static void on_calendar(void *ud, int status, const char *reply, size_t len, con
     } else if (status == CALFEED_BUSY) {
         static const wh_http_header_t retry = {"Retry-After", "1"};
         problem(call->gw, call->req, call->route, call->request_id, 503, "unavailable",
-                "too many calendar feeds are being assembled; retry shortly", &retry, 1);
+                "too many calendar feeds are being joined at once; retry shortly", &retry, 1);
         free(call);
     } else if (status == CALFEED_BAD_REPLY) {
         problem(call->gw, call->req, call->route, call->request_id, 502, "bad-reply",
@@ -430,7 +430,7 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
                 .broker = gw->broker,
                 .timeout_ms = gw->timeout_ms,
                 .max_bytes = gw->calendar_max_bytes,
-                .max_concurrent = gw->calendar_max_concurrent,
+                .max_held = gw->calendar_max_held,
                 .request_id = rid,
                 .token_id = pr.token_id[0] ? pr.token_id : NULL,
                 .role = pr.role,
@@ -498,8 +498,7 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
     gw->cfg = *cfg;
     gw->timeout_ms = env_u64("WH_REQUEST_TIMEOUT_MS", GATEWAY_REQUEST_TIMEOUT_MS);
     gw->calendar_max_bytes = env_u64("WH_CALENDAR_MAX_BYTES", CALFEED_MAX_BYTES);
-    gw->calendar_max_concurrent =
-        (unsigned)env_u64("WH_CALENDAR_MAX_CONCURRENT", CALFEED_MAX_CONCURRENT);
+    gw->calendar_max_held = env_u64("WH_CALENDAR_MAX_HELD_BYTES", CALFEED_MAX_HELD_BYTES);
     if (gw->calendar_max_bytes < 2 * CALFEED_FRAME_BYTES)
         gw->calendar_max_bytes = 2 * CALFEED_FRAME_BYTES;
     char url[FEEDS_MAX_URL];
