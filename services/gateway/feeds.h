@@ -23,18 +23,8 @@
 #define FEEDS_MAX_PER_TOKEN 100 /* live feeds one token may hold: 422 beyond */
 #define FEEDS_MAX_URL 1024      /* WH_PUBLIC_URL and the feed's path and secret */
 
-/* The migration that adds the feeds table to the gateway's store. */
-#define FEEDS_MIGRATION                                                                    \
-    "CREATE TABLE calendar_feeds ("                                                        \
-    " id TEXT PRIMARY KEY,"                                                                \
-    " hash TEXT NOT NULL UNIQUE,"                                                          \
-    " token_id TEXT NOT NULL,"                                                             \
-    " org_list TEXT NOT NULL,"                                                             \
-    " label TEXT NOT NULL,"                                                                \
-    " created_ms INTEGER NOT NULL,"                                                        \
-    " revoked_ms INTEGER);"                                                                \
-    "CREATE INDEX calendar_feeds_by_token ON calendar_feeds(token_id);"
-
+/* The feeds table is the gateway store's migration 2 (gateway_migrations in
+ * auth.c, where every migration of that store is listed). */
 /* The base of the URLs feeds are given under (WH_PUBLIC_URL); copied. */
 int feeds_init(const char *public_url);
 /* The principal a ?feed= secret reads with: 0 with p filled (free with
