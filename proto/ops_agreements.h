@@ -9,6 +9,11 @@
  * consultants. The calendar row comes before /v1/agreements/{id}, which
  * would otherwise take "calendar.ics" for an id. */
 #ifndef WH_OPS_AGREEMENTS_H
+/* The most bytes of events in one page of AGREEMENTS_CALENDAR_PAGE, which the
+ * gateway asks for page after page to join into one calendar feed; well
+ * within one reply's bin (WH_MSG_MAX_STR). */
+#define WH_CALENDAR_PAGE_MAX_BYTES (512 * 1024)
+
 #define WH_OPS_AGREEMENTS_H
 
 #define WH_ROLES_AGR_READ   (WH_ROLES_STAFF | WH_ROLE_OCC_HEALTH)

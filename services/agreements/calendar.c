@@ -202,7 +202,7 @@ void cal_page(wh_ctx_t *c)
         wh_reply_problem(c->rep, 400, "invalid-cursor", "the cursor is not one this feed gave");
         return;
     }
-    size_t budget = CAL_PAGE_MAX_BYTES;
+    size_t budget = WH_CALENDAR_PAGE_MAX_BYTES;
     if (max.p) {
         size_t v = 0;
         for (size_t i = 0; i < max.n && i < 10; i++)

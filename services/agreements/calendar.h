@@ -16,16 +16,11 @@
  * that do not fit are left out whole. */
 #define CAL_MAX_BYTES  (WH_MSG_MAX_STR - 4096)
 #define CAL_UID_DOMAIN "agreements.workhealth"
-/* The events of one page of the internal AGREEMENTS_CALENDAR_PAGE op, well
- * within one reply's bin (WH_MSG_MAX_STR); the gateway asks for page after
- * page and joins them into one feed (services/gateway/calfeed.h). */
-#define CAL_PAGE_MAX_BYTES (512 * 1024)
-
 /* The feed in one reply, at most CAL_MAX_BYTES (a request that reaches the
  * service directly; the gateway serves the route by pages). */
 void cal_feed(wh_ctx_t *c);
 /* One page: params cursor (from the previous page; none for the first),
- * max_bytes (at most CAL_PAGE_MAX_BYTES of events), employer_id,
+ * max_bytes (at most WH_CALENDAR_PAGE_MAX_BYTES of events, proto/ops_agreements.h), employer_id,
  * insurer_id; scoped by the principal like the feed. Replies {head,
  * events, tail: bin, next_cursor: str or nil}; whole agreements only, so a
  * page with no events and a next_cursor means the next agreement does not

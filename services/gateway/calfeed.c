@@ -9,8 +9,6 @@
 #include "msg.h"
 #include "ops.h"
 
-/* services/agreements/calendar.h: the most events one page holds. */
-#define CALFEED_PAGE_BYTES (512 * 1024)
 #define CALFEED_MAX_CURSOR 64
 
 struct fetch {
@@ -118,7 +116,7 @@ static void send_page(struct fetch *f)
      * (reserved at their most until the first page has given them). */
     size_t used = f->head_len ? f->cal.len + f->tail.len : 2 * CALFEED_FRAME_BYTES;
     size_t room = f->r.max_bytes > used ? f->r.max_bytes - used : 0;
-    f->asked = room < CALFEED_PAGE_BYTES ? room : CALFEED_PAGE_BYTES;
+    f->asked = room < WH_CALENDAR_PAGE_MAX_BYTES ? room : WH_CALENDAR_PAGE_MAX_BYTES;
     char max[24];
     snprintf(max, sizeof max, "%zu", f->asked);
     wh_param_t params[4];
