@@ -9,6 +9,11 @@
  * consultants. The calendar row comes before /v1/agreements/{id}, which
  * would otherwise take "calendar.ics" for an id. */
 #ifndef WH_OPS_AGREEMENTS_H
+/* The most bytes of events in one page of AGREEMENTS_CALENDAR_PAGE, which the
+ * gateway asks for page after page to join into one calendar feed; well
+ * within one reply's bin (WH_MSG_MAX_STR). */
+#define WH_CALENDAR_PAGE_MAX_BYTES (512 * 1024)
+
 #define WH_OPS_AGREEMENTS_H
 
 #define WH_ROLES_AGR_READ   (WH_ROLES_STAFF | WH_ROLE_OCC_HEALTH)
@@ -51,7 +56,8 @@
     X(ACTIVITIES_PATCH, "PATCH", "/v1/activities/{id}", WH_SVC_AGREEMENTS, WH_ROLES_AGR_WRITE,     \
       WH_OPF_BODY | WH_OPF_WRITE)                                                                  \
     X(REPORTS_PREVENTION, "GET", "/v1/reports/prevention", WH_SVC_AGREEMENTS, WH_ROLES_AGR_REPORT, \
-      0)
+      0)                                                                                           \
+    X(AGREEMENTS_CALENDAR_PAGE, "GET", NULL, WH_SVC_AGREEMENTS, WH_ROLE_SERVICE, 0)
 
 /* Documentation of the rows above for the OpenAPI document:
  * D(NAME, summary, description, request, successes, media, query) where
@@ -95,8 +101,10 @@
       "phase=upcoming|active|expired focus_area expiring_within_days=int")                         \
     D(AGREEMENTS_CALENDAR, "Deadlines as an iCalendar feed (RFC 5545)",                            \
       "One all-day event per notice deadline and per end date of every signed agreement "          \
-      "in scope; ?employer_id= or ?insurer_id= narrow it. UIDs are stable." WH_AGR_SCOPE,          \
-      NULL, "200", "text/calendar", NULL)                                                          \
+      "in scope; ?employer_id= or ?insurer_id= narrow it. UIDs are stable. Without a "             \
+      "bearer token, ?feed= with a calendar feed's secret (POST /v1/calendar-feeds) reads "        \
+      "it as the feed's token could; an unknown feed is 404." WH_AGR_SCOPE,                        \
+      NULL, "200", "text/calendar", "employer_id insurer_id feed")                                 \
     D(AGREEMENTS_GET, "Read an agreement",                                                         \
       "With phase, days_remaining, notice_deadline and conditions_met computed from "              \
       "today's date; ETag for If-Match." WH_AGR_SCOPE,                                             \

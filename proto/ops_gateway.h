@@ -2,12 +2,21 @@
 #ifndef WH_OPS_GATEWAY_H
 #define WH_OPS_GATEWAY_H
 
+/* Calendar feeds: those who read and keep agreements, for the organisations
+ * their token covers (admin: any). */
+#define WH_ROLES_FEEDS (WH_ROLE_ADMIN | WH_ROLE_COORDINATOR | WH_ROLE_CONSULTANT)
+
 #define WH_OPS_GATEWAY(X)                                                                   \
     X(OPENAPI_GET, "GET", "/v1/openapi.json", WH_SVC_GATEWAY, WH_ROLE_PUBLIC, 0)           \
     X(TOKENS_CREATE, "POST", "/v1/tokens", WH_SVC_GATEWAY, WH_ROLE_ADMIN,                  \
       WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                          \
     X(TOKENS_LIST, "GET", "/v1/tokens", WH_SVC_GATEWAY, WH_ROLE_ADMIN, 0)                  \
     X(TOKENS_DELETE, "DELETE", "/v1/tokens/{id}", WH_SVC_GATEWAY, WH_ROLE_ADMIN,           \
+      WH_OPF_WRITE)                                                                        \
+    X(FEEDS_CREATE, "POST", "/v1/calendar-feeds", WH_SVC_GATEWAY, WH_ROLES_FEEDS,          \
+      WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                          \
+    X(FEEDS_LIST, "GET", "/v1/calendar-feeds", WH_SVC_GATEWAY, WH_ROLES_FEEDS, 0)          \
+    X(FEEDS_DELETE, "DELETE", "/v1/calendar-feeds/{id}", WH_SVC_GATEWAY, WH_ROLES_FEEDS,   \
       WH_OPF_WRITE)
 
 /* Documentation of the rows above for the OpenAPI document:
@@ -25,6 +34,18 @@
     D(TOKENS_LIST, "List API tokens", "Without their secrets. Admin only.", NULL, "200:[Token]",   \
       NULL, NULL)                                                                                  \
     D(TOKENS_DELETE, "Revoke an API token",                                                        \
-      "Effective at once for every later request. Admin only.", NULL, "204", NULL, NULL)
+      "Effective at once for every later request. Admin only.", NULL, "204", NULL, NULL)           \
+    D(FEEDS_CREATE, "Create a calendar feed",                                                      \
+      "A secret address for calendar programs, which send no token: url, shown this once, "        \
+      "opens GET /v1/agreements/calendar.ics?feed= (and nothing else) with what this token "       \
+      "sees, narrowed to org_ids. It ends when deleted or when this token is revoked or "          \
+      "expires. Admin, coordinators, consultants; at most 100 per token.",                         \
+      "CalendarFeedCreate", "201:CalendarFeedCreated", NULL, NULL)                                 \
+    D(FEEDS_LIST, "List calendar feeds",                                                           \
+      "This token's feeds (admin: every feed), without their secrets.", NULL,                      \
+      "200:[CalendarFeed]", NULL, NULL)                                                            \
+    D(FEEDS_DELETE, "Delete a calendar feed",                                                      \
+      "Its address answers 404 at once. Another token's feed is 404 (admin: any).", NULL, "204",   \
+      NULL, NULL)
 
 #endif

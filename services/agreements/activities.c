@@ -48,18 +48,17 @@ typedef struct act {
 
 static void from_row(sqlite3_stmt *st, act_t *a)
 {
-    snprintf(a->id, sizeof a->id, "%s", (const char *)sqlite3_column_text(st, 0));
-    snprintf(a->agreement_id, sizeof a->agreement_id, "%s",
-             (const char *)sqlite3_column_text(st, 1));
+    wh_stmt_col_copy(st, 0, a->id, sizeof a->id);
+    wh_stmt_col_copy(st, 1, a->agreement_id, sizeof a->agreement_id);
     a->kind = agr_name_index_str(act_kind_names, (const char *)sqlite3_column_text(st, 2));
-    snprintf(a->title, sizeof a->title, "%s", (const char *)sqlite3_column_text(st, 3));
+    wh_stmt_col_copy(st, 3, a->title, sizeof a->title);
     a->focus = agr_name_index_str(agr_focus_names, (const char *)sqlite3_column_text(st, 4));
     a->planned_on = (int32_t)sqlite3_column_int64(st, 5);
     a->status = agr_name_index_str(statuses, (const char *)sqlite3_column_text(st, 6));
     a->participants = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 7);
     a->version = sqlite3_column_int64(st, 8);
-    snprintf(a->created_at, sizeof a->created_at, "%s", (const char *)sqlite3_column_text(st, 9));
-    snprintf(a->updated_at, sizeof a->updated_at, "%s", (const char *)sqlite3_column_text(st, 10));
+    wh_stmt_col_copy(st, 9, a->created_at, sizeof a->created_at);
+    wh_stmt_col_copy(st, 10, a->updated_at, sizeof a->updated_at);
 }
 
 static void pack(msgpack_packer *pk, const act_t *a)
@@ -183,37 +182,25 @@ void act_list(wh_ctx_t *c)
 {
     agr_t g;
     agr_init(&g);
-    wh_page_t page;
-    bool ok = wh_valid_page(c->req, c->rep, &page);
-    wh_str_t status = wh_request_param(c->req, "status");
-    wh_str_t kind = wh_request_param(c->req, "kind");
-    char buf[64];
-    if (status.p && (snprintf(buf, sizeof buf, "%.*s", (int)status.n, status.p),
-                     agr_name_index_str(statuses, buf) < 0)) {
-        wh_reply_param(c->rep, "status", "must be one of planned, done, cancelled");
-        ok = false;
-    }
-    if (kind.p && (snprintf(buf, sizeof buf, "%.*s", (int)kind.n, kind.p),
-                   agr_name_index_str(act_kind_names, buf) < 0)) {
-        wh_reply_param(c->rep, "kind", "is not a known kind of activity");
-        ok = false;
-    }
+    wh_list_t list;
+    bool ok = wh_list_start(&list, c->req, c->rep);
+    int status, kind;
+    ok = wh_param_enum(c->req, c->rep, "status", statuses, NULL, &status) && ok;
+    ok = wh_param_enum(c->req, c->rep, "kind", act_kind_names, "is not a known kind of activity",
+                       &kind) &&
+         ok;
     if (!ok || !agr_load_visible(c, &g)) {
         agr_close(&g);
         return;
     }
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_ACT_LIST);
     wh_stmt_bind_text(st, 1, g.id);
-    wh_stmt_bind_str(st, 2, page.cursor);
-    sqlite3_bind_int64(st, 3, page.limit + 1);
-    wh_stmt_bind_str(st, 4, status);
-    wh_stmt_bind_str(st, 5, kind);
-    wh_list_t list;
-    wh_list_init(&list, page.limit);
+    wh_list_bind_page(&list, st, 2);
+    wh_stmt_bind_text(st, 4, wh_param_value(statuses, status));
+    wh_stmt_bind_text(st, 5, wh_param_value(act_kind_names, kind));
     msgpack_packer *pk;
     act_t a;
-    while (sqlite3_step(st) == SQLITE_ROW &&
-           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0)))) {
+    while ((pk = wh_list_next(&list, st, 0))) {
         from_row(st, &a);
         pack(pk, &a);
     }

@@ -80,18 +80,12 @@ static int32_t col_date(sqlite3_stmt *st, int col)
                                                        : (int32_t)sqlite3_column_int64(st, col);
 }
 
-static void col_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
-{
-    const char *s = (const char *)sqlite3_column_text(st, col);
-    snprintf(out, cap, "%s", s ? s : "");
-}
-
 void agr_from_row(sqlite3_stmt *st, agr_t *a)
 {
-    col_copy(st, 0, a->id, sizeof a->id);
-    col_copy(st, 1, a->employer_id, sizeof a->employer_id);
-    col_copy(st, 2, a->insurer_id, sizeof a->insurer_id);
-    col_copy(st, 3, a->title, sizeof a->title);
+    wh_stmt_col_copy(st, 0, a->id, sizeof a->id);
+    wh_stmt_col_copy(st, 1, a->employer_id, sizeof a->employer_id);
+    wh_stmt_col_copy(st, 2, a->insurer_id, sizeof a->insurer_id);
+    wh_stmt_col_copy(st, 3, a->title, sizeof a->title);
     wh_str_t state = wh_stmt_col_str(st, 4);
     int si = state.p ? agr_name_index(agr_state_names, state.p, state.n) : 0;
     a->state = si < 0 ? AGR_DRAFT : (enum agr_state)si;
@@ -128,14 +122,14 @@ void agr_from_row(sqlite3_stmt *st, agr_t *a)
         a->reminder_days[a->n_reminder_days++] = (int)d;
         rd = *end == ',' ? end + 1 : end;
     }
-    col_copy(st, 17, a->renews, sizeof a->renews);
-    col_copy(st, 18, a->renewed_by, sizeof a->renewed_by);
+    wh_stmt_col_copy(st, 17, a->renews, sizeof a->renews);
+    wh_stmt_col_copy(st, 18, a->renewed_by, sizeof a->renewed_by);
     a->terminated_on = col_date(st, 19);
     a->has_reason = sqlite3_column_type(st, 20) != SQLITE_NULL;
-    col_copy(st, 20, a->termination_reason, sizeof a->termination_reason);
+    wh_stmt_col_copy(st, 20, a->termination_reason, sizeof a->termination_reason);
     a->version = sqlite3_column_int64(st, 21);
-    col_copy(st, 22, a->created_at, sizeof a->created_at);
-    col_copy(st, 23, a->updated_at, sizeof a->updated_at);
+    wh_stmt_col_copy(st, 22, a->created_at, sizeof a->created_at);
+    wh_stmt_col_copy(st, 23, a->updated_at, sizeof a->updated_at);
 }
 
 bool agr_load(wh_store_t *store, wh_str_t id, agr_t *a)
@@ -320,8 +314,7 @@ void agr_pack_date(msgpack_packer *pk, const char *key, int32_t d)
     wh_msg_kv_str(pk, key, s);
 }
 
-/* Appends one value that is msgpack already (a stored blob). */
-static void pack_raw(msgpack_packer *pk, const void *data, size_t len)
+void agr_pack_raw(msgpack_packer *pk, const void *data, size_t len)
 {
     pk->callback(pk->data, data, len);
 }
@@ -359,9 +352,9 @@ static void pack_stored(msgpack_packer *pk, const agr_t *a)
     wh_msg_kv_bool(pk, "advisory", a->advisory);
     /* The blobs were validated and normalised on the way in. */
     wh_msg_pack_str(pk, "conditions");
-    pack_raw(pk, a->conditions.data, a->conditions.len);
+    agr_pack_raw(pk, a->conditions.data, a->conditions.len);
     wh_msg_pack_str(pk, "contacts");
-    pack_raw(pk, a->contacts.data, a->contacts.len);
+    agr_pack_raw(pk, a->contacts.data, a->contacts.len);
     wh_msg_pack_str(pk, "reminder_days");
     msgpack_pack_array(pk, (size_t)a->n_reminder_days);
     for (int i = 0; i < a->n_reminder_days; i++)
@@ -485,20 +478,13 @@ done:
 
 static int emit_renewed(wh_store_t *store, const agr_t *pred, const agr_t *succ)
 {
-    wh_buf_t data;
-    wh_buf_init(&data);
-    msgpack_packer pk;
-    wh_msg_writer_init(&pk, &data);
-    msgpack_pack_map(&pk, 4);
-    wh_msg_kv_str(&pk, "agreement_id", pred->id);
-    wh_msg_kv_str(&pk, "successor_id", succ->id);
-    wh_msg_kv_str(&pk, "title", succ->title);
-    agr_pack_date(&pk, "ends_on", succ->ends_on);
-    int rc = wh_buf_failed(&data) ? WH_ENOMEM
-                                  : wh_outbox_emit(store, "agreement.renewed", pred->employer_id,
-                                                   data.data, data.len, NULL);
-    wh_buf_close(&data);
-    return rc;
+    wh_event_t ev;
+    msgpack_packer *pk = wh_event_start(&ev, 4);
+    wh_msg_kv_str(pk, "agreement_id", pred->id);
+    wh_msg_kv_str(pk, "successor_id", succ->id);
+    wh_msg_kv_str(pk, "title", succ->title);
+    agr_pack_date(pk, "ends_on", succ->ends_on);
+    return wh_event_emit(&ev, store, "agreement.renewed", pred->employer_id);
 }
 
 int agr_renew_into(wh_store_t *store, agr_t *pred, agr_t *succ, const agr_who_t *who)

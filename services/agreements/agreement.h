@@ -100,6 +100,8 @@ void agr_pack(msgpack_packer *pk, const agr_t *a, int32_t today);
 void agr_etag(const agr_t *a, char *out, size_t cap);
 /* key: the date as YYYY-MM-DD, or nil for AGR_NO_DATE. */
 void agr_pack_date(msgpack_packer *pk, const char *key, int32_t d);
+/* Appends one value that is msgpack already (a stored blob). */
+void agr_pack_raw(msgpack_packer *pk, const void *data, size_t len);
 /* A history entry; before or after may be NULL (created, deleted). The
  * entry records {field: {from, to}} for every stored field that differs. */
 int agr_history_add(wh_store_t *store, const char *agreement_id, const char *action,

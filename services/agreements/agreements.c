@@ -45,12 +45,6 @@ bool agr_load_visible(wh_ctx_t *c, agr_t *a)
     return false;
 }
 
-/* Appends one value that is msgpack already (a stored blob). */
-static void pack_raw(msgpack_packer *pk, const void *data, size_t len)
-{
-    pk->callback(pk->data, data, len);
-}
-
 static void reply_agr(wh_ctx_t *c, const agr_t *a, int status)
 {
     char etag[80];
@@ -446,69 +440,41 @@ void agr_create(wh_ctx_t *c)
 
 void agr_list(wh_ctx_t *c)
 {
-    wh_page_t page;
-    bool ok = wh_valid_page(c->req, c->rep, &page);
+    static const char *const phases[] = {"upcoming", "active", "expired", NULL};
+    wh_list_t list;
+    bool ok = wh_list_start(&list, c->req, c->rep);
     wh_str_t employer = wh_request_param(c->req, "employer_id");
     wh_str_t insurer = wh_request_param(c->req, "insurer_id");
-    wh_str_t state = wh_request_param(c->req, "state");
-    wh_str_t phase = wh_request_param(c->req, "phase");
-    wh_str_t focus = wh_request_param(c->req, "focus_area");
-    wh_str_t expiring = wh_request_param(c->req, "expiring_within_days");
-    static const char *const phases[] = {"upcoming", "active", "expired", NULL};
-    int phase_i = -1, focus_i = -1;
+    int state, phase, focus;
     int64_t days = -1;
-    if (state.p && agr_name_index(agr_state_names, state.p, state.n) < 0) {
-        wh_reply_param(c->rep, "state", "must be one of draft, signed, terminated, renewed");
-        ok = false;
-    }
-    if (phase.p && (phase_i = agr_name_index(phases, phase.p, phase.n)) < 0) {
-        wh_reply_param(c->rep, "phase", "must be one of upcoming, active, expired");
-        ok = false;
-    }
-    if (focus.p && (focus_i = agr_name_index(agr_focus_names, focus.p, focus.n)) < 0) {
-        wh_reply_param(c->rep, "focus_area", "is not a known focus area");
-        ok = false;
-    }
-    if (expiring.p) {
-        bool digits = expiring.n > 0 && expiring.n <= 5;
-        days = 0;
-        for (size_t i = 0; digits && i < expiring.n; i++) {
-            digits = expiring.p[i] >= '0' && expiring.p[i] <= '9';
-            days = days * 10 + (expiring.p[i] - '0');
-        }
-        if (!digits || days > AGR_MAX_EXPIRING_DAYS) {
-            wh_reply_param(c->rep, "expiring_within_days", "must be an integer from 0 to %d",
-                           AGR_MAX_EXPIRING_DAYS);
-            ok = false;
-        }
-    }
+    ok = wh_param_enum(c->req, c->rep, "state", agr_state_names, NULL, &state) && ok;
+    ok = wh_param_enum(c->req, c->rep, "phase", phases, NULL, &phase) && ok;
+    ok = wh_param_enum(c->req, c->rep, "focus_area", agr_focus_names, "is not a known focus area",
+                       &focus) &&
+         ok;
+    ok =
+        wh_param_int(c->req, c->rep, "expiring_within_days", 0, AGR_MAX_EXPIRING_DAYS, &days) && ok;
     if (!ok)
         return;
     const char *sql = employer.p  ? SQL_AGR_LIST_EMPLOYER
                       : insurer.p ? SQL_AGR_LIST_INSURER
                                   : SQL_AGR_LIST;
-    sqlite3_stmt *st = wh_store_stmt(c->store, sql);
+    sqlite3_stmt *st = wh_list_query(&list, c, sql);
     int32_t today = wh_clock_today();
-    wh_stmt_bind_str(st, 1, page.cursor);
-    sqlite3_bind_int64(st, 2, page.limit + 1);
-    wh_request_bind_scope(st, 3, c->req);
     wh_stmt_bind_str(st, 4, employer);
     wh_stmt_bind_str(st, 5, insurer);
-    wh_stmt_bind_str(st, 6, state);
-    if (focus_i >= 0)
-        sqlite3_bind_int64(st, 7, 1ll << focus_i);
-    if (phase_i >= 0)
-        sqlite3_bind_int(st, 8, phase_i);
+    wh_stmt_bind_text(st, 6, wh_param_value(agr_state_names, state));
+    if (focus >= 0)
+        sqlite3_bind_int64(st, 7, 1ll << focus);
+    if (phase >= 0)
+        sqlite3_bind_int(st, 8, phase);
     if (days >= 0)
         sqlite3_bind_int64(st, 9, days);
     sqlite3_bind_int64(st, 10, today);
-    wh_list_t list;
-    wh_list_init(&list, page.limit);
     agr_t a;
     agr_init(&a);
     msgpack_packer *pk;
-    while (sqlite3_step(st) == SQLITE_ROW &&
-           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0)))) {
+    while ((pk = wh_list_next(&list, st, 0))) {
         agr_from_row(st, &a);
         agr_pack(pk, &a, today);
     }
@@ -718,38 +684,29 @@ void agr_history(wh_ctx_t *c)
 {
     agr_t a;
     agr_init(&a);
-    wh_page_t page;
-    if (!wh_valid_page(c->req, c->rep, &page) || !agr_load_visible(c, &a)) {
+    wh_list_t list;
+    if (!wh_list_start(&list, c->req, c->rep) || !agr_load_visible(c, &a)) {
         agr_close(&a);
         return;
     }
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_HISTORY_LIST);
     wh_stmt_bind_text(st, 1, a.id);
-    wh_stmt_bind_str(st, 2, page.cursor);
-    sqlite3_bind_int64(st, 3, page.limit + 1);
-    wh_list_t list;
-    wh_list_init(&list, page.limit);
+    wh_list_bind_page(&list, st, 2);
     msgpack_packer *pk;
-    while (sqlite3_step(st) == SQLITE_ROW &&
-           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0)))) {
+    while ((pk = wh_list_next(&list, st, 0))) {
         msgpack_pack_map(pk, 5);
-        wh_msg_pack_str(pk, "id");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 0));
-        wh_msg_pack_str(pk, "at");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 1));
-        wh_msg_pack_str(pk, "action");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 2));
+        wh_stmt_kv_text(pk, "id", st, 0);
+        wh_stmt_kv_text(pk, "at", st, 1);
+        wh_stmt_kv_text(pk, "action", st, 2);
         wh_msg_pack_str(pk, "who");
         msgpack_pack_map(pk, 2);
-        wh_msg_pack_str(pk, "token_id");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 3));
-        wh_msg_pack_str(pk, "role");
-        wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 4));
+        wh_stmt_kv_text(pk, "token_id", st, 3);
+        wh_stmt_kv_text(pk, "role", st, 4);
         wh_msg_pack_str(pk, "changes");
         if (sqlite3_column_type(st, 5) == SQLITE_NULL)
             msgpack_pack_nil(pk);
         else
-            pack_raw(pk, sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5));
+            agr_pack_raw(pk, sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5));
     }
     wh_list_finish(&list, c->rep);
     agr_close(&a);

@@ -16,7 +16,15 @@
  * that do not fit are left out whole. */
 #define CAL_MAX_BYTES  (WH_MSG_MAX_STR - 4096)
 #define CAL_UID_DOMAIN "agreements.workhealth"
-
+/* The feed in one reply, at most CAL_MAX_BYTES (a request that reaches the
+ * service directly; the gateway serves the route by pages). */
 void cal_feed(wh_ctx_t *c);
+/* One page: params cursor (from the previous page; none for the first),
+ * max_bytes (at most WH_CALENDAR_PAGE_MAX_BYTES of events, proto/ops_agreements.h), employer_id,
+ * insurer_id; scoped by the principal like the feed. Replies {head,
+ * events, tail: bin, next_cursor: str or nil}; whole agreements only, so a
+ * page with no events and a next_cursor means the next agreement does not
+ * fit in max_bytes. */
+void cal_page(wh_ctx_t *c);
 
 #endif

@@ -18,6 +18,7 @@ static const wh_handler_t handlers[] = {
     {WH_OP_AGREEMENTS_CREATE, agr_create},
     {WH_OP_AGREEMENTS_LIST, agr_list},
     {WH_OP_AGREEMENTS_CALENDAR, cal_feed},
+    {WH_OP_AGREEMENTS_CALENDAR_PAGE, cal_page},
     {WH_OP_AGREEMENTS_GET, agr_get},
     {WH_OP_AGREEMENTS_PATCH, agr_patch},
     {WH_OP_AGREEMENTS_DELETE, agr_delete},

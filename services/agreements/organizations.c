@@ -32,38 +32,25 @@ static const char SQL_ORG_UPDATE[] =
 static int emit_org_event(wh_ctx_t *c, const char *type, const char *id, const char *name,
                           size_t name_len, const char *kind)
 {
-    wh_buf_t data;
-    wh_buf_init(&data);
-    msgpack_packer pk;
-    wh_msg_writer_init(&pk, &data);
-    msgpack_pack_map(&pk, 3);
-    wh_msg_kv_str(&pk, "organization_id", id);
-    wh_msg_kv_strn(&pk, "name", name, name_len);
-    wh_msg_kv_str(&pk, "kind", kind);
-    int rc = wh_buf_failed(&data) ? WH_ENOMEM
-                                  : wh_outbox_emit(c->store, type, id, data.data, data.len, NULL);
-    wh_buf_close(&data);
-    return rc;
+    wh_event_t ev;
+    msgpack_packer *pk = wh_event_start(&ev, 3);
+    wh_msg_kv_str(pk, "organization_id", id);
+    wh_msg_kv_strn(pk, "name", name, name_len);
+    wh_msg_kv_str(pk, "kind", kind);
+    return wh_event_emit(&ev, c->store, type, id);
 }
 
 static void pack_org(msgpack_packer *pk, sqlite3_stmt *st)
 {
     msgpack_pack_map(pk, 8);
-    wh_msg_pack_str(pk, "id");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 0));
-    wh_msg_pack_str(pk, "name");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 1));
-    wh_msg_pack_str(pk, "kind");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 2));
+    wh_stmt_kv_text(pk, "id", st, 0);
+    wh_stmt_kv_text(pk, "name", st, 1);
+    wh_stmt_kv_text(pk, "kind", st, 2);
     wh_msg_kv_int(pk, "employees", sqlite3_column_int64(st, 3));
-    wh_msg_pack_str(pk, "region");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 4));
-    wh_msg_pack_str(pk, "sector");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 5));
-    wh_msg_pack_str(pk, "created_at");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 7));
-    wh_msg_pack_str(pk, "updated_at");
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 8));
+    wh_stmt_kv_text(pk, "region", st, 4);
+    wh_stmt_kv_text(pk, "sector", st, 5);
+    wh_stmt_kv_text(pk, "created_at", st, 7);
+    wh_stmt_kv_text(pk, "updated_at", st, 8);
 }
 
 static void etag_of(sqlite3_stmt *st, char *out, size_t cap)
@@ -86,6 +73,27 @@ static bool reply_org(wh_ctx_t *c, wh_str_t id, int status)
     return true;
 }
 
+/* Writes the organisation's row with sql (the insert or the update, ?1 the
+ * id to ?7 the time), emits the event `type` in the same transaction and
+ * answers status with the row as stored; false when a step failed. */
+static bool write_org(wh_ctx_t *c, const char *sql, const char *type, const char *id, wh_str_t name,
+                      int kind, int64_t employees, wh_str_t region, wh_str_t sector, int status)
+{
+    char now[WH_RFC3339_LEN];
+    wh_clock_format_rfc3339(wh_clock_now_ms(), now);
+    sqlite3_stmt *st = wh_store_stmt(c->store, sql);
+    wh_stmt_bind_text(st, 1, id);
+    wh_stmt_bind_str(st, 2, name);
+    wh_stmt_bind_text(st, 3, org_kinds[kind]);
+    sqlite3_bind_int64(st, 4, employees);
+    wh_stmt_bind_str(st, 5, region);
+    wh_stmt_bind_str(st, 6, sector);
+    wh_stmt_bind_text(st, 7, now);
+    return sqlite3_step(st) == SQLITE_DONE &&
+           emit_org_event(c, type, id, name.p, name.n, org_kinds[kind]) == 0 &&
+           reply_org(c, (wh_str_t){id, strlen(id)}, status);
+}
+
 void org_create(wh_ctx_t *c)
 {
     wh_valid_t v;
@@ -101,44 +109,26 @@ void org_create(wh_ctx_t *c)
     wh_valid_str(&v, "sector", WH_V_NULLABLE, 1, ORG_MAX_SECTOR, &sector);
     if (wh_reply_invalid(c->rep))
         return;
-    char id[WH_ID_LEN + 1], now[WH_RFC3339_LEN];
+    char id[WH_ID_LEN + 1];
     wh_id_new(id);
-    wh_clock_format_rfc3339(wh_clock_now_ms(), now);
-    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_ORG_INSERT);
-    wh_stmt_bind_text(st, 1, id);
-    wh_stmt_bind_str(st, 2, name);
-    wh_stmt_bind_text(st, 3, org_kinds[kind]);
-    sqlite3_bind_int64(st, 4, employees);
-    wh_stmt_bind_str(st, 5, region);
-    wh_stmt_bind_str(st, 6, sector);
-    wh_stmt_bind_text(st, 7, now);
-    if (sqlite3_step(st) != SQLITE_DONE ||
-        emit_org_event(c, "organization.created", id, name.p, name.n, org_kinds[kind]) != 0 ||
-        !reply_org(c, (wh_str_t){id, WH_ID_LEN}, 201))
+    if (!write_org(c, SQL_ORG_INSERT, "organization.created", id, name, kind, employees, region,
+                   sector, 201))
         wh_reply_problem(c->rep, 500, "internal", "the organisation could not be stored");
 }
 
 void org_list(wh_ctx_t *c)
 {
-    wh_page_t page;
-    bool ok = wh_valid_page(c->req, c->rep, &page);
-    wh_str_t kind = wh_request_param(c->req, "kind");
-    if (kind.p && !wh_str_eq(kind, "employer") && !wh_str_eq(kind, "insurer")) {
-        wh_reply_param(c->rep, "kind", "must be employer or insurer");
-        ok = false;
-    }
+    wh_list_t list;
+    bool ok = wh_list_start(&list, c->req, c->rep);
+    int kind;
+    ok = wh_param_enum(c->req, c->rep, "kind", org_kinds, "must be employer or insurer", &kind) &&
+         ok;
     if (!ok)
         return;
-    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_ORG_LIST);
-    wh_stmt_bind_str(st, 1, page.cursor);
-    sqlite3_bind_int64(st, 2, page.limit + 1);
-    wh_request_bind_scope(st, 3, c->req);
-    wh_stmt_bind_str(st, 4, kind);
-    wh_list_t list;
-    wh_list_init(&list, page.limit);
+    sqlite3_stmt *st = wh_list_query(&list, c, SQL_ORG_LIST);
+    wh_stmt_bind_text(st, 4, wh_param_value(org_kinds, kind));
     msgpack_packer *pk;
-    while (sqlite3_step(st) == SQLITE_ROW &&
-           (pk = wh_list_row(&list, (const char *)sqlite3_column_text(st, 0))))
+    while ((pk = wh_list_next(&list, st, 0)))
         pack_org(pk, st);
     wh_list_finish(&list, c->rep);
 }
@@ -169,12 +159,11 @@ void org_patch(wh_ctx_t *c)
         sector[4 * ORG_MAX_SECTOR + 1];
     int kind = strcmp((const char *)sqlite3_column_text(st, 2), "insurer") == 0;
     int64_t employees = sqlite3_column_int64(st, 3);
-    snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 1));
-    const char *r = (const char *)sqlite3_column_text(st, 4);
-    const char *s = (const char *)sqlite3_column_text(st, 5);
-    snprintf(region, sizeof region, "%s", r ? r : "");
-    snprintf(sector, sizeof sector, "%s", s ? s : "");
-    bool has_region = r != NULL, has_sector = s != NULL;
+    wh_stmt_col_copy(st, 1, name, sizeof name);
+    wh_stmt_col_copy(st, 4, region, sizeof region);
+    wh_stmt_col_copy(st, 5, sector, sizeof sector);
+    bool has_region = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    bool has_sector = sqlite3_column_type(st, 5) != SQLITE_NULL;
 
     wh_valid_t v;
     if (!wh_ctx_body(c, &v, org_fields))
@@ -207,20 +196,11 @@ void org_patch(wh_ctx_t *c)
                          "only an admin may change an organisation's kind or employees");
         return;
     }
-    char now[WH_RFC3339_LEN];
-    wh_clock_format_rfc3339(wh_clock_now_ms(), now);
-    sqlite3_stmt *up = wh_store_stmt(c->store, SQL_ORG_UPDATE);
-    wh_stmt_bind_str(up, 1, id);
-    wh_stmt_bind_text(up, 2, name);
-    wh_stmt_bind_text(up, 3, org_kinds[kind]);
-    sqlite3_bind_int64(up, 4, employees);
-    wh_stmt_bind_text(up, 5, has_region ? region : NULL);
-    wh_stmt_bind_text(up, 6, has_sector ? sector : NULL);
-    wh_stmt_bind_text(up, 7, now);
     char idz[WH_ID_LEN + 1];
     snprintf(idz, sizeof idz, "%.*s", (int)id.n, id.p);
-    if (sqlite3_step(up) != SQLITE_DONE ||
-        emit_org_event(c, "organization.updated", idz, name, strlen(name), org_kinds[kind]) != 0 ||
-        !reply_org(c, id, 200))
+    wh_str_t none = {NULL, 0};
+    if (!write_org(c, SQL_ORG_UPDATE, "organization.updated", idz, (wh_str_t){name, strlen(name)},
+                   kind, employees, has_region ? (wh_str_t){region, strlen(region)} : none,
+                   has_sector ? (wh_str_t){sector, strlen(sector)} : none, 200))
         wh_reply_problem(c->rep, 500, "internal", "the organisation could not be updated");
 }

@@ -45,7 +45,7 @@ static bool contacts_set_by(wh_store_t *store, const char *agreement_id, char *r
         found = wh_msg_get(m.root, "contacts") != NULL;
         wh_msg_close(&m);
         if (found)
-            snprintf(role, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+            wh_stmt_col_copy(st, 0, role, cap);
     }
     sqlite3_reset(st);
     return found;
@@ -66,13 +66,15 @@ static void entered_by(wh_store_t *store, const agr_t *a, char *role, size_t rol
         if (contacts_set_by(store, id, role, role_cap))
             break;
         sqlite3_stmt *st = wh_store_stmt(store, SQL_RENEWS);
-        const char *prev = NULL;
+        bool found = false;
         if (st) {
             wh_stmt_bind_text(st, 1, id);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                prev = (const char *)sqlite3_column_text(st, 0);
+            found = sqlite3_step(st) == SQLITE_ROW;
         }
-        snprintf(id, sizeof id, "%s", prev ? prev : "");
+        if (found)
+            wh_stmt_col_copy(st, 0, id, sizeof id);
+        else
+            id[0] = '\0';
         if (st)
             sqlite3_reset(st);
     }
@@ -83,7 +85,7 @@ static void entered_by(wh_store_t *store, const agr_t *a, char *role, size_t rol
     if (st) {
         wh_stmt_bind_text(st, 1, org_id);
         if (sqlite3_step(st) == SQLITE_ROW)
-            snprintf(org, org_cap, "%s", (const char *)sqlite3_column_text(st, 0));
+            wh_stmt_col_copy(st, 0, org, org_cap);
         sqlite3_reset(st);
     }
 }
@@ -116,35 +118,29 @@ static void pack_contacts(msgpack_packer *pk, const agr_t *a)
 /* agreement.expiring or agreement.expired, in the caller's transaction. */
 static int emit(wh_store_t *store, const agr_t *a, const agr_item_t *it, char id_out[27])
 {
-    wh_buf_t data;
-    wh_buf_init(&data);
-    msgpack_packer pk;
-    wh_msg_writer_init(&pk, &data);
     bool notice = it->kind == AGR_ITEM_NOTICE;
     char role[32], org[4 * ORG_MAX_NAME + 1];
     entered_by(store, a, role, sizeof role, org, sizeof org);
-    msgpack_pack_map(&pk, (notice ? 9 : 6) + (role[0] != '\0') + (org[0] != '\0'));
-    wh_msg_kv_str(&pk, "agreement_id", a->id);
-    wh_msg_kv_str(&pk, "title", a->title);
-    wh_msg_kv_str(&pk, "employer_id", a->employer_id);
-    wh_msg_kv_str(&pk, "insurer_id", a->insurer_id);
-    agr_pack_date(&pk, "ends_on", a->ends_on);
+    wh_event_t ev;
+    msgpack_packer *pk =
+        wh_event_start(&ev, (notice ? 9 : 6) + (role[0] != '\0') + (org[0] != '\0'));
+    wh_msg_kv_str(pk, "agreement_id", a->id);
+    wh_msg_kv_str(pk, "title", a->title);
+    wh_msg_kv_str(pk, "employer_id", a->employer_id);
+    wh_msg_kv_str(pk, "insurer_id", a->insurer_id);
+    agr_pack_date(pk, "ends_on", a->ends_on);
     if (notice) {
-        agr_pack_date(&pk, "notice_deadline", agr_notice_deadline(a->ends_on, a->notice_days));
-        wh_msg_kv_int(&pk, "days_before", it->days_before);
-        wh_msg_kv_bool(&pk, "auto_renew", a->auto_renew);
+        agr_pack_date(pk, "notice_deadline", agr_notice_deadline(a->ends_on, a->notice_days));
+        wh_msg_kv_int(pk, "days_before", it->days_before);
+        wh_msg_kv_bool(pk, "auto_renew", a->auto_renew);
     }
-    pack_contacts(&pk, a);
+    pack_contacts(pk, a);
     if (role[0])
-        wh_msg_kv_str(&pk, "entered_by_role", role);
+        wh_msg_kv_str(pk, "entered_by_role", role);
     if (org[0])
-        wh_msg_kv_str(&pk, "entered_by_org", org);
-    int rc = wh_buf_failed(&data)
-                 ? WH_ENOMEM
-                 : wh_outbox_emit(store, notice ? "agreement.expiring" : "agreement.expired",
-                                  a->employer_id, data.data, data.len, id_out);
-    wh_buf_close(&data);
-    return rc;
+        wh_msg_kv_str(pk, "entered_by_org", org);
+    return wh_event_emit_id(&ev, store, notice ? "agreement.expiring" : "agreement.expired",
+                            a->employer_id, id_out);
 }
 
 static int record(wh_store_t *store, const agr_t *a, const agr_item_t *it, bool sent,
@@ -279,7 +275,7 @@ int reminders_scan(wh_store_t *store, int32_t today, reminders_stats_t *stats)
             sqlite3_bind_int64(st, 1, today);
             sqlite3_bind_int(st, 2, AGR_SCAN_BATCH);
             while (n < AGR_SCAN_BATCH && sqlite3_step(st) == SQLITE_ROW)
-                snprintf(ids[n++], WH_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+                wh_stmt_col_copy(st, 0, ids[n++], WH_ID_LEN + 1);
             sqlite3_reset(st);
         }
         for (int i = 0; i < n && rc == 0; i++) {
@@ -373,8 +369,7 @@ int reminders_rows(wh_store_t *store, const agr_t *a, reminders_row_t *rows)
         r->due_on = (int32_t)sqlite3_column_int64(st, 2);
         r->status =
             strcmp((const char *)sqlite3_column_text(st, 3), "sent") == 0 ? "sent" : "skipped";
-        const char *at = (const char *)sqlite3_column_text(st, 4);
-        snprintf(r->sent_at, sizeof r->sent_at, "%s", at ? at : "");
+        wh_stmt_col_copy(st, 4, r->sent_at, sizeof r->sent_at);
     }
     sqlite3_reset(st);
     /* Drafts, terminated and renewed agreements have nothing due; a signed

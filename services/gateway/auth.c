@@ -28,6 +28,17 @@ const char *const gateway_migrations[] = {
     " created_ms INTEGER NOT NULL,"
     " revoked_ms INTEGER,"
     " bootstrap INTEGER NOT NULL DEFAULT 0);",
+    /* 2: calendar feeds (feeds.h), stored as hashes of their secrets, each
+     * valid only while the token it names is. */
+    "CREATE TABLE calendar_feeds ("
+    " id TEXT PRIMARY KEY,"
+    " hash TEXT NOT NULL UNIQUE,"
+    " token_id TEXT NOT NULL,"
+    " org_list TEXT NOT NULL,"
+    " label TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " revoked_ms INTEGER);"
+    "CREATE INDEX calendar_feeds_by_token ON calendar_feeds(token_id);",
 };
 const int gateway_n_migrations = sizeof gateway_migrations / sizeof gateway_migrations[0];
 

@@ -7,9 +7,11 @@
 
 #include "auth.h"
 #include "broker.h"
+#include "calfeed.h"
 #include "clock.h"
 #include "dispatch.h"
 #include "err.h"
+#include "feeds.h"
 #include "http.h"
 #include "id.h"
 #include "json.h"
@@ -36,6 +38,8 @@ struct gateway {
     wh_buf_t openapi; /* the OpenAPI document as msgpack, built once */
     ratelimit_t *ratelimit; /* per address, for operations without a token */
     sweep_t *sweep;         /* expires the store's idempotency records */
+    size_t calendar_max_bytes; /* CALFEED_MAX_BYTES, or WH_CALENDAR_MAX_BYTES */
+    size_t calendar_max_held; /* CALFEED_MAX_HELD_BYTES, or WH_CALENDAR_MAX_HELD_BYTES */
 };
 
 /* One request on its way through the broker. */
@@ -160,6 +164,42 @@ static void on_broker_reply(void *ud, int status, const char *reply, size_t len)
         wh_buf_close(&b);
     }
     free(call);
+}
+
+static void on_calendar(void *ud, int status, const char *reply, size_t len, const char *cal,
+                        size_t cal_len)
+{
+    struct call *call = ud;
+    if (cal) {
+        respond(call->gw, call->req, call->route, call->request_id, 200, CALFEED_CONTENT_TYPE, NULL,
+                0, cal, cal_len);
+        free(call);
+    } else if (status == CALFEED_BUSY) {
+        static const wh_http_header_t retry = {"Retry-After", "1"};
+        problem(call->gw, call->req, call->route, call->request_id, 503, "unavailable",
+                "too many calendar feeds are being joined at once; retry shortly", &retry, 1);
+        free(call);
+    } else if (status == CALFEED_BAD_REPLY) {
+        problem(call->gw, call->req, call->route, call->request_id, 502, "bad-reply",
+                "the service gave a malformed reply", NULL, 0);
+        free(call);
+    } else {
+        on_broker_reply(call, status, reply, len);
+    }
+}
+
+/* A route's parameter copied into out as a string (cut at cap - 1 bytes),
+ * or NULL when absent. */
+static const char *route_param(const route_match_t *m, const char *name, char *out, size_t cap)
+{
+    for (size_t i = 0; i < m->n_params; i++)
+        if (strcmp(m->params[i].name, name) == 0) {
+            size_t n = m->params[i].value.n < cap ? m->params[i].value.n : cap - 1;
+            memcpy(out, m->params[i].value.p, n);
+            out[n] = '\0';
+            return out;
+        }
+    return NULL;
 }
 
 /* Runs a gateway-owned operation in its own transaction. */
@@ -342,7 +382,13 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     int route = m->op;
     const wh_op_t *op = &wh_ops[m->op];
     principal_t pr = {0};
-    if (op->roles & WH_ROLE_PUBLIC) {
+    /* A calendar feed's secret opens the calendar, and only it, without a
+     * bearer token; a wrong one is as unknown as any other address (one
+     * longer than any secret is cut here and then found too long). */
+    char feed[FEEDS_MAX_SECRET_BYTES + 1];
+    bool by_feed = m->op == WH_OP_AGREEMENTS_CALENDAR && !req->authorization &&
+                   route_param(m, "feed", feed, sizeof feed);
+    if (op->roles & WH_ROLE_PUBLIC || by_feed) {
         int wait_s = ratelimit_take(gw->ratelimit, req->peer, uv_now(gw->loop));
         if (wait_s > 0) {
             char ra[16];
@@ -353,7 +399,15 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
             goto done;
         }
     }
-    if (!(op->roles & WH_ROLE_PUBLIC)) {
+    if (by_feed) {
+        int fr = feeds_resolve(gw->store, feed, &pr);
+        explicit_bzero(feed, sizeof feed);
+        if (fr != 0) {
+            problem(gw, req, route, rid, 404, "not-found", "no such calendar feed",
+                    NULL, 0);
+            goto done;
+        }
+    } else if (!(op->roles & WH_ROLE_PUBLIC)) {
         if (auth_check(gw->store, req->authorization, &pr) != 0) {
             wh_http_header_t h = {"WWW-Authenticate", "Bearer realm=\"workhealth\""};
             problem(gw, req, route, rid, 401, "unauthorized",
@@ -414,6 +468,29 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
         problem(gw, req, route, rid, 503, "unavailable", "out of memory", NULL, 0);
     } else if (op->service == WH_SVC_GATEWAY) {
         run_local(gw, req, route, rid, env.data, env.len);
+    } else if (m->op == WH_OP_AGREEMENTS_CALENDAR) {
+        struct call *call = malloc(sizeof *call);
+        char employer[ROUTER_MAX_PARAM_BYTES + 1], insurer[ROUTER_MAX_PARAM_BYTES + 1];
+        if (!call) {
+            problem(gw, req, route, rid, 503, "unavailable", "out of memory", NULL, 0);
+        } else {
+            *call = (struct call){.gw = gw, .req = req, .route = route};
+            memcpy(call->request_id, rid, sizeof rid);
+            calfeed_req_t cr = {
+                .broker = gw->broker,
+                .timeout_ms = gw->timeout_ms,
+                .max_bytes = gw->calendar_max_bytes,
+                .max_held = gw->calendar_max_held,
+                .request_id = rid,
+                .token_id = pr.token_id[0] ? pr.token_id : NULL,
+                .role = pr.role,
+                .orgs = (const char *const *)pr.orgs,
+                .n_orgs = pr.n_orgs,
+                .employer_id = route_param(m, "employer_id", employer, sizeof employer),
+                .insurer_id = route_param(m, "insurer_id", insurer, sizeof insurer),
+            };
+            calfeed_fetch(&cr, on_calendar, call);
+        }
     } else {
         struct call *call = malloc(sizeof *call);
         if (!call) {
@@ -447,6 +524,9 @@ static const wh_handler_t local_handlers[] = {
     {WH_OP_TOKENS_CREATE, tokens_create},
     {WH_OP_TOKENS_LIST, tokens_list},
     {WH_OP_TOKENS_DELETE, tokens_delete},
+    {WH_OP_FEEDS_CREATE, feeds_create},
+    {WH_OP_FEEDS_LIST, feeds_list},
+    {WH_OP_FEEDS_DELETE, feeds_delete},
 };
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
@@ -468,6 +548,18 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
     gw->cfg = *cfg;
     gw->timeout_ms = env_u64("WH_REQUEST_TIMEOUT_MS", GATEWAY_REQUEST_TIMEOUT_MS);
     gw->metrics_timeout_ms = env_u64("WH_METRICS_TIMEOUT_MS", SCRAPE_TIMEOUT_MS);
+    gw->calendar_max_bytes = env_u64("WH_CALENDAR_MAX_BYTES", CALFEED_MAX_BYTES);
+    gw->calendar_max_held = env_u64("WH_CALENDAR_MAX_HELD_BYTES", CALFEED_MAX_HELD_BYTES);
+    if (gw->calendar_max_bytes < 2 * CALFEED_FRAME_BYTES)
+        gw->calendar_max_bytes = 2 * CALFEED_FRAME_BYTES;
+    char url[FEEDS_MAX_URL];
+    if (!cfg->public_url)
+        snprintf(url, sizeof url, "http://%s", cfg->http_addr);
+    if (feeds_init(cfg->public_url ? cfg->public_url : url) != 0) {
+        wh_log_error("WH_PUBLIC_URL is longer than %d bytes", FEEDS_MAX_URL / 2 - 1);
+        free(gw);
+        return WH_ELIMIT;
+    }
     int rc = WH_EIO;
     char path[WH_PATH_MAX];
     if (wh_config_path(cfg, "gateway.db", path) != 0 ||

@@ -323,9 +323,15 @@ msgpack_packer *wh_event_start(wh_event_t *ev, uint32_t n_fields)
 
 int wh_event_emit(wh_event_t *ev, wh_store_t *store, const char *type, const char *org_id)
 {
+    return wh_event_emit_id(ev, store, type, org_id, NULL);
+}
+
+int wh_event_emit_id(wh_event_t *ev, wh_store_t *store, const char *type, const char *org_id,
+                     char id_out[27])
+{
     int rc = wh_buf_failed(&ev->data)
                  ? WH_ENOMEM
-                 : wh_outbox_emit(store, type, org_id, ev->data.data, ev->data.len, NULL);
+                 : wh_outbox_emit(store, type, org_id, ev->data.data, ev->data.len, id_out);
     wh_buf_close(&ev->data);
     return rc;
 }

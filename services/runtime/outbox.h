@@ -54,6 +54,9 @@ msgpack_packer *wh_event_start(wh_event_t *ev, uint32_t n_fields);
 /* Emits the event (wh_outbox_emit) and frees its data: 0, WH_ENOMEM when
  * packing ran out of memory, or the outbox's error. */
 int wh_event_emit(wh_event_t *ev, wh_store_t *store, const char *type, const char *org_id);
+/* The same, writing the event's id into id_out (for a record that names it). */
+int wh_event_emit_id(wh_event_t *ev, wh_store_t *store, const char *type, const char *org_id,
+                     char id_out[27]);
 
 /* Starts the relay for service s, sending events with internal operation op.
  * Call from the service's start hook. */

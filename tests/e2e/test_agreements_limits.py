@@ -1,5 +1,6 @@
-"""The agreements service's internal limits, each crossed: the calendar
-feed's CAL_MAX_BYTES (one reply's body: the agreements ending last are kept), the
+"""The agreements' limits, each crossed: the calendar feed's
+WH_CALENDAR_MAX_BYTES (the gateway's limit on the feed it joins from the
+service's pages: the agreements ending last are kept), the
 reminder scan's AGR_SCAN_BATCH (500 due agreements per transaction: more are
 all done in the same scan) and AGR_MAX_RENEWALS_PER_SCAN (50 automatic
 successors for one agreement at once: the rest follow in the same scan).
@@ -21,17 +22,19 @@ def test_calendar_keeps_the_last_that_fit():
         with Stack(data_dir=d, now="2025-08-01T10:00:00Z") as s:
             p = Parties(s)
         # 2,001 agreements ending on 2,001 different days from 2025-12-31 on,
-        # more than one feed holds.
+        # more than a feed of 1 MiB holds (and more than one page of the
+        # service's).
         seed(d, p, 2001, lambda i: days("2025-12-31") + i)
-        with Stack(data_dir=d, now="2025-08-01T10:00:00Z", services=("agreements",)) as s:
+        with Stack(data_dir=d, now="2025-08-01T10:00:00Z", services=("agreements",),
+                   env={"WH_CALENDAR_MAX_BYTES": str(1024 * 1024)}) as s:
             r = s.get("/v1/agreements/calendar.ics")
             assert r.status == 200, r
             cal = icalendar.Calendar.from_ical(r.body)
             kept = sorted({str(e["UID"]).split("-")[0] for e in cal.walk("VEVENT")})
             assert len(cal.walk("VEVENT")) == 2 * len(kept)
-            # Those ending last, and as many as one reply's body holds.
+            # Those ending last, and as many as the limit holds.
             assert kept == [ulid(i) for i in range(2001 - len(kept), 2001)], len(kept)
-            assert len(r.body) <= 1024 * 1024 - 4096 and len(r.body) > 1024 * 1024 - 4096 - 1200
+            assert 1024 * 1024 - 1200 < len(r.body) <= 1024 * 1024, len(r.body)
             # Filtered to fewer, the feed holds them all.
             r = s.get("/v1/agreements/calendar.ics?employer_id=" + p.e)
             assert len(icalendar.Calendar.from_ical(r.body).walk("VEVENT")) == 2 * len(kept)

@@ -85,7 +85,7 @@ def test_slow_readers_memory_bounded():
     try:
         with Stack(data_dir=d, now=NOW) as s:
             p = Parties(s)
-        seed_agreements(d, p, 2001)
+        seed_agreements(d, p, 1300)
         # Under AddressSanitizer freed memory waits in a quarantine (256 MiB
         # by default) before it is reused; keep it small so that what is
         # measured is what the gateway holds. Without ASan this is ignored.
@@ -293,7 +293,7 @@ def test_busy_service_not_dropped():
     try:
         with Stack(data_dir=d, now=NOW) as s:
             p = Parties(s)
-        seed_agreements(d, p, 2001)
+        seed_agreements(d, p, 1300)
         with Stack(data_dir=d, now=NOW, services=("agreements",)) as s:
             path = "/v1/agreements/calendar.ics"
             request = get_req(path, [("Authorization", "Bearer " + s.admin)], close=False)
