@@ -36,7 +36,7 @@ libsqlite3-dev node-llhttp libjansson-dev libcurl4-openssl-dev libssl-dev libqre
 # >= 20.19 with npm (Debian 12 ships 18), with which the OpenAPI lint test installs its
 # pinned @redocly/cli into ~/.cache/workhealth on first use.
 TEST_PKGS="clang libclang-rt-14-dev clang-format python3 python3-aiosmtpd python3-icalendar python3-jsonschema libjson-c-dev
-python3-msgpack sqlite3 wrk nginx-light procps iproute2 ca-certificates curl zbar-tools"
+python3-msgpack python3-zmq sqlite3 wrk nginx-light procps iproute2 ca-certificates curl zbar-tools"
 
 prog=${0##*/}
 want_runtime=0 want_build=0 want_test=0 check_only=0 list_only=0
