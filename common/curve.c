@@ -215,6 +215,10 @@ int wh_curve_setup_client(const wh_config_t *cfg, const char *service, wh_curve_
     }
     c->on = 1;
     memcpy(c->dir, cfg->curve_dir, sizeof c->dir);
+    /* The own pair first: its public key is there to be listed even when
+     * the broker's key is still missing. */
+    if (wh_curve_own_pair(c, c->dir, service, cfg->curve_secret) != 0)
+        return WH_EINVAL;
     if (cfg->broker_public) {
         if (z85_key(cfg->broker_public, strlen(cfg->broker_public), c->server_public, NULL)) {
             wh_log_error("WH_BROKER_PUBLIC_KEY is not a 40-character Z85 key");
@@ -242,7 +246,7 @@ int wh_curve_setup_client(const wh_config_t *cfg, const char *service, wh_curve_
             return WH_EINVAL;
         }
     }
-    return wh_curve_own_pair(c, c->dir, service, cfg->curve_secret);
+    return 0;
 }
 
 int wh_curve_apply_server(void *sock, const wh_curve_t *c)

@@ -207,6 +207,8 @@ def test_tcp_without_keys_refused_unless_insecure():
     try:
         rc, err = st.refused_start("agreements")
         assert rc != 0 and b"WH_BROKER_PUBLIC_KEY" in err, (rc, err)
+        # Its own pair is there to be listed, even though it did not start.
+        assert os.path.exists(os.path.join(st.data_dir, "curve", "agreements.pub"))
         bad = Stack(env=dict(tcp_env(port), WH_CURVE_SECRET_KEY="short"), data_dir=st.data_dir)
         rc, err = bad.refused_start("gateway")
         assert rc != 0 and b"WH_CURVE_SECRET_KEY" in err, (rc, err)
