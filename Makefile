@@ -1,8 +1,8 @@
 # A thin wrapper over CMake and CTest, so that the everyday commands are short:
 #   make run        build, then run the whole stack in the foreground (Ctrl-C stops it)
 #   make test       build, then run every test
-# Other targets: build, test-asan, fuzz, fuzz-merge, bench, format, format-check,
-# clean.
+# Other targets: build, test-asan, fuzz, fuzz-merge, bench, containers-test,
+# format, format-check, clean.
 # Each build flavour has its own directory, so switching between them never
 # forces a full rebuild.
 
@@ -28,7 +28,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
 CTEST = ctest --output-on-failure -j$(TEST_JOBS)
 
-.PHONY: all build run test test-asan fuzz fuzz-merge bench format format-check clean
+.PHONY: all build run test test-asan fuzz fuzz-merge bench containers-test format format-check clean
 
 all: build
 
@@ -89,6 +89,12 @@ bench: build
 	else \
 	    echo "bench: tests/bench/run.sh does not exist yet"; \
 	fi
+
+# Builds the container image and runs the stack in containers with rootful
+# podman (deploy/podman.sh installs what it needs), then checks it end to
+# end. As root; minutes, so it is not part of `make test`.
+containers-test:
+	/usr/bin/python3 tests/containers/test_containers.py
 
 # Formats every tracked C file with the committed .clang-format.
 format:

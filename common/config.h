@@ -1,5 +1,5 @@
-/* Configuration from the environment, read once at start (ARCHITECTURE.md,
- * "Running it"). Every store, socket and generated secret lives under the
+/* Configuration from the environment, read once at start (docs/ARCHITECTURE.md,
+ * "Deployment"). Every store, socket and generated secret lives under the
  * data directory, so that two stacks with different WH_DATA_DIR and
  * WH_HTTP_ADDR run side by side. */
 #ifndef WH_CONFIG_H

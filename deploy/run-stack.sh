@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Runs the whole workhealth stack in the foreground: the gateway first, then
 # the four services, all from one bin directory, until Ctrl-C or SIGTERM.
-# Stopping sends SIGTERM to every process this script started (services
-# first, then the gateway) and SIGKILL to any still running after the grace
-# period; a second Ctrl-C kills at once. If any process exits on its own, the
-# rest are stopped and the script exits non-zero.
+#
+# It supervises them: a process that exits on its own is started again after
+# a delay that begins at 1 s and doubles with each further crash up to 30 s;
+# once a process has run for WH_STABLE_SECS, its next crash is again
+# restarted after 1 s. Each exit and restart is logged. A crash loop (one
+# process exiting WH_CRASH_LIMIT times within WH_CRASH_WINDOW seconds) stops
+# the whole stack, and the script exits non-zero.
+#
+# Stopping (Ctrl-C, SIGTERM, SIGHUP) sends SIGTERM to every process this
+# script started (services first, then the gateway) and SIGKILL to any still
+# running after the grace period; a second Ctrl-C kills at once.
 #
 # usage: deploy/run-stack.sh [BIN_DIR]       (default: $WH_BIN_DIR or ./build)
 #
@@ -12,9 +19,14 @@
 # WH_ADMIN_TOKEN, WH_PUBLIC_URL, WH_SMTP_URL, WH_MAIL_FROM, WH_NOW, TZ,
 # WH_LOG_LEVEL, WH_BROKER_BIND, WH_BROKER_CONNECT) is passed through; this
 # script only fills in WH_HTTP_ADDR and WH_DATA_DIR. Its own knobs:
-#   WH_STOP_GRACE    seconds between SIGTERM and SIGKILL (default 10)
-#   WH_START_WAIT    seconds to wait for the gateway's /healthz before
-#                    starting the services anyway (default 10)
+#   WH_STOP_GRACE        seconds between SIGTERM and SIGKILL (default 10)
+#   WH_START_WAIT        seconds to wait for the gateway's /healthz before
+#                        starting the services anyway (default 10)
+#   WH_RESTART_DELAY_MS  first restart delay (default 1000)
+#   WH_RESTART_MAX_MS    longest restart delay (default 30000)
+#   WH_STABLE_SECS       running this long resets the delay (default 60)
+#   WH_CRASH_LIMIT       exits within the window that stop the stack (default 5)
+#   WH_CRASH_WINDOW      that window in seconds (default 60)
 #
 # Nothing is shared between two stacks besides what their environment names:
 # no pid files, no fixed paths outside WH_DATA_DIR, no port but WH_HTTP_ADDR
@@ -40,8 +52,20 @@ esac
 bin_dir=${1:-${WH_BIN_DIR:-./build}}
 grace=${WH_STOP_GRACE:-10}
 start_wait=${WH_START_WAIT:-10}
-[[ $grace =~ ^[0-9]+$ ]] || die "WH_STOP_GRACE must be a whole number of seconds, not '$grace'"
-[[ $start_wait =~ ^[0-9]+$ ]] || die "WH_START_WAIT must be a whole number of seconds, not '$start_wait'"
+delay_first=${WH_RESTART_DELAY_MS:-1000}
+delay_max=${WH_RESTART_MAX_MS:-30000}
+stable_secs=${WH_STABLE_SECS:-60}
+crash_limit=${WH_CRASH_LIMIT:-5}
+crash_window=${WH_CRASH_WINDOW:-60}
+for knob in WH_STOP_GRACE:grace WH_START_WAIT:start_wait WH_RESTART_DELAY_MS:delay_first \
+    WH_RESTART_MAX_MS:delay_max WH_STABLE_SECS:stable_secs WH_CRASH_LIMIT:crash_limit \
+    WH_CRASH_WINDOW:crash_window; do
+    var=${knob#*:}
+    # At most 9 digits: the arithmetic below stays far from overflow.
+    [[ ${!var} =~ ^[0-9]{1,9}$ ]] || die "${knob%%:*} must be a whole number, not '${!var}'"
+done
+[ "$crash_limit" -ge 1 ] || die "WH_CRASH_LIMIT must be at least 1"
+[ "$delay_max" -ge "$delay_first" ] || delay_max=$delay_first
 
 [ -d "$bin_dir" ] || die "no bin directory '$bin_dir'; build first (make build)"
 bin_dir=$(cd "$bin_dir" && pwd)
@@ -61,15 +85,23 @@ if [ -n "$(find "$WH_DATA_DIR" -maxdepth 0 -perm /077)" ]; then
         say "warning: $WH_DATA_DIR is accessible to other users and cannot be made private"
 fi
 
-declare -A name_of=() # pid -> binary name, for messages
-gateway_pid=
-service_pids=()
+# Per process name (gateway, agreements, ...):
+declare -A pid_of=()     # the running process, if any
+declare -A started_ms=() # when it was started
+declare -A delay_of=()   # the delay before its next restart
+declare -A crashes=()    # times (ms) of its exits within the crash window
+declare -A timer_of=()   # pid of a pending restart timer -> name
+declare -A name_of=()    # pid of a running process -> name
 stopping=0
 forced=0
+status=0
 
 alive() { kill -0 "$1" 2>/dev/null; }
-# Microseconds since the epoch, without a fork (the separator is locale's).
-now_us() { now=${EPOCHREALTIME/[.,]/}; }
+# Milliseconds since the epoch, without a fork (the separator is locale's).
+now_ms() {
+    now=${EPOCHREALTIME/[.,]/}
+    now=$((now / 1000))
+}
 
 # Sends $1 to each pid in the rest of the arguments that is still running,
 # then waits until they are gone or the grace period has passed; returns 1 if
@@ -80,15 +112,15 @@ signal_and_wait() {
     for pid in "$@"; do
         alive "$pid" && kill "-$sig" "$pid" 2>/dev/null
     done
-    now_us
-    deadline=$((now + grace * 1000000))
+    now_ms
+    deadline=$((now + grace * 1000))
     while :; do
         left=0
         for pid in "$@"; do
             alive "$pid" && left=1
         done
         [ $left -eq 0 ] && return 0
-        now_us
+        now_ms
         [ $forced -eq 1 ] || [ "$now" -ge $deadline ] && return 1
         sleep 0.1
     done
@@ -98,7 +130,7 @@ kill_left() {
     local pid
     for pid in "$@"; do
         if alive "$pid"; then
-            say "${name_of[$pid]:-$pid} (pid $pid) did not stop; sending SIGKILL"
+            say "${name_of[$pid]:-pid $pid} (pid $pid) did not stop; sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null
             # Reap it here, where bash's own "Killed" notice can be silenced.
             wait "$pid" 2>/dev/null
@@ -106,19 +138,26 @@ kill_left() {
     done
 }
 
-# Stops everything this script started. Services go first so that the
-# gateway can still answer the requests they are finishing.
+# Stops everything this script started: pending restarts first, then the
+# services, so that the gateway can still answer the requests they are
+# finishing, then the gateway.
 stop_all() {
-    local pids=()
-    local pid
-    for pid in "${service_pids[@]}"; do
-        alive "$pid" && pids+=("$pid")
+    local pids=() pid name
+    for pid in "${!timer_of[@]}"; do
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null # here, where bash's "Killed" notice can be silenced
+    done
+    timer_of=()
+    for name in "${SERVICES[@]}"; do
+        pid=${pid_of[$name]:-}
+        [ -n "$pid" ] && alive "$pid" && pids+=("$pid")
     done
     if [ ${#pids[@]} -gt 0 ] && ! signal_and_wait TERM "${pids[@]}"; then
         kill_left "${pids[@]}"
     fi
-    if [ -n "$gateway_pid" ] && alive "$gateway_pid"; then
-        signal_and_wait TERM "$gateway_pid" || kill_left "$gateway_pid"
+    pid=${pid_of[gateway]:-}
+    if [ -n "$pid" ] && alive "$pid"; then
+        signal_and_wait TERM "$pid" || kill_left "$pid"
     fi
     # Collect exit statuses so that no zombie outlives us.
     wait 2>/dev/null
@@ -142,9 +181,12 @@ trap 'on_signal SIGHUP' HUP
 trap 'stopping=1; stop_all' EXIT
 
 start() {
-    local name=$1
+    local name=$1 now
     "$bin_dir/wh-$name" &
-    name_of[$!]=wh-$name
+    pid_of[$name]=$!
+    name_of[$!]=$name
+    now_ms
+    started_ms[$name]=$now
     say "started wh-$name (pid $!)"
 }
 
@@ -157,7 +199,7 @@ wait_for_gateway() {
         sleep 0.5
         return 0
     fi
-    while [ $stopping -eq 0 ] && alive "$gateway_pid"; do
+    while [ $stopping -eq 0 ] && alive "${pid_of[gateway]}"; do
         curl -fsS -o /dev/null --max-time 1 "http://$host:$port/healthz" 2>/dev/null && return 0
         if [ $SECONDS -ge $deadline ]; then
             say "warning: gateway not answering http://$host:$port/healthz after ${start_wait}s; starting the services anyway"
@@ -167,25 +209,50 @@ wait_for_gateway() {
     done
 }
 
+# Milliseconds as seconds for sleep and for people: 1500 -> 1.500
+secs() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
+
+# Process $1 (a name) has exited with wait status $2: schedules its restart,
+# or, on a crash loop, starts stopping the stack.
+on_exit() {
+    local name=$1 rc=$2 how now ran kept=() t delay
+    how="exited with status $rc"
+    [ "$rc" -gt 128 ] && how="was killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
+    now_ms
+    ran=$((now - ${started_ms[$name]}))
+    # Forget exits that have left the window, then count this one.
+    for t in ${crashes[$name]:-}; do
+        [ $((now - t)) -lt $((crash_window * 1000)) ] && kept+=("$t")
+    done
+    kept+=("$now")
+    crashes[$name]="${kept[*]}"
+    if [ ${#kept[@]} -ge "$crash_limit" ]; then
+        say "wh-$name (pid ${pid_of[$name]}) $how after $(secs "$ran") s;" \
+            "crash loop: ${#kept[@]} exits within ${crash_window} s; stopping the stack"
+        status=1
+        stopping=1
+        return
+    fi
+    if [ "$ran" -ge $((stable_secs * 1000)) ]; then
+        delay_of[$name]=$delay_first
+    fi
+    delay=${delay_of[$name]:-$delay_first}
+    say "wh-$name (pid ${pid_of[$name]}) $how after $(secs "$ran") s;" \
+        "restarting it in $(secs "$delay") s (exit ${#kept[@]} of $crash_limit allowed within ${crash_window} s)"
+    delay_of[$name]=$((delay * 2 > delay_max ? delay_max : delay * 2))
+    # The delay is a child like the processes, so that `wait -n` below
+    # notices it as well as any exit or signal in the meantime.
+    sleep "$(secs "$delay")" &
+    timer_of[$!]=$name
+}
+
 say "data directory: $WH_DATA_DIR"
 start gateway
-gateway_pid=$!
 wait_for_gateway
-status=0
-if [ $stopping -eq 0 ] && ! alive "$gateway_pid"; then
-    wait "$gateway_pid"
-    say "wh-gateway (pid $gateway_pid) exited during start-up with status $?"
-    status=1
-    stopping=1
-fi
 if [ $stopping -eq 0 ]; then
     for name in "${SERVICES[@]}"; do
         start "$name"
-        service_pids+=("$!")
     done
-fi
-
-if [ $stopping -eq 0 ]; then
     if [ -n "${WH_ADMIN_TOKEN:-}" ]; then
         token_hint="the value of WH_ADMIN_TOKEN"
     else
@@ -197,32 +264,38 @@ if [ $stopping -eq 0 ]; then
 fi
 
 # Wait for whichever comes first: a signal (wait returns early and the trap
-# has set stopping) or a child exiting on its own.
+# has set stopping), a process exiting, or a restart timer running out.
 while [ $stopping -eq 0 ]; do
     done_pid=
-    # (bash's own "Killed" notice is silenced; the message below says it.)
+    # (bash's own "Killed" notice is silenced; on_exit says it.)
     wait -n -p done_pid 2>/dev/null
     rc=$?
     [ $stopping -eq 1 ] && break
     if [ -z "$done_pid" ]; then
         # 127 with no pid: no child is left to wait for (cannot normally
-        # happen, since every exit is caught below; never spin on it).
+        # happen, since a timer runs whenever a process is down; never spin
+        # on it).
         [ $rc -eq 127 ] || continue
         say "no process of the stack is left"
         status=1
         break
     fi
+    if [ -n "${timer_of[$done_pid]:-}" ]; then
+        name=${timer_of[$done_pid]}
+        unset "timer_of[$done_pid]"
+        start "$name"
+        continue
+    fi
+    name=${name_of[$done_pid]:-}
+    unset "name_of[$done_pid]"
+    [ -n "$name" ] || continue
     # A Ctrl-C in the terminal reaches the children too, and one of them may
     # exit before our own trap has run. Give the trap a moment, so that such
     # an exit is not taken for a crash.
     sleep 0.2
     [ $stopping -eq 1 ] && break
-    how="with status $rc"
-    [ "$rc" -gt 128 ] && how="killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
-    say "${name_of[$done_pid]:-pid $done_pid} (pid $done_pid) exited unexpectedly, $how; stopping the rest"
-    unset "name_of[$done_pid]"
-    status=1
-    stopping=1
+    on_exit "$name" "$rc"
+    unset "pid_of[$name]"
 done
 
 trap - EXIT

@@ -1,5 +1,5 @@
 /* Request and reply envelopes between the gateway and the services
- * (ARCHITECTURE.md, "Envelope"), and the broker's framing.
+ * (docs/ARCHITECTURE.md, "Envelope"), and the broker's framing.
  *
  * Request (msgpack map): {v: 1, id, op, principal: {token_id, role, orgs[]},
  * deadline_ms, idempotency_key?, if_match?, accept?, params: {str: str}, body?}

@@ -35,7 +35,7 @@ endforeach()
 add_library(wh_fsync_fault SHARED ${CMAKE_SOURCE_DIR}/tests/fault/fsync_fault.c)
 target_link_libraries(wh_fsync_fault PRIVATE ${CMAKE_DL_LIBS})
 
-foreach(kind e2e fault)
+foreach(kind e2e fault deploy lint)
   file(GLOB py_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${kind}/test_*.py)
   foreach(src ${py_tests})
     get_filename_component(name ${src} NAME_WE)

@@ -46,24 +46,16 @@ typedef struct act {
     char created_at[WH_RFC3339_LEN], updated_at[WH_RFC3339_LEN];
 } act_t;
 
-static int index_of(const char *const *names, const char *s)
-{
-    for (int i = 0; s && names[i]; i++)
-        if (strcmp(names[i], s) == 0)
-            return i;
-    return -1;
-}
-
 static void from_row(sqlite3_stmt *st, act_t *a)
 {
     snprintf(a->id, sizeof a->id, "%s", (const char *)sqlite3_column_text(st, 0));
     snprintf(a->agreement_id, sizeof a->agreement_id, "%s",
              (const char *)sqlite3_column_text(st, 1));
-    a->kind = index_of(act_kind_names, (const char *)sqlite3_column_text(st, 2));
+    a->kind = agr_name_index_str(act_kind_names, (const char *)sqlite3_column_text(st, 2));
     snprintf(a->title, sizeof a->title, "%s", (const char *)sqlite3_column_text(st, 3));
-    a->focus = index_of(agr_focus_names, (const char *)sqlite3_column_text(st, 4));
+    a->focus = agr_name_index_str(agr_focus_names, (const char *)sqlite3_column_text(st, 4));
     a->planned_on = (int32_t)sqlite3_column_int64(st, 5);
-    a->status = index_of(statuses, (const char *)sqlite3_column_text(st, 6));
+    a->status = agr_name_index_str(statuses, (const char *)sqlite3_column_text(st, 6));
     a->participants = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 7);
     a->version = sqlite3_column_int64(st, 8);
     snprintf(a->created_at, sizeof a->created_at, "%s", (const char *)sqlite3_column_text(st, 9));
@@ -196,13 +188,13 @@ void act_list(wh_ctx_t *c)
     wh_str_t status = wh_request_param(c->req, "status");
     wh_str_t kind = wh_request_param(c->req, "kind");
     char buf[64];
-    if (status.p &&
-        (snprintf(buf, sizeof buf, "%.*s", (int)status.n, status.p), index_of(statuses, buf) < 0)) {
+    if (status.p && (snprintf(buf, sizeof buf, "%.*s", (int)status.n, status.p),
+                     agr_name_index_str(statuses, buf) < 0)) {
         wh_reply_param(c->rep, "status", "must be one of planned, done, cancelled");
         ok = false;
     }
     if (kind.p && (snprintf(buf, sizeof buf, "%.*s", (int)kind.n, kind.p),
-                   index_of(act_kind_names, buf) < 0)) {
+                   agr_name_index_str(act_kind_names, buf) < 0)) {
         wh_reply_param(c->rep, "kind", "is not a known kind of activity");
         ok = false;
     }

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agreements.h"
+#include "agreement.h"
 #include "ical.h"
 
 static const char SQL_CAL[] =

@@ -24,7 +24,7 @@ static const wh_handler_t handlers[] = {
     {WH_OP_AGREEMENTS_TERMINATE, agr_terminate},
     {WH_OP_AGREEMENTS_RENEW, agr_renew},
     {WH_OP_AGREEMENTS_HISTORY, agr_history},
-    {WH_OP_AGREEMENTS_REMINDERS, reminders_list},
+    {WH_OP_AGREEMENTS_REMINDERS, agr_reminders},
     {WH_OP_ACTIVITIES_CREATE, act_create},
     {WH_OP_ACTIVITIES_LIST, act_list},
     {WH_OP_ACTIVITIES_GET, act_get},
@@ -34,16 +34,15 @@ static const wh_handler_t handlers[] = {
 
 static wh_outbox_t *outbox;
 
-/* The relay first, so that the reminder scan's first events go out at once. */
+/* The scan's events go out through the relay, kicked after each run. */
 static int start(wh_service_t *s)
 {
     int rc = wh_outbox_start(s, WH_OP_EVENTS_INGEST, &outbox);
-    return rc ? rc : reminders_start(s, outbox);
+    return rc ? rc : reminders_every(s);
 }
 
 static void stop(wh_service_t *s)
 {
-    reminders_stop();
     wh_outbox_stop(&outbox);
 }
 

@@ -7,6 +7,7 @@
 #include "err.h"
 #include "log.h"
 #include "organizations.h"
+#include "outbox.h"
 
 static const char SQL_REM_RECORDED[] =
     "SELECT kind, days_before, due_on, status, sent_at FROM agreement_reminders"
@@ -26,8 +27,6 @@ static const char SQL_HIST_BY_TOKEN[] =
 static const char SQL_RENEWS[] = "SELECT renews FROM agreements WHERE id = ?1";
 static const char SQL_ORG_NAME[] = "SELECT name FROM organizations WHERE id = ?1";
 #define ENTERED_BY_MAX_HOPS 32 /* predecessors looked at for who entered the contacts */
-
-static const char *const kind_names[] = {"notice", "expired", "renewal"};
 
 /* The role of the token that last set the agreement's contacts (from its
  * history), into role; false when none is found. */
@@ -55,7 +54,7 @@ static bool contacts_set_by(wh_store_t *store, const char *agreement_id, char *r
 /* Who put the addresses on the agreement, so that a recipient can tell
  * whom to ask: the role of the token that last set the contacts (role ""
  * when none is found) and its organisation's name (org "" when it has
- * none): coordinators are the employer's, consultants the insurer's (API.md,
+ * none): coordinators are the employer's, consultants the insurer's (docs/API.md,
  * roles). */
 static void entered_by(wh_store_t *store, const agr_t *a, char *role, size_t role_cap, char *org,
                        size_t org_cap)
@@ -114,13 +113,6 @@ static void pack_contacts(msgpack_packer *pk, const agr_t *a)
     wh_msg_close(&m);
 }
 
-static void kv_date(msgpack_packer *pk, const char *key, int32_t d)
-{
-    char s[WH_DATE_LEN];
-    wh_date_format(d, s);
-    wh_msg_kv_str(pk, key, s);
-}
-
 /* agreement.expiring or agreement.expired, in the caller's transaction. */
 static int emit(wh_store_t *store, const agr_t *a, const agr_item_t *it, char id_out[27])
 {
@@ -136,9 +128,9 @@ static int emit(wh_store_t *store, const agr_t *a, const agr_item_t *it, char id
     wh_msg_kv_str(&pk, "title", a->title);
     wh_msg_kv_str(&pk, "employer_id", a->employer_id);
     wh_msg_kv_str(&pk, "insurer_id", a->insurer_id);
-    kv_date(&pk, "ends_on", a->ends_on);
+    agr_pack_date(&pk, "ends_on", a->ends_on);
     if (notice) {
-        kv_date(&pk, "notice_deadline", agr_notice_deadline(a->ends_on, a->notice_days));
+        agr_pack_date(&pk, "notice_deadline", agr_notice_deadline(a->ends_on, a->notice_days));
         wh_msg_kv_int(&pk, "days_before", it->days_before);
         wh_msg_kv_bool(&pk, "auto_renew", a->auto_renew);
     }
@@ -164,7 +156,7 @@ static int record(wh_store_t *store, const agr_t *a, const agr_item_t *it, bool 
     if (!st)
         return WH_ESTORE;
     wh_stmt_bind_text(st, 1, a->id);
-    wh_stmt_bind_text(st, 2, kind_names[it->kind]);
+    wh_stmt_bind_text(st, 2, agr_item_names[it->kind]);
     sqlite3_bind_int(st, 3, it->days_before);
     sqlite3_bind_int64(st, 4, it->due_on);
     wh_stmt_bind_text(st, 5, sent ? "sent" : "skipped");
@@ -333,91 +325,50 @@ int reminders_scan(wh_store_t *store, int32_t today, reminders_stats_t *stats)
     return rc;
 }
 
-/* ---- the timer ------------------------------------------------------- */
+/* ---- the job ------------------------------------------------------------ */
 
-static struct {
-    uv_timer_t timer;
-    wh_service_t *svc;
-    wh_outbox_t *outbox;
-    bool started;
-} scanner;
-
-static void on_scan(uv_timer_t *t)
+static int64_t scan_job(wh_store_t *store, void *arg)
 {
     reminders_stats_t s;
     char today[WH_DATE_LEN];
     int32_t d = wh_clock_today();
     wh_date_format(d, today);
-    int rc = reminders_scan(wh_service_store(scanner.svc), d, &s);
+    int rc = reminders_scan(store, d, &s);
     if (rc != 0)
-        wh_log_error("reminder scan for %s failed: %s; retried at the next run", today,
-                     wh_strerror(rc));
-    else
-        wh_log_info("reminder scan for %s: %lld agreements due, %lld sent, %lld skipped, "
-                    "%lld renewed in %.3f ms",
-                    today, (long long)s.agreements, (long long)s.sent, (long long)s.skipped,
-                    (long long)s.renewed, s.ms);
-    if (scanner.outbox)
-        wh_outbox_kick(scanner.outbox);
+        return rc;
+    wh_log_info("reminder scan for %s: %lld agreements due, %lld sent, %lld skipped, "
+                "%lld renewed in %.3f ms",
+                today, (long long)s.agreements, (long long)s.sent, (long long)s.skipped,
+                (long long)s.renewed, s.ms);
+    return s.agreements;
 }
 
-int reminders_start(wh_service_t *s, wh_outbox_t *ob)
+int reminders_every(wh_service_t *s)
 {
-    scanner.svc = s;
-    scanner.outbox = ob;
-    uv_timer_init(wh_service_loop(s), &scanner.timer);
-    scanner.started = true;
-    return uv_timer_start(&scanner.timer, on_scan, 0, AGR_SCAN_INTERVAL_MS) == 0 ? 0 : WH_EIO;
+    static const wh_job_t scan = {"reminder scan", NULL, scan_job, WH_JOB_OWN_TXN};
+    return wh_service_every(s, AGR_SCAN_INTERVAL_MS, &scan, NULL);
 }
 
-void reminders_stop(void)
-{
-    if (scanner.started && !uv_is_closing((uv_handle_t *)&scanner.timer))
-        uv_close((uv_handle_t *)&scanner.timer, NULL);
-    scanner.started = false;
-}
-
-/* ---- GET /v1/agreements/{id}/reminders --------------------------------- */
-
-typedef struct rem_row {
-    int kind; /* index into kind_names */
-    int days_before;
-    int32_t due_on;
-    const char *status;
-    char sent_at[WH_RFC3339_LEN];
-} rem_row_t;
-
-/* Every key (notice 0..365, expired) at most once. */
-#define REM_MAX_ROWS (AGR_MAX_REMINDER_DAY + 2)
+/* ---- the list of one agreement -------------------------------------------- */
 
 static int cmp_rows(const void *x, const void *y)
 {
-    const rem_row_t *a = x, *b = y;
+    const reminders_row_t *a = x, *b = y;
     if (a->due_on != b->due_on)
         return a->due_on < b->due_on ? -1 : 1;
-    return a->kind - b->kind;
+    return (int)a->kind - (int)b->kind;
 }
 
-void reminders_list(wh_ctx_t *c)
+int reminders_rows(wh_store_t *store, const agr_t *a, reminders_row_t *rows)
 {
-    agr_t a;
-    agr_init(&a);
-    if (!agr_load_visible(c, &a)) {
-        agr_close(&a);
-        return;
-    }
-    rem_row_t *rows = calloc(REM_MAX_ROWS, sizeof *rows);
-    if (!rows) {
-        wh_reply_problem(c->rep, 503, "unavailable", "out of memory");
-        agr_close(&a);
-        return;
-    }
     int n = 0;
-    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_REM_RECORDED);
-    wh_stmt_bind_text(st, 1, a.id);
-    while (n < REM_MAX_ROWS && sqlite3_step(st) == SQLITE_ROW) {
-        rem_row_t *r = &rows[n++];
-        r->kind = strcmp((const char *)sqlite3_column_text(st, 0), "notice") == 0 ? 0 : 1;
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_REM_RECORDED);
+    wh_stmt_bind_text(st, 1, a->id);
+    while (n < REMINDERS_MAX_ROWS && sqlite3_step(st) == SQLITE_ROW) {
+        reminders_row_t *r = &rows[n++];
+        r->kind = strcmp((const char *)sqlite3_column_text(st, 0), "notice") == 0
+                      ? AGR_ITEM_NOTICE
+                      : AGR_ITEM_EXPIRED;
         r->days_before = sqlite3_column_int(st, 1);
         r->due_on = (int32_t)sqlite3_column_int64(st, 2);
         r->status =
@@ -429,35 +380,18 @@ void reminders_list(wh_ctx_t *c)
     /* Drafts, terminated and renewed agreements have nothing due; a signed
      * one has whatever of its schedule is not recorded (a renewal is not a
      * reminder and is not listed). */
-    if (a.state == AGR_SIGNED) {
+    if (a->state == AGR_SIGNED) {
         agr_terms_t t;
-        agr_terms(&a, &t);
+        agr_terms(a, &t);
         agr_item_t items[AGR_MAX_SCHEDULE];
         bool recorded[AGR_MAX_SCHEDULE];
         int k = agr_schedule(&t, items);
-        recorded_items(c->store, &a, items, k, recorded);
-        for (int i = 0; i < k && n < REM_MAX_ROWS; i++)
+        recorded_items(store, a, items, k, recorded);
+        for (int i = 0; i < k && n < REMINDERS_MAX_ROWS; i++)
             if (!recorded[i] && items[i].kind != AGR_ITEM_RENEW)
-                rows[n++] = (rem_row_t){items[i].kind == AGR_ITEM_NOTICE ? 0 : 1,
-                                        items[i].days_before, items[i].due_on, "due", ""};
+                rows[n++] = (reminders_row_t){items[i].kind, items[i].days_before, items[i].due_on,
+                                              "due", ""};
     }
     qsort(rows, (size_t)n, sizeof *rows, cmp_rows);
-    msgpack_packer *pk = wh_reply_ok(c->rep, 200);
-    msgpack_pack_map(pk, 1);
-    wh_msg_pack_str(pk, "items");
-    msgpack_pack_array(pk, (size_t)n);
-    for (int i = 0; i < n; i++) {
-        const rem_row_t *r = &rows[i];
-        msgpack_pack_map(pk, 5);
-        wh_msg_kv_str(pk, "kind", kind_names[r->kind]);
-        if (r->kind == 0)
-            wh_msg_kv_int(pk, "days_before", r->days_before);
-        else
-            wh_msg_kv_nil(pk, "days_before");
-        kv_date(pk, "due_on", r->due_on);
-        wh_msg_kv_str(pk, "status", r->status);
-        wh_msg_kv_str(pk, "sent_at", r->sent_at[0] ? r->sent_at : NULL);
-    }
-    free(rows);
-    agr_close(&a);
+    return n;
 }

@@ -11,14 +11,14 @@
  * agreements, not all of them. It runs at start and then every
  * AGR_SCAN_INTERVAL_MS, in batches of its own transactions; handlers that
  * sign, create, renew or change a signed agreement run the same step for
- * it in their own transaction, so that a late signing is caught up at once. */
+ * it in their own transaction, so that a late signing is caught up at once.
+ * This module works on the record (agreement.h) and answers no request. */
 #ifndef AGREEMENTS_REMINDERS_H
 #define AGREEMENTS_REMINDERS_H
 
 #include <stdint.h>
 
-#include "agreements.h"
-#include "outbox.h"
+#include "agreement.h"
 #include "service.h"
 
 #define AGR_SCAN_INTERVAL_MS (3600 * 1000) /* at least hourly */
@@ -41,11 +41,25 @@ int reminders_process(wh_store_t *store, const agr_t *a, int32_t today, const ag
  * one), until none is left. */
 int reminders_scan(wh_store_t *store, int32_t today, reminders_stats_t *stats);
 
-/* Runs the scan now and every AGR_SCAN_INTERVAL_MS, kicking the outbox
- * after each. */
-int reminders_start(wh_service_t *s, wh_outbox_t *ob);
-void reminders_stop(void);
+/* Registers the scan as a job of the service: now and every
+ * AGR_SCAN_INTERVAL_MS, for the day of the service clock (WH_NOW). */
+int reminders_every(wh_service_t *s);
 
-void reminders_list(wh_ctx_t *c);
+/* One line of an agreement's reminder list. */
+typedef struct reminders_row {
+    enum agr_item_kind kind; /* AGR_ITEM_NOTICE or AGR_ITEM_EXPIRED */
+    int days_before;         /* notices only */
+    int32_t due_on;
+    const char *status;           /* "sent", "skipped" or "due" */
+    char sent_at[WH_RFC3339_LEN]; /* "" unless sent */
+} reminders_row_t;
+/* Every key (notice 0..365, expired) at most once. */
+#define REMINDERS_MAX_ROWS (AGR_MAX_REMINDER_DAY + 2)
+
+/* The reminders of a in due order: those recorded (sent or skipped) and,
+ * for a signed agreement, what of its schedule is not recorded yet (a
+ * renewal is not a reminder and is not listed). rows has room for
+ * REMINDERS_MAX_ROWS; returns how many it holds. */
+int reminders_rows(wh_store_t *store, const agr_t *a, reminders_row_t *rows);
 
 #endif

@@ -5,7 +5,7 @@
 #include <strings.h>
 
 #include "activities.h"
-#include "agreements.h"
+#include "agreement.h"
 
 /* ?1 insurer, ?2 first day of the year, ?3 last day. */
 #define ACTIVE_IN_YEAR                                                                             \
@@ -32,14 +32,6 @@ typedef struct figures {
     int64_t kind_done[ACT_N_KINDS], kind_part[ACT_N_KINDS];
     int64_t focus_agreements[AGR_N_FOCUS], focus_done[AGR_N_FOCUS], focus_part[AGR_N_FOCUS];
 } figures_t;
-
-static int index_of(const char *const *names, const char *s)
-{
-    for (int i = 0; s && names[i]; i++)
-        if (strcmp(names[i], s) == 0)
-            return i;
-    return -1;
-}
 
 static sqlite3_stmt *bound(wh_store_t *store, const char *sql, const char *insurer, int32_t y0,
                            int32_t y1)
@@ -82,8 +74,8 @@ static bool compute(wh_store_t *store, const char *insurer, int year, figures_t 
     if (!st)
         return false;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        int k = index_of(act_kind_names, (const char *)sqlite3_column_text(st, 0));
-        int fa = index_of(agr_focus_names, (const char *)sqlite3_column_text(st, 1));
+        int k = agr_name_index_str(act_kind_names, (const char *)sqlite3_column_text(st, 0));
+        int fa = agr_name_index_str(agr_focus_names, (const char *)sqlite3_column_text(st, 1));
         int64_t n = sqlite3_column_int64(st, 2), p = sqlite3_column_int64(st, 3);
         f->done += n;
         f->participants += p;

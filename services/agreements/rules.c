@@ -4,6 +4,60 @@
 
 #include "clock.h"
 
+const char *const agr_state_names[] = {"draft", "signed", "terminated", "renewed", NULL};
+const char *const agr_item_names[] = {"notice", "expired", "renewal"};
+
+/* The refusals that name the state. */
+#define NOT_SIGNABLE(s)  "the agreement is " s " already; only a draft can be signed"
+#define NOT_DELETABLE(s) "the agreement is " s "; only drafts can be deleted (terminate it instead)"
+#define TERM_FIXED(s)                                                                              \
+    "the agreement is " s ": its parties and term (employer_id, insurer_id, starts_on, ends_on,"   \
+    " notice_days) change only by renewal or termination"
+
+/* [change][from]: {why refused} or {NULL, false, the state afterwards};
+ * {why, true} when the successor's id completes the reason. */
+static const agr_transition_t transitions[AGR_N_CHANGES][AGR_N_STATES] = {
+    [AGR_SIGN] = {[AGR_DRAFT] = {NULL, false, AGR_SIGNED},
+                  [AGR_SIGNED] = {NOT_SIGNABLE("signed")},
+                  [AGR_TERMINATED] = {NOT_SIGNABLE("terminated")},
+                  [AGR_RENEWED] = {NOT_SIGNABLE("renewed")}},
+    [AGR_TERMINATE] =
+        {[AGR_DRAFT] = {"the agreement is a draft and not in force; delete it instead"},
+         [AGR_SIGNED] = {NULL, false, AGR_TERMINATED},
+         [AGR_TERMINATED] = {"the agreement is terminated already"},
+         [AGR_RENEWED] = {"the agreement was renewed; terminate its successor", true}},
+    [AGR_RENEW] = {[AGR_DRAFT] = {"the agreement is a draft; sign it before renewing it"},
+                   [AGR_SIGNED] = {NULL, false, AGR_RENEWED},
+                   [AGR_TERMINATED] = {"the agreement is terminated and cannot be renewed"},
+                   [AGR_RENEWED] = {"the agreement was renewed already by", true}},
+    [AGR_DELETE] = {[AGR_DRAFT] = {NULL, false, AGR_DRAFT},
+                    [AGR_SIGNED] = {NOT_DELETABLE("signed")},
+                    [AGR_TERMINATED] = {NOT_DELETABLE("terminated")},
+                    [AGR_RENEWED] = {NOT_DELETABLE("renewed")}},
+    [AGR_CHANGE_TERM] = {[AGR_DRAFT] = {NULL, false, AGR_DRAFT},
+                         [AGR_SIGNED] = {TERM_FIXED("signed")},
+                         [AGR_TERMINATED] = {TERM_FIXED("terminated")},
+                         [AGR_RENEWED] = {TERM_FIXED("renewed")}},
+};
+
+const agr_transition_t *agr_transition(enum agr_state from, enum agr_change change)
+{
+    return &transitions[change][from];
+}
+
+int agr_name_index(const char *const *names, const char *s, size_t n)
+{
+    for (int i = 0; s && names[i]; i++)
+        if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
+            return i;
+    return -1;
+}
+
+int agr_name_index_str(const char *const *names, const char *s)
+{
+    return agr_name_index(names, s, s ? strlen(s) : 0);
+}
+
 int32_t agr_notice_deadline(int32_t ends_on, int notice_days)
 {
     return ends_on - notice_days;

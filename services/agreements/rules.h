@@ -3,9 +3,10 @@
  * tested day by day: the notice deadline, the phase, the reminder schedule
  * of one term, what the reminder scan does on a given day (including the
  * catch-up after downtime), the term of an automatic successor, and the
- * syntax of a contact's e-mail address. Nothing here touches the store.
+ * syntax of a contact's e-mail address; and the lifecycle as a table of
+ * which change each state allows. Nothing here touches the store.
  *
- * DOMAIN.md, "Agreement deadlines": notice_deadline = ends_on - notice_days;
+ * docs/DOMAIN.md, "Agreement deadlines": notice_deadline = ends_on - notice_days;
  * reminders fire reminder_days before the deadline and on it; on ends_on + 1
  * the agreement has expired (agreement.expired) or, with auto_renew, is
  * followed by a successor for the same term length. Each fires once per
@@ -28,11 +29,37 @@
 
 enum agr_phase { AGR_PHASE_UPCOMING, AGR_PHASE_ACTIVE, AGR_PHASE_EXPIRED };
 
+/* The lifecycle: draft -> signed -> terminated | renewed. */
+enum agr_state { AGR_DRAFT, AGR_SIGNED, AGR_TERMINATED, AGR_RENEWED };
+#define AGR_N_STATES 4
+extern const char *const agr_state_names[]; /* NULL-terminated */
+
+/* What may be asked of an agreement in each state. */
+enum agr_change {
+    AGR_SIGN,        /* draft -> signed */
+    AGR_TERMINATE,   /* signed -> terminated */
+    AGR_RENEW,       /* signed -> renewed, with a signed successor */
+    AGR_DELETE,      /* a draft is deleted */
+    AGR_CHANGE_TERM, /* parties or term (employer_id, insurer_id, starts_on, ends_on,
+                        notice_days) change; the state stays */
+};
+#define AGR_N_CHANGES 5
+
+/* One cell of the transition table. */
+typedef struct agr_transition {
+    const char *refused; /* NULL when allowed; else why not (the 409 detail) */
+    bool successor;      /* the detail goes on with " " and the successor's id */
+    enum agr_state to;   /* when allowed: the state afterwards */
+} agr_transition_t;
+
+const agr_transition_t *agr_transition(enum agr_state from, enum agr_change change);
+
 enum agr_item_kind {
     AGR_ITEM_NOTICE,  /* agreement.expiring, days_before the notice deadline */
     AGR_ITEM_EXPIRED, /* agreement.expired on ends_on + 1 */
     AGR_ITEM_RENEW,   /* with auto_renew: the successor on ends_on + 1 */
 };
+extern const char *const agr_item_names[]; /* "notice", "expired", "renewal" */
 
 enum agr_action {
     AGR_ACT_WAIT, /* not due yet */
@@ -96,5 +123,10 @@ int32_t agr_successor_ends_on(int32_t starts_on, int32_t ends_on);
  * parts and address literals are refused: no mail system of a health
  * insurer hands those out. */
 bool agr_email_valid(const char *s, size_t n);
+
+/* The index of the name s (n bytes) in a NULL-terminated list, or -1. */
+int agr_name_index(const char *const *names, const char *s, size_t n);
+/* The same for a NUL-terminated s; NULL is -1. */
+int agr_name_index_str(const char *const *names, const char *s);
 
 #endif

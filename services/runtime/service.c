@@ -55,6 +55,13 @@ struct wh_service {
     uint64_t next_corr;
     void (*on_commit)(void *ud);
     void *on_commit_ud;
+    struct job {
+        uv_timer_t timer;
+        wh_service_t *s;
+        const wh_job_t *def;
+        void *arg;
+    } jobs[WH_SERVICE_MAX_JOBS];
+    int n_jobs;
 };
 
 uv_loop_t *wh_service_loop(wh_service_t *s)
@@ -197,6 +204,51 @@ void wh_service_on_commit(wh_service_t *s, void (*fn)(void *ud), void *ud)
 {
     s->on_commit = fn;
     s->on_commit_ud = ud;
+}
+
+static void job_failed(const struct job *j, int64_t rc)
+{
+    wh_log_error("%s failed: %s; retried at the next run", j->def->name, wh_strerror((int)rc));
+}
+
+static void on_job(uv_timer_t *t)
+{
+    struct job *j = t->data;
+    wh_service_t *s = j->s;
+    const wh_job_t *def = j->def;
+    if (def->due && !def->due(s->store, j->arg))
+        return;
+    int64_t n;
+    if (def->flags & WH_JOB_OWN_TXN) {
+        n = def->run(s->store, j->arg);
+        if (wh_store_in_txn(s->store)) {
+            wh_store_rollback(s->store);
+            n = n < 0 ? n : WH_ESTORE;
+        }
+    } else if ((n = wh_store_begin(s->store)) == 0) {
+        n = def->run(s->store, j->arg);
+        if (n < 0 || wh_store_commit(s->store) != 0) {
+            wh_store_rollback(s->store);
+            n = n < 0 ? n : WH_ESTORE;
+        }
+    }
+    if (n < 0)
+        job_failed(j, n);
+    else if (n > 0 && s->on_commit)
+        s->on_commit(s->on_commit_ud);
+}
+
+int wh_service_every(wh_service_t *s, uint64_t period_ms, const wh_job_t *job, void *arg)
+{
+    if (s->n_jobs == WH_SERVICE_MAX_JOBS)
+        return WH_ELIMIT;
+    struct job *j = &s->jobs[s->n_jobs];
+    *j = (struct job){.s = s, .def = job, .arg = arg};
+    if (uv_timer_init(&s->loop, &j->timer) != 0)
+        return WH_EIO;
+    s->n_jobs++;
+    j->timer.data = j;
+    return uv_timer_start(&j->timer, on_job, 0, period_ms) == 0 ? 0 : WH_EIO;
 }
 
 static void on_heartbeat(uv_timer_t *t)
@@ -428,6 +480,8 @@ int wh_service_main(const wh_service_def_t *def)
      * owners (the outbox relay) see every outcome before they close. */
     while (s->calls)
         finish_call(s, NULL, s->calls, 503, NULL);
+    for (int i = 0; i < s->n_jobs; i++)
+        uv_timer_stop(&s->jobs[i].timer);
     if (def->stop)
         def->stop(s);
 

@@ -54,6 +54,36 @@ int wh_service_call(wh_service_t *s, int op, const char *body, size_t body_len, 
  * relay uses it to send what the batch emitted at once). */
 void wh_service_on_commit(wh_service_t *s, void (*fn)(void *ud), void *ud);
 
+/* Jobs: work a service does by itself every period (escalations, purges,
+ * scheduled transitions, scans), on its loop between batches of requests.
+ *
+ * Unless WH_JOB_OWN_TXN, run is called in a write transaction begun for it
+ * (BEGIN IMMEDIATE) and returns how many changes it made, or a negative
+ * WH_E* code: then everything it wrote is rolled back and the failure is
+ * logged with the job's name and the error, never with data. Otherwise it
+ * is committed and, when it made changes, the on-commit hook (the outbox
+ * relay) runs so that the events it emitted go out at once. due, when
+ * given, is a plain read that decides whether run is needed at all, so that
+ * an idle period takes no write lock. With WH_JOB_OWN_TXN run gets no
+ * transaction: it begins and ends its own (a scan in batches) or needs none
+ * (a WAL checkpoint); one it leaves open is rolled back and logged as a
+ * failure, and after a run with changes the hook runs as well. Clocks are
+ * the job's business: wh_clock_now_ms() honours WH_NOW. */
+#define WH_SERVICE_MAX_JOBS 8
+#define WH_JOB_OWN_TXN      1u
+
+typedef struct wh_job {
+    const char *name; /* for the log, e.g. "escalation" */
+    bool (*due)(wh_store_t *store, void *arg);
+    int64_t (*run)(wh_store_t *store, void *arg);
+    unsigned flags;
+} wh_job_t;
+
+/* Runs job (which must outlive the service) with arg at once and then
+ * every period_ms; call from the start hook. 0, or WH_ELIMIT past
+ * WH_SERVICE_MAX_JOBS. */
+int wh_service_every(wh_service_t *s, uint64_t period_ms, const wh_job_t *job, void *arg);
+
 /* Long work on the loop (a batch of slow requests, a reminder scan over
  * thousands of agreements) calls this now and then: it sends a heartbeat
  * when one is due, so that the broker does not drop a busy instance. A no-op

@@ -1,4 +1,4 @@
-/* Complementary suppression of counts on a tree (DOMAIN.md, "Anonymity"),
+/* Complementary suppression of counts on a tree (docs/DOMAIN.md, "Anonymity"),
  * shared by survey results (a tree of org units) and screening statistics
  * (the organisation, its units or bands, and their cells).
  *
@@ -8,7 +8,7 @@
  * Shown figures are additive (counts, sums, sums of squares,
  * distributions), so every family gives an equation  parent = children +
  * own.  An observer knows every shown cell and can combine equations;
- * "own" is never shown, so it is one more unknown child (DOMAIN.md:
+ * "own" is never shown, so it is one more unknown child (docs/DOMAIN.md:
  * respondents who chose the parent itself count as one more child).
  *
  * Rules, applied until none fires:

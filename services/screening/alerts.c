@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "err.h"
 #include "list.h"
+#include "log.h"
 #include "outbox.h"
 #include "privacy.h"
 #include "settings.h"
@@ -328,4 +329,23 @@ void alerts_offer_support(wh_ctx_t *c)
 void alerts_close(wh_ctx_t *c)
 {
     transition(c, CLOSE);
+}
+
+static bool escalation_due(wh_store_t *store, void *arg)
+{
+    return alerts_due(store, wh_clock_now_ms());
+}
+
+static int64_t escalation_run(wh_store_t *store, void *arg)
+{
+    int n = alerts_escalate_due(store, wh_clock_now_ms());
+    if (n > 0)
+        wh_log_info("%d alert%s escalated", n, n == 1 ? "" : "s");
+    return n;
+}
+
+int alerts_every(wh_service_t *s)
+{
+    static const wh_job_t job = {"escalation", escalation_due, escalation_run, 0};
+    return wh_service_every(s, SCR_ESCALATION_TICK_MS, &job, NULL);
 }

@@ -18,9 +18,11 @@
 
 #include "dispatch.h"
 #include "id.h"
+#include "service.h"
 
-#define SCR_ALERT_MAX_NOTE 2000
-#define SCR_ESCALATE_BATCH 256 /* alerts escalated per round */
+#define SCR_ALERT_MAX_NOTE     2000
+#define SCR_ESCALATE_BATCH     256  /* alerts escalated per round */
+#define SCR_ESCALATION_TICK_MS 1000 /* how often due alerts are looked for */
 
 /* Links a new result of subject to its active alert, or opens one when the
  * result is at risk. alert_id gets the alert's id, or "" when there is none.
@@ -34,6 +36,10 @@ bool alerts_due(wh_store_t *store, int64_t now_ms);
 /* Escalates every alert due at now_ms and emits alert.escalated for each,
  * in the caller's transaction. Returns how many, or a negative code. */
 int alerts_escalate_due(wh_store_t *store, int64_t now_ms);
+/* Registers the escalation as a job of the service, every
+ * SCR_ESCALATION_TICK_MS on the service clock (WH_NOW honoured), so that an
+ * alert due while the service was down escalates at the next start, once. */
+int alerts_every(wh_service_t *s);
 
 void alerts_list(wh_ctx_t *c);
 void alerts_get(wh_ctx_t *c);

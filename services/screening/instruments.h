@@ -5,7 +5,7 @@
  * bands on the raw sum with their risk, critical items that raise a flag
  * whatever the total, and the published source. Scoring, validation and the
  * GET /v1/screening/instruments listing are all generated from that table,
- * so one more instrument is one more row. DOMAIN.md ("Screening
+ * so one more instrument is one more row. docs/DOMAIN.md ("Screening
  * instruments") is the specification; the unit test holds a vector for every
  * band boundary from both sides.
  *

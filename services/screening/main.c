@@ -2,9 +2,7 @@
  * results pushed by integrations, alerts for people at risk, and the
  * privacy rules for health data. */
 #include "alerts.h"
-#include "clock.h"
 #include "instruments.h"
-#include "log.h"
 #include "outbox.h"
 #include "privacy.h"
 #include "schema.h"
@@ -12,9 +10,6 @@
 #include "service.h"
 #include "settings.h"
 #include "stats.h"
-
-#define ESCALATION_TICK_MS 1000          /* how often due alerts are looked for */
-#define RETENTION_TICK_MS  (3600 * 1000) /* how often old results are purged */
 
 static const wh_handler_t handlers[] = {
     {WH_OP_SCR_INSTRUMENTS_LIST, instruments_list},
@@ -36,65 +31,6 @@ static const wh_handler_t handlers[] = {
 
 static scr_app_t app;
 static wh_outbox_t *outbox;
-static uv_timer_t escalation_timer, retention_timer;
-
-/* Deleted rows survive in older WAL frames until the log is reset; after
- * an erasure the log is checkpointed and truncated. */
-static const char SQL_WAL_TRUNCATE[] = "PRAGMA wal_checkpoint(TRUNCATE)";
-
-static void truncate_wal(wh_store_t *store)
-{
-    if (!app.wal_dirty)
-        return;
-    /* The first column is 1 when a reader kept the checkpoint from
-     * finishing; then it is tried again at the next tick. */
-    sqlite3_stmt *st = wh_store_stmt(store, SQL_WAL_TRUNCATE);
-    if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0)
-        app.wal_dirty = false;
-    if (st)
-        sqlite3_reset(st);
-}
-
-/* Escalation runs on the service clock (WH_NOW honoured), so that an alert
- * due while the service was down escalates at the next start, once. */
-static void on_escalation(uv_timer_t *t)
-{
-    wh_service_t *s = t->data;
-    wh_store_t *store = wh_service_store(s);
-    int64_t now = wh_clock_now_ms();
-    truncate_wal(store);
-    if (!alerts_due(store, now) || wh_store_begin(store) != 0)
-        return;
-    int n = alerts_escalate_due(store, now);
-    if (n < 0 || wh_store_commit(store) != 0) {
-        wh_store_rollback(store);
-        wh_log_error("escalation failed; retried at the next tick");
-        return;
-    }
-    if (n > 0) {
-        wh_log_info("%d alert%s escalated", n, n == 1 ? "" : "s");
-        wh_outbox_kick(outbox);
-    }
-}
-
-static void on_retention(uv_timer_t *t)
-{
-    wh_service_t *s = t->data;
-    wh_store_t *store = wh_service_store(s);
-    if (wh_store_begin(store) != 0)
-        return;
-    int64_t n = retention_purge(store, NULL, wh_clock_now_ms());
-    if (n < 0 || wh_store_commit(store) != 0) {
-        wh_store_rollback(store);
-        wh_log_error("retention purge failed; retried later");
-        return;
-    }
-    if (n > 0) {
-        wh_log_info("retention: %lld results purged", (long long)n);
-        app.wal_dirty = true;
-    }
-    truncate_wal(store);
-}
 
 static int start(wh_service_t *s)
 {
@@ -104,21 +40,12 @@ static int start(wh_service_t *s)
     if (stats_register(wh_store_db(wh_service_store(s))) != 0)
         return -1;
     int rc = wh_outbox_start(s, WH_OP_EVENTS_INGEST, &outbox);
-    if (rc != 0)
-        return rc;
-    uv_timer_init(wh_service_loop(s), &escalation_timer);
-    escalation_timer.data = s;
-    uv_timer_start(&escalation_timer, on_escalation, 0, ESCALATION_TICK_MS);
-    uv_timer_init(wh_service_loop(s), &retention_timer);
-    retention_timer.data = s;
-    uv_timer_start(&retention_timer, on_retention, 0, RETENTION_TICK_MS);
-    return 0;
+    rc = rc ? rc : privacy_every(s, &app);
+    return rc ? rc : alerts_every(s);
 }
 
 static void stop(wh_service_t *s)
 {
-    uv_timer_stop(&escalation_timer);
-    uv_timer_stop(&retention_timer);
     wh_outbox_stop(&outbox);
 }
 

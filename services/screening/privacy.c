@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "clock.h"
+#include "err.h"
 #include "id.h"
 #include "list.h"
+#include "log.h"
 
 static const char SQL_AUDIT_INSERT[] =
     "INSERT INTO audit(id, org_id, at_ms, token_id, role, action, request_id, resource_ids,"
@@ -224,4 +226,47 @@ void audit_list(wh_ctx_t *c)
         wh_msg_kv_int(pk, "count", sqlite3_column_int64(st, 8));
     }
     wh_list_finish(&list, c->rep);
+}
+
+static int64_t retention_run(wh_store_t *store, void *arg)
+{
+    scr_app_t *app = arg;
+    int64_t n = retention_purge(store, NULL, wh_clock_now_ms());
+    if (n < 0)
+        return WH_ESTORE;
+    if (n > 0) {
+        wh_log_info("retention: %lld results purged", (long long)n);
+        app->wal_dirty = true;
+    }
+    return n;
+}
+
+/* Deleted rows survive in older WAL frames until the log is reset; after
+ * an erasure the log is checkpointed and truncated, outside a transaction. */
+static const char SQL_WAL_TRUNCATE[] = "PRAGMA wal_checkpoint(TRUNCATE)";
+
+static bool wal_due(wh_store_t *store, void *arg)
+{
+    return ((scr_app_t *)arg)->wal_dirty;
+}
+
+static int64_t wal_run(wh_store_t *store, void *arg)
+{
+    scr_app_t *app = arg;
+    /* The first column is 1 when a reader kept the checkpoint from
+     * finishing; then it is tried again at the next tick. */
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_WAL_TRUNCATE);
+    if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0)
+        app->wal_dirty = false;
+    if (st)
+        sqlite3_reset(st);
+    return 0;
+}
+
+int privacy_every(wh_service_t *s, scr_app_t *app)
+{
+    static const wh_job_t retention = {"retention purge", NULL, retention_run, 0};
+    static const wh_job_t wal = {"WAL truncation", wal_due, wal_run, WH_JOB_OWN_TXN};
+    int rc = wh_service_every(s, SCR_RETENTION_TICK_MS, &retention, app);
+    return rc ? rc : wh_service_every(s, SCR_WAL_TICK_MS, &wal, app);
 }

@@ -18,6 +18,10 @@
 
 #include "dispatch.h"
 #include "list.h"
+#include "service.h"
+
+#define SCR_RETENTION_TICK_MS (3600 * 1000) /* how often old results are purged */
+#define SCR_WAL_TICK_MS       1000          /* how soon the log is truncated after a deletion */
 
 /* True when org is a well-formed id the principal covers. */
 bool scr_org_ok(const wh_request_t *req, wh_str_t org);
@@ -47,6 +51,12 @@ typedef struct scr_app {
      * after the commit, since deleted rows live on in its older frames. */
     bool wal_dirty;
 } scr_app_t;
+
+/* Registers the jobs of the privacy rules: the retention purge now and
+ * every SCR_RETENTION_TICK_MS, and the truncation of the write-ahead log
+ * after erasures and purges (app->wal_dirty), looked at every
+ * SCR_WAL_TICK_MS. */
+int privacy_every(wh_service_t *s, scr_app_t *app);
 
 /* DELETE /v1/subjects/{subject}?org_id= */
 void subject_erase(wh_ctx_t *c);

@@ -1,9 +1,9 @@
 /* Screening statistics for employers and insurers: how many people fall in
  * each band, per organisation and per unit, under the anonymity rule of
- * DOMAIN.md. Each person counts once per instrument, in the band of their
+ * docs/DOMAIN.md. Each person counts once per instrument, in the band of their
  * latest result in the period.
  *
- * Periods (DOMAIN.md, "Statistics that cannot be differenced"): figures
+ * Periods (docs/DOMAIN.md, "Statistics that cannot be differenced"): figures
  * exist only for closed calendar periods, a month (YYYY-MM), a quarter
  * (YYYY-Qn) or a year (YYYY), in the deployment's time zone. A period is
  * closed SCR_STATS_GRACE_DAYS after its last day, so that integrations that

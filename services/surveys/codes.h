@@ -13,24 +13,16 @@
  *   subtract those answers from the results, so the token that asked for
  *   them is recorded and may not read this survey's results (four-eyes).
  *
- * A code is CODE_CHARS characters of Crockford base32 (CODE_BITS random bits
- * from the kernel's CSPRNG), shown in groups of five: with the public
- * endpoints rate-limited per address, guessing one is hopeless. Input is
- * normalised the Crockford way (case, I/L as 1, O as 0, dashes and spaces
- * ignored). */
+ * The code itself is code.h. */
 #ifndef SURVEYS_CODES_H
 #define SURVEYS_CODES_H
 
 #include <stdbool.h>
 
+#include "code.h"
 #include "dispatch.h"
 #include "valid.h"
 
-#define CODE_CHARS            20 /* 100 bits */
-#define CODE_BITS             (CODE_CHARS * 5)
-#define CODE_GROUP            5
-#define CODE_SHOWN_LEN        (CODE_CHARS + CODE_CHARS / CODE_GROUP - 1) /* with dashes */
-#define CODE_MAX_INPUT        64
 #define CODES_MAX_PER_REQUEST 5000
 #define CODES_MAX_PER_SURVEY  200000
 #define CODES_MAX_RECIPIENTS  10000        /* addresses in one request with delivery "email" */
@@ -43,14 +35,6 @@
 
 enum code_delivery { CODES_CLEAR, CODES_PRINT, CODES_EMAIL };
 extern const char *const code_deliveries[]; /* "clear", "print", "email", NULL */
-
-/* A new code, formatted with dashes, NUL-terminated. */
-int code_new(char out[CODE_SHOWN_LEN + 1]);
-/* The canonical CODE_CHARS characters of a code as typed; false if it
- * cannot be one. */
-bool code_normalize(wh_str_t in, char out[CODE_CHARS + 1]);
-/* SHA-256 hex of "<survey id>:<canonical code>". */
-void code_hash(const char *survey_id, const char canonical[CODE_CHARS + 1], char out[65]);
 
 /* True when the token received codes of this survey in clear or in print. */
 bool codes_issuer(wh_store_t *store, const char *survey_id, const char *token_id);

@@ -4,11 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codes.h"
+#include "code.h"
 #include "definition.h"
 #include "err.h"
 #include "id.h"
 #include "log.h"
+#include "valid.h"
 
 static const char SQL_CODE_EXISTS[] =
     "SELECT 1 FROM survey_codes WHERE survey_id = ?1 AND hash = ?2";
@@ -18,7 +19,7 @@ static const char SQL_COUNT_LOWER[] =
     " WHERE survey_id = ?1 AND unit = ?2";
 
 struct item {
-    char to[CODES_MAX_ADDRESS + 1];
+    char to[WH_MAX_EMAIL + 1];
     char code[CODE_SHOWN_LEN + 1];
     char hash[65];
 };
@@ -176,8 +177,8 @@ void handoff_batch_add(handoff_batch_t *b, const char *addr, size_t addr_len, co
         c = b->tail = c->next;
     }
     struct item *it = &c->items[c->n++];
-    if (addr_len > CODES_MAX_ADDRESS)
-        addr_len = CODES_MAX_ADDRESS;
+    if (addr_len > WH_MAX_EMAIL)
+        addr_len = WH_MAX_EMAIL;
     memcpy(it->to, addr, addr_len);
     it->to[addr_len] = '\0';
     snprintf(it->code, sizeof it->code, "%s", code);

@@ -12,8 +12,6 @@
 #include "service.h"
 #include "survey.h"
 
-#define WAL_TRUNCATE_TICKS 60 /* about a minute between WAL truncations */
-
 static const wh_handler_t handlers[] = {
     {WH_OP_SURVEYS_CREATE, survey_create},
     {WH_OP_SURVEYS_LIST, survey_list},
@@ -30,22 +28,6 @@ static const wh_handler_t handlers[] = {
 
 static wh_outbox_t *outbox;
 static surveys_app_t app;
-static uv_timer_t ticker;
-static int ticks;
-
-/* Opens and closes surveys at their scheduled times (the clock honours
- * WH_NOW), and now and then truncates the write-ahead log: its frames are
- * written in commit order, so an old WAL file would keep the order in which
- * codes were burned and responses stored after the database no longer
- * does. */
-static void on_tick(uv_timer_t *t)
-{
-    wh_service_t *s = t->data;
-    if (survey_tick(wh_service_store(s)) > 0)
-        wh_outbox_kick(outbox);
-    if (++ticks % WAL_TRUNCATE_TICKS == 0)
-        wh_store_exec(wh_service_store(s), "PRAGMA wal_checkpoint(TRUNCATE);");
-}
 
 static int start(wh_service_t *s)
 {
@@ -60,17 +42,13 @@ static int start(wh_service_t *s)
     size_t n = strlen(app.base_url);
     while (n > 0 && app.base_url[n - 1] == '/')
         app.base_url[--n] = '\0';
-    if (handoff_start(s, &app.handoff) != 0)
+    if (handoff_start(s, &app.handoff) != 0 || survey_every(s) != 0 || participation_every(s) != 0)
         return 1;
-    uv_timer_init(wh_service_loop(s), &ticker);
-    ticker.data = s;
-    uv_timer_start(&ticker, on_tick, 0, SURVEY_TICK_MS);
     return wh_outbox_start(s, WH_OP_EVENTS_INGEST, &outbox);
 }
 
 static void stop(wh_service_t *s)
 {
-    uv_timer_stop(&ticker);
     wh_outbox_stop(&outbox);
     handoff_stop(&app.handoff);
 }

@@ -14,10 +14,18 @@
 #define SURVEYS_PARTICIPATION_H
 
 #include "dispatch.h"
+#include "service.h"
 
-#define RESPONSE_TOKEN_BYTES 16 /* random primary key of a stored response */
+#define RESPONSE_TOKEN_BYTES   16          /* random primary key of a stored response */
+#define SURVEY_WAL_TRUNCATE_MS (60 * 1000) /* about a minute between WAL truncations */
 
 void public_survey_get(wh_ctx_t *c);
 void public_response_create(wh_ctx_t *c);
+
+/* Registers the truncation of the write-ahead log as a job of the service,
+ * every SURVEY_WAL_TRUNCATE_MS: its frames are written in commit order, so
+ * an old WAL file would keep the order in which codes were burned and
+ * responses stored after the database no longer does. */
+int participation_every(wh_service_t *s);
 
 #endif

@@ -251,7 +251,7 @@ static bool change_of(const res_t *r, const cmp_t *cmp, int node, int dim, doubl
 }
 
 /* Four-eyes: whoever received codes in clear could subtract the answers
- * they gave with some of them (DOMAIN.md, "Statistics that cannot be
+ * they gave with some of them (docs/DOMAIN.md, "Statistics that cannot be
  * differenced"). */
 static void reply_issuer(wh_ctx_t *c)
 {

@@ -1,5 +1,5 @@
 /* Survey results: only aggregates, only for closed surveys, only over at
- * least the anonymity threshold of respondents (DOMAIN.md, "Anonymity").
+ * least the anonymity threshold of respondents (docs/DOMAIN.md, "Anonymity").
  *
  * One pass over the survey's responses scores every respondent per
  * dimension (scoring.h) into the cell of the unit they chose; cells are

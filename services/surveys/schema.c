@@ -7,7 +7,7 @@ const char *const surveys_migrations[] = {
     /* 2: surveys, participation codes and responses.
      *
      * What is stored is chosen so that nothing links a response to a
-     * person (ARCHITECTURE.md, "Privacy by design"):
+     * person (docs/ARCHITECTURE.md, "Privacy by design"):
      * - A code is stored only as the SHA-256 of survey id and code, and it
      *   is deleted when it is used (and every unused one when the survey
      *   closes), so no record says which codes took part. PRAGMA

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "codes.h"
+#include "code.h"
 #include "survey.h"
 
 /* The participation link of one code into out (NUL-terminated); false when

@@ -558,7 +558,8 @@ void survey_close_op(wh_ctx_t *c)
     transition_op(c, SURVEY_OPEN, SURVEY_CLOSED);
 }
 
-/* Runs the transitions one due query names; returns how many were made. */
+/* Runs the transitions one due query names, each under a savepoint so that
+ * one failing half-way leaves nothing behind; returns how many were made. */
 static int run_due(wh_store_t *store, const char *sql, enum survey_state to)
 {
     char ids[SURVEY_MAX_DUE_PER_TICK][WH_ID_LEN + 1];
@@ -575,7 +576,13 @@ static int run_due(wh_store_t *store, const char *sql, enum survey_state to)
         survey_t s;
         if (survey_load(store, (wh_str_t){ids[i], strlen(ids[i])}, &s) != 0)
             continue;
-        if (survey_transition(store, &s, to) == 0) {
+        if (wh_store_savepoint(store) != 0) {
+            survey_close(&s);
+            break;
+        }
+        if (survey_transition(store, &s, to) != 0) {
+            wh_store_rollback_to(store);
+        } else if (wh_store_release(store) == 0) {
             done++;
             wh_log_info("survey %s %s at its scheduled time", s.id,
                         to == SURVEY_OPEN ? "opened" : "closed");
@@ -599,21 +606,18 @@ static bool any_due(wh_store_t *store, const char *sql)
     return due;
 }
 
-int survey_tick(wh_store_t *store)
+static bool schedule_due(wh_store_t *store, void *arg)
 {
-    if (!any_due(store, SQL_DUE_CLOSE) && !any_due(store, SQL_DUE_OPEN))
-        return 0;
-    if (wh_store_begin(store) != 0)
-        return 0;
-    int n = run_due(store, SQL_DUE_CLOSE, SURVEY_CLOSED);
-    n += run_due(store, SQL_DUE_OPEN, SURVEY_OPEN);
-    if (n == 0) {
-        wh_store_rollback(store);
-        return 0;
-    }
-    if (wh_store_commit(store) != 0) {
-        wh_store_rollback(store);
-        return 0;
-    }
-    return n;
+    return any_due(store, SQL_DUE_CLOSE) || any_due(store, SQL_DUE_OPEN);
+}
+
+static int64_t schedule_run(wh_store_t *store, void *arg)
+{
+    return run_due(store, SQL_DUE_CLOSE, SURVEY_CLOSED) + run_due(store, SQL_DUE_OPEN, SURVEY_OPEN);
+}
+
+int survey_every(wh_service_t *s)
+{
+    static const wh_job_t job = {"survey schedule", schedule_due, schedule_run, 0};
+    return wh_service_every(s, SURVEY_TICK_MS, &job, NULL);
 }

@@ -17,6 +17,7 @@
 #include "definition.h"
 #include "dispatch.h"
 #include "id.h"
+#include "service.h"
 
 #define SURVEY_MAX_TITLE         200
 #define SURVEY_MIN_THRESHOLD     5
@@ -53,9 +54,10 @@ bool survey_accepting(const survey_t *s, int64_t now_ms);
 /* Moves the survey to open or closed in the current transaction, with its
  * event (survey.opened / survey.closed). Closing deletes every unused code. */
 int survey_transition(wh_store_t *store, survey_t *s, enum survey_state to);
-/* Opens and closes what is due at opens_at / closes_at, in one transaction
- * of its own; returns the number of surveys changed. */
-int survey_tick(wh_store_t *store);
+/* Registers the schedule as a job of the service: every SURVEY_TICK_MS,
+ * what is due at opens_at / closes_at on the service clock (WH_NOW
+ * honoured) is opened and closed, in one transaction. */
+int survey_every(wh_service_t *s);
 
 void survey_create(wh_ctx_t *c);
 void survey_list(wh_ctx_t *c);

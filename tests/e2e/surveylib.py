@@ -3,7 +3,7 @@ three-level unit tree, a generated data set, an independent calculation of
 the results from the raw answers, and an attacker that tries to recover
 suppressed cells from the published ones.
 
-The calculation follows DOMAIN.md and API.md, not the service's code: item
+The calculation follows docs/DOMAIN.md ("Survey scores"), not the service's code: item
 score (answer - min) / (max - min) x 100 (100 minus that when reversed), a
 respondent's dimension score the mean of their answered items, a unit's
 figures over its whole subtree, sample standard deviation, bins of 20

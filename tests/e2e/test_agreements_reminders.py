@@ -1,4 +1,4 @@
-"""Agreement reminders over time (DOMAIN.md, "Agreement deadlines"): the stack
+"""Agreement reminders over time (docs/DOMAIN.md, "Agreement deadlines"): the stack
 is started again and again on one data directory with WH_NOW set to later
 days, and the test checks on which day each reminder fires, that none fires
 twice across restarts, the catch-up after downtime and after late signing,

@@ -1,4 +1,4 @@
-"""An attacker against screening statistics (DOMAIN.md, "Statistics that
+"""An attacker against screening statistics (docs/DOMAIN.md, "Statistics that
 cannot be differenced").
 
 Ten people per PHQ-9 band take the questionnaire by 20 March, one more

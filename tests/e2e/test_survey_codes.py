@@ -1,4 +1,4 @@
-"""Survey codes that nobody sees (API.md, "Survey codes that nobody sees").
+"""Survey codes that nobody sees (docs/DOMAIN.md, "Statistics that cannot be differenced").
 
 The attack: a coordinator issues 5 codes for a unit in clear, gives one
 away, answers with the other 4 (answers they know), and after the survey

@@ -1,5 +1,5 @@
 /* The date rules of agreements (services/agreements/rules.c) day by day,
- * with the exact dates DOMAIN.md's "Agreement deadlines" gives. */
+ * with the exact dates docs/DOMAIN.md's "Agreement deadlines" gives. */
 #include <string.h>
 
 #include "check.h"
@@ -266,6 +266,49 @@ static void test_email(void)
     CHECK(!agr_email_valid(s, strlen(s)));
 }
 
+/* The lifecycle table: the one way into each state, and a reason for
+ * every refusal. */
+static void test_transitions(void)
+{
+    static const struct {
+        enum agr_change change;
+        enum agr_state from, to;
+    } allowed[] = {
+        {AGR_SIGN, AGR_DRAFT, AGR_SIGNED},       {AGR_TERMINATE, AGR_SIGNED, AGR_TERMINATED},
+        {AGR_RENEW, AGR_SIGNED, AGR_RENEWED},    {AGR_DELETE, AGR_DRAFT, AGR_DRAFT},
+        {AGR_CHANGE_TERM, AGR_DRAFT, AGR_DRAFT},
+    };
+    int n_allowed = 0;
+    for (int ch = 0; ch < AGR_N_CHANGES; ch++)
+        for (int st = 0; st < AGR_N_STATES; st++) {
+            const agr_transition_t *t = agr_transition((enum agr_state)st, (enum agr_change)ch);
+            bool expected = false;
+            for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+                if ((int)allowed[i].change == ch && (int)allowed[i].from == st) {
+                    expected = true;
+                    CHECK_INT(t->to, allowed[i].to);
+                }
+            CHECK_INT(t->refused == NULL, expected);
+            CHECK(expected || strlen(t->refused) > 0);
+            /* Only a renewed agreement points to its successor. */
+            CHECK_INT(t->successor,
+                      !expected && st == AGR_RENEWED && (ch == AGR_TERMINATE || ch == AGR_RENEW));
+            n_allowed += expected;
+        }
+    CHECK_INT(n_allowed, 5);
+    CHECK_STR(agr_transition(AGR_SIGNED, AGR_SIGN)->refused,
+              "the agreement is signed already; only a draft can be signed");
+    CHECK_STR(agr_transition(AGR_RENEWED, AGR_RENEW)->refused,
+              "the agreement was renewed already by");
+    CHECK_STR(agr_state_names[AGR_RENEWED], "renewed");
+    CHECK(agr_state_names[AGR_N_STATES] == NULL);
+    CHECK_INT(agr_name_index(agr_state_names, "signed", 6), AGR_SIGNED);
+    CHECK_INT(agr_name_index(agr_state_names, "signedx", 6), AGR_SIGNED);
+    CHECK_INT(agr_name_index(agr_state_names, "sign", 4), -1);
+    CHECK_INT(agr_name_index_str(agr_state_names, "terminated"), AGR_TERMINATED);
+    CHECK_INT(agr_name_index_str(agr_state_names, NULL), -1);
+}
+
 int main(void)
 {
     CHECK_INT(wh_clock_init(), 0);
@@ -276,5 +319,6 @@ int main(void)
     TEST(test_added_reminder_after_later_one);
     TEST(test_successor_term);
     TEST(test_email);
+    TEST(test_transitions);
     return 0;
 }

@@ -1,5 +1,5 @@
 /* services/screening/instruments.c: the instrument table is well-formed, and
- * every instrument scores as DOMAIN.md specifies. Vectors sit on each band
+ * every instrument scores as docs/DOMAIN.md specifies. Vectors sit on each band
  * boundary from both sides, cover the reverse-scored items of PSS-10, the
  * WHO-5 percentage (raw x 4, not (raw - 5) x 4), and PHQ-9's item 9; invalid
  * answers are reported with a pointer per item. Also the checks of the
@@ -96,7 +96,7 @@ static void test_vectors(void)
     }
 }
 
-/* Every instrument of DOMAIN.md, each band boundary present in the vectors
+/* Every instrument of docs/DOMAIN.md, each band boundary present in the vectors
  * from both sides. */
 static void test_every_boundary_has_vectors(void)
 {
