@@ -69,6 +69,16 @@ int wh_config_load(wh_config_t *cfg, const char *service)
     cfg->mail_from = env_or("WH_MAIL_FROM", "workhealth@localhost");
     cfg->webhook_allow = getenv("WH_WEBHOOK_ALLOW");
     cfg->mail_per_org_hour = getenv("WH_MAIL_PER_ORG_HOUR");
+    cfg->curve_secret = env_or("WH_CURVE_SECRET_KEY", NULL);
+    cfg->broker_public = env_or("WH_BROKER_PUBLIC_KEY", NULL);
+    cfg->curve_allowed = env_or("WH_CURVE_ALLOWED_KEYS", NULL);
+    cfg->broker_insecure = strcmp(env_or("WH_BROKER_INSECURE", "0"), "1") == 0;
+    char curve_dir[WH_PATH_MAX];
+    if (snprintf(curve_dir, sizeof curve_dir, "%s/curve", cfg->data_dir) >= (int)sizeof curve_dir ||
+        copy(cfg->curve_dir, sizeof cfg->curve_dir, env_or("WH_CURVE_DIR", curve_dir))) {
+        wh_log_error("WH_CURVE_DIR or the data directory too long");
+        return WH_ELIMIT;
+    }
     int ok;
     cfg->retry_scale = wh_config_scale_parse(getenv("WH_RETRY_SCALE"), &ok);
     if (!ok)

@@ -20,6 +20,12 @@ typedef struct wh_config {
     /* Read here, checked by the notifications service that uses them: */
     const char *webhook_allow;     /* WH_WEBHOOK_ALLOW or NULL: ranges webhooks may reach */
     const char *mail_per_org_hour; /* WH_MAIL_PER_ORG_HOUR or NULL: e-mails per hour */
+    /* CurveZMQ on tcp broker links (curve.h): */
+    const char *curve_secret;    /* WH_CURVE_SECRET_KEY (Z85) or NULL: own key file */
+    const char *broker_public;   /* WH_BROKER_PUBLIC_KEY (Z85) or NULL: <curve_dir>/broker.pub */
+    const char *curve_allowed;   /* WH_CURVE_ALLOWED_KEYS "service:KEY ..." or NULL */
+    char curve_dir[WH_PATH_MAX]; /* WH_CURVE_DIR, default <data>/curve */
+    int broker_insecure;         /* WH_BROKER_INSECURE=1: plain tcp */
 } wh_config_t;
 
 /* Fills cfg and creates the data directory. Also initialises the clock

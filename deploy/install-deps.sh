@@ -39,7 +39,7 @@ libsqlite3-dev node-llhttp libjansson-dev libcurl4-openssl-dev libssl-dev libqre
 # ~/.cache/workhealth on first use, and the Kubernetes manifest test its pinned
 # kubernetes-models into the build directory.
 TEST_PKGS="clang libclang-rt-14-dev clang-format python3 python3-aiosmtpd python3-icalendar python3-jsonschema libjson-c-dev
-python3-msgpack python3-yaml sqlite3 wrk nginx-light procps iproute2 ca-certificates curl zbar-tools
+python3-msgpack python3-yaml python3-zmq sqlite3 wrk nginx-light procps iproute2 ca-certificates curl zbar-tools
 prometheus"
 
 prog=${0##*/}

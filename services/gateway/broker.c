@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
@@ -51,6 +52,8 @@ struct broker {
     uint64_t n_pending;
     uint64_t next_corr;
     int closing; /* handles (timer, bridge) whose close has not finished */
+    wh_curve_t curve; /* curve.on: peers are admitted by key, named by ZAP */
+    wh_zap_t *zap;
 };
 
 static struct pending **bucket(broker_t *b, uint64_t corr)
@@ -116,6 +119,18 @@ static void drop_instance(broker_t *b, enum wh_svc svc, int idx, const char *why
         p = next;
     }
     in->in_flight = 0;
+}
+
+/* Under CURVE, the ZAP user id of the peer's messages is the service its
+ * key is listed for; a message without one did not pass the handler. */
+static int admitted_as(const broker_t *b, zmq_msg_t *m, const char *name, size_t name_len)
+{
+    if (!b->curve.on)
+        return 1;
+    const char *user = zmq_msg_gets(m, "User-Id");
+    if (!user || !*user)
+        return 0;
+    return !name || (strlen(user) == name_len && memcmp(user, name, name_len) == 0);
 }
 
 static void heard_from(broker_t *b, const unsigned char *id, size_t n, const char *name,
@@ -256,15 +271,21 @@ static void on_readable(wh_zsock_t *z)
             zmq_msg_size(&f[2]) == 8) {
             const unsigned char *id = zmq_msg_data(&f[0]);
             size_t idn = zmq_msg_size(&f[0]);
-            if (hdr[1] == WH_CMD_HEARTBEAT)
-                heard_from(b, id, idn, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
-            else if (hdr[1] == WH_CMD_REPLY)
+            if (hdr[1] == WH_CMD_HEARTBEAT) {
+                if (admitted_as(b, &f[3], zmq_msg_data(&f[3]), zmq_msg_size(&f[3])))
+                    heard_from(b, id, idn, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
+                else
+                    wh_log_warn("a peer's key does not admit it as the service it names");
+            } else if (hdr[1] == WH_CMD_REPLY)
                 on_reply(b, id, idn, zmq_msg_data(&f[2]), zmq_msg_data(&f[3]),
                          zmq_msg_size(&f[3]));
         } else if (nf == 4 && zmq_msg_size(&f[1]) == 3 && hdr[0] == WH_PROTO_VERSION &&
                    hdr[1] == WH_CMD_REQUEST && zmq_msg_size(&f[2]) == 8) {
-            forward_request(b, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), zmq_msg_data(&f[2]),
-                            hdr[2], zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
+            if (!admitted_as(b, &f[3], NULL, 0))
+                wh_log_warn("dropped a service request from a peer not admitted");
+            else
+                forward_request(b, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), zmq_msg_data(&f[2]),
+                                hdr[2], zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
         } else {
             wh_log_warn("dropped a malformed message on the broker socket");
         }
@@ -300,11 +321,34 @@ static void on_timer(uv_timer_t *t)
     wh_zsock_kick(&b->zs);
 }
 
+static int broker_open(uv_loop_t *loop, const char *endpoint, const wh_curve_t *curve,
+                       broker_t **out);
+
 int broker_new(uv_loop_t *loop, const char *endpoint, broker_t **out)
+{
+    return broker_open(loop, endpoint, NULL, out);
+}
+
+int broker_new_cfg(uv_loop_t *loop, const wh_config_t *cfg, broker_t **out)
+{
+    wh_curve_t *curve = malloc(sizeof *curve);
+    if (!curve)
+        return WH_ENOMEM;
+    int rc = wh_curve_setup_server(cfg, wh_service_names + 1, WH_SVC_COUNT - 1, curve);
+    if (rc == 0)
+        rc = broker_open(loop, cfg->broker_bind, curve, out);
+    free(curve);
+    return rc;
+}
+
+static int broker_open(uv_loop_t *loop, const char *endpoint, const wh_curve_t *curve,
+                       broker_t **out)
 {
     broker_t *b = calloc(1, sizeof *b);
     if (!b)
         return WH_ENOMEM;
+    if (curve)
+        b->curve = *curve;
     b->loop = loop;
     b->next_corr = 1;
     b->zctx = zmq_ctx_new();
@@ -316,6 +360,9 @@ int broker_new(uv_loop_t *loop, const char *endpoint, broker_t **out)
      * (EHOSTUNREACH) instead of being dropped silently. */
     zmq_setsockopt(b->router, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
     if (wh_zsock_configure(b->router) != 0)
+        goto fail_sock;
+    if (b->curve.on && (wh_zap_start(b->zctx, &b->curve, &b->zap) != 0 ||
+                        wh_curve_apply_server(b->router, &b->curve) != 0))
         goto fail_sock;
     if (zmq_bind(b->router, endpoint) != 0) {
         wh_log_error("cannot bind broker to %s: %s", endpoint, zmq_strerror(errno));
@@ -333,6 +380,7 @@ int broker_new(uv_loop_t *loop, const char *endpoint, broker_t **out)
 fail_sock:
     zmq_close(b->router);
     zmq_ctx_term(b->zctx);
+    wh_zap_join(&b->zap);
 fail_ctx:
     free(b);
     return WH_EIO;
@@ -348,6 +396,7 @@ static void closed_one(broker_t *b)
         return;
     zmq_close(b->router);
     zmq_ctx_term(b->zctx);
+    wh_zap_join(&b->zap);
     free(b);
 }
 

@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "config.h"
 #include "ops.h"
 
 #define BROKER_MAX_INSTANCES 64    /* per service */
@@ -42,6 +43,9 @@ enum {
 typedef void (*broker_reply_fn)(void *ud, int status, const char *reply, size_t len);
 
 int broker_new(uv_loop_t *loop, const char *endpoint, broker_t **out);
+/* The same on cfg->broker_bind, with CURVE and a ZAP allow-list when it is a
+ * tcp endpoint (curve.h); refused when its keys are unusable. */
+int broker_new_cfg(uv_loop_t *loop, const wh_config_t *cfg, broker_t **out);
 void broker_destroy(broker_t **b_p);
 /* Sends envelope to an instance of svc; fn is called exactly once, possibly
  * before this returns (503 with no instance up). */

@@ -587,7 +587,7 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
     if (!(gw->metrics = metrics_new()))
         goto fail_auth;
     if (sweep_start(loop, gw->store, &gw->local, &gw->sweep) != 0 ||
-        broker_new(loop, cfg->broker_bind, &gw->broker) != 0)
+        broker_new_cfg(loop, cfg, &gw->broker) != 0)
         goto fail_broker;
     wh_http_config_t hc;
     wh_http_config_defaults(&hc);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curve.h"
 #include "err.h"
 #include "id.h"
 #include "log.h"
@@ -36,6 +37,7 @@ struct wh_service {
     wh_store_t *store;
     wh_dispatcher_t disp;
     void *zctx;
+    wh_curve_t curve;
     void *dealer;
     wh_zsock_t zs;
     uv_timer_t heartbeat;
@@ -466,7 +468,10 @@ int wh_service_main(const wh_service_def_t *def)
     int ivl = 100, ivl_max = 1000;
     zmq_setsockopt(s->dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(s->dealer, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
-    if (wh_zsock_configure(s->dealer) != 0 || zmq_connect(s->dealer, s->cfg.broker_connect) != 0) {
+    if (wh_curve_setup_client(&s->cfg, name, &s->curve) != 0)
+        goto fail_zmq;
+    if (wh_zsock_configure(s->dealer) != 0 || wh_curve_apply_client(s->dealer, &s->curve) != 0 ||
+        zmq_connect(s->dealer, s->cfg.broker_connect) != 0) {
         wh_log_error("cannot connect to %s: %s", s->cfg.broker_connect, zmq_strerror(errno));
         goto fail_zmq;
     }
