@@ -628,8 +628,10 @@ void gateway_destroy(gateway_t **gw_p)
     gateway_t *gw = *gw_p;
     if (!gw)
         return;
-    wh_http_server_destroy(&gw->http);
+    /* The broker first: it answers every request still in flight (503)
+     * while the connections they belong to are still there. */
     broker_destroy(&gw->broker);
+    wh_http_server_destroy(&gw->http);
     sweep_stop(&gw->sweep);
     auth_cache_clear();
     metrics_destroy(&gw->metrics);
