@@ -143,8 +143,7 @@ void wh_clock_format_rfc3339(int64_t ms, char out[WH_RFC3339_LEN])
 
 int wh_clock_parse_rfc3339(const char *s, size_t n, int64_t *ms)
 {
-    if (n < 20 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
-        s[16] != ':')
+    if (n < 20 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
         return WH_EINVAL;
     int32_t days;
     if (wh_date_parse(s, 10, &days) != 0)

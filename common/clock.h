@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define WH_RFC3339_LEN 25 /* "2025-01-01T00:00:00.000Z" + NUL */
-#define WH_DATE_LEN 11    /* "2025-01-01" + NUL */
+#define WH_DATE_LEN    11 /* "2025-01-01" + NUL */
 
 /* Reads WH_NOW and TZ; returns WH_EINVAL if WH_NOW is set but malformed. */
 int wh_clock_init(void);

@@ -13,8 +13,8 @@ int wh_log_enabled(int level);
 void wh_log(int level, const char *request_id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define wh_log_info(...) wh_log(WH_LOG_INFO, NULL, __VA_ARGS__)
-#define wh_log_warn(...) wh_log(WH_LOG_WARN, NULL, __VA_ARGS__)
+#define wh_log_info(...)  wh_log(WH_LOG_INFO, NULL, __VA_ARGS__)
+#define wh_log_warn(...)  wh_log(WH_LOG_WARN, NULL, __VA_ARGS__)
 #define wh_log_error(...) wh_log(WH_LOG_ERROR, NULL, __VA_ARGS__)
 #define wh_log_debug(...) wh_log(WH_LOG_DEBUG, NULL, __VA_ARGS__)
 

@@ -39,8 +39,8 @@ int wh_msg_check(const char *data, size_t len)
             return WH_ELIMIT;
         unsigned b = *p++;
         size_t avail = (size_t)(end - p);
-        uint64_t skip = 0;      /* payload bytes to skip */
-        uint64_t children = 0;  /* values inside a container */
+        uint64_t skip = 0;     /* payload bytes to skip */
+        uint64_t children = 0; /* values inside a container */
         bool container = false;
         if (b <= 0x7f || b >= 0xe0 || (b >= 0xc0 && b <= 0xc3 && b != 0xc1)) {
             /* fixint, nil, false, true */
@@ -53,14 +53,42 @@ int wh_msg_check(const char *data, size_t len)
         } else {
             uint64_t hdr = 0, n = 0;
             switch (b) {
-            case 0xcc: case 0xd0: skip = 1; break;
-            case 0xcd: case 0xd1: skip = 2; break;
-            case 0xca: case 0xce: case 0xd2: skip = 4; break;
-            case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
-            case 0xc4: case 0xd9: hdr = 1; break;
-            case 0xc5: case 0xda: case 0xdc: case 0xde: hdr = 2; break;
-            case 0xc6: case 0xdb: case 0xdd: case 0xdf: hdr = 4; break;
-            default: return WH_EPROTO; /* 0xc1 and every extension type */
+            case 0xcc:
+            case 0xd0:
+                skip = 1;
+                break;
+            case 0xcd:
+            case 0xd1:
+                skip = 2;
+                break;
+            case 0xca:
+            case 0xce:
+            case 0xd2:
+                skip = 4;
+                break;
+            case 0xcb:
+            case 0xcf:
+            case 0xd3:
+                skip = 8;
+                break;
+            case 0xc4:
+            case 0xd9:
+                hdr = 1;
+                break;
+            case 0xc5:
+            case 0xda:
+            case 0xdc:
+            case 0xde:
+                hdr = 2;
+                break;
+            case 0xc6:
+            case 0xdb:
+            case 0xdd:
+            case 0xdf:
+                hdr = 4;
+                break;
+            default:
+                return WH_EPROTO; /* 0xc1 and every extension type */
             }
             if (hdr) {
                 if (avail < hdr)

@@ -24,7 +24,7 @@
 #define WH_MSG_MAX_BYTES (4 * 1024 * 1024) /* also ZMQ_MAXMSGSIZE on every socket */
 #define WH_MSG_MAX_DEPTH 32
 #define WH_MSG_MAX_ITEMS 200000
-#define WH_MSG_MAX_STR (1024 * 1024)
+#define WH_MSG_MAX_STR   (1024 * 1024)
 
 /* A borrowed slice of bytes (msgpack strings are not NUL-terminated). */
 typedef struct wh_str {

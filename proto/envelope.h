@@ -33,22 +33,22 @@
 #include "ops.h"
 #include "problem.h"
 
-#define WH_PROTO_VERSION 1
-#define WH_CMD_HEARTBEAT 'H' /* payload: service name; also serves as READY */
-#define WH_CMD_REQUEST 'Q'
-#define WH_CMD_REPLY 'A'
+#define WH_PROTO_VERSION  1
+#define WH_CMD_HEARTBEAT  'H' /* payload: service name; also serves as READY */
+#define WH_CMD_REQUEST    'Q'
+#define WH_CMD_REPLY      'A'
 #define WH_CMD_DISCONNECT 'D'
 
-#define WH_HEARTBEAT_MS 500
+#define WH_HEARTBEAT_MS       500
 #define WH_HEARTBEAT_LIVENESS 4 /* silent intervals before a peer counts as dead */
 
-#define WH_ENV_MAX_ID 64      /* request id */
+#define WH_ENV_MAX_ID       64 /* request id */
 #define WH_ENV_MAX_TOKEN_ID 32
-#define WH_ENV_MAX_ORGS 1000  /* organisations in one principal */
+#define WH_ENV_MAX_ORGS     1000 /* organisations in one principal */
 
 typedef struct wh_principal {
     char token_id[WH_ENV_MAX_TOKEN_ID + 1];
-    unsigned role; /* one WH_ROLE_* bit; 0 for public requests */
+    unsigned role;              /* one WH_ROLE_* bit; 0 for public requests */
     const msgpack_object *orgs; /* array of strings */
 } wh_principal_t;
 
@@ -59,7 +59,7 @@ typedef struct wh_request {
     int64_t deadline_ms;
     wh_str_t idempotency_key; /* p NULL when absent */
     wh_str_t if_match;
-    wh_str_t accept; /* the Accept header; p NULL when absent */
+    wh_str_t accept;              /* the Accept header; p NULL when absent */
     const msgpack_object *params; /* map, possibly empty; never NULL after decode */
     const msgpack_object *body;   /* NULL when absent */
     wh_msg_t msg;                 /* owns everything above */

@@ -29,8 +29,8 @@ typedef struct wh_event_field {
 
 typedef struct wh_event_type {
     const char *type;
-    const char *producer;        /* service name */
-    int to_contacts;             /* also mailed to data.contacts without a subscription */
+    const char *producer; /* service name */
+    int to_contacts;      /* also mailed to data.contacts without a subscription */
     wh_event_field_t fields[WH_EVENT_MAX_FIELDS];
 } wh_event_type_t;
 

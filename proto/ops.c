@@ -8,8 +8,8 @@ const wh_op_t wh_ops[WH_OP_COUNT] = {
 #undef WH_OP_ROW
 };
 
-const char *const wh_service_names[WH_SVC_COUNT] = {"gateway", "agreements", "surveys",
-                                                    "screening", "notifications"};
+const char *const wh_service_names[WH_SVC_COUNT] = {"gateway", "agreements", "surveys", "screening",
+                                                    "notifications"};
 
 int wh_op_find(const char *name, size_t n)
 {

@@ -20,12 +20,11 @@ enum {
     WH_ROLE_CONSULTANT = 1 << 2,
     WH_ROLE_OCC_HEALTH = 1 << 3,
     WH_ROLE_INTEGRATION = 1 << 4,
-    WH_ROLE_PUBLIC = 1 << 5, /* no bearer token needed */
+    WH_ROLE_PUBLIC = 1 << 5,  /* no bearer token needed */
     WH_ROLE_SERVICE = 1 << 6, /* another service; never a token's role */
 };
 #define WH_ROLES_STAFF (WH_ROLE_ADMIN | WH_ROLE_COORDINATOR | WH_ROLE_CONSULTANT)
-#define WH_ROLES_ANY                                                                       \
-    (WH_ROLES_STAFF | WH_ROLE_OCC_HEALTH | WH_ROLE_INTEGRATION)
+#define WH_ROLES_ANY   (WH_ROLES_STAFF | WH_ROLE_OCC_HEALTH | WH_ROLE_INTEGRATION)
 
 enum wh_svc {
     WH_SVC_GATEWAY,
@@ -38,8 +37,8 @@ enum wh_svc {
 
 /* Flags. */
 #define WH_OPF_CREATE 1u /* POST that creates: Idempotency-Key applies */
-#define WH_OPF_BODY 2u   /* takes a JSON object body */
-#define WH_OPF_WRITE 4u  /* changes state */
+#define WH_OPF_BODY   2u /* takes a JSON object body */
+#define WH_OPF_WRITE  4u /* changes state */
 
 /* X(NAME, method, path, service, roles, flags). Each service's rows live in
  * its own file, proto/ops_<service>.h, so that work on one service does not
@@ -50,19 +49,22 @@ enum wh_svc {
 #include "ops_screening.h"
 #include "ops_notifications.h"
 
-#define WH_OPS(X)                                                                          \
-    WH_OPS_GATEWAY(X)                                                                      \
-    WH_OPS_AGREEMENTS(X)                                                                   \
-    WH_OPS_SURVEYS(X)                                                                      \
-    WH_OPS_SCREENING(X)                                                                    \
+#define WH_OPS(X)                                                                                  \
+    WH_OPS_GATEWAY(X)                                                                              \
+    WH_OPS_AGREEMENTS(X)                                                                           \
+    WH_OPS_SURVEYS(X)                                                                              \
+    WH_OPS_SCREENING(X)                                                                            \
     WH_OPS_NOTIFICATIONS(X)
 
+/* The rows come from a macro that clang-format cannot see into. */
+// clang-format off
 enum wh_op_id {
 #define WH_OP_ENUM(name, m, p, s, r, f) WH_OP_##name,
     WH_OPS(WH_OP_ENUM)
 #undef WH_OP_ENUM
     WH_OP_COUNT
 };
+// clang-format on
 
 typedef struct wh_op {
     const char *name; /* wire name, e.g. "ORGS_GET" */

@@ -7,21 +7,20 @@
 
 #define WH_ROLES_NOTIFY (WH_ROLES_STAFF | WH_ROLE_OCC_HEALTH)
 
-#define WH_OPS_NOTIFICATIONS(X)                                                             \
-    X(NOTIFICATIONS_METRICS, "GET", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE, 0)         \
-    X(EVENTS_INGEST, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE,                  \
-      WH_OPF_BODY | WH_OPF_WRITE)                                                          \
-    X(CODES_MAIL, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE, WH_OPF_BODY)        \
-    X(SUBSCRIPTIONS_CREATE, "POST", "/v1/subscriptions", WH_SVC_NOTIFICATIONS,             \
-      WH_ROLES_NOTIFY, WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                         \
-    X(SUBSCRIPTIONS_LIST, "GET", "/v1/subscriptions", WH_SVC_NOTIFICATIONS,                \
-      WH_ROLES_NOTIFY, 0)                                                                  \
-    X(SUBSCRIPTIONS_GET, "GET", "/v1/subscriptions/{id}", WH_SVC_NOTIFICATIONS,            \
-      WH_ROLES_NOTIFY, 0)                                                                  \
-    X(SUBSCRIPTIONS_DELETE, "DELETE", "/v1/subscriptions/{id}", WH_SVC_NOTIFICATIONS,      \
-      WH_ROLES_NOTIFY, WH_OPF_WRITE)                                                       \
-    X(DELIVERIES_LIST, "GET", "/v1/deliveries", WH_SVC_NOTIFICATIONS, WH_ROLES_NOTIFY, 0)  \
-    X(DELIVERIES_RETRY, "POST", "/v1/deliveries/{id}/retry", WH_SVC_NOTIFICATIONS,         \
+#define WH_OPS_NOTIFICATIONS(X)                                                                    \
+    X(NOTIFICATIONS_METRICS, "GET", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE, 0)                \
+    X(EVENTS_INGEST, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE,                          \
+      WH_OPF_BODY | WH_OPF_WRITE)                                                                  \
+    X(CODES_MAIL, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE, WH_OPF_BODY)                \
+    X(SUBSCRIPTIONS_CREATE, "POST", "/v1/subscriptions", WH_SVC_NOTIFICATIONS, WH_ROLES_NOTIFY,    \
+      WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                                  \
+    X(SUBSCRIPTIONS_LIST, "GET", "/v1/subscriptions", WH_SVC_NOTIFICATIONS, WH_ROLES_NOTIFY, 0)    \
+    X(SUBSCRIPTIONS_GET, "GET", "/v1/subscriptions/{id}", WH_SVC_NOTIFICATIONS, WH_ROLES_NOTIFY,   \
+      0)                                                                                           \
+    X(SUBSCRIPTIONS_DELETE, "DELETE", "/v1/subscriptions/{id}", WH_SVC_NOTIFICATIONS,              \
+      WH_ROLES_NOTIFY, WH_OPF_WRITE)                                                               \
+    X(DELIVERIES_LIST, "GET", "/v1/deliveries", WH_SVC_NOTIFICATIONS, WH_ROLES_NOTIFY, 0)          \
+    X(DELIVERIES_RETRY, "POST", "/v1/deliveries/{id}/retry", WH_SVC_NOTIFICATIONS,                 \
       WH_ROLES_NOTIFY, WH_OPF_WRITE)
 
 /* Documentation of the rows above for the OpenAPI document (see

@@ -245,8 +245,7 @@ static bool read_conditions(wh_valid_t *v, agr_t *a)
 static bool read_contacts(wh_valid_t *v, agr_t *a)
 {
     static const char *const fields[] = {"name", "email", "role", "language", NULL};
-    return read_object_list(v, "contacts", AGR_MAX_CONTACTS, fields, contact_item,
-                            &a->contacts);
+    return read_object_list(v, "contacts", AGR_MAX_CONTACTS, fields, contact_item, &a->contacts);
 }
 
 static void read_support(wh_valid_t *v, agr_t *a)

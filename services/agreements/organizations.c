@@ -18,12 +18,11 @@ static const char SQL_ORG_INSERT[] =
 #define ORG_COLUMNS "id, name, kind, employees, region, sector, version, created_at, updated_at"
 static const char SQL_ORG_GET[] = "SELECT " ORG_COLUMNS " FROM organizations WHERE id = ?1";
 /* ?3 is the principal's organisations as a JSON array, NULL for admins. */
-static const char SQL_ORG_LIST[] =
-    "SELECT " ORG_COLUMNS " FROM organizations"
-    " WHERE (?1 IS NULL OR id > ?1)"
-    "   AND (?3 IS NULL OR id IN (SELECT value FROM json_each(?3)))"
-    "   AND (?4 IS NULL OR kind = ?4)"
-    " ORDER BY id LIMIT ?2";
+static const char SQL_ORG_LIST[] = "SELECT " ORG_COLUMNS " FROM organizations"
+                                   " WHERE (?1 IS NULL OR id > ?1)"
+                                   "   AND (?3 IS NULL OR id IN (SELECT value FROM json_each(?3)))"
+                                   "   AND (?4 IS NULL OR kind = ?4)"
+                                   " ORDER BY id LIMIT ?2";
 static const char SQL_ORG_UPDATE[] =
     "UPDATE organizations SET name = ?2, kind = ?3, employees = ?4, region = ?5, sector = ?6,"
     " version = version + 1, updated_at = ?7 WHERE id = ?1";
@@ -155,8 +154,7 @@ void org_patch(wh_ctx_t *c)
         return;
     /* JSON merge patch (RFC 7396): absent keeps, null clears, a value sets.
      * Copies are taken because the statement is reused below. */
-    char name[4 * ORG_MAX_NAME + 1], region[4 * ORG_MAX_REGION + 1],
-        sector[4 * ORG_MAX_SECTOR + 1];
+    char name[4 * ORG_MAX_NAME + 1], region[4 * ORG_MAX_REGION + 1], sector[4 * ORG_MAX_SECTOR + 1];
     int kind = strcmp((const char *)sqlite3_column_text(st, 2), "insurer") == 0;
     int64_t employees = sqlite3_column_int64(st, 3);
     wh_stmt_col_copy(st, 1, name, sizeof name);

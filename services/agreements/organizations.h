@@ -6,9 +6,9 @@
 
 #include "dispatch.h"
 
-#define ORG_MAX_NAME 200
-#define ORG_MAX_REGION 100
-#define ORG_MAX_SECTOR 100
+#define ORG_MAX_NAME      200
+#define ORG_MAX_REGION    100
+#define ORG_MAX_SECTOR    100
 #define ORG_MAX_EMPLOYEES 10000000
 
 void org_create(wh_ctx_t *c);

@@ -42,9 +42,8 @@ const char *const gateway_migrations[] = {
 };
 const int gateway_n_migrations = sizeof gateway_migrations / sizeof gateway_migrations[0];
 
-static const char SQL_TOKEN_BY_HASH[] =
-    "SELECT id, hash, role, org_list, expires_ms FROM tokens"
-    " WHERE hash = ?1 AND revoked_ms IS NULL";
+static const char SQL_TOKEN_BY_HASH[] = "SELECT id, hash, role, org_list, expires_ms FROM tokens"
+                                        " WHERE hash = ?1 AND revoked_ms IS NULL";
 static const char SQL_TOKEN_INSERT[] =
     "INSERT INTO tokens(id, hash, role, org_list, label, expires_ms, created_ms, bootstrap)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -146,8 +145,8 @@ int auth_bootstrap(wh_store_t *store, const wh_config_t *cfg)
     sqlite3_bind_int64(st, 2, wh_clock_now_ms());
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : WH_ESTORE;
     if (rc == 0)
-        rc = insert_token(store, id, secret, "admin", "", "bootstrap admin", 0,
-                          wh_clock_now_ms(), 1);
+        rc = insert_token(store, id, secret, "admin", "", "bootstrap admin", 0, wh_clock_now_ms(),
+                          1);
     if (rc == 0)
         rc = wh_store_commit(store);
     else
@@ -282,8 +281,8 @@ void auth_principal_close(principal_t *p)
 }
 
 static const char *const token_fields[] = {"role", "org_ids", "label", "expires_at", NULL};
-static const char *const role_names[] = {"admin", "coordinator", "consultant",
-                                         "occupational_health", "integration", NULL};
+static const char *const role_names[] = {
+    "admin", "coordinator", "consultant", "occupational_health", "integration", NULL};
 
 static void pack_org_list(msgpack_packer *pk, const char *list)
 {

@@ -15,10 +15,10 @@
 #include "dispatch.h"
 #include "store.h"
 
-#define AUTH_TOKEN_PREFIX "wh_"
+#define AUTH_TOKEN_PREFIX    "wh_"
 #define AUTH_MAX_TOKEN_BYTES 128
-#define AUTH_MAX_LABEL 200
-#define AUTH_CACHE_SLOTS 1024 /* tokens remembered after their first use */
+#define AUTH_MAX_LABEL       200
+#define AUTH_CACHE_SLOTS     1024 /* tokens remembered after their first use */
 
 typedef struct principal {
     char token_id[WH_ENV_MAX_TOKEN_ID + 1];

@@ -51,7 +51,7 @@ struct broker {
     struct pending *head, *tail;
     uint64_t n_pending;
     uint64_t next_corr;
-    int closing; /* handles (timer, bridge) whose close has not finished */
+    int closing;      /* handles (timer, bridge) whose close has not finished */
     wh_curve_t curve; /* curve.on: peers are admitted by key, named by ZAP */
     wh_zap_t *zap;
 };
@@ -252,8 +252,8 @@ static void forward_request(broker_t *b, const unsigned char *id, size_t idn, co
     memcpy(f->identity, id, idn);
     f->identity_len = idn;
     memcpy(f->corr, corr, 8);
-    broker_send(b, (enum wh_svc)target, payload, len, BROKER_FORWARD_TIMEOUT_MS,
-                on_forward_reply, f);
+    broker_send(b, (enum wh_svc)target, payload, len, BROKER_FORWARD_TIMEOUT_MS, on_forward_reply,
+                f);
 }
 
 static void on_readable(wh_zsock_t *z)
@@ -277,8 +277,7 @@ static void on_readable(wh_zsock_t *z)
                 else
                     wh_log_warn("a peer's key does not admit it as the service it names");
             } else if (hdr[1] == WH_CMD_REPLY)
-                on_reply(b, id, idn, zmq_msg_data(&f[2]), zmq_msg_data(&f[3]),
-                         zmq_msg_size(&f[3]));
+                on_reply(b, id, idn, zmq_msg_data(&f[2]), zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
         } else if (nf == 4 && zmq_msg_size(&f[1]) == 3 && hdr[0] == WH_PROTO_VERSION &&
                    hdr[1] == WH_CMD_REQUEST && zmq_msg_size(&f[2]) == 8) {
             if (!admitted_as(b, &f[3], NULL, 0))

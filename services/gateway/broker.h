@@ -26,8 +26,8 @@
 #include "config.h"
 #include "ops.h"
 
-#define BROKER_MAX_INSTANCES 64    /* per service */
-#define BROKER_MAX_PENDING 65536   /* requests in flight over all services */
+#define BROKER_MAX_INSTANCES      64    /* per service */
+#define BROKER_MAX_PENDING        65536 /* requests in flight over all services */
 #define BROKER_FORWARD_TIMEOUT_MS 10000 /* service-to-service requests */
 
 typedef struct broker broker_t;

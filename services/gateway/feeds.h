@@ -17,11 +17,11 @@
 #include "dispatch.h"
 #include "store.h"
 
-#define FEEDS_SECRET_PREFIX "whf_"
+#define FEEDS_SECRET_PREFIX    "whf_"
 #define FEEDS_MAX_SECRET_BYTES 128 /* a longer ?feed= is unknown at once */
-#define FEEDS_MAX_LABEL 200
-#define FEEDS_MAX_PER_TOKEN 100 /* live feeds one token may hold: 422 beyond */
-#define FEEDS_MAX_URL 1024      /* WH_PUBLIC_URL and the feed's path and secret */
+#define FEEDS_MAX_LABEL        200
+#define FEEDS_MAX_PER_TOKEN    100  /* live feeds one token may hold: 422 beyond */
+#define FEEDS_MAX_URL          1024 /* WH_PUBLIC_URL and the feed's path and secret */
 
 /* The feeds table is the gateway store's migration 2 (gateway_migrations in
  * auth.c, where every migration of that store is listed). */

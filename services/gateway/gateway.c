@@ -32,14 +32,14 @@ struct gateway {
     wh_http_server_t *http;
     metrics_t *metrics;
     uint64_t timeout_ms;
-    uint64_t metrics_timeout_ms; /* each service's answer to a /metrics scrape */
-    bool scraping;               /* a scrape of the services is under way */
+    uint64_t metrics_timeout_ms;         /* each service's answer to a /metrics scrape */
+    bool scraping;                       /* a scrape of the services is under way */
     struct metrics_call *scrape_waiting; /* the /metrics requests waiting for it */
-    wh_buf_t openapi; /* the OpenAPI document as msgpack, built once */
-    ratelimit_t *ratelimit; /* per address, for operations without a token */
-    sweep_t *sweep;         /* expires the store's idempotency records */
-    size_t calendar_max_bytes; /* CALFEED_MAX_BYTES, or WH_CALENDAR_MAX_BYTES */
-    size_t calendar_max_held; /* CALFEED_MAX_HELD_BYTES, or WH_CALENDAR_MAX_HELD_BYTES */
+    wh_buf_t openapi;                    /* the OpenAPI document as msgpack, built once */
+    ratelimit_t *ratelimit;              /* per address, for operations without a token */
+    sweep_t *sweep;                      /* expires the store's idempotency records */
+    size_t calendar_max_bytes;           /* CALFEED_MAX_BYTES, or WH_CALENDAR_MAX_BYTES */
+    size_t calendar_max_held;            /* CALFEED_MAX_HELD_BYTES, or WH_CALENDAR_MAX_HELD_BYTES */
 };
 
 /* One request on its way through the broker. */
@@ -69,7 +69,7 @@ static void respond(gateway_t *gw, wh_http_req_t *req, int route, const char *re
      * subject's pseudonym or a participation code. */
     int level = status >= 500 ? WH_LOG_WARN : WH_LOG_INFO;
     if (wh_log_enabled(level)) {
-        const char *what = route < WH_OP_COUNT           ? wh_ops[route].path
+        const char *what = route < WH_OP_COUNT             ? wh_ops[route].path
                            : route == METRIC_ROUTE_HEALTHZ ? "/healthz"
                            : route == METRIC_ROUTE_READYZ  ? "/readyz"
                            : route == METRIC_ROUTE_METRICS ? "/metrics"
@@ -366,16 +366,14 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     }
     route_match_t *m = malloc(sizeof *m);
     if (!m) {
-        problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, 503, "unavailable",
-                "out of memory", NULL, 0);
+        problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, 503, "unavailable", "out of memory", NULL, 0);
         return;
     }
     int rc = router_match(req->method, req->path, req->query, m);
     if (rc != ROUTE_OK) {
         wh_http_header_t allow = {"Allow", m->allow};
-        problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, rc,
-                rc == 404 ? "not-found" : "about:blank", m->error, &allow,
-                rc == ROUTE_BAD_METHOD);
+        problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, rc, rc == 404 ? "not-found" : "about:blank",
+                m->error, &allow, rc == ROUTE_BAD_METHOD);
         free(m);
         return;
     }
@@ -403,20 +401,19 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
         int fr = feeds_resolve(gw->store, feed, &pr);
         explicit_bzero(feed, sizeof feed);
         if (fr != 0) {
-            problem(gw, req, route, rid, 404, "not-found", "no such calendar feed",
-                    NULL, 0);
+            problem(gw, req, route, rid, 404, "not-found", "no such calendar feed", NULL, 0);
             goto done;
         }
     } else if (!(op->roles & WH_ROLE_PUBLIC)) {
         if (auth_check(gw->store, req->authorization, &pr) != 0) {
             wh_http_header_t h = {"WWW-Authenticate", "Bearer realm=\"workhealth\""};
-            problem(gw, req, route, rid, 401, "unauthorized",
-                    "a valid bearer token is required", &h, 1);
+            problem(gw, req, route, rid, 401, "unauthorized", "a valid bearer token is required",
+                    &h, 1);
             goto done;
         }
         if (!(op->roles & pr.role)) {
-            problem(gw, req, route, rid, 403, "forbidden",
-                    "this token's role may not do this", NULL, 0);
+            problem(gw, req, route, rid, 403, "forbidden", "this token's role may not do this",
+                    NULL, 0);
             goto done;
         }
     }
@@ -432,11 +429,9 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
         int jr = wh_json_to_msgpack(req->body ? req->body : "", req->body_len, &body, &je);
         if (jr != 0) {
             char detail[256];
-            snprintf(detail, sizeof detail, "%s (line %d, column %d)", je.text, je.line,
-                     je.column);
+            snprintf(detail, sizeof detail, "%s (line %d, column %d)", je.text, je.line, je.column);
             problem(gw, req, route, rid, jr == WH_ELIMIT ? 422 : 400,
-                    jr == WH_ELIMIT ? "limit" : "malformed-json", detail,
-                    NULL, 0);
+                    jr == WH_ELIMIT ? "limit" : "malformed-json", detail, NULL, 0);
             goto done_body;
         }
     } else if (req->body_len > 0 && !empty_json_object(req)) {
@@ -500,8 +495,8 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
             call->req = req;
             call->route = route;
             memcpy(call->request_id, rid, sizeof rid);
-            broker_send(gw->broker, op->service, env.data, env.len, gw->timeout_ms,
-                        on_broker_reply, call);
+            broker_send(gw->broker, op->service, env.data, env.len, gw->timeout_ms, on_broker_reply,
+                        call);
         }
     }
     wh_buf_close(&env);
@@ -520,12 +515,9 @@ static void openapi_get(wh_ctx_t *c)
 }
 
 static const wh_handler_t local_handlers[] = {
-    {WH_OP_OPENAPI_GET, openapi_get},
-    {WH_OP_TOKENS_CREATE, tokens_create},
-    {WH_OP_TOKENS_LIST, tokens_list},
-    {WH_OP_TOKENS_DELETE, tokens_delete},
-    {WH_OP_FEEDS_CREATE, feeds_create},
-    {WH_OP_FEEDS_LIST, feeds_list},
+    {WH_OP_OPENAPI_GET, openapi_get},   {WH_OP_TOKENS_CREATE, tokens_create},
+    {WH_OP_TOKENS_LIST, tokens_list},   {WH_OP_TOKENS_DELETE, tokens_delete},
+    {WH_OP_FEEDS_CREATE, feeds_create}, {WH_OP_FEEDS_LIST, feeds_list},
     {WH_OP_FEEDS_DELETE, feeds_delete},
 };
 
@@ -593,8 +585,8 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
     wh_http_config_defaults(&hc);
     hc.addr = cfg->http_addr;
     hc.max_connections = (int)env_u64("WH_HTTP_MAX_CONNECTIONS", (uint64_t)hc.max_connections);
-    hc.max_connections_per_addr = (int)env_u64("WH_HTTP_MAX_CONNECTIONS_PER_ADDR",
-                                               (uint64_t)hc.max_connections_per_addr);
+    hc.max_connections_per_addr =
+        (int)env_u64("WH_HTTP_MAX_CONNECTIONS_PER_ADDR", (uint64_t)hc.max_connections_per_addr);
     hc.max_body_bytes = env_u64("WH_HTTP_MAX_BODY_BYTES", hc.max_body_bytes);
     hc.max_conn_queued_bytes = env_u64("WH_HTTP_MAX_CONN_QUEUED_BYTES", hc.max_conn_queued_bytes);
     hc.max_queued_bytes = env_u64("WH_HTTP_MAX_QUEUED_BYTES", hc.max_queued_bytes);

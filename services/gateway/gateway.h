@@ -13,7 +13,7 @@
 #include "config.h"
 
 #define GATEWAY_REQUEST_TIMEOUT_MS 10000 /* default broker deadline: 504 after it */
-#define GATEWAY_MAX_REQUEST_ID 64
+#define GATEWAY_MAX_REQUEST_ID     64
 
 typedef struct gateway gateway_t;
 

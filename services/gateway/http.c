@@ -139,8 +139,8 @@ struct wh_http_conn {
     req_t *cur;
     enum pstate pstate;
     enum event ev;
-    bool in_msg; /* llhttp has seen the message begin */
-    bool begun;  /* some request has begun on this connection */
+    bool in_msg;      /* llhttp has seen the message begin */
+    bool begun;       /* some request has begun on this connection */
     size_t hdr_bytes; /* request line and headers, then chunk extensions and trailers */
     size_t hdr_lfs;   /* line feeds in the request line and headers */
     unsigned n_headers;
@@ -164,13 +164,13 @@ struct wh_http_conn {
     uint64_t accepted_ms;
 
     enum tkind tkind;
-    bool counted;   /* holds one of srv->cfg.max_connections */
-    bool rejected;  /* holds one of MAX_REJECTING */
-    bool reading;   /* uv_read_start is in effect */
-    bool no_more;   /* take no further request; close once all is written */
-    bool eof;       /* the client shut down its side */
-    bool draining;  /* lingering close: discard input until EOF or the timer */
-    bool closing;   /* uv_close called (or, detached, torn down) */
+    bool counted;  /* holds one of srv->cfg.max_connections */
+    bool rejected; /* holds one of MAX_REJECTING */
+    bool reading;  /* uv_read_start is in effect */
+    bool no_more;  /* take no further request; close once all is written */
+    bool eof;      /* the client shut down its side */
+    bool draining; /* lingering close: discard input until EOF or the timer */
+    bool closing;  /* uv_close called (or, detached, torn down) */
     bool progressing;
     bool progress_again;
     char peer[48];
@@ -205,7 +205,6 @@ static void conn_close(conn_t *c);
 static void conn_fail(conn_t *c, int status, const char *detail);
 
 /* --- small helpers --------------------------------------------------------- */
-
 
 static const char *buf_str(const wh_buf_t *b)
 {
@@ -1639,8 +1638,7 @@ static void detached_close(conn_t *c)
     (void)c;
 }
 
-static const conn_io_t detached_io = {detached_write, detached_settle, conn_close,
-                                      detached_close};
+static const conn_io_t detached_io = {detached_write, detached_settle, conn_close, detached_close};
 
 int wh_http_server_new_detached(const wh_http_config_t *cfg, wh_http_handler_fn fn, void *ud,
                                 wh_http_server_t **out)

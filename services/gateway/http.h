@@ -46,10 +46,10 @@
 #define WH_HTTP_MAX_CONN_QUEUED_BYTES    (1024 * 1024)
 #define WH_HTTP_MAX_QUEUED_BYTES         (32 * 1024 * 1024)
 /* Deadlines, in milliseconds (defaults; wh_http_config_t overrides). */
-#define WH_HTTP_FIRST_BYTE_TIMEOUT_MS 5000 /* from accept to a request's first byte */
-#define WH_HTTP_HEADER_TIMEOUT_MS 10000 /* from a request's first byte to its last header */
-#define WH_HTTP_BODY_TIMEOUT_MS   30000 /* from the end of headers to the end of the body */
-#define WH_HTTP_IDLE_TIMEOUT_MS   60000 /* keep-alive connection with nothing in flight */
+#define WH_HTTP_FIRST_BYTE_TIMEOUT_MS 5000  /* from accept to a request's first byte */
+#define WH_HTTP_HEADER_TIMEOUT_MS     10000 /* from a request's first byte to its last header */
+#define WH_HTTP_BODY_TIMEOUT_MS       30000 /* from the end of headers to the end of the body */
+#define WH_HTTP_IDLE_TIMEOUT_MS       60000 /* keep-alive connection with nothing in flight */
 /* After its last response a closing connection shuts down its write side and
  * discards input for at most this long, so that the client reads the response
  * rather than a reset caused by bytes it had already sent. */
@@ -134,7 +134,6 @@ typedef struct wh_http_stats {
     uint64_t shed;         /* answered 503 over a queued-bytes budget */
 } wh_http_stats_t;
 void wh_http_get_stats(const wh_http_server_t *srv, wh_http_stats_t *out);
-
 
 /* Detached connections: the same parser callbacks, limits and response
  * queue as a socket connection, driven from memory (the fuzz target, tests).

@@ -39,10 +39,14 @@ void metrics_observe(metrics_t *m, int route, int status, double seconds)
 static const char *route_name(int r)
 {
     switch (r) {
-    case METRIC_ROUTE_HEALTHZ: return "healthz";
-    case METRIC_ROUTE_READYZ: return "readyz";
-    case METRIC_ROUTE_METRICS: return "metrics";
-    case METRIC_ROUTE_UNMATCHED: return "unmatched";
+    case METRIC_ROUTE_HEALTHZ:
+        return "healthz";
+    case METRIC_ROUTE_READYZ:
+        return "readyz";
+    case METRIC_ROUTE_METRICS:
+        return "metrics";
+    case METRIC_ROUTE_UNMATCHED:
+        return "unmatched";
     }
     return wh_ops[r].name;
 }
@@ -68,7 +72,8 @@ void metrics_render(const metrics_t *m, const wh_http_stats_t *st, uint64_t brok
         uint64_t cum = 0;
         for (int b = 0; b < METRIC_LATENCY_BUCKETS; b++) {
             cum += m->buckets[r][b];
-            wh_buf_printf(out, "wh_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+            wh_buf_printf(out,
+                          "wh_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
                           route_name(r), bounds[b], (unsigned long long)cum);
         }
         cum += m->buckets[r][METRIC_LATENCY_BUCKETS];

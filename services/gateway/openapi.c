@@ -368,19 +368,18 @@ static void components(wh_buf_t *b)
 
 void openapi_render(wh_buf_t *b)
 {
-    wh_buf_puts(b,
-                "{\"openapi\":\"3.1.0\",\"info\":{\"title\":\"workhealth\",\"version\":\"1\","
-                "\"summary\":\"Workplace health programmes: agreements, surveys, screening, "
-                "notifications.\",\"description\":\"Workplace health programmes: cooperation "
-                "agreements, anonymous surveys, screening and notifications. JSON in UTF-8 with "
-                "snake_case fields; dates YYYY-MM-DD, instants RFC 3339 in UTC; ids are opaque "
-                "sortable strings. Errors are RFC 9457 problem details with a JSON pointer per "
-                "invalid field; unknown fields in a request body are 422. Roles per operation "
-                "are listed in x-roles; a token sees only its organisations, others are 404. "
-                "Lists take limit and cursor and answer {items, next_cursor}.\","
-                "\"license\":{\"name\":\"Apache-2.0\",\"identifier\":\"Apache-2.0\"}},"
-                "\"servers\":[{\"url\":\"/\",\"description\":\"The gateway serving this "
-                "document\"}],\"tags\":[");
+    wh_buf_puts(b, "{\"openapi\":\"3.1.0\",\"info\":{\"title\":\"workhealth\",\"version\":\"1\","
+                   "\"summary\":\"Workplace health programmes: agreements, surveys, screening, "
+                   "notifications.\",\"description\":\"Workplace health programmes: cooperation "
+                   "agreements, anonymous surveys, screening and notifications. JSON in UTF-8 with "
+                   "snake_case fields; dates YYYY-MM-DD, instants RFC 3339 in UTC; ids are opaque "
+                   "sortable strings. Errors are RFC 9457 problem details with a JSON pointer per "
+                   "invalid field; unknown fields in a request body are 422. Roles per operation "
+                   "are listed in x-roles; a token sees only its organisations, others are 404. "
+                   "Lists take limit and cursor and answer {items, next_cursor}.\","
+                   "\"license\":{\"name\":\"Apache-2.0\",\"identifier\":\"Apache-2.0\"}},"
+                   "\"servers\":[{\"url\":\"/\",\"description\":\"The gateway serving this "
+                   "document\"}],\"tags\":[");
     for (int s = 0; s < WH_SVC_COUNT; s++)
         wh_buf_printf(b, "%s{\"name\":\"%s\",\"description\":\"%s\"}", s ? "," : "",
                       wh_service_names[s], tag_descriptions[s]);

@@ -121,13 +121,12 @@ int router_match(const char *method, const char *path, const char *query, route_
         }
         size_t al = strlen(m->allow);
         if (!strstr(m->allow, wh_ops[i].method))
-            snprintf(m->allow + al, sizeof m->allow - al, "%s%s", al ? ", " : "",
-                     wh_ops[i].method);
+            snprintf(m->allow + al, sizeof m->allow - al, "%s%s", al ? ", " : "", wh_ops[i].method);
         m->n_params = before;
     }
     if (m->op < 0) {
-        snprintf(m->error, sizeof m->error, path_known ? "method not allowed on this resource"
-                                                       : "no such resource");
+        snprintf(m->error, sizeof m->error,
+                 path_known ? "method not allowed on this resource" : "no such resource");
         return path_known ? ROUTE_BAD_METHOD : ROUTE_NOT_FOUND;
     }
     /* Query: name=value pairs separated by '&'; empty pairs are skipped. */

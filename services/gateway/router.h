@@ -8,8 +8,8 @@
 
 #include "envelope.h"
 
-#define ROUTER_MAX_PARAMS 32      /* path + query parameters in one request */
-#define ROUTER_MAX_SEGMENTS 16    /* path segments */
+#define ROUTER_MAX_PARAMS      32   /* path + query parameters in one request */
+#define ROUTER_MAX_SEGMENTS    16   /* path segments */
 #define ROUTER_MAX_PARAM_BYTES 1024 /* one decoded value */
 
 enum { ROUTE_OK = 0, ROUTE_NOT_FOUND = 404, ROUTE_BAD_METHOD = 405, ROUTE_BAD_QUERY = 400 };

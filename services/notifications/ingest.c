@@ -10,7 +10,6 @@
 #include "events.h"
 #include "inbox.h"
 
-
 static const char SQL_EVENT_INSERT[] =
     "INSERT INTO events(id, type, org_id, occurred_at, data, received_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -73,11 +72,21 @@ void events_ingest(wh_ctx_t *c)
             bool b;
             int32_t d;
             switch (f->kind) {
-            case WH_FIELD_STR: wh_valid_str(&dv, f->name, flags | WH_V_MULTILINE, 1, EVENT_MAX_FIELD, &s); break;
-            case WH_FIELD_INT: wh_valid_int(&dv, f->name, flags, INT32_MIN, INT32_MAX, &x); break;
-            case WH_FIELD_BOOL: wh_valid_bool(&dv, f->name, flags, &b); break;
-            case WH_FIELD_DATE: wh_valid_date(&dv, f->name, flags, &d); break;
-            case WH_FIELD_CONTACTS: check_contacts(c, &dv, f->name); break;
+            case WH_FIELD_STR:
+                wh_valid_str(&dv, f->name, flags | WH_V_MULTILINE, 1, EVENT_MAX_FIELD, &s);
+                break;
+            case WH_FIELD_INT:
+                wh_valid_int(&dv, f->name, flags, INT32_MIN, INT32_MAX, &x);
+                break;
+            case WH_FIELD_BOOL:
+                wh_valid_bool(&dv, f->name, flags, &b);
+                break;
+            case WH_FIELD_DATE:
+                wh_valid_date(&dv, f->name, flags, &d);
+                break;
+            case WH_FIELD_CONTACTS:
+                check_contacts(c, &dv, f->name);
+                break;
             }
         }
     }

@@ -11,7 +11,7 @@
 #include "dispatch.h"
 
 #define EVENT_MAX_CONTACTS 20
-#define EVENT_MAX_FIELD 1000 /* characters in one string field */
+#define EVENT_MAX_FIELD    1000 /* characters in one string field */
 
 void events_ingest(wh_ctx_t *c);
 

@@ -17,9 +17,9 @@
 #include "buf.h"
 #include "valid.h"
 
-#define MAIL_MAX_SUBJECT 250 /* octets of subject text; longer ones are cut */
-#define MAIL_MAX_ADDRESS WH_MAX_EMAIL
-#define MAIL_DOMAIN      "workhealth" /* right-hand side of Message-ID */
+#define MAIL_MAX_SUBJECT     250 /* octets of subject text; longer ones are cut */
+#define MAIL_MAX_ADDRESS     WH_MAX_EMAIL
+#define MAIL_DOMAIN          "workhealth" /* right-hand side of Message-ID */
 #define MAIL_SMTP_CONNECT_MS 10000
 #define MAIL_SMTP_TIMEOUT_MS 30000
 

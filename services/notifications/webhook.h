@@ -19,9 +19,9 @@
 
 #define WEBHOOK_SECRET_PREFIX    "whsec_"
 #define WEBHOOK_SECRET_BYTES     32
-#define WEBHOOK_SECRET_LEN       (6 + 44) /* prefix + base64 of 32 bytes */
-#define WEBHOOK_SIGNATURE_LEN    (3 + 44) /* "v1," + base64 of a SHA-256 MAC */
-#define WEBHOOK_MAX_SECRET_BYTES 64       /* decoded secrets longer than this are refused */
+#define WEBHOOK_SECRET_LEN       (6 + 44)    /* prefix + base64 of 32 bytes */
+#define WEBHOOK_SIGNATURE_LEN    (3 + 44)    /* "v1," + base64 of a SHA-256 MAC */
+#define WEBHOOK_MAX_SECRET_BYTES 64          /* decoded secrets longer than this are refused */
 #define WEBHOOK_MAX_RESPONSE     (64 * 1024) /* response bytes read from a receiver, then dropped */
 #define WEBHOOK_CONNECT_MS       5000
 #define WEBHOOK_TIMEOUT_MS       10000

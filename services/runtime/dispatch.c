@@ -30,8 +30,8 @@ static const char SQL_IDEM_PUT[] =
 #define IDEM_SECRET_MARKER 0
 static const char SQL_IDEM_EXPIRE[] = "DELETE FROM wh_idempotency WHERE created_at < ?1";
 
-int wh_dispatcher_init(wh_dispatcher_t *d, enum wh_svc svc, const wh_handler_t *handlers,
-                       size_t n, wh_store_t *store, void *app)
+int wh_dispatcher_init(wh_dispatcher_t *d, enum wh_svc svc, const wh_handler_t *handlers, size_t n,
+                       wh_store_t *store, void *app)
 {
     memset(d, 0, sizeof *d);
     d->store = store;

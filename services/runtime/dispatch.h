@@ -15,7 +15,7 @@
 #include "valid.h"
 
 #define WH_IDEM_MAX_KEY 255
-#define WH_IDEM_TTL_MS (24LL * 3600 * 1000) /* replays are kept a day */
+#define WH_IDEM_TTL_MS  (24LL * 3600 * 1000) /* replays are kept a day */
 
 typedef struct wh_ctx {
     wh_store_t *store;
@@ -39,8 +39,8 @@ typedef struct wh_dispatcher {
 /* Fills d from handlers; fails (and logs which) unless every operation that
  * proto/ops.h gives to svc has exactly one handler and no handler is for
  * another service's operation. Creates the idempotency table in store. */
-int wh_dispatcher_init(wh_dispatcher_t *d, enum wh_svc svc, const wh_handler_t *handlers,
-                       size_t n, wh_store_t *store, void *app);
+int wh_dispatcher_init(wh_dispatcher_t *d, enum wh_svc svc, const wh_handler_t *handlers, size_t n,
+                       wh_store_t *store, void *app);
 /* Runs req (inside the caller's transaction). */
 void wh_dispatch(wh_dispatcher_t *d, const wh_request_t *req, wh_reply_t *rep);
 /* Drops idempotency records older than WH_IDEM_TTL_MS. */

@@ -125,8 +125,7 @@ static void write_outcomes(wh_outbox_t *ob)
         if (o->status >= 200 && o->status < 300) {
             st = wh_store_stmt(ob->store, SQL_OUTBOX_ACK);
             sqlite3_bind_int64(st, 1, o->seq);
-        } else if (o->status >= 400 && o->status < 500 && o->status != 408 &&
-                   o->status != 429) {
+        } else if (o->status >= 400 && o->status < 500 && o->status != 408 && o->status != 429) {
             wh_log_error("event %lld rejected by the consumer with %d; kept as rejected",
                          (long long)o->seq, o->status);
             st = wh_store_stmt(ob->store, SQL_OUTBOX_REJECT);

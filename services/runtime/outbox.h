@@ -24,11 +24,11 @@
 #include "service.h"
 #include "store.h"
 
-#define WH_OUTBOX_WINDOW 512          /* events in flight at once */
-#define WH_OUTBOX_BATCH 256           /* rows read per relay round */
-#define WH_OUTBOX_RETRY_MIN_MS 500    /* first retry after a failure */
-#define WH_OUTBOX_RETRY_MAX_MS 60000  /* backoff ceiling */
-#define WH_OUTBOX_TICK_MS 1000        /* relay timer */
+#define WH_OUTBOX_WINDOW       512   /* events in flight at once */
+#define WH_OUTBOX_BATCH        256   /* rows read per relay round */
+#define WH_OUTBOX_RETRY_MIN_MS 500   /* first retry after a failure */
+#define WH_OUTBOX_RETRY_MAX_MS 60000 /* backoff ceiling */
+#define WH_OUTBOX_TICK_MS      1000  /* relay timer */
 
 typedef struct wh_outbox wh_outbox_t;
 

@@ -43,8 +43,7 @@ msgpack_packer *wh_reply_ok(wh_reply_t *r, int status)
     return &r->pk;
 }
 
-void wh_reply_raw(wh_reply_t *r, int status, const char *content_type, const void *data,
-                  size_t len)
+void wh_reply_raw(wh_reply_t *r, int status, const char *content_type, const void *data, size_t len)
 {
     wh_buf_reset(&r->body);
     r->status = status;
@@ -87,9 +86,8 @@ void wh_reply_problem(wh_reply_t *r, int status, const char *slug, const char *f
     va_end(ap);
 }
 
-__attribute__((format(printf, 4, 0))) static void add_error(wh_reply_t *r, const char *kind,
-                                                             const char *where, const char *fmt,
-                                                             va_list ap)
+__attribute__((format(printf, 4, 0))) static void
+add_error(wh_reply_t *r, const char *kind, const char *where, const char *fmt, va_list ap)
 {
     if (r->n_errors >= WH_REPLY_MAX_ERRORS) {
         r->n_errors++; /* counted, not listed */

@@ -34,7 +34,7 @@ typedef struct wh_reply {
     wh_buf_t errors; /* msgpack maps, n_errors of them */
     msgpack_packer epk;
     int n_errors;
-    int retry_after_s; /* > 0 adds Retry-After (429, 503) */
+    int retry_after_s;     /* > 0 adds Retry-After (429, 503) */
     char content_type[64]; /* set by wh_reply_raw: the body is not JSON */
     bool secret;           /* the body holds a secret shown once (wh_reply_secret) */
 } wh_reply_t;

@@ -20,11 +20,10 @@ struct wh_store {
     int n_stmts;
 };
 
-static const char *const pragmas =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=FULL;"
-    "PRAGMA foreign_keys=ON;"
-    "PRAGMA temp_store=MEMORY;";
+static const char *const pragmas = "PRAGMA journal_mode=WAL;"
+                                   "PRAGMA synchronous=FULL;"
+                                   "PRAGMA foreign_keys=ON;"
+                                   "PRAGMA temp_store=MEMORY;";
 
 int wh_store_exec(wh_store_t *s, const char *sql)
 {
@@ -135,8 +134,8 @@ sqlite3_stmt *wh_store_stmt(wh_store_t *s, const char *sql)
             return slot->stmt;
         }
         if (!slot->sql) {
-            if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt,
-                                   NULL) != SQLITE_OK) {
+            if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt, NULL) !=
+                SQLITE_OK) {
                 wh_log_error("sqlite prepare: %s", sqlite3_errmsg(s->db));
                 slot->stmt = NULL;
                 return NULL;

@@ -20,7 +20,7 @@
  * WH_HEARTBEAT_LIVENESS = 2 s): a peer stuck holding the lock then costs the
  * waiting request a 503, not every instance its place at the broker. */
 #define WH_STORE_BUSY_TIMEOUT_MS 1000
-#define WH_STORE_MAX_STMTS 256
+#define WH_STORE_MAX_STMTS       256
 
 typedef struct wh_store wh_store_t;
 

@@ -93,18 +93,18 @@ static int dispatch(int op, unsigned role, const char *json, size_t len)
     snprintf(rid, sizeof rid, "req-%d", ++seq);
     static const char *const orgs[] = {"01J00000000000000000000000"};
     wh_request_pack(&env, &(wh_request_out_t){
-        .op = op,
-        .id = rid,
-        .token_id = role == WH_ROLE_PUBLIC ? "" : "tok-admin",
-        .role = role == WH_ROLE_PUBLIC ? 0 : role,
-        .orgs = role == WH_ROLE_PUBLIC ? NULL : orgs,
-        .n_orgs = role == WH_ROLE_PUBLIC ? 0 : 1,
-        .deadline_ms = INT64_MAX / 2,
-        .params = &id,
-        .n_params = survey_id[0] ? 1 : 0,
-        .body = msg.data,
-        .body_len = msg.len,
-    });
+                              .op = op,
+                              .id = rid,
+                              .token_id = role == WH_ROLE_PUBLIC ? "" : "tok-admin",
+                              .role = role == WH_ROLE_PUBLIC ? 0 : role,
+                              .orgs = role == WH_ROLE_PUBLIC ? NULL : orgs,
+                              .n_orgs = role == WH_ROLE_PUBLIC ? 0 : 1,
+                              .deadline_ms = INT64_MAX / 2,
+                              .params = &id,
+                              .n_params = survey_id[0] ? 1 : 0,
+                              .body = msg.data,
+                              .body_len = msg.len,
+                          });
     wh_request_t req;
     if (wh_request_decode(env.data, env.len, &req) != 0)
         die("own envelope does not decode");

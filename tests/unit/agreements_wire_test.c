@@ -13,13 +13,13 @@ static void test_accept_round_trip(void)
     wh_buf_t env;
     wh_buf_init(&env);
     wh_request_pack(&env, &(wh_request_out_t){
-        .op = WH_OP_REPORTS_PREVENTION,
-        .id = "r1",
-        .token_id = "tok",
-        .role = WH_ROLE_CONSULTANT,
-        .deadline_ms = 1000,
-        .accept = "text/csv;q=0.9, */*;q=0.1",
-    });
+                              .op = WH_OP_REPORTS_PREVENTION,
+                              .id = "r1",
+                              .token_id = "tok",
+                              .role = WH_ROLE_CONSULTANT,
+                              .deadline_ms = 1000,
+                              .accept = "text/csv;q=0.9, */*;q=0.1",
+                          });
     wh_request_t req;
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     CHECK(req.accept.p != NULL);
@@ -29,12 +29,12 @@ static void test_accept_round_trip(void)
     /* Without one it is absent. */
     wh_buf_reset(&env);
     wh_request_pack(&env, &(wh_request_out_t){
-        .op = WH_OP_REPORTS_PREVENTION,
-        .id = "r2",
-        .token_id = "tok",
-        .role = WH_ROLE_ADMIN,
-        .deadline_ms = 1000,
-    });
+                              .op = WH_OP_REPORTS_PREVENTION,
+                              .id = "r2",
+                              .token_id = "tok",
+                              .role = WH_ROLE_ADMIN,
+                              .deadline_ms = 1000,
+                          });
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     CHECK(req.accept.p == NULL);
     wh_request_close(&req);

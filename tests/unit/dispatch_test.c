@@ -140,20 +140,20 @@ static int dispatch_in(const call_t *c, bool txn)
     wh_buf_t env;
     wh_buf_init(&env);
     wh_request_pack(&env, &(wh_request_out_t){
-        .op = c->op,
-        .id = rid,
-        .token_id = c->token ? c->token : "tok-admin",
-        .role = c->role ? c->role : WH_ROLE_ADMIN,
-        .orgs = c->orgs,
-        .n_orgs = c->n_orgs,
-        .deadline_ms = 5000 + request_seq,
-        .idempotency_key = c->idem,
-        .if_match = c->if_match,
-        .params = params,
-        .n_params = np,
-        .body = c->body ? c->body->data : NULL,
-        .body_len = c->body ? c->body->len : 0,
-    });
+                              .op = c->op,
+                              .id = rid,
+                              .token_id = c->token ? c->token : "tok-admin",
+                              .role = c->role ? c->role : WH_ROLE_ADMIN,
+                              .orgs = c->orgs,
+                              .n_orgs = c->n_orgs,
+                              .deadline_ms = 5000 + request_seq,
+                              .idempotency_key = c->idem,
+                              .if_match = c->if_match,
+                              .params = params,
+                              .n_params = np,
+                              .body = c->body ? c->body->data : NULL,
+                              .body_len = c->body ? c->body->len : 0,
+                          });
     wh_request_t req;
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     if (txn)

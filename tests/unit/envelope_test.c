@@ -24,20 +24,20 @@ static void test_round_trip_full(void)
     wh_buf_t env;
     wh_buf_init(&env);
     wh_request_pack(&env, &(wh_request_out_t){
-        .op = WH_OP_ORGS_PATCH,
-        .id = "req-0001",
-        .token_id = "tok-7",
-        .role = WH_ROLE_COORDINATOR,
-        .orgs = orgs,
-        .n_orgs = 2,
-        .deadline_ms = 9500,
-        .idempotency_key = "idem-1",
-        .if_match = "\"01ORGA.3\"",
-        .params = params,
-        .n_params = 2,
-        .body = body.data,
-        .body_len = body.len,
-    });
+                              .op = WH_OP_ORGS_PATCH,
+                              .id = "req-0001",
+                              .token_id = "tok-7",
+                              .role = WH_ROLE_COORDINATOR,
+                              .orgs = orgs,
+                              .n_orgs = 2,
+                              .deadline_ms = 9500,
+                              .idempotency_key = "idem-1",
+                              .if_match = "\"01ORGA.3\"",
+                              .params = params,
+                              .n_params = 2,
+                              .body = body.data,
+                              .body_len = body.len,
+                          });
     CHECK(!wh_buf_failed(&env));
     wh_request_t req;
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
@@ -70,9 +70,9 @@ static void test_round_trip_minimal(void)
     wh_buf_t env;
     wh_buf_init(&env);
     wh_request_pack(&env, &(wh_request_out_t){
-        .op = WH_OP_OPENAPI_GET,
-        .id = "r",
-    });
+                              .op = WH_OP_OPENAPI_GET,
+                              .id = "r",
+                          });
     wh_request_t req;
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     CHECK_INT(req.op, WH_OP_OPENAPI_GET);
@@ -100,14 +100,14 @@ static void test_round_trip_every_op_and_role(void)
             wh_buf_t env;
             wh_buf_init(&env);
             wh_request_pack(&env, &(wh_request_out_t){
-                .op = op,
-                .id = "id",
-                .token_id = "t",
-                .role = roles[r],
-                .deadline_ms = -1,
-                .body = "\xc0",
-                .body_len = 1,
-            });
+                                      .op = op,
+                                      .id = "id",
+                                      .token_id = "t",
+                                      .role = roles[r],
+                                      .deadline_ms = -1,
+                                      .body = "\xc0",
+                                      .body_len = 1,
+                                  });
             wh_request_t req;
             CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
             CHECK_INT(req.op, op);
@@ -129,10 +129,10 @@ static void test_limits_of_strings(void)
         wh_buf_t env;
         wh_buf_init(&env);
         wh_request_pack(&env, &(wh_request_out_t){
-            .op = WH_OP_ORGS_LIST,
-            .id = id,
-            .token_id = "t",
-        });
+                                  .op = WH_OP_ORGS_LIST,
+                                  .id = id,
+                                  .token_id = "t",
+                              });
         wh_request_t req;
         CHECK_INT(wh_request_decode(env.data, env.len, &req), over ? WH_EPROTO : 0);
         if (!over) {
@@ -145,10 +145,10 @@ static void test_limits_of_strings(void)
         tok[WH_ENV_MAX_TOKEN_ID + over] = '\0';
         wh_buf_init(&env);
         wh_request_pack(&env, &(wh_request_out_t){
-            .op = WH_OP_ORGS_LIST,
-            .id = "r",
-            .token_id = tok,
-        });
+                                  .op = WH_OP_ORGS_LIST,
+                                  .id = "r",
+                                  .token_id = tok,
+                              });
         CHECK_INT(wh_request_decode(env.data, env.len, &req), over ? WH_EPROTO : 0);
         if (!over) {
             CHECK_INT(strlen(req.principal.token_id), WH_ENV_MAX_TOKEN_ID);
@@ -171,13 +171,13 @@ static void test_orgs_limit(void)
         wh_buf_t env;
         wh_buf_init(&env);
         wh_request_pack(&env, &(wh_request_out_t){
-            .op = WH_OP_ORGS_LIST,
-            .id = "r",
-            .token_id = "t",
-            .role = WH_ROLE_CONSULTANT,
-            .orgs = orgs,
-            .n_orgs = (size_t)(WH_ENV_MAX_ORGS + over),
-        });
+                                  .op = WH_OP_ORGS_LIST,
+                                  .id = "r",
+                                  .token_id = "t",
+                                  .role = WH_ROLE_CONSULTANT,
+                                  .orgs = orgs,
+                                  .n_orgs = (size_t)(WH_ENV_MAX_ORGS + over),
+                              });
         wh_request_t req;
         CHECK_INT(wh_request_decode(env.data, env.len, &req), over ? WH_EPROTO : 0);
         if (!over) {
@@ -419,10 +419,10 @@ static void test_not_an_envelope(void)
     wh_buf_t env;
     wh_buf_init(&env);
     wh_request_pack(&env, &(wh_request_out_t){
-        .op = WH_OP_ORGS_LIST,
-        .id = "r",
-        .token_id = "t",
-    });
+                              .op = WH_OP_ORGS_LIST,
+                              .id = "r",
+                              .token_id = "t",
+                          });
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     wh_request_close(&req);
     wh_buf_putc(&env, 0);
@@ -441,13 +441,13 @@ static void test_has_org(void)
     /* A coordinator sees only its organisations, compared whole. */
     wh_buf_init(&env);
     wh_request_pack(&env, &(wh_request_out_t){
-        .op = WH_OP_ORGS_GET,
-        .id = "r",
-        .token_id = "t",
-        .role = WH_ROLE_COORDINATOR,
-        .orgs = orgs,
-        .n_orgs = 2,
-    });
+                              .op = WH_OP_ORGS_GET,
+                              .id = "r",
+                              .token_id = "t",
+                              .role = WH_ROLE_COORDINATOR,
+                              .orgs = orgs,
+                              .n_orgs = 2,
+                          });
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     CHECK(wh_request_has_org(&req, WH_STR("01AAA")));
     CHECK(wh_request_has_org(&req, WH_STR("01BBB")));
@@ -462,11 +462,11 @@ static void test_has_org(void)
     /* An admin sees every organisation, listed or not. */
     wh_buf_init(&env);
     wh_request_pack(&env, &(wh_request_out_t){
-        .op = WH_OP_ORGS_GET,
-        .id = "r",
-        .token_id = "t",
-        .role = WH_ROLE_ADMIN,
-    });
+                              .op = WH_OP_ORGS_GET,
+                              .id = "r",
+                              .token_id = "t",
+                              .role = WH_ROLE_ADMIN,
+                          });
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     CHECK(wh_request_has_org(&req, WH_STR("01CCC")));
     CHECK(wh_request_has_org(&req, WH_STR("anything")));
@@ -476,11 +476,11 @@ static void test_has_org(void)
     /* Public, and a principal without an orgs array: none. */
     wh_buf_init(&env);
     wh_request_pack(&env, &(wh_request_out_t){
-        .op = WH_OP_ORGS_GET,
-        .id = "r",
-        .orgs = orgs,
-        .n_orgs = 2,
-    });
+                              .op = WH_OP_ORGS_GET,
+                              .id = "r",
+                              .orgs = orgs,
+                              .n_orgs = 2,
+                          });
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     CHECK(wh_request_has_org(&req, WH_STR("01AAA"))); /* the list is what counts */
     wh_request_close(&req);

@@ -134,18 +134,18 @@ HH int hh_call(hh_t *h, const hh_who_t *who, int op, const char *params, const c
     wh_buf_t env;
     wh_buf_init(&env);
     wh_request_pack(&env, &(wh_request_out_t){
-        .op = op,
-        .id = rid,
-        .token_id = who->token_id,
-        .role = who->role,
-        .orgs = who->orgs,
-        .n_orgs = who->n_orgs,
-        .deadline_ms = wh_clock_now_ms() + 60000,
-        .params = ps,
-        .n_params = np,
-        .body = json ? body.data : NULL,
-        .body_len = json ? body.len : 0,
-    });
+                              .op = op,
+                              .id = rid,
+                              .token_id = who->token_id,
+                              .role = who->role,
+                              .orgs = who->orgs,
+                              .n_orgs = who->n_orgs,
+                              .deadline_ms = wh_clock_now_ms() + 60000,
+                              .params = ps,
+                              .n_params = np,
+                              .body = json ? body.data : NULL,
+                              .body_len = json ? body.len : 0,
+                          });
     wh_request_t req;
     CHECK_INT(wh_request_decode(env.data, env.len, &req), 0);
     wh_reply_reset(&h->rep);

@@ -407,9 +407,10 @@ static void check_problem(client_t *c, int status, const char *title, const char
     CHECK_INT(r.status, status);
     check_header(&r, "Content-Type", "application/problem+json");
     check_header(&r, "Connection", "close");
-    snprintf(want, sizeof want,
-             "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\",\"errors\":[]}", title,
-             status, detail);
+    snprintf(
+        want, sizeof want,
+        "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,\"detail\":\"%s\",\"errors\":[]}",
+        title, status, detail);
     CHECK_STR(r.body, want);
     resp_free(&r);
     cl_expect_eof(c, CLIENT_WAIT_MS);
@@ -1312,8 +1313,9 @@ static void client_obs_fold(fixture_t *fx)
     CHECK_INT(r.status, 200);
     CHECK_STR(r.body, "auth=- ctype=- ifmatch=- idem=- rid= accept=");
     resp_free(&r);
-    roundtrip(fx, "POST /k HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                  "1\r\na\r\n0\r\nX-T: a\r\nX-U:\r\n\r\n",
+    roundtrip(fx,
+              "POST /k HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "1\r\na\r\n0\r\nX-T: a\r\nX-U:\r\n\r\n",
               &r);
     CHECK_INT(r.status, 200);
     CHECK_STR(r.body, "POST /k ? [a]");

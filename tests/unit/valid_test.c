@@ -489,14 +489,14 @@ static void page_request(const char *limit, const char *cursor)
         params[n++] = (wh_param_t){"cursor", {cursor, strlen(cursor)}};
     wh_buf_init(&env_buf);
     wh_request_pack(&env_buf, &(wh_request_out_t){
-        .op = WH_OP_ORGS_LIST,
-        .id = "r1",
-        .token_id = "tok",
-        .role = WH_ROLE_ADMIN,
-        .deadline_ms = 1000,
-        .params = params,
-        .n_params = n,
-    });
+                                  .op = WH_OP_ORGS_LIST,
+                                  .id = "r1",
+                                  .token_id = "tok",
+                                  .role = WH_ROLE_ADMIN,
+                                  .deadline_ms = 1000,
+                                  .params = params,
+                                  .n_params = n,
+                              });
     CHECK_INT(wh_request_decode(env_buf.data, env_buf.len, &req), 0);
     wh_reply_init(&rep);
 }
