@@ -246,6 +246,21 @@ void wh_msg_pack_strn(msgpack_packer *pk, const char *s, size_t n)
     msgpack_pack_str_body(pk, s, n);
 }
 
+void wh_msg_pack_csv(msgpack_packer *pk, const char *list)
+{
+    size_t n = *list ? 1 : 0;
+    for (const char *c = list; *c; c++)
+        n += *c == ',';
+    msgpack_pack_array(pk, n);
+    const char *s = list;
+    while (n--) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        wh_msg_pack_strn(pk, s, len);
+        s += len + 1;
+    }
+}
+
 void wh_msg_pack_str(msgpack_packer *pk, const char *s)
 {
     if (!s)

@@ -72,6 +72,8 @@ int wh_msg_copy_str(const msgpack_object *o, char *out, size_t cap);
 void wh_msg_writer_init(msgpack_packer *pk, wh_buf_t *buf);
 void wh_msg_pack_str(msgpack_packer *pk, const char *s);
 void wh_msg_pack_strn(msgpack_packer *pk, const char *s, size_t n);
+/* A comma-separated list ("a,b,c"; "" is none) as an array of strings. */
+void wh_msg_pack_csv(msgpack_packer *pk, const char *list);
 void wh_msg_pack_wstr(msgpack_packer *pk, wh_str_t s); /* nil when s.p is NULL */
 /* A key followed by a value; the string forms pack nil for NULL. */
 void wh_msg_kv_str(msgpack_packer *pk, const char *key, const char *val);

@@ -284,21 +284,6 @@ static const char *const token_fields[] = {"role", "org_ids", "label", "expires_
 static const char *const role_names[] = {
     "admin", "coordinator", "consultant", "occupational_health", "integration", NULL};
 
-static void pack_org_list(msgpack_packer *pk, const char *list)
-{
-    size_t n = *list ? 1 : 0;
-    for (const char *c = list; *c; c++)
-        n += *c == ',';
-    msgpack_pack_array(pk, n);
-    const char *s = list;
-    while (n--) {
-        const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        wh_msg_pack_strn(pk, s, len);
-        s += len + 1;
-    }
-}
-
 static void pack_instant(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
 {
     wh_msg_pack_str(pk, key);
@@ -370,7 +355,7 @@ void tokens_create(wh_ctx_t *c)
     wh_msg_kv_str(pk, "id", id);
     wh_msg_kv_str(pk, "role", role_names[role]);
     wh_msg_pack_str(pk, "org_ids");
-    pack_org_list(pk, org_list);
+    wh_msg_pack_csv(pk, org_list);
     wh_msg_kv_str(pk, "label", lbl);
     char t[WH_RFC3339_LEN];
     wh_msg_pack_str(pk, "expires_at");
@@ -406,7 +391,7 @@ void tokens_list(wh_ctx_t *c)
         wh_msg_pack_str(pk, "role");
         wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 1));
         wh_msg_pack_str(pk, "org_ids");
-        pack_org_list(pk, (const char *)sqlite3_column_text(st, 2));
+        wh_msg_pack_csv(pk, (const char *)sqlite3_column_text(st, 2));
         wh_msg_pack_str(pk, "label");
         wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 3));
         pack_instant(pk, "expires_at", st, 4);

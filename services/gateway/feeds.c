@@ -101,21 +101,6 @@ static bool covers(const msgpack_object *orgs, wh_str_t id)
     return false;
 }
 
-static void pack_org_list(msgpack_packer *pk, const char *list)
-{
-    size_t n = *list ? 1 : 0;
-    for (const char *c = list; *c; c++)
-        n += *c == ',';
-    msgpack_pack_array(pk, n);
-    const char *s = list;
-    while (n--) {
-        const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        wh_msg_pack_strn(pk, s, len);
-        s += len + 1;
-    }
-}
-
 /* The caller's token id, or NULL for an admin, who sees every feed. */
 static const char *owner_filter(const wh_ctx_t *c)
 {
@@ -209,7 +194,7 @@ void feeds_create(wh_ctx_t *c)
     wh_msg_kv_str(pk, "id", id);
     wh_msg_kv_str(pk, "label", lbl);
     wh_msg_pack_str(pk, "org_ids");
-    pack_org_list(pk, org_list);
+    wh_msg_pack_csv(pk, org_list);
     char t[WH_RFC3339_LEN];
     wh_clock_format_rfc3339(now_ms, t);
     wh_msg_kv_str(pk, "created_at", t);
@@ -241,7 +226,7 @@ void feeds_list(wh_ctx_t *c)
         wh_msg_pack_str(pk, "label");
         wh_msg_pack_wstr(pk, wh_stmt_col_str(st, 2));
         wh_msg_pack_str(pk, "org_ids");
-        pack_org_list(pk, (const char *)sqlite3_column_text(st, 1));
+        wh_msg_pack_csv(pk, (const char *)sqlite3_column_text(st, 1));
         char t[WH_RFC3339_LEN];
         wh_clock_format_rfc3339(sqlite3_column_int64(st, 3), t);
         wh_msg_kv_str(pk, "created_at", t);

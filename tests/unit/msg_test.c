@@ -694,6 +694,29 @@ static void test_pack_obj_round_trip(void)
     wh_buf_close(&b);
 }
 
+/* A comma-separated list packs as an array of its parts; "" is none. */
+static void test_pack_csv(void)
+{
+    wh_buf_t b = {0};
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &b);
+    wh_msg_pack_csv(&pk, "");
+    wh_msg_pack_csv(&pk, "a");
+    wh_msg_pack_csv(&pk, "ab,c,d");
+    static const char want[] = "\x90"
+                               "\x91\xa1"
+                               "a"
+                               "\x93\xa2"
+                               "ab"
+                               "\xa1"
+                               "c"
+                               "\xa1"
+                               "d";
+    CHECK_INT(b.len, sizeof want - 1);
+    CHECK(memcmp(b.data, want, b.len) == 0);
+    wh_buf_close(&b);
+}
+
 int main(void)
 {
     /* Hostile headers first, while the peak RSS is still low. */
@@ -713,5 +736,6 @@ int main(void)
     TEST(test_copy_str);
     TEST(test_writer_bytes);
     TEST(test_pack_obj_round_trip);
+    TEST(test_pack_csv);
     return 0;
 }
