@@ -2,13 +2,13 @@
  * directory: query-parameter checks (valid.c), a list that binds cursor,
  * limit and scope and keeps the ids of its page (list.c), column helpers
  * (store.c) and the event builder (outbox.c). */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "clock.h"
 #include "dispatch.h"
 #include "err.h"
@@ -426,22 +426,6 @@ static void test_event(void)
     CHECK_INT(wh_outbox_backlog(store), before + 1);
 }
 
-static void remove_dir(void)
-{
-    DIR *d = opendir(dir);
-    CHECK(d != NULL);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        CHECK_INT(unlink(p), 0);
-    }
-    closedir(d);
-    CHECK_INT(rmdir(dir), 0);
-}
-
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/wh-kit-test-XXXXXX");
@@ -465,6 +449,6 @@ int main(void)
     if (req_msg.root)
         wh_msg_close(&req_msg);
     wh_buf_close(&req_bytes);
-    remove_dir();
+    test_remove_dir(dir);
     return 0;
 }

@@ -1,7 +1,6 @@
 /* services/runtime/store.c on a real file in a temporary directory: migrations (once,
  * in order, forward only, atomic), the pragmas every store promises, the
  * statement cache, transactions and savepoints, and online backup. */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tmpdir.h"
 #include "err.h"
 #include "store.h"
 
@@ -20,22 +20,6 @@ static void make_dir(void)
     snprintf(dir, sizeof dir, "/tmp/wh-store-test-XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
     snprintf(db_path, sizeof db_path, "%s/test.db", dir);
-}
-
-static void remove_dir(void)
-{
-    DIR *d = opendir(dir);
-    CHECK(d != NULL);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        CHECK_INT(unlink(p), 0);
-    }
-    closedir(d);
-    CHECK_INT(rmdir(dir), 0);
 }
 
 /* The first column of the first row of sql as an integer. */
@@ -382,6 +366,6 @@ int main(void)
     TEST(test_bind_and_column_helpers);
     TEST(test_backup);
     TEST(test_open_failure);
-    remove_dir();
+    test_remove_dir(dir);
     return 0;
 }
