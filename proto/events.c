@@ -53,6 +53,10 @@ const wh_event_type_t wh_event_types[] = {
      {{"alert_id", WH_FIELD_STR, 1}, {"urgent", WH_FIELD_BOOL, 1}}},
     {"survey.opened", "surveys", 0, {{"survey_id", WH_FIELD_STR, 1}, {"title", WH_FIELD_STR, 1}}},
     {"survey.closed", "surveys", 0, {{"survey_id", WH_FIELD_STR, 1}, {"title", WH_FIELD_STR, 1}}},
+    {"network.benchmark_published",
+     "surveys",
+     0,
+     {{"network_id", WH_FIELD_STR, 1}, {"template_id", WH_FIELD_STR, 1}, {"year", WH_FIELD_INT, 1}}},
 };
 const int wh_n_event_types = sizeof wh_event_types / sizeof wh_event_types[0];
 

@@ -10,6 +10,7 @@
 
 #define WH_OPS_SURVEYS(X)                                                                          \
     X(SURVEYS_METRICS, "GET", NULL, WH_SVC_SURVEYS, WH_ROLE_SERVICE, 0)                            \
+    WH_OPS_NETWORKS(X)                                                                             \
     X(SURVEYS_CREATE, "POST", "/v1/surveys", WH_SVC_SURVEYS, WH_SURVEY_MANAGERS,                   \
       WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                                  \
     X(SURVEYS_LIST, "GET", "/v1/surveys", WH_SVC_SURVEYS, WH_ROLES_STAFF, 0)                       \
@@ -34,6 +35,7 @@
 #define WH_SURVEY_SCOPE                                                                            \
     " Admin, and coordinators and consultants of the survey's organisation (others are 404)."
 #define WH_OPS_SURVEYS_DOCS(D)                                                                     \
+    WH_OPS_NETWORKS_DOCS(D)                                                                        \
     D(SURVEYS_CREATE, "Create a survey",                                                           \
       "A draft with its languages, dimensions, questions (each on its own scale, optionally "      \
       "reversed) and tree of units. Admin and coordinators.",                                      \
@@ -85,4 +87,60 @@
       "returned. Used or unknown code 403, closed survey 409. Rate-limited per address.",          \
       "ResponseCreate", "201:ResponseRecorded", NULL, NULL)
 
+
+/* Networks of organisations and their benchmarks (services/surveys/networks.h,
+ * benchmark.h). Visibility is by membership: admins see every network,
+ * coordinators and consultants those an organisation of theirs belongs to
+ * (others are 404). Admins form networks and change members; admins and the
+ * members' coordinators add templates and publish benchmarks. */
+#define WH_NETWORK_MANAGERS (WH_ROLE_ADMIN | WH_ROLE_COORDINATOR)
+#define WH_OPS_NETWORKS(X)                                                                         \
+    X(NETWORKS_CREATE, "POST", "/v1/networks", WH_SVC_SURVEYS, WH_ROLE_ADMIN,                      \
+      WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                                  \
+    X(NETWORKS_LIST, "GET", "/v1/networks", WH_SVC_SURVEYS, WH_ROLES_STAFF, 0)                     \
+    X(NETWORKS_GET, "GET", "/v1/networks/{id}", WH_SVC_SURVEYS, WH_ROLES_STAFF, 0)                 \
+    X(NETWORK_MEMBERS_ADD, "POST", "/v1/networks/{id}/members/{org_id}", WH_SVC_SURVEYS,           \
+      WH_ROLE_ADMIN, WH_OPF_WRITE)                                                                 \
+    X(NETWORK_MEMBERS_REMOVE, "DELETE", "/v1/networks/{id}/members/{org_id}", WH_SVC_SURVEYS,      \
+      WH_ROLE_ADMIN, WH_OPF_WRITE)                                                                 \
+    X(NETWORK_TEMPLATES_CREATE, "POST", "/v1/networks/{id}/templates", WH_SVC_SURVEYS,             \
+      WH_NETWORK_MANAGERS, WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                             \
+    X(NETWORK_TEMPLATES_LIST, "GET", "/v1/networks/{id}/templates", WH_SVC_SURVEYS,                \
+      WH_ROLES_STAFF, 0)                                                                           \
+    X(NETWORK_BENCHMARKS_PUBLISH, "POST", "/v1/networks/{id}/benchmarks", WH_SVC_SURVEYS,          \
+      WH_NETWORK_MANAGERS, WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                             \
+    X(NETWORK_BENCHMARKS_GET, "GET", "/v1/networks/{id}/benchmarks/{year}", WH_SVC_SURVEYS,        \
+      WH_ROLES_STAFF, 0)
+#define WH_NETWORK_SCOPE                                                                           \
+    " Admin, and coordinators and consultants of a member organisation (others are 404)."
+#define WH_OPS_NETWORKS_DOCS(D)                                                                    \
+    D(NETWORKS_CREATE, "Form a network of organisations",                                          \
+      "Members benchmark their surveys built from the network's templates. Admin only.",           \
+      "NetworkCreate", "201:Network", NULL, NULL)                                                  \
+    D(NETWORKS_LIST, "List networks", "With their members." WH_NETWORK_SCOPE, NULL,                \
+      "200:[Network]", NULL, NULL)                                                                 \
+    D(NETWORKS_GET, "Read a network", "With its members." WH_NETWORK_SCOPE, NULL, "200:Network",   \
+      NULL, NULL)                                                                                  \
+    D(NETWORK_MEMBERS_ADD, "Add a member organisation",                                            \
+      "A member already is one: unchanged. Benchmarks already published keep the members they "    \
+      "were published with. No body, or {}. Admin only.",                                          \
+      NULL, "200:Network", NULL, NULL)                                                             \
+    D(NETWORK_MEMBERS_REMOVE, "Remove a member organisation",                                      \
+      "Published benchmarks do not change. Admin only.", NULL, "204", NULL, NULL)                  \
+    D(NETWORK_TEMPLATES_CREATE, "Add a survey template",                                           \
+      "Languages, dimensions and questions as in POST /v1/surveys; members create surveys from "   \
+      "it with template_id, which keep them unchanged. Admin and members' coordinators.",          \
+      "NetworkTemplateCreate", "201:NetworkTemplate", NULL, NULL)                                  \
+    D(NETWORK_TEMPLATES_LIST, "List the network's templates", "With their definitions."            \
+      WH_NETWORK_SCOPE, NULL, "200:[NetworkTemplate]", NULL, NULL)                                 \
+    D(NETWORK_BENCHMARKS_PUBLISH, "Publish a benchmark",                                           \
+      "Once per template and year, after the year has ended (409 otherwise), from each member's "  \
+      "last survey from the template closed that year; stored as computed and never changed. "     \
+      "Admin and members' coordinators.",                                                          \
+      "BenchmarkPublish", "201:Benchmark", NULL, NULL)                                             \
+    D(NETWORK_BENCHMARKS_GET, "Read a benchmark",                                                  \
+      "Per dimension shown (at least 5 organisations over their anonymity threshold): "            \
+      "organisations, mean and quartiles of micro-aggregated organisation means (null with "       \
+      "fewer than 6), and the caller's own organisations' means and quarters." WH_NETWORK_SCOPE,  \
+      NULL, "200:Benchmark", NULL, "template_id!")
 #endif

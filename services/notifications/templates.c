@@ -176,6 +176,20 @@ const mail_template_t mail_templates[] = {
      "Hej!\n\n"
      "Medarbetarenkäten ”{title}” har stängts. Resultaten kan nu granskas.\n\n"
      "Till enkäten: {link}\n" FOOTER_SV},
+    /* network.benchmark_published */
+    {"network.benchmark_published", "de", "Netzwerk-Vergleich {year} veröffentlicht",
+     "Guten Tag,\n\n"
+     "im Netzwerk Ihrer Organisation wurde der Vergleich der Befragungen von {year} "
+     "veröffentlicht.\n\n"
+     "Zum Vergleich: {link}\n" FOOTER_DE},
+    {"network.benchmark_published", "en", "Network benchmark {year} published",
+     "Hello,\n\n"
+     "the benchmark of the {year} surveys in your organisation's network has been published.\n\n"
+     "View the benchmark: {link}\n" FOOTER_EN},
+    {"network.benchmark_published", "sv", "Nätverkets jämförelse {year} har publicerats",
+     "Hej!\n\n"
+     "Jämförelsen av enkäterna {year} i din organisations nätverk har publicerats.\n\n"
+     "Till jämförelsen: {link}\n" FOOTER_SV},
 };
 const int mail_n_templates = sizeof mail_templates / sizeof mail_templates[0];
 
@@ -190,6 +204,7 @@ static const struct {
     {"agreement.", "/v1/agreements/{agreement_id}"},
     {"alert.", "/v1/alerts?org_id={org_id}"},
     {"survey.", "/v1/surveys/{survey_id}"},
+    {"network.", "/v1/networks/{network_id}/benchmarks/{year}?template_id={template_id}"},
 };
 
 /* Words that vary by language: index 0 de, 1 en, 2 sv. */

@@ -5,7 +5,9 @@
 
 #include "surveys_figures.h"
 #include "app.h"
+#include "benchmark.h"
 #include "codes.h"
+#include "networks.h"
 #include "outbox.h"
 #include "participation.h"
 #include "results.h"
@@ -25,6 +27,15 @@ static const wh_handler_t handlers[] = {
     {WH_OP_SURVEYS_RESULTS_CSV, results_csv},
     {WH_OP_PUBLIC_SURVEY_GET, public_survey_get},
     {WH_OP_PUBLIC_RESPONSES_CREATE, public_response_create},
+    {WH_OP_NETWORKS_CREATE, network_create},
+    {WH_OP_NETWORKS_LIST, network_list},
+    {WH_OP_NETWORKS_GET, network_get},
+    {WH_OP_NETWORK_MEMBERS_ADD, network_member_add},
+    {WH_OP_NETWORK_MEMBERS_REMOVE, network_member_remove},
+    {WH_OP_NETWORK_TEMPLATES_CREATE, network_template_create},
+    {WH_OP_NETWORK_TEMPLATES_LIST, network_template_list},
+    {WH_OP_NETWORK_BENCHMARKS_PUBLISH, benchmark_publish},
+    {WH_OP_NETWORK_BENCHMARKS_GET, benchmark_get},
 };
 
 static wh_outbox_t *outbox;

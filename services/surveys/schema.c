@@ -74,5 +74,63 @@ const char *const surveys_migrations[] = {
     " survey_id TEXT NOT NULL,"
     " token_id TEXT NOT NULL,"
     " PRIMARY KEY (survey_id, token_id)) WITHOUT ROWID;",
+
+    /* 4: networks of organisations, their templates and benchmarks
+     * (networks.h, benchmark.h). A survey made from a template names it.
+     * A benchmark is written once and never updated: its frozen member
+     * list, its figures per dimension, and each contributor's own figures
+     * (shown to that organisation only). */
+    "CREATE TABLE networks ("
+    " id TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " description TEXT NOT NULL,"
+    " version INTEGER NOT NULL DEFAULT 1,"
+    " created_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE TABLE network_members ("
+    " network_id TEXT NOT NULL REFERENCES networks(id),"
+    " org_id TEXT NOT NULL,"
+    " added_at TEXT NOT NULL,"
+    " PRIMARY KEY (network_id, org_id)) WITHOUT ROWID;"
+    "CREATE INDEX network_members_org ON network_members(org_id, network_id);"
+    "CREATE TABLE network_templates ("
+    " id TEXT PRIMARY KEY,"
+    " network_id TEXT NOT NULL REFERENCES networks(id),"
+    " title TEXT NOT NULL,"
+    " definition BLOB NOT NULL,"
+    " created_at TEXT NOT NULL);"
+    "CREATE INDEX network_templates_network ON network_templates(network_id, id);"
+    "ALTER TABLE surveys ADD COLUMN template_id TEXT;"
+    "CREATE INDEX surveys_template ON surveys(template_id, org_id) WHERE template_id IS NOT NULL;"
+    "CREATE TABLE network_benchmarks ("
+    " template_id TEXT NOT NULL,"
+    " year INTEGER NOT NULL,"
+    " network_id TEXT NOT NULL,"
+    " members INTEGER NOT NULL,"
+    " contributors INTEGER NOT NULL,"
+    " published_at TEXT NOT NULL,"
+    " PRIMARY KEY (template_id, year)) WITHOUT ROWID;"
+    "CREATE TABLE network_benchmark_members ("
+    " template_id TEXT NOT NULL,"
+    " year INTEGER NOT NULL,"
+    " org_id TEXT NOT NULL,"
+    " survey_id TEXT," /* the survey it contributed; NULL: none that year */
+    " PRIMARY KEY (template_id, year, org_id)) WITHOUT ROWID;"
+    "CREATE TABLE network_benchmark_dims ("
+    " template_id TEXT NOT NULL,"
+    " year INTEGER NOT NULL,"
+    " idx INTEGER NOT NULL," /* the dimension's place in the template */
+    " dimension TEXT NOT NULL,"
+    " orgs INTEGER NOT NULL,"
+    " mean REAL NOT NULL,"
+    " p25 REAL, median REAL, p75 REAL," /* NULL: too few organisations for quartiles */
+    " PRIMARY KEY (template_id, year, idx)) WITHOUT ROWID;"
+    "CREATE TABLE network_benchmark_own ("
+    " template_id TEXT NOT NULL,"
+    " year INTEGER NOT NULL,"
+    " idx INTEGER NOT NULL,"
+    " org_id TEXT NOT NULL,"
+    " mean REAL NOT NULL,"
+    " PRIMARY KEY (template_id, year, idx, org_id)) WITHOUT ROWID;",
 };
 const int surveys_n_migrations = sizeof surveys_migrations / sizeof surveys_migrations[0];

@@ -8,13 +8,14 @@
 #include "err.h"
 #include "list.h"
 #include "log.h"
+#include "networks.h"
 #include "outbox.h"
 
 const char *const survey_states[] = {"draft", "open", "closed", NULL};
 
 static const char *const create_fields[] = {
-    "org_id",   "title",     "languages", "dimensions", "questions", "units", "anonymity_threshold",
-    "opens_at", "closes_at", NULL};
+    "org_id",   "title",     "languages",   "dimensions", "questions", "units", "anonymity_threshold",
+    "opens_at", "closes_at", "template_id", NULL};
 static const char *const patch_fields[] = {"title",     "languages", "dimensions",
                                            "questions", "units",     "anonymity_threshold",
                                            "opens_at",  "closes_at", NULL};
@@ -22,7 +23,7 @@ static const char *const def_fields[] = {"languages", "dimensions", "questions",
 
 #define SURVEY_COLUMNS                                                                             \
     "id, org_id, title, state, anonymity_threshold, opens_at_ms, closes_at_ms, opened_at,"         \
-    " closed_at, definition, version, created_at, updated_at"
+    " closed_at, definition, version, created_at, updated_at, template_id"
 enum {
     COL_ID,
     COL_ORG,
@@ -36,14 +37,15 @@ enum {
     COL_DEF,
     COL_VERSION,
     COL_CREATED,
-    COL_UPDATED
+    COL_UPDATED,
+    COL_TEMPLATE
 };
 
 static const char SQL_SURVEY_GET[] = "SELECT " SURVEY_COLUMNS " FROM surveys WHERE id = ?1";
 static const char SQL_SURVEY_INSERT[] =
     "INSERT INTO surveys(id, org_id, title, state, anonymity_threshold, opens_at, opens_at_ms,"
-    " closes_at, closes_at_ms, definition, created_at, updated_at)"
-    " VALUES (?1, ?2, ?3, 'draft', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)";
+    " closes_at, closes_at_ms, definition, created_at, updated_at, template_id)"
+    " VALUES (?1, ?2, ?3, 'draft', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)";
 static const char SQL_SURVEY_UPDATE[] =
     "UPDATE surveys SET title = ?2, anonymity_threshold = ?3, opens_at = ?4, opens_at_ms = ?5,"
     " closes_at = ?6, closes_at_ms = ?7, definition = ?8, version = version + 1,"
@@ -96,6 +98,7 @@ static void row_fields(sqlite3_stmt *st, survey_t *s)
     s->version = sqlite3_column_int64(st, COL_VERSION);
     wh_stmt_col_copy(st, COL_CREATED, s->created_at, sizeof s->created_at);
     wh_stmt_col_copy(st, COL_UPDATED, s->updated_at, sizeof s->updated_at);
+    wh_stmt_col_copy(st, COL_TEMPLATE, s->template_id, sizeof s->template_id);
 }
 
 int survey_load(wh_store_t *store, wh_str_t id, survey_t *s)
@@ -167,8 +170,9 @@ static void pack_common(msgpack_packer *pk, const survey_t *s)
     kv_text(pk, "closed_at", s->closed_at);
     kv_text(pk, "created_at", s->created_at);
     kv_text(pk, "updated_at", s->updated_at);
+    kv_text(pk, "template_id", s->template_id);
 }
-#define COMMON_FIELDS 11
+#define COMMON_FIELDS 12
 
 static int64_t codes_issued(wh_store_t *store, const char *id)
 {
@@ -309,20 +313,29 @@ void survey_create(wh_ctx_t *c)
         return;
     wh_str_t org = {0}, title = {0};
     int64_t threshold = SURVEY_DEFAULT_THRESHOLD, opens = -1, closes = -1;
-    if (wh_valid_str(&v, "org_id", WH_V_REQUIRED, 1, WH_ID_LEN, &org) == WH_V_SET &&
-        (!wh_id_valid(org.p, org.n) || !wh_request_has_org(c->req, org)))
-        wh_reply_field(c->rep, "/org_id", "is not an organisation this token covers");
+    bool org_ok = false;
+    if (wh_valid_str(&v, "org_id", WH_V_REQUIRED, 1, WH_ID_LEN, &org) == WH_V_SET) {
+        org_ok = wh_id_valid(org.p, org.n) && wh_request_has_org(c->req, org);
+        if (!org_ok)
+            wh_reply_field(c->rep, "/org_id", "is not an organisation this token covers");
+    }
     wh_valid_str(&v, "title", WH_V_REQUIRED, 1, SURVEY_MAX_TITLE, &title);
     wh_valid_int(&v, "anonymity_threshold", 0, SURVEY_MIN_THRESHOLD, SURVEY_MAX_THRESHOLD,
                  &threshold);
     valid_times(&v, &opens, &closes);
     const msgpack_object *body = c->req->body;
-    survey_def_t def;
-    bool def_ok = def_parse(&def, wh_msg_get(body, "languages"), wh_msg_get(body, "dimensions"),
-                            wh_msg_get(body, "questions"), wh_msg_get(body, "units"), c->rep);
+    survey_def_t def, tmpl = {0};
+    wh_str_t template_id = {0};
+    bool def_ok;
+    if (wh_valid_str(&v, "template_id", 0, 1, WH_ID_LEN, &template_id) == WH_V_SET)
+        def_ok = org_ok && network_template_def(c, template_id, org, &tmpl, &def);
+    else
+        def_ok = def_parse(&def, wh_msg_get(body, "languages"), wh_msg_get(body, "dimensions"),
+                           wh_msg_get(body, "questions"), wh_msg_get(body, "units"), c->rep);
     if (wh_reply_invalid(c->rep) || !def_ok) {
         if (def_ok)
             def_close(&def);
+        def_close(&tmpl);
         return;
     }
     wh_buf_t blob;
@@ -331,6 +344,7 @@ void survey_create(wh_ctx_t *c)
     wh_msg_writer_init(&pk, &blob);
     def_pack(&def, &pk);
     def_close(&def);
+    def_close(&tmpl);
     char id[WH_ID_LEN + 1], now[WH_RFC3339_LEN];
     wh_id_new(id);
     wh_clock_format_rfc3339(wh_clock_now_ms(), now);
@@ -343,6 +357,7 @@ void survey_create(wh_ctx_t *c)
     bind_instant(st, 7, 8, closes);
     sqlite3_bind_blob(st, 9, blob.data, (int)blob.len, SQLITE_TRANSIENT);
     wh_stmt_bind_text(st, 10, now);
+    wh_stmt_bind_str(st, 11, template_id);
     int rc = wh_buf_failed(&blob) ? SQLITE_NOMEM : sqlite3_step(st);
     wh_buf_close(&blob);
     if (rc != SQLITE_DONE) {
@@ -425,6 +440,15 @@ void survey_patch(wh_ctx_t *c)
                                  "the survey is closed; only its title may change");
                 goto done;
             }
+    } else if (s.template_id[0] && (wh_msg_get(body, "languages") ||
+                                    wh_msg_get(body, "dimensions") ||
+                                    wh_msg_get(body, "questions"))) {
+        /* Changed, the survey would no longer compare in the benchmark. */
+        wh_reply_problem(c->rep, 409, "frozen",
+                         "languages, dimensions and questions come from the network template "
+                         "%s and cannot change",
+                         s.template_id);
+        goto done;
     } else if (s.state == SURVEY_OPEN && def_given) {
         wh_reply_problem(c->rep, 409, "frozen",
                          "languages, dimensions, questions and units are frozen once the survey "

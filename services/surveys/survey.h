@@ -32,6 +32,7 @@ extern const char *const survey_states[]; /* "draft", "open", "closed", NULL */
 typedef struct survey {
     char id[WH_ID_LEN + 1];
     char org_id[WH_ID_LEN + 1];
+    char template_id[WH_ID_LEN + 1]; /* "" unless made from a network template */
     char title[4 * SURVEY_MAX_TITLE + 1];
     enum survey_state state;
     int threshold;
