@@ -56,7 +56,9 @@ const wh_event_type_t wh_event_types[] = {
     {"network.benchmark_published",
      "surveys",
      0,
-     {{"network_id", WH_FIELD_STR, 1}, {"template_id", WH_FIELD_STR, 1}, {"year", WH_FIELD_INT, 1}}},
+     {{"network_id", WH_FIELD_STR, 1},
+      {"template_id", WH_FIELD_STR, 1},
+      {"year", WH_FIELD_INT, 1}}},
 };
 const int wh_n_event_types = sizeof wh_event_types / sizeof wh_event_types[0];
 

@@ -87,7 +87,6 @@
       "returned. Used or unknown code 403, closed survey 409. Rate-limited per address.",          \
       "ResponseCreate", "201:ResponseRecorded", NULL, NULL)
 
-
 /* Networks of organisations and their benchmarks (services/surveys/networks.h,
  * benchmark.h). Visibility is by membership: admins see every network,
  * coordinators and consultants those an organisation of theirs belongs to
@@ -131,8 +130,8 @@
       "Languages, dimensions and questions as in POST /v1/surveys; members create surveys from "   \
       "it with template_id, which keep them unchanged. Admin and members' coordinators.",          \
       "NetworkTemplateCreate", "201:NetworkTemplate", NULL, NULL)                                  \
-    D(NETWORK_TEMPLATES_LIST, "List the network's templates", "With their definitions."            \
-      WH_NETWORK_SCOPE, NULL, "200:[NetworkTemplate]", NULL, NULL)                                 \
+    D(NETWORK_TEMPLATES_LIST, "List the network's templates",                                      \
+      "With their definitions." WH_NETWORK_SCOPE, NULL, "200:[NetworkTemplate]", NULL, NULL)       \
     D(NETWORK_BENCHMARKS_PUBLISH, "Publish a benchmark",                                           \
       "Once per template and year, after the year has ended (409 otherwise), from each member's "  \
       "last survey from the template closed that year; stored as computed and never changed. "     \
@@ -141,6 +140,6 @@
     D(NETWORK_BENCHMARKS_GET, "Read a benchmark",                                                  \
       "Per dimension shown (at least 5 organisations over their anonymity threshold): "            \
       "organisations, mean and quartiles of micro-aggregated organisation means (null with "       \
-      "fewer than 6), and the caller's own organisations' means and quarters." WH_NETWORK_SCOPE,  \
+      "fewer than 6), and the caller's own organisations' means and quarters." WH_NETWORK_SCOPE,   \
       NULL, "200:Benchmark", NULL, "template_id!")
 #endif

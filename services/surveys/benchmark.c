@@ -352,9 +352,9 @@ void benchmark_publish(wh_ctx_t *c)
     }
     wh_stmt_bind_str(st, 1, template_id);
     wh_stmt_bind_text(st, 2, network_id);
-    bool found = sqlite3_step(st) == SQLITE_ROW &&
-                 def_load(&tdef, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) ==
-                     0;
+    bool found =
+        sqlite3_step(st) == SQLITE_ROW &&
+        def_load(&tdef, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) == 0;
     sqlite3_reset(st);
     if (!found) {
         wh_reply_field(c->rep, "/template_id", "is not a template of this network");
@@ -432,9 +432,8 @@ static void pack_own(msgpack_packer *pk, wh_ctx_t *c, const char *template_id, i
         double mean;
     } own[NET_MAX_MEMBERS];
     int n = 0;
-    sqlite3_stmt *st = c->req->principal.role == WH_ROLE_ADMIN
-                           ? NULL
-                           : wh_store_stmt(c->store, SQL_BENCH_OWN);
+    sqlite3_stmt *st =
+        c->req->principal.role == WH_ROLE_ADMIN ? NULL : wh_store_stmt(c->store, SQL_BENCH_OWN);
     if (st) {
         wh_stmt_bind_text(st, 1, template_id);
         sqlite3_bind_int(st, 2, year);

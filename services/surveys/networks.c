@@ -24,9 +24,8 @@ static const char SQL_NETWORK_LIST[] =
     "   AND (?3 IS NULL OR EXISTS (SELECT 1 FROM network_members m"
     "        WHERE m.network_id = n.id AND m.org_id IN (SELECT value FROM json_each(?3))))"
     " ORDER BY id LIMIT ?2";
-static const char SQL_VISIBLE[] =
-    "SELECT 1 FROM network_members WHERE network_id = ?1"
-    " AND org_id IN (SELECT value FROM json_each(?2)) LIMIT 1";
+static const char SQL_VISIBLE[] = "SELECT 1 FROM network_members WHERE network_id = ?1"
+                                  " AND org_id IN (SELECT value FROM json_each(?2)) LIMIT 1";
 static const char SQL_MEMBERS[] =
     "SELECT org_id FROM network_members WHERE network_id = ?1 ORDER BY org_id";
 static const char SQL_MEMBER_COUNT[] = "SELECT count(*) FROM network_members WHERE network_id = ?1";
@@ -233,8 +232,8 @@ void network_member_add(wh_ctx_t *c)
     }
     int64_t n = count_of(c->store, SQL_MEMBER_COUNT, id);
     if (n >= NET_MAX_MEMBERS) {
-        wh_reply_problem(c->rep, 422, "limit",
-                         "a network has at most %d members (NET_MAX_MEMBERS)", NET_MAX_MEMBERS);
+        wh_reply_problem(c->rep, 422, "limit", "a network has at most %d members (NET_MAX_MEMBERS)",
+                         NET_MAX_MEMBERS);
         return;
     }
     char now[WH_RFC3339_LEN];
@@ -276,8 +275,8 @@ void network_member_remove(wh_ctx_t *c)
 static void pack_template(msgpack_packer *pk, sqlite3_stmt *row)
 {
     survey_def_t def;
-    bool ok = def_load(&def, sqlite3_column_blob(row, 3), (size_t)sqlite3_column_bytes(row, 3)) ==
-              0;
+    bool ok =
+        def_load(&def, sqlite3_column_blob(row, 3), (size_t)sqlite3_column_bytes(row, 3)) == 0;
     uint32_t n_def = 0;
     if (ok)
         for (uint32_t i = 0; i < def.msg->root->via.map.size; i++)
@@ -387,7 +386,10 @@ bool network_template_def(wh_ctx_t *c, wh_str_t template_id, wh_str_t org, surve
     bool ok = true;
     for (int i = 0; i < 3; i++)
         if (wh_msg_get(body, own[i])) {
-            wh_reply_field(c->rep, i == 0 ? "/languages" : i == 1 ? "/dimensions" : "/questions",
+            wh_reply_field(c->rep,
+                           i == 0   ? "/languages"
+                           : i == 1 ? "/dimensions"
+                                    : "/questions",
                            "comes from the template; leave it out");
             ok = false;
         }
@@ -403,9 +405,9 @@ bool network_template_def(wh_ctx_t *c, wh_str_t template_id, wh_str_t org, surve
     if (found) {
         char network_id[WH_ID_LEN + 1];
         wh_stmt_col_copy(st, 1, network_id, sizeof network_id);
-        found = network_has_member(c->store, network_id, org) &&
-                def_load(tdef, sqlite3_column_blob(st, 3),
-                         (size_t)sqlite3_column_bytes(st, 3)) == 0;
+        found =
+            network_has_member(c->store, network_id, org) &&
+            def_load(tdef, sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3)) == 0;
     }
     sqlite3_reset(st);
     if (!found) {

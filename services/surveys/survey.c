@@ -13,9 +13,17 @@
 
 const char *const survey_states[] = {"draft", "open", "closed", NULL};
 
-static const char *const create_fields[] = {
-    "org_id",   "title",     "languages",   "dimensions", "questions", "units", "anonymity_threshold",
-    "opens_at", "closes_at", "template_id", NULL};
+static const char *const create_fields[] = {"org_id",
+                                            "title",
+                                            "languages",
+                                            "dimensions",
+                                            "questions",
+                                            "units",
+                                            "anonymity_threshold",
+                                            "opens_at",
+                                            "closes_at",
+                                            "template_id",
+                                            NULL};
 static const char *const patch_fields[] = {"title",     "languages", "dimensions",
                                            "questions", "units",     "anonymity_threshold",
                                            "opens_at",  "closes_at", NULL};
@@ -440,9 +448,9 @@ void survey_patch(wh_ctx_t *c)
                                  "the survey is closed; only its title may change");
                 goto done;
             }
-    } else if (s.template_id[0] && (wh_msg_get(body, "languages") ||
-                                    wh_msg_get(body, "dimensions") ||
-                                    wh_msg_get(body, "questions"))) {
+    } else if (s.template_id[0] &&
+               (wh_msg_get(body, "languages") || wh_msg_get(body, "dimensions") ||
+                wh_msg_get(body, "questions"))) {
         /* Changed, the survey would no longer compare in the benchmark. */
         wh_reply_problem(c->rep, 409, "frozen",
                          "languages, dimensions and questions come from the network template "

@@ -12,6 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 import agreementlib as al
+import networklib as nl
 import openapi_check
 import screeninglib as scr
 import surveylib as sl
@@ -271,6 +272,62 @@ def surveys(w, p):
     return sid
 
 
+def networks(w):
+    """Networks on stacks of their own: a benchmark needs surveys closed in a
+    year that has ended, and the clock is read at start (networklib)."""
+    years = nl.Years()
+    try:
+        with years.stack(nl.IN_YEAR) as s:
+            n = Sweep(s)
+            orgs = [s.org("Behörde %d" % i)["id"] for i in range(5)]
+            coord = s.token("coordinator", orgs[:1])
+            nid = n.post("/v1/networks", {"name": "Netzwerk"}, want=201).json()["id"]
+            n.post("/v1/networks", {"name": ""}, want=422)
+            for org in orgs:
+                n.post("/v1/networks/%s/members/%s" % (nid, org), want=200)
+            n.post("/v1/networks/%s/members/%s" % (NO_ID, orgs[0]), want=404)
+            n.delete("/v1/networks/%s/members/%s" % (nid, orgs[4]), want=204)
+            n.delete("/v1/networks/%s/members/%s" % (nid, orgs[4]), want=404)
+            n.post("/v1/networks/%s/members/%s" % (nid, orgs[4]), {}, want=200)
+            n.get("/v1/networks", token=coord, want=200)
+            n.get("/v1/networks?limit=0", want=422)
+            n.get("/v1/networks/" + nid, token=coord, want=200)
+            n.get("/v1/networks/" + NO_ID, want=404)
+            tid = n.post("/v1/networks/%s/templates" % nid, nl.template_body(), token=coord,
+                         want=201).json()["id"]
+            n.post("/v1/networks/%s/templates" % nid, {"title": "x"}, want=422)
+            n.get("/v1/networks/%s/templates" % nid, want=200)
+            n.get("/v1/networks/%s/templates" % NO_ID, want=404)
+            for i, org in enumerate(orgs):
+                sid = n.post("/v1/surveys", {"org_id": org, "title": "Befragung",
+                                             "template_id": tid}, want=201).json()["id"]
+                codes = s.post("/v1/surveys/%s/codes" % sid, {"count": 5},
+                               token=sl.issuer(s)).json()["codes"]
+                s.post("/v1/surveys/%s/open" % sid)
+                for j, (_, answers) in enumerate(sl.generate(i, {None: 5})):
+                    s.post("/v1/public/surveys/%s/responses" % sid,
+                           {"code": codes[j], "language": "de", "answers": answers}, token=None)
+                s.post("/v1/surveys/%s/close" % sid)
+            n.post("/v1/networks/%s/benchmarks" % nid, {"template_id": tid, "year": nl.YEAR},
+                   want=409)
+        with years.stack(nl.AFTER_YEAR) as s:
+            m = Sweep(s)
+            path = "/v1/networks/%s/benchmarks" % nid
+            m.post(path, {"template_id": tid, "year": nl.YEAR}, token=s.token("coordinator",
+                                                                               orgs[:1]), want=201)
+            m.post(path, {"template_id": tid, "year": nl.YEAR}, want=409)
+            m.get("%s/%d?template_id=%s" % (path, nl.YEAR, tid), want=200)
+            m.get("%s/%d?template_id=%s" % (path, nl.YEAR - 1, tid), want=404)
+        for x in (n, m):
+            w.mismatches += x.mismatches
+            w.unexpected += x.unexpected
+            w.checked += x.checked
+            for op, classes in x.seen.items():
+                w.seen.setdefault(op, set()).update(classes)
+    finally:
+        years.close()
+
+
 def screening(w):
     s = w.s
     t = scr.Tenant(s)
@@ -426,6 +483,7 @@ def test_sweep_matches_document():
         try:
             p = gateway_and_agreements(w)
             surveys(w, p)
+            networks(w)
             screening(w)
             notifications(w, p)
             checker_catches(w)
