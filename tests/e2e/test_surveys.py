@@ -261,9 +261,9 @@ def test_schedule_and_events():
             path = "/v1/surveys/" + sv["id"]
             cs = codes(s, sv["id"], 2)
             assert respond(s, sv["id"], cs[0]).status == 409  # not open yet
-            wait_for(lambda: s.get(path).json()["state"] == "open", what="open")
+            wait_for(lambda: s.get(path).json().get("state") == "open", what="open")
             assert respond(s, sv["id"], cs[0]).status == 201
-            wait_for(lambda: s.get(path).json()["state"] == "closed", what="closed")
+            wait_for(lambda: s.get(path).json().get("state") == "closed", what="closed")
             got = s.get(path).json()
             assert got["opened_at"] < got["closed_at"] and got["opened_at"].startswith("2031-03-02")
             r = respond(s, sv["id"], cs[1])
