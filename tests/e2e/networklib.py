@@ -55,11 +55,11 @@ def network(s, members, name="Behördennetzwerk Koblenz"):
     return nid
 
 
-def fill(s, org_id, template_id, people, token="admin", close=True):
+def fill(s, org_id, template_id, people, token="admin", close=True, threshold=K):
     """A survey of org_id from the template, answered by people
     [(None, answers)], closed; returns its id."""
     r = s.post("/v1/surveys", {"org_id": org_id, "title": "Befragung", "template_id": template_id,
-                               "anonymity_threshold": K}, token=token)
+                               "anonymity_threshold": threshold}, token=token)
     assert r.status == 201, r
     sid = r.json()["id"]
     assert r.json()["template_id"] == template_id

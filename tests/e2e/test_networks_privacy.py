@@ -23,7 +23,7 @@ def near(a, b, tol=0.051):
     return abs(a - b) <= tol
 
 
-def setup(s, n_orgs, sizes, drop=None):
+def setup(s, n_orgs, sizes, drop=None, thresholds=None):
     """n_orgs members with a survey each from one template; sizes[i]
     respondents for member i (0: no survey). drop: {i: dimension} whose
     questions member i's respondents all skip. Returns (network, template,
@@ -40,7 +40,8 @@ def setup(s, n_orgs, sizes, drop=None):
         if drop and i in drop:
             keys = [q["key"] for q in sl.QUESTIONS if q["dimension"] == drop[i]]
             people = [(u, {k: v for k, v in a.items() if k not in keys}) for u, a in people]
-        nl.fill(s, org, tid, people, token=coord[org])
+        nl.fill(s, org, tid, people, token=coord[org],
+                threshold=(thresholds or {}).get(i, nl.K))
         figures[org] = nl.org_means(people)
     return nid, tid, orgs, coord, figures
 
@@ -80,15 +81,16 @@ def test_five_contributors_quartiles_withheld():
     years = nl.Years()
     try:
         with years.stack(nl.IN_YEAR) as s:
-            # Five members over the threshold, one under it (4 < k), one
-            # without a survey; member 4's respondents skip leadership, which
-            # leaves that dimension four organisations.
-            nid, tid, orgs, coord, figures = setup(s, 7, [6, 7, 8, 9, 10, 4, 0],
-                                                   drop={4: "leadership"})
+            # Five members over the threshold, one under it (4 < k = 5), one
+            # under its own higher one (8 < k = 10), one without a survey;
+            # member 4's respondents skip leadership, which leaves that
+            # dimension four organisations.
+            nid, tid, orgs, coord, figures = setup(s, 8, [6, 7, 8, 9, 10, 4, 8, 0],
+                                                   drop={4: "leadership"}, thresholds={6: 10})
         with years.stack(nl.AFTER_YEAR) as s:
             r = s.post("/v1/networks/%s/benchmarks" % nid, {"template_id": tid, "year": nl.YEAR})
             assert r.status == 201, r
-            assert r.json()["members"] == 7 and r.json()["contributors"] == 6
+            assert r.json()["members"] == 8 and r.json()["contributors"] == 7
             attacker = orgs[0]
             body = benchmark(s, nid, tid, coord[attacker]).json()
             dims = {d["dimension"]: d for d in body["dimensions"]}
@@ -107,8 +109,9 @@ def test_five_contributors_quartiles_withheld():
                 for o in orgs[1:5]:
                     assert not near(rest, figures[o][key][0], 0.5), (rest, o)
             # Under the threshold: no figure of its own, and not counted.
-            for d in benchmark(s, nid, tid, coord[orgs[5]]).json()["dimensions"]:
-                assert d["own"] == [], d
+            for org in orgs[5:7]:
+                for d in benchmark(s, nid, tid, coord[org]).json()["dimensions"]:
+                    assert d["own"] == [], d
     finally:
         years.close()
 
