@@ -201,6 +201,24 @@ def test_roles_and_tenants():
                        404, "/problems/not-found")
 
 
+def test_year_in_local_time():
+    """Years are calendar years in the deployment's time zone (TZ, default
+    Europe/Berlin): at 23:30 UTC on 31 December it is already the next year
+    there, so the year has ended, and a survey closed then belongs to the
+    next year's benchmark."""
+    with Stack(services=nl.SERVICES, env=dict(nl.ENV, TZ="Europe/Berlin"),
+               now="2025-12-31T23:30:00Z") as s:
+        orgs = [s.org("Behörde %d" % i)["id"] for i in range(5)]
+        nid = nl.network(s, orgs)
+        tid = s.post("/v1/networks/%s/templates" % nid, nl.template_body()).json()["id"]
+        for i, org in enumerate(orgs):
+            nl.fill(s, org, tid, sl.generate(i, {None: 5}))
+        r = s.post("/v1/networks/%s/benchmarks" % nid, {"template_id": tid, "year": 2025})
+        assert_problem(r, 409, "/problems/too-few-organisations")
+        r = s.post("/v1/networks/%s/benchmarks" % nid, {"template_id": tid, "year": 2026})
+        assert_problem(r, 409, "/problems/year-not-ended")
+
+
 def test_limits():
     with Stack(services=nl.SERVICES) as s:
         # Name and description, in characters.
@@ -247,4 +265,4 @@ def test_limits():
 
 
 if __name__ == "__main__":
-    run([test_happy_path, test_roles_and_tenants, test_limits])
+    run([test_happy_path, test_roles_and_tenants, test_year_in_local_time, test_limits])
