@@ -13,17 +13,9 @@
 
 const char *const survey_states[] = {"draft", "open", "closed", NULL};
 
-static const char *const create_fields[] = {"org_id",
-                                            "title",
-                                            "languages",
-                                            "dimensions",
-                                            "questions",
-                                            "units",
-                                            "anonymity_threshold",
-                                            "opens_at",
-                                            "closes_at",
-                                            "template_id",
-                                            NULL};
+static const char *const create_fields[] = {
+    "org_id", "template_id",         "title",    "languages", "dimensions", "questions",
+    "units",  "anonymity_threshold", "opens_at", "closes_at", NULL};
 static const char *const patch_fields[] = {"title",     "languages", "dimensions",
                                            "questions", "units",     "anonymity_threshold",
                                            "opens_at",  "closes_at", NULL};
