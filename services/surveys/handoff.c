@@ -30,7 +30,8 @@ struct chunk {
     char survey_id[WH_ID_LEN + 1];
     char org_id[WH_ID_LEN + 1];
     char unit[DEF_MAX_KEY + 1];
-    char langs[16]; /* "de,en,sv" */
+    char langs[16];                             /* "de,en,sv" */
+    char request_id[WH_LOG_MAX_REQUEST_ID + 1]; /* the request that issued the codes */
     char *title;
     size_t n;
     struct item items[HANDOFF_CHUNK];
@@ -141,6 +142,8 @@ static struct chunk *chunk_new(const handoff_batch_t *b, const char *survey_id, 
     snprintf(c->org_id, sizeof c->org_id, "%s", org_id);
     snprintf(c->unit, sizeof c->unit, "%s", unit);
     snprintf(c->langs, sizeof c->langs, "%s", langs);
+    /* The handler's request: the chunk is handed over under it. */
+    snprintf(c->request_id, sizeof c->request_id, "%s", wh_log_request() ? wh_log_request() : "");
     return c;
 }
 
@@ -353,9 +356,15 @@ static void send_chunk(handoff_t *h, struct chunk *c)
         wh_msg_kv_str(&pk, "code", c->items[i].code);
     }
     c->attempts++;
+    /* Sent from the loop after the commit, under the request that issued
+     * the codes (wh_service_call takes the current one). */
+    char outer[WH_LOG_MAX_REQUEST_ID + 1];
+    snprintf(outer, sizeof outer, "%s", wh_log_request() ? wh_log_request() : "");
+    wh_log_set_request(c->request_id);
     int rc = wh_buf_failed(&b)
                  ? WH_ENOMEM
                  : wh_service_call(h->svc, WH_OP_CODES_MAIL, b.data, b.len, on_reply, c);
+    wh_log_set_request(outer);
     if (b.data)
         explicit_bzero(b.data, b.cap);
     wh_buf_close(&b);
