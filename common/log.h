@@ -1,6 +1,6 @@
 /* JSON-lines logging on stderr: one object per line,
  *     {"time":"2025-01-01T09:30:00.123Z","level":"info","service":"surveys",
- *      "request_id":"01J...","msg":"surveys.create 201 2.1ms"}
+ *      "request_id":"01J...","msg":"SURVEYS_CREATE 201 2.1ms"}
  * time is the real time in UTC with milliseconds (not the WH_NOW clock),
  * request_id is present when the line belongs to a request, and every
  * string is escaped so that a line is always one valid JSON object, whatever
