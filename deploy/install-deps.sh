@@ -33,14 +33,15 @@ libsqlite3-dev node-llhttp libjansson-dev libcurl4-openssl-dev libssl-dev libqre
 # into stores from tests. wrk and nginx-light: the benchmark and its baseline.
 # procps, iproute2, curl: process control, network namespaces and HTTP probes in
 # tests and deploy/run-stack.sh. prometheus: its promtool checks /metrics and
-# deploy/prometheus/alerts.yml in the tests. clang-format: `make format`. python3-yaml: reading
+# deploy/prometheus/alerts.yml in the tests. clang-format: `make format`. chromium: the browser
+# tests of the pages (driven by npm puppeteer-core, pinned, into ~/.cache/workhealth). python3-yaml: reading
 # deploy/k8s in its test. Not from here: Node.js >= 20.19 with npm (Debian 12 ships
 # 18), with which the OpenAPI lint test installs its pinned @redocly/cli into
 # ~/.cache/workhealth on first use, and the Kubernetes manifest test its pinned
 # kubernetes-models into the build directory.
 TEST_PKGS="clang libclang-rt-14-dev clang-format python3 python3-aiosmtpd python3-icalendar python3-jsonschema libjson-c-dev
 python3-msgpack python3-yaml python3-zmq sqlite3 wrk nginx-light procps iproute2 ca-certificates curl zbar-tools
-prometheus"
+prometheus chromium fonts-dejavu-core"
 
 prog=${0##*/}
 want_runtime=0 want_build=0 want_test=0 check_only=0 list_only=0

@@ -35,12 +35,18 @@ endforeach()
 add_library(wh_fsync_fault SHARED ${CMAKE_SOURCE_DIR}/tests/fault/fsync_fault.c)
 target_link_libraries(wh_fsync_fault PRIVATE ${CMAKE_DL_LIBS})
 
-foreach(kind e2e fault deploy lint)
+foreach(kind e2e fault deploy lint browser)
   file(GLOB py_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${kind}/test_*.py)
   foreach(src ${py_tests})
     get_filename_component(name ${src} NAME_WE)
     add_test(NAME ${kind}.${name} COMMAND ${WH_PY} ${src})
-    set_tests_properties(${kind}.${name} PROPERTIES TIMEOUT 300
+    # Browser journeys start Chromium several times: more time on a busy machine.
+    if(kind STREQUAL "browser")
+      set(timeout 600)
+    else()
+      set(timeout 300)
+    endif()
+    set_tests_properties(${kind}.${name} PROPERTIES TIMEOUT ${timeout}
       ENVIRONMENT "WH_BIN_DIR=${CMAKE_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")
   endforeach()
 endforeach()

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "assets.h"
 #include "auth.h"
 #include "broker.h"
 #include "calfeed.h"
@@ -18,12 +19,17 @@
 #include "log.h"
 #include "metrics.h"
 #include "openapi.h"
+#include "pagehdr.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "scrape.h"
 #include "sweep.h"
 
+/* X-Request-Id, the page security headers and a few of a response's own. */
+#define RESPOND_MAX_HEADERS 16
+
 struct gateway {
+    assets_t *assets; /* the pages' static files, served under /assets/ */
     uv_loop_t *loop;
     wh_config_t cfg;
     wh_store_t *store;
@@ -57,10 +63,10 @@ static void respond(gateway_t *gw, wh_http_req_t *req, int route, const char *re
                     int status, const char *ctype, const wh_http_header_t *extra, size_t n_extra,
                     const char *body, size_t len)
 {
-    wh_http_header_t h[4];
+    wh_http_header_t h[RESPOND_MAX_HEADERS];
     size_t n = 0;
     h[n++] = (wh_http_header_t){"X-Request-Id", request_id};
-    for (size_t i = 0; i < n_extra && n < 4; i++)
+    for (size_t i = 0; i < n_extra && n < RESPOND_MAX_HEADERS; i++)
         h[n++] = extra[i];
     double secs = (double)(uv_hrtime() - req->started_ns) / 1e9;
     metrics_observe(gw->metrics, route, status, secs);
@@ -73,6 +79,7 @@ static void respond(gateway_t *gw, wh_http_req_t *req, int route, const char *re
                            : route == METRIC_ROUTE_HEALTHZ ? "/healthz"
                            : route == METRIC_ROUTE_READYZ  ? "/readyz"
                            : route == METRIC_ROUTE_METRICS ? "/metrics"
+                           : route == METRIC_ROUTE_ASSETS  ? "/assets/{name}"
                                                            : "(no route)";
         wh_log(level, request_id, "%s %s %d %.1fms", req->method, what, status, secs * 1e3);
     }
@@ -311,6 +318,22 @@ static void on_scraped(void *ud, const wh_buf_t *services)
     }
 }
 
+/* GET /assets/{name}: a static file of the pages, with the page security
+ * headers; revalidated by ETag on every use, so a new release shows at once. */
+static void serve_asset(gateway_t *gw, wh_http_req_t *req, const char *rid)
+{
+    const asset_t *a = assets_find(gw->assets, req->path + strlen(ASSETS_PREFIX));
+    if (!a) {
+        problem(gw, req, METRIC_ROUTE_ASSETS, rid, 404, "not-found", "no such file", NULL, 0);
+        return;
+    }
+    const wh_http_header_t h[] = {
+        WH_PAGE_HEADERS, {"ETag", a->etag}, {"Cache-Control", "no-cache"}};
+    bool same = req->if_none_match && strcmp(req->if_none_match, a->etag) == 0;
+    respond(gw, req, METRIC_ROUTE_ASSETS, rid, same ? 304 : 200, a->content_type, h,
+            sizeof h / sizeof h[0], same ? NULL : a->data, same ? 0 : a->len);
+}
+
 /* /healthz, /readyz and /metrics: the orchestrator's endpoints, not operations of ops.h. */
 static void serve_orchestrator(gateway_t *gw, wh_http_req_t *req, const char *rid)
 {
@@ -368,6 +391,10 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     if (get && (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/readyz") == 0 ||
                 strcmp(req->path, "/metrics") == 0)) {
         serve_orchestrator(gw, req, rid);
+        return;
+    }
+    if (get && strncmp(req->path, ASSETS_PREFIX, strlen(ASSETS_PREFIX)) == 0) {
+        serve_asset(gw, req, rid);
         return;
     }
     route_match_t *m = malloc(sizeof *m);
@@ -590,6 +617,12 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
         goto fail_auth;
     if (!(gw->metrics = metrics_new()))
         goto fail_auth;
+    char why[256 + WH_PATH_MAX];
+    if (assets_load(getenv("WH_PAGES_DIR"), &gw->assets, why, sizeof why) != 0) {
+        wh_log_error("cannot load the pages: %s", why);
+        rc = WH_EIO;
+        goto fail_broker;
+    }
     if (sweep_start(loop, gw->store, &gw->local, &gw->sweep) != 0 ||
         broker_new_cfg(loop, cfg, &gw->broker) != 0)
         goto fail_broker;
@@ -618,6 +651,7 @@ fail_http:
 fail_broker:
     sweep_stop(&gw->sweep);
     metrics_destroy(&gw->metrics);
+    assets_free(&gw->assets);
 fail_auth:
     ratelimit_destroy(&gw->ratelimit);
     wh_buf_close(&gw->openapi);
@@ -639,6 +673,7 @@ void gateway_destroy(gateway_t **gw_p)
     sweep_stop(&gw->sweep);
     auth_cache_clear();
     metrics_destroy(&gw->metrics);
+    assets_free(&gw->assets);
     ratelimit_destroy(&gw->ratelimit);
     wh_buf_close(&gw->openapi);
     wh_store_destroy(&gw->store);

@@ -73,10 +73,16 @@ enum {
     H_IDEMPOTENCY_KEY,
     H_REQUEST_ID,
     H_ACCEPT,
+    H_IF_NONE_MATCH,
+    H_COOKIE,
+    H_ORIGIN,
+    H_SEC_FETCH_SITE,
+    H_ACCEPT_LANGUAGE,
     H_NAMED
 };
 static const char *const named_headers[H_NAMED] = {
-    "authorization", "content-type", "if-match", "idempotency-key", "x-request-id", "accept",
+    "authorization", "content-type", "if-match", "idempotency-key", "x-request-id",    "accept",
+    "if-none-match", "cookie",       "origin",   "sec-fetch-site",  "accept-language",
 };
 
 typedef struct wh_http_conn conn_t;
@@ -789,8 +795,10 @@ static void hand_over(conn_t *c)
     }
     r->pub.path = url;
     const char **fields[H_NAMED] = {
-        &r->pub.authorization,   &r->pub.content_type, &r->pub.if_match,
-        &r->pub.idempotency_key, &r->pub.request_id,   &r->pub.accept,
+        &r->pub.authorization,   &r->pub.content_type,    &r->pub.if_match,
+        &r->pub.idempotency_key, &r->pub.request_id,      &r->pub.accept,
+        &r->pub.if_none_match,   &r->pub.cookie,          &r->pub.origin,
+        &r->pub.sec_fetch_site,  &r->pub.accept_language,
     };
     for (int i = 0; i < H_NAMED; i++)
         *fields[i] = r->hdr_off[i] ? r->strs.data + r->hdr_off[i] - 1 : NULL;

@@ -78,6 +78,11 @@ struct wh_http_req {
     const char *idempotency_key;
     const char *request_id; /* X-Request-Id */
     const char *accept;
+    const char *if_none_match;
+    const char *cookie; /* the first Cookie header (pages' session) */
+    const char *origin;
+    const char *sec_fetch_site;
+    const char *accept_language;
     char peer[48];       /* remote address as text, for rate limits and logs */
     uint64_t started_ns; /* uv_hrtime() when the first byte arrived */
     void *user;          /* free for the handler */

@@ -45,6 +45,8 @@ static const char *route_name(int r)
         return "readyz";
     case METRIC_ROUTE_METRICS:
         return "metrics";
+    case METRIC_ROUTE_ASSETS:
+        return "assets";
     case METRIC_ROUTE_UNMATCHED:
         return "unmatched";
     }
