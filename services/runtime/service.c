@@ -291,7 +291,9 @@ static void on_housekeeping(uv_timer_t *t)
 
 /* One line per request handled, under its request id: the operation's
  * name, the status and the time it took here (not the path, parameters or
- * body). A scrape of the service's figures is routine: debug only. */
+ * body). The status is the handler's: should the batch's commit fail, the
+ * line saying so follows and the client gets 503. A scrape of the
+ * service's figures is routine: debug only. */
 static void log_request(wh_service_t *s, const wh_request_t *req, double ms)
 {
     int status = s->reply.status;
