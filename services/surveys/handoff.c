@@ -258,13 +258,20 @@ static bool committed(handoff_t *h, const struct chunk *c)
     return found;
 }
 
+/* The request that issued a chunk's codes, for its lines; NULL if none. */
+static const char *chunk_request(const struct chunk *c)
+{
+    return c->request_id[0] ? c->request_id : NULL;
+}
+
 /* Deletes the codes of a chunk that never reached anybody and lowers the
  * counts by as many as were still there. */
 static void withdraw(handoff_t *h, struct chunk *c, int status)
 {
     if (wh_store_begin(h->store) != 0) {
-        wh_log_error("survey %s: %zu e-mailed codes could not be handed over nor withdrawn",
-                     c->survey_id, c->n);
+        wh_log(WH_LOG_ERROR, chunk_request(c),
+               "survey %s: %zu e-mailed codes could not be handed over nor withdrawn", c->survey_id,
+               c->n);
         return;
     }
     int64_t gone = 0;
@@ -290,13 +297,15 @@ static void withdraw(handoff_t *h, struct chunk *c, int status)
     }
     if (!st || !ok || wh_store_commit(h->store) != 0) {
         wh_store_rollback(h->store);
-        wh_log_error("survey %s: %zu e-mailed codes could not be handed over nor withdrawn",
-                     c->survey_id, c->n);
+        wh_log(WH_LOG_ERROR, chunk_request(c),
+               "survey %s: %zu e-mailed codes could not be handed over nor withdrawn", c->survey_id,
+               c->n);
         return;
     }
-    wh_log_warn("survey %s: %lld e-mailed codes withdrawn: the notifications service did not "
-                "take them (%d)",
-                c->survey_id, (long long)gone, status);
+    wh_log(WH_LOG_WARN, chunk_request(c),
+           "survey %s: %lld e-mailed codes withdrawn: the notifications service did not "
+           "take them (%d)",
+           c->survey_id, (long long)gone, status);
 }
 
 static void on_reply(void *ud, int status, const msgpack_object *body)
