@@ -36,9 +36,36 @@ set -u
 prog=${0##*/}
 SERVICES=(agreements surveys screening notifications)
 
-say() { printf '%s: %s\n' "$prog" "$*" >&2; }
+# Its own lines are JSON like those of the processes it runs, with
+# "service":"run-stack" (docs/ARCHITECTURE.md, "Logs"): time in UTC with
+# milliseconds, level, service, msg.
+log_line() {
+    local level=$1 msg t c out='' i
+    shift
+    msg="$*"
+    t=${EPOCHREALTIME/[.,]/}
+    msg=${msg//\\/\\\\}
+    msg=${msg//\"/\\\"}
+    msg=${msg//$'\n'/\\n}
+    msg=${msg//$'\r'/\\r}
+    msg=${msg//$'\t'/\\t}
+    if [[ $msg == *[[:cntrl:]]* ]]; then
+        for ((i = 0; i < ${#msg}; i++)); do
+            c=${msg:i:1}
+            if [[ $c == [[:cntrl:]] ]]; then
+                printf -v c '\\u%04x' "'$c"
+            fi
+            out+=$c
+        done
+        msg=$out
+    fi
+    TZ=UTC printf '{"time":"%(%Y-%m-%dT%H:%M:%S)T.%03dZ","level":"%s","service":"run-stack","msg":"%s"}\n' \
+        $((t / 1000000)) $((t / 1000 % 1000)) "$level" "$msg" >&2
+}
+say() { log_line info "$*"; }
+warn() { log_line warn "$*"; }
 die() {
-    say "$*"
+    log_line error "$*"
     exit 1
 }
 
@@ -82,7 +109,7 @@ mkdir -p -- "$WH_DATA_DIR" || die "cannot create WH_DATA_DIR '$WH_DATA_DIR'"
 WH_DATA_DIR=$(cd "$WH_DATA_DIR" && pwd)
 if [ -n "$(find "$WH_DATA_DIR" -maxdepth 0 -perm /077)" ]; then
     chmod 0700 "$WH_DATA_DIR" 2>/dev/null ||
-        say "warning: $WH_DATA_DIR is accessible to other users and cannot be made private"
+        warn "$WH_DATA_DIR is accessible to other users and cannot be made private"
 fi
 
 # Per process name (gateway, agreements, ...):
@@ -130,7 +157,7 @@ kill_left() {
     local pid
     for pid in "$@"; do
         if alive "$pid"; then
-            say "${name_of[$pid]:-pid $pid} (pid $pid) did not stop; sending SIGKILL"
+            warn "${name_of[$pid]:-pid $pid} (pid $pid) did not stop; sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null
             # Reap it here, where bash's own "Killed" notice can be silenced.
             wait "$pid" 2>/dev/null
@@ -202,7 +229,7 @@ wait_for_gateway() {
     while [ $stopping -eq 0 ] && alive "${pid_of[gateway]}"; do
         curl -fsS -o /dev/null --max-time 1 "http://$host:$port/healthz" 2>/dev/null && return 0
         if [ $SECONDS -ge $deadline ]; then
-            say "warning: gateway not answering http://$host:$port/healthz after ${start_wait}s; starting the services anyway"
+            warn "gateway not answering http://$host:$port/healthz after ${start_wait}s; starting the services anyway"
             return 0
         fi
         sleep 0.2
@@ -227,7 +254,7 @@ on_exit() {
     kept+=("$now")
     crashes[$name]="${kept[*]}"
     if [ ${#kept[@]} -ge "$crash_limit" ]; then
-        say "wh-$name (pid ${pid_of[$name]}) $how after $(secs "$ran") s;" \
+        log_line error "wh-$name (pid ${pid_of[$name]}) $how after $(secs "$ran") s;" \
             "crash loop: ${#kept[@]} exits within ${crash_window} s; stopping the stack"
         status=1
         stopping=1
@@ -237,7 +264,7 @@ on_exit() {
         delay_of[$name]=$delay_first
     fi
     delay=${delay_of[$name]:-$delay_first}
-    say "wh-$name (pid ${pid_of[$name]}) $how after $(secs "$ran") s;" \
+    warn "wh-$name (pid ${pid_of[$name]}) $how after $(secs "$ran") s;" \
         "restarting it in $(secs "$delay") s (exit ${#kept[@]} of $crash_limit allowed within ${crash_window} s)"
     delay_of[$name]=$((delay * 2 > delay_max ? delay_max : delay * 2))
     # The delay is a child like the processes, so that `wait -n` below
@@ -276,7 +303,7 @@ while [ $stopping -eq 0 ]; do
         # happen, since a timer runs whenever a process is down; never spin
         # on it).
         [ $rc -eq 127 ] || continue
-        say "no process of the stack is left"
+        log_line error "no process of the stack is left"
         status=1
         break
     fi
@@ -301,7 +328,7 @@ done
 trap - EXIT
 stop_all
 if [ $status -ne 0 ]; then
-    say "stopped after a failure"
+    log_line error "stopped after a failure"
 else
     say "stopped"
 fi

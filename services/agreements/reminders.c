@@ -161,6 +161,15 @@ static int record(wh_store_t *store, const agr_t *a, const agr_item_t *it, bool 
     wh_stmt_bind_text(st, 8, now);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : WH_ESTORE;
     sqlite3_reset(st);
+    if (rc == 0) {
+        /* One line per reminder sent or skipped (superseded by a later
+         * one, rules.h); the event id leads to the deliveries of a sent one. */
+        char due[WH_DATE_LEN];
+        wh_date_format(it->due_on, due);
+        wh_log_info("reminder %s: agreement=%s rule=%s days_before=%d due=%s event=%s",
+                    sent ? "sent" : "skipped", a->id, agr_item_names[it->kind], it->days_before,
+                    due, event_id ? event_id : "-");
+    }
     return rc;
 }
 

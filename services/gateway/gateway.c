@@ -372,7 +372,11 @@ static void serve_orchestrator(gateway_t *gw, wh_http_req_t *req, const char *ri
     wh_buf_close(&b);
 }
 
-static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
+_Static_assert(GATEWAY_MAX_REQUEST_ID <= WH_ENV_MAX_ID &&
+                   GATEWAY_MAX_REQUEST_ID <= WH_LOG_MAX_REQUEST_ID,
+               "a client's request id travels in the envelope and is logged whole");
+
+static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
 {
     gateway_t *gw = ud;
     char rid[GATEWAY_MAX_REQUEST_ID + 1];
@@ -380,6 +384,8 @@ static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
         snprintf(rid, sizeof rid, "%s", req->request_id);
     else
         wh_id_new(rid);
+    /* Whatever the gateway logs while it handles the request names it. */
+    wh_log_set_request(rid);
 
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     if (get && (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/readyz") == 0 ||
@@ -532,6 +538,12 @@ done_body:
 done:
     auth_principal_close(&pr);
     free(m);
+}
+
+static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
+{
+    handle_request(srv, req, ud);
+    wh_log_set_request(NULL);
 }
 
 static void openapi_get(wh_ctx_t *c)

@@ -54,6 +54,7 @@ struct survey {
     int refs;
     char id[WH_ID_LEN + 1];
     char org_id[WH_ID_LEN + 1];
+    char request_id[WH_LOG_MAX_REQUEST_ID + 1]; /* the request that issued the codes */
     char *title;
     int n_langs;
     int langs[3];
@@ -66,6 +67,7 @@ struct job {
     char code[CODES_MAIL_MAX_CODE + 1];
     int attempts;
     int64_t next_ms;
+    uint64_t started_ns; /* of the attempt, for its log line */
     CURL *easy;
     struct curl_slist *rcpt;
     wh_buf_t payload;
@@ -200,14 +202,24 @@ static void on_done(void *ud, CURL *easy, CURLcode rc)
     j->easy = NULL;
     curl_slist_free_all(j->rcpt);
     j->rcpt = NULL;
+    bool failed = v.kind == VERDICT_FAIL ||
+                  (v.kind != VERDICT_DELIVERED && j->attempts >= CODES_MAIL_MAX_ATTEMPTS);
+    /* One line per attempt, under the request that issued the codes: the
+     * survey and the outcome only, never the address (not even masked, as
+     * the engine's lines have it: these addresses are forgotten) nor the
+     * code. */
+    wh_log(failed ? WH_LOG_WARN : WH_LOG_INFO, j->sv->request_id[0] ? j->sv->request_id : NULL,
+           "code mail attempt: survey=%s attempt=%d outcome=%s smtp_code=%ld duration_ms=%.0f "
+           "status=%s",
+           j->sv->id, j->attempts, v.outcome, code, (double)(uv_hrtime() - j->started_ns) / 1e6,
+           v.kind == VERDICT_DELIVERED ? "delivered"
+           : failed                    ? "failed"
+                                       : "pending");
     if (v.kind == VERDICT_DELIVERED) {
         M.sent++;
         job_free(j);
-    } else if (v.kind == VERDICT_FAIL || j->attempts >= CODES_MAIL_MAX_ATTEMPTS) {
+    } else if (failed) {
         M.failed++;
-        /* The survey and the outcome only: never the address. */
-        wh_log_warn("survey %s: a participation code mail failed after %d attempts (%s %ld)",
-                    j->sv->id, j->attempts, v.outcome, code);
         job_free(j);
     } else {
         uint32_t r;
@@ -282,6 +294,7 @@ static int start(struct job *j)
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
     j->attempts++;
+    j->started_ns = uv_hrtime();
     return wh_http_client_add(M.http, c, on_done, j);
 }
 
@@ -315,7 +328,8 @@ static void pump(void)
         j->next = NULL;
         if (start(j) != 0) {
             M.failed++;
-            wh_log_error("survey %s: a participation code mail could not be built", j->sv->id);
+            wh_log(WH_LOG_ERROR, j->sv->request_id[0] ? j->sv->request_id : NULL,
+                   "survey %s: a participation code mail could not be built", j->sv->id);
             job_free(j);
             continue;
         }
@@ -401,6 +415,7 @@ void codes_mail_accept(wh_ctx_t *c)
     sv->title = t;
     snprintf(sv->id, sizeof sv->id, "%.*s", (int)id.n, id.p);
     snprintf(sv->org_id, sizeof sv->org_id, "%.*s", (int)org.n, org.p);
+    snprintf(sv->request_id, sizeof sv->request_id, "%s", c->req->id);
     memcpy(sv->langs, lang_idx, sizeof lang_idx);
     sv->n_langs = n_langs;
     sv->refs = 1;

@@ -34,7 +34,8 @@ static const char SQL_NEXT_DUE[] =
     " WHERE status = 'pending' AND next_ms > ?1 AND (?2 OR channel = 'webhook')";
 static const char SQL_LOAD[] =
     "SELECT d.id, d.channel, d.target, d.language, d.round, e.type, e.org_id, e.occurred_at,"
-    " e.data, s.secret FROM deliveries d JOIN events e ON e.id = d.event_id"
+    " e.data, s.secret, d.subscription_id, e.request_id, e.id"
+    " FROM deliveries d JOIN events e ON e.id = d.event_id"
     " LEFT JOIN subscriptions s ON s.id = d.subscription_id"
     " WHERE d.seq = ?1 AND d.status = 'pending'";
 static const char SQL_ATTEMPT_INSERT[] =
@@ -71,6 +72,13 @@ struct job {
     mail_upload_t upload;       /* e-mail bytes handed to curl */
     webhook_transfer_t webhook; /* a webhook's transfer state */
     int64_t started_ms;
+    uint64_t started_ns; /* for the attempt's duration in the log */
+    /* For the log line of each attempt: the subscription (empty for a
+     * contact's mail), the event and the request that emitted it. */
+    char subscription[WH_ID_LEN + 1];
+    char event[WH_ID_LEN + 1];
+    char request_id[WH_LOG_MAX_REQUEST_ID + 1];
+    char event_type[64];
     CURL *easy;
     struct curl_slist *headers;
 };
@@ -286,6 +294,50 @@ static void job_free(struct job *j)
 
 static void schedule_flush(engine_t *e);
 
+/* An address as the log shows it: the first character of its local part
+ * and of its domain, and the domain's last label ("j***@e***.org"), never
+ * the whole address. */
+static void mask_address(const char *addr, char *out, size_t cap)
+{
+    const char *at = strrchr(addr, '@');
+    if (!at || at == addr || !at[1]) {
+        snprintf(out, cap, "***");
+        return;
+    }
+    const char *tld = strrchr(at + 1, '.');
+    snprintf(out, cap, "%c***@%c***%s", addr[0], at[1], tld && tld[1] ? tld : "");
+}
+
+/* One line per attempt (or giving up before one), under the request that
+ * emitted the event: which delivery, channel and subscription, the attempt
+ * in its schedule, the outcome with the HTTP status or SMTP code, how long
+ * it took and what happens next. The receiver is named by its host (a
+ * webhook) or a masked address (e-mail): never a URL's path or query, a
+ * secret, a whole address or anything of the message. */
+static void log_attempt(const struct job *j, const struct outcome *o)
+{
+    int level = o->status[0] == 'f' ? WH_LOG_WARN : WH_LOG_INFO;
+    if (!wh_log_enabled(level))
+        return;
+    char to[SUB_MAX_HOST + 16];
+    if (j->email && j->target)
+        mask_address(j->target, to, sizeof to);
+    else
+        snprintf(to, sizeof to, "%s", j->h ? j->h->key : "?");
+    char next[64] = "";
+    if (o->status[0] == 'p')
+        snprintf(next, sizeof next, " next_in_ms=%lld",
+                 (long long)(o->next_ms - wh_clock_now_ms()));
+    double ms = j->started_ns ? (double)(uv_hrtime() - j->started_ns) / 1e6 : 0;
+    wh_log(level, j->request_id[0] ? j->request_id : NULL,
+           "delivery attempt: delivery=%s channel=%s subscription=%s event=%s type=%s to=%s "
+           "attempt=%d outcome=%s %s=%ld duration_ms=%.0f status=%s%s",
+           j->id, j->email ? "email" : "webhook", j->subscription[0] ? j->subscription : "-",
+           j->event[0] ? j->event : "-", j->event_type[0] ? j->event_type : "-", to, o->round,
+           o->outcome, j->email ? "smtp_code" : "http_status",
+           j->email ? o->smtp_status : o->http_status, ms, o->status, next);
+}
+
 /* Records the outcome of an attempt (or of giving up before one). */
 static void record(engine_t *e, struct job *j, verdict_t v, long http_status, long smtp_status)
 {
@@ -316,12 +368,7 @@ static void record(engine_t *e, struct job *j, verdict_t v, long http_status, lo
         o->status = "pending";
         o->next_ms = wh_clock_now_ms() + delay;
     }
-    if (o->status[0] == 'f')
-        wh_log_warn("delivery %s failed after %d attempts (last: %s)", j->id, o->round, v.outcome);
-    else if (o->status[0] == 'p')
-        wh_log_info("delivery %s attempt %d: %s %ld; next in %lld ms", j->id, o->round, v.outcome,
-                    http_status ? http_status : smtp_status,
-                    (long long)(o->next_ms - wh_clock_now_ms()));
+    log_attempt(j, o);
     schedule_flush(e);
 }
 
@@ -348,7 +395,8 @@ static void on_done(void *ud, CURL *easy, CURLcode rc)
     verdict_t v = j->email ? schedule_judge_smtp(rc, code)
                            : schedule_judge_http(rc, code, (int64_t)retry_after);
     if (rc != CURLE_OK && v.kind != VERDICT_DELIVERED)
-        wh_log_debug("delivery %s: %s", j->id, curl_easy_strerror(rc));
+        wh_log(WH_LOG_DEBUG, j->request_id[0] ? j->request_id : NULL, "delivery %s: %s", j->id,
+               curl_easy_strerror(rc));
     record(e, j, v, j->email ? 0 : code, j->email ? code : 0);
     job_free(j);
     if (!e->stopping)
@@ -373,6 +421,7 @@ static int start_mail(engine_t *e, struct job *j)
 static void start(engine_t *e, struct job *j)
 {
     j->started_ms = wh_clock_now_ms();
+    j->started_ns = uv_hrtime();
     j->easy = curl_easy_init();
     int rc = j->easy ? 0 : WH_ENOMEM;
     if (rc == 0) {
@@ -448,6 +497,10 @@ static struct job *load(engine_t *e, int64_t seq, struct host *h)
     const char *occurred = (const char *)sqlite3_column_text(st, 7);
     const char *secret = (const char *)sqlite3_column_text(st, 9);
     j->secret = secret ? strdup(secret) : NULL;
+    wh_stmt_col_copy(st, 10, j->subscription, sizeof j->subscription);
+    wh_stmt_col_copy(st, 11, j->request_id, sizeof j->request_id);
+    wh_stmt_col_copy(st, 12, j->event, sizeof j->event);
+    snprintf(j->event_type, sizeof j->event_type, "%s", type ? type : "");
     wh_buf_init(&j->payload);
     wh_msg_t m;
     int rc = wh_msg_decode(sqlite3_column_blob(st, 8), (size_t)sqlite3_column_bytes(st, 8), &m);
@@ -471,8 +524,10 @@ static struct job *load(engine_t *e, int64_t seq, struct host *h)
     if (rc == 0 && !j->target)
         rc = WH_ENOMEM;
     if (rc != 0) {
-        wh_log_error("delivery %s (%s): cannot build the message: %s", j->id, type,
-                     wh_strerror(rc));
+        /* (type's text went with the statement's reset: the copy.) */
+        wh_log(WH_LOG_ERROR, j->request_id[0] ? j->request_id : NULL,
+               "delivery %s (%s): cannot build the message: %s", j->id, j->event_type,
+               wh_strerror(rc));
         claim(e, seq);
         record(e, j, (verdict_t){VERDICT_FAIL, why, 0}, 0, 0);
         job_free(j);

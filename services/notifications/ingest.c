@@ -11,8 +11,8 @@
 #include "inbox.h"
 
 static const char SQL_EVENT_INSERT[] =
-    "INSERT INTO events(id, type, org_id, occurred_at, data, received_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO events(id, type, org_id, occurred_at, data, received_at, request_id)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 static const char *const event_fields[] = {"id", "type", "org_id", "occurred_at", "data", NULL};
 static const char *const languages[] = {"de", "en", "sv", NULL};
@@ -117,6 +117,8 @@ void events_ingest(wh_ctx_t *c)
     wh_stmt_bind_text(st, 4, when);
     sqlite3_bind_blob(st, 5, raw.data, (int)raw.len, SQLITE_TRANSIENT);
     wh_stmt_bind_text(st, 6, now);
+    /* The producer sends an event under the request that emitted it. */
+    wh_stmt_bind_text(st, 7, c->req->id);
     if (sqlite3_step(st) != SQLITE_DONE)
         wh_reply_problem(c->rep, 503, "store-unavailable", "the event could not be stored");
     else if (deliveries_create(c->store, id, type, org, et, data) != 0)

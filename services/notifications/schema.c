@@ -73,6 +73,9 @@ const char *const notifications_migrations[] = {
     " http_status INTEGER,"
     " smtp_status INTEGER,"
     " PRIMARY KEY (delivery_seq, n)) WITHOUT ROWID;",
+    /* 4: the request that emitted an event, where one did, so that the log
+     * lines of its deliveries name it. */
+    "ALTER TABLE events ADD COLUMN request_id TEXT;",
 };
 const int notifications_n_migrations =
     sizeof notifications_migrations / sizeof notifications_migrations[0];

@@ -1,5 +1,6 @@
 #include "outbox.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +10,10 @@
 #include "log.h"
 
 /* seq orders events; next_ms = 0 means "not yet sent by this process or due
- * now", > 0 the earliest time of the next attempt. state 1 = rejected. */
+ * now", > 0 the earliest time of the next attempt. state 1 = rejected.
+ * request_id is the request that emitted the event (NULL from a job): the
+ * relay sends the event under it, so that the consumer's lines, and the
+ * deliveries made from it, name the request an operator is following. */
 static const char SQL_OUTBOX_SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS wh_outbox ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -21,13 +25,19 @@ static const char SQL_OUTBOX_SCHEMA[] =
     " attempts INTEGER NOT NULL DEFAULT 0,"
     " next_ms INTEGER NOT NULL DEFAULT 0,"
     " state INTEGER NOT NULL DEFAULT 0,"
-    " last_status INTEGER);"
+    " last_status INTEGER,"
+    " request_id TEXT);"
     "CREATE INDEX IF NOT EXISTS wh_outbox_due ON wh_outbox(state, next_ms, seq);";
+/* Stores made before request ids were kept get the column. */
+static const char SQL_OUTBOX_HAS_REQUEST_ID[] =
+    "SELECT count(*) FROM pragma_table_info('wh_outbox') WHERE name = 'request_id'";
+static const char SQL_OUTBOX_ADD_REQUEST_ID[] = "ALTER TABLE wh_outbox ADD COLUMN request_id TEXT";
 static const char SQL_OUTBOX_INSERT[] =
-    "INSERT INTO wh_outbox(id, type, org_id, occurred_at, data) VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO wh_outbox(id, type, org_id, occurred_at, data, request_id)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 /* New events (beyond what this process has sent) and failed ones now due. */
 static const char SQL_OUTBOX_DUE[] =
-    "SELECT seq, id, type, org_id, occurred_at, data FROM wh_outbox"
+    "SELECT seq, id, type, org_id, occurred_at, data, request_id FROM wh_outbox"
     " WHERE state = 0 AND ((next_ms = 0 AND seq > ?1) OR (next_ms > 0 AND next_ms <= ?2))"
     " ORDER BY seq LIMIT ?3";
 static const char SQL_OUTBOX_ACK[] = "DELETE FROM wh_outbox WHERE seq = ?1";
@@ -67,7 +77,15 @@ struct wh_outbox {
 
 int wh_outbox_init_store(wh_store_t *store)
 {
-    return wh_store_exec(store, SQL_OUTBOX_SCHEMA);
+    int rc = wh_store_exec(store, SQL_OUTBOX_SCHEMA);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_OUTBOX_HAS_REQUEST_ID);
+    if (!st)
+        return WH_ESTORE;
+    bool has = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_reset(st);
+    return has ? 0 : wh_store_exec(store, SQL_OUTBOX_ADD_REQUEST_ID);
 }
 
 int wh_outbox_emit(wh_store_t *store, const char *type, const char *org_id, const char *data,
@@ -88,6 +106,7 @@ int wh_outbox_emit(wh_store_t *store, const char *type, const char *org_id, cons
         sqlite3_bind_blob(st, 5, data, (int)data_len, SQLITE_TRANSIENT);
     else
         sqlite3_bind_blob(st, 5, &empty_map, 1, SQLITE_STATIC);
+    wh_stmt_bind_text(st, 6, wh_log_request());
     if (sqlite3_step(st) != SQLITE_DONE)
         return WH_ESTORE;
     if (id_out)
@@ -208,7 +227,14 @@ static void relay(wh_outbox_t *ob)
             wh_msg_pack_str(&pk, "data");
             wh_buf_append(&ev, sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5));
             struct inflight *f = malloc(sizeof *f);
+            /* Sent under the request that emitted it (wh_service_call takes
+             * the current one), or a new id when none did. */
+            char origin[WH_LOG_MAX_REQUEST_ID + 1], outer[WH_LOG_MAX_REQUEST_ID + 1];
+            snprintf(outer, sizeof outer, "%s", wh_log_request() ? wh_log_request() : "");
+            wh_stmt_col_copy(st, 6, origin, sizeof origin);
+            wh_log_set_request(origin);
             int rc = f ? wh_service_call(ob->svc, ob->op, ev.data, ev.len, on_reply, f) : WH_ENOMEM;
+            wh_log_set_request(outer);
             wh_buf_close(&ev);
             if (rc != 0) {
                 free(f);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,8 @@
 #include "id.h"
 #include "log.h"
 #include "zsock.h"
+
+_Static_assert(WH_LOG_MAX_REQUEST_ID >= WH_ENV_MAX_ID, "a request id is logged whole");
 
 struct pending {
     char corr[8];
@@ -175,8 +178,13 @@ int wh_service_call(wh_service_t *s, int op, const char *body, size_t body_len, 
     c->deadline = uv_now(&s->loop) + WH_SERVICE_CALL_TIMEOUT_MS;
     c->fn = fn;
     c->ud = ud;
-    char rid[WH_ID_LEN + 1];
-    wh_id_new(rid);
+    /* A call made while handling a request goes under that request's id,
+     * so that the other service's lines name it too. */
+    char rid[WH_ENV_MAX_ID + 1];
+    if (wh_log_request())
+        snprintf(rid, sizeof rid, "%s", wh_log_request());
+    else
+        wh_id_new(rid);
     wh_buf_t env;
     wh_buf_init(&env);
     wh_request_pack(&env, &(wh_request_out_t){.op = op,
@@ -281,6 +289,23 @@ static void on_housekeeping(uv_timer_t *t)
     }
 }
 
+/* One line per request handled, under its request id: the operation's
+ * name, the status and the time it took here (not the path, parameters or
+ * body). The status is the handler's: should the batch's commit fail, the
+ * line saying so follows and the client gets 503. A scrape of the
+ * service's figures is routine: debug only. */
+static void log_request(wh_service_t *s, const wh_request_t *req, double ms)
+{
+    int status = s->reply.status;
+    int level = status >= 500                           ? WH_LOG_ERROR
+                : req->op == wh_figures_op(s->def->svc) ? WH_LOG_DEBUG
+                                                        : WH_LOG_INFO;
+    if (status >= 500)
+        wh_log(level, NULL, "%s %d %.1fms: %s", wh_ops[req->op].name, status, ms, s->reply.detail);
+    else
+        wh_log(level, NULL, "%s %d %.1fms", wh_ops[req->op].name, status, ms);
+}
+
 /* Runs the first requests of batch[0..n) in one transaction and answers
  * them after the commit; returns how many it ran. It stops taking more once
  * the transaction has run for WH_SERVICE_BATCH_MS, so that a burst of slow
@@ -309,6 +334,9 @@ static int run_batch(wh_service_t *s, struct pending *batch, int n)
             wh_reply_pack(&s->reply, "", &s->out);
             continue;
         }
+        /* Every line written while this request runs names it. */
+        wh_log_set_request(p->req.id);
+        uint64_t req_ns = uv_hrtime();
         if (!began) {
             wh_reply_problem(&s->reply, 503, "store-unavailable", "the store is busy");
         } else if ((int64_t)(now - p->received_ms) > p->req.deadline_ms) {
@@ -328,9 +356,8 @@ static int run_batch(wh_service_t *s, struct pending *batch, int n)
                              "the answer is over the size a reply may carry");
             wh_reply_pack(&s->reply, p->req.id, &s->out);
         }
-        if (s->reply.status >= 500)
-            wh_log(WH_LOG_ERROR, p->req.id, "%s: %d %s", wh_ops[p->req.op].name, s->reply.status,
-                   s->reply.detail);
+        log_request(s, &p->req, (double)(uv_hrtime() - req_ns) / 1e6);
+        wh_log_set_request(NULL);
         /* A long batch (hundreds of large reads) keeps the loop from its
          * heartbeat timer; without a sign of life the broker would drop
          * this instance, and every request in flight with it, for being

@@ -30,7 +30,8 @@ struct chunk {
     char survey_id[WH_ID_LEN + 1];
     char org_id[WH_ID_LEN + 1];
     char unit[DEF_MAX_KEY + 1];
-    char langs[16]; /* "de,en,sv" */
+    char langs[16];                             /* "de,en,sv" */
+    char request_id[WH_LOG_MAX_REQUEST_ID + 1]; /* the request that issued the codes */
     char *title;
     size_t n;
     struct item items[HANDOFF_CHUNK];
@@ -141,6 +142,8 @@ static struct chunk *chunk_new(const handoff_batch_t *b, const char *survey_id, 
     snprintf(c->org_id, sizeof c->org_id, "%s", org_id);
     snprintf(c->unit, sizeof c->unit, "%s", unit);
     snprintf(c->langs, sizeof c->langs, "%s", langs);
+    /* The handler's request: the chunk is handed over under it. */
+    snprintf(c->request_id, sizeof c->request_id, "%s", wh_log_request() ? wh_log_request() : "");
     return c;
 }
 
@@ -255,13 +258,20 @@ static bool committed(handoff_t *h, const struct chunk *c)
     return found;
 }
 
+/* The request that issued a chunk's codes, for its lines; NULL if none. */
+static const char *chunk_request(const struct chunk *c)
+{
+    return c->request_id[0] ? c->request_id : NULL;
+}
+
 /* Deletes the codes of a chunk that never reached anybody and lowers the
  * counts by as many as were still there. */
 static void withdraw(handoff_t *h, struct chunk *c, int status)
 {
     if (wh_store_begin(h->store) != 0) {
-        wh_log_error("survey %s: %zu e-mailed codes could not be handed over nor withdrawn",
-                     c->survey_id, c->n);
+        wh_log(WH_LOG_ERROR, chunk_request(c),
+               "survey %s: %zu e-mailed codes could not be handed over nor withdrawn", c->survey_id,
+               c->n);
         return;
     }
     int64_t gone = 0;
@@ -287,13 +297,15 @@ static void withdraw(handoff_t *h, struct chunk *c, int status)
     }
     if (!st || !ok || wh_store_commit(h->store) != 0) {
         wh_store_rollback(h->store);
-        wh_log_error("survey %s: %zu e-mailed codes could not be handed over nor withdrawn",
-                     c->survey_id, c->n);
+        wh_log(WH_LOG_ERROR, chunk_request(c),
+               "survey %s: %zu e-mailed codes could not be handed over nor withdrawn", c->survey_id,
+               c->n);
         return;
     }
-    wh_log_warn("survey %s: %lld e-mailed codes withdrawn: the notifications service did not "
-                "take them (%d)",
-                c->survey_id, (long long)gone, status);
+    wh_log(WH_LOG_WARN, chunk_request(c),
+           "survey %s: %lld e-mailed codes withdrawn: the notifications service did not "
+           "take them (%d)",
+           c->survey_id, (long long)gone, status);
 }
 
 static void on_reply(void *ud, int status, const msgpack_object *body)
@@ -353,9 +365,15 @@ static void send_chunk(handoff_t *h, struct chunk *c)
         wh_msg_kv_str(&pk, "code", c->items[i].code);
     }
     c->attempts++;
+    /* Sent from the loop after the commit, under the request that issued
+     * the codes (wh_service_call takes the current one). */
+    char outer[WH_LOG_MAX_REQUEST_ID + 1];
+    snprintf(outer, sizeof outer, "%s", wh_log_request() ? wh_log_request() : "");
+    wh_log_set_request(c->request_id);
     int rc = wh_buf_failed(&b)
                  ? WH_ENOMEM
                  : wh_service_call(h->svc, WH_OP_CODES_MAIL, b.data, b.len, on_reply, c);
+    wh_log_set_request(outer);
     if (b.data)
         explicit_bzero(b.data, b.cap);
     wh_buf_close(&b);

@@ -18,7 +18,8 @@ Leaving the stack also judges every process it started: the test fails when
 a process died without being asked (a crash mid-test is caught even when
 nothing queried that service again), exited non-zero after SIGTERM (under
 AddressSanitizer a leak exits 23), died by a signal the test did not send,
-or wrote a sanitizer report into its log. A test that means a process to
+wrote a sanitizer report into its log, or wrote a line that is not a JSON
+log line (docs/ARCHITECTURE.md, "Logs"). A test that means a process to
 end by itself says so with expect_exit().
 """
 
@@ -64,6 +65,22 @@ def _signal_name(n):
         return signal.Signals(n).name
     except ValueError:
         return "signal %d" % n
+
+
+def _not_log_line(text, service):
+    """The first line of text that is not one JSON log line of service
+    ({time, level, service, request_id?, msg}), or None. A last line without
+    its newline (a process killed while writing) is not judged."""
+    for line in text.split("\n")[:-1]:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            return line
+        if not (isinstance(rec, dict) and rec.get("service") == service and
+                {"time", "level", "msg"} <= set(rec) <=
+                {"time", "level", "service", "request_id", "msg"}):
+            return line
+    return None
 
 
 class _Proc:
@@ -305,6 +322,12 @@ class Stack:
                     e.name, e.key, e.popen.pid,
                     "\n".join("    " + line
                               for line in lines[max(0, hits[0] - 1):hits[0] + LOG_TAIL_LINES])))
+            else:
+                bad = _not_log_line(own_log, e.name)
+                if bad is not None:
+                    out.append("wh-%s (%s, pid %d) wrote a line that is not a JSON log line "
+                               "(docs/ARCHITECTURE.md, \"Logs\"):\n    %r" % (
+                                   e.name, e.key, e.popen.pid, bad[:500]))
         return out
 
     def _own_log(self, e):

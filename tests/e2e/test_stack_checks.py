@@ -1,9 +1,10 @@
 """The stack judges its own processes: a test in which a service crashes,
-leaks, hits undefined behaviour or quietly ends fails, even when the test's
-own checks all passed. Each case here runs a stack with one service broken
-on purpose (by a signal, or by a wrapper that ends it the way a sanitizer
-build would) and asserts that leaving the stack raises with the process, the
-cause and its log; a stack left whole leaves without complaint."""
+leaks, hits undefined behaviour, quietly ends or writes a line that is not a
+JSON log line fails, even when the test's own checks all passed. Each case
+here runs a stack with one service broken on purpose (by a signal, or by a
+wrapper that ends it the way a sanitizer build would) and asserts that
+leaving the stack raises with the process, the cause and its log; a stack
+left whole leaves without complaint."""
 
 import os
 import signal
@@ -142,6 +143,14 @@ def test_unclean_sigterm():
                 bin_dir=bin_dir_with("agreements", "exit 1"))
 
 
+def test_plain_line_in_the_log():
+    """A line that is not a JSON log line fails the test, though the
+    process ended well: an operator's log collector could not read it."""
+    msg = leave_fails(serve, "wh-agreements", "not a JSON log line", "stopped, said plainly",
+                      bin_dir=bin_dir_with("agreements", 'echo "stopped, said plainly" >&2; exit 0'))
+    assert "exited" not in msg, msg
+
+
 def test_expected_exit():
     """expect_exit is the one way to let a process end by itself."""
     with Stack(services=SERVICES) as s:
@@ -155,4 +164,4 @@ def test_expected_exit():
 if __name__ == "__main__":
     run([test_whole_stack_passes, test_crash_mid_test, test_check_alive_sees_a_crash_at_once,
          test_quiet_exit_mid_test, test_leak_on_exit, test_undefined_behaviour_reported_but_exit_0,
-         test_unclean_sigterm, test_expected_exit])
+         test_unclean_sigterm, test_plain_line_in_the_log, test_expected_exit])

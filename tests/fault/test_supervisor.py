@@ -11,6 +11,7 @@
   process group is left.
 """
 
+import json
 import os
 import re
 import shutil
@@ -97,8 +98,16 @@ class Supervised(Stack):
             return fh.read()
 
     def launcher_lines(self):
-        """The launcher's own lines (the processes' JSON logs share the file)."""
-        return [ln for ln in self.log().splitlines() if ln.startswith("run-stack.sh:")]
+        """The launcher's own lines, as "run-stack.sh: <msg>" (the file holds
+        every process's JSON lines; each line, the launcher's too, must be
+        one JSON object)."""
+        out = []
+        # (A line still being written is left for the next look.)
+        for ln in self.log().split("\n")[:-1]:
+            rec = json.loads(ln)
+            if rec["service"] == "run-stack":
+                out.append("run-stack.sh: " + rec["msg"])
+        return out
 
     def pids(self):
         """Name -> pid of each process the launcher started last."""
@@ -264,7 +273,11 @@ def test_crash_loop_stops_the_stack():
         broken = os.path.join(bin_dir, "wh-screening")
         os.unlink(broken)
         with open(broken, "w") as fh:
-            fh.write("#!/bin/sh\necho 'wh-screening: cannot start' >&2\nexit 3\n")
+            # (A log line as the real binaries write them: the launcher's
+            # log must hold JSON lines only.)
+            fh.write("#!/bin/sh\necho '{\"time\":\"2025-01-01T00:00:00.000Z\",\"level\":"
+                     "\"error\",\"service\":\"screening\",\"msg\":\"cannot start\"}' >&2\n"
+                     "exit 3\n")
         os.chmod(broken, 0o755)
 
         s = Supervised(env=fast_restarts(WH_CRASH_LIMIT="4"), bin_dir=bin_dir)

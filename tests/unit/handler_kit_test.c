@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "err.h"
 #include "list.h"
+#include "log.h"
 #include "outbox.h"
 
 static char dir[64];
@@ -426,6 +427,52 @@ static void test_event(void)
     CHECK_INT(wh_outbox_backlog(store), before + 1);
 }
 
+/* An event keeps the request that emitted it, so that its deliveries can be
+ * logged under that request; a job's event has none. */
+static void test_event_request_id(void)
+{
+    CHECK_INT(wh_outbox_init_store(store), 0);
+    wh_log_set_request("req-kit-1");
+    CHECK_INT(wh_outbox_emit(store, "survey.opened", "org-a", NULL, 0, NULL), 0);
+    wh_log_set_request(NULL);
+    CHECK_INT(wh_outbox_emit(store, "survey.closed", "org-a", NULL, 0, NULL), 0);
+    sqlite3_stmt *st = wh_store_stmt(
+        store, "SELECT type, request_id FROM wh_outbox WHERE type IN ('survey.opened',"
+               " 'survey.closed') ORDER BY seq DESC LIMIT 2");
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0), "survey.closed");
+    CHECK_INT(sqlite3_column_type(st, 1), SQLITE_NULL);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 1), "req-kit-1");
+    sqlite3_reset(st);
+}
+
+/* A store whose outbox predates request ids gains the column, once. */
+static void test_outbox_upgrade(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/old.db", dir);
+    wh_store_t *old = NULL;
+    CHECK_INT(wh_store_open(path, migrations, 1, &old), 0);
+    CHECK_INT(wh_store_exec(old, "CREATE TABLE wh_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                                 " id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, org_id TEXT,"
+                                 " occurred_at TEXT NOT NULL, data BLOB NOT NULL,"
+                                 " attempts INTEGER NOT NULL DEFAULT 0,"
+                                 " next_ms INTEGER NOT NULL DEFAULT 0,"
+                                 " state INTEGER NOT NULL DEFAULT 0, last_status INTEGER)"),
+              0);
+    CHECK_INT(wh_outbox_init_store(old), 0);
+    CHECK_INT(wh_outbox_init_store(old), 0);
+    wh_log_set_request("req-kit-2");
+    CHECK_INT(wh_outbox_emit(old, "survey.opened", NULL, NULL, 0, NULL), 0);
+    wh_log_set_request(NULL);
+    sqlite3_stmt *st = wh_store_stmt(old, "SELECT request_id FROM wh_outbox");
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0), "req-kit-2");
+    sqlite3_reset(st);
+    wh_store_destroy(&old);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/wh-kit-test-XXXXXX");
@@ -444,6 +491,8 @@ int main(void)
     TEST(test_list_budget_ids);
     TEST(test_columns);
     TEST(test_event);
+    TEST(test_event_request_id);
+    TEST(test_outbox_upgrade);
     CHECK_INT(wh_store_rollback(store), 0);
     wh_store_destroy(&store);
     if (req_msg.root)

@@ -1,5 +1,6 @@
 /* common/log.c: one JSON object per line on stderr with time, level,
- * service, optional request id and message, every string escaped; levels
+ * service, optional request id (given, or the current request's) and
+ * message, every string escaped and invalid UTF-8 replaced; levels
  * filtered by WH_LOG_LEVEL; long messages cut, never overrun. stderr is
  * redirected to a file for the checks. */
 #include <stdio.h>
@@ -47,11 +48,13 @@ static void show_failure(void)
 /* Checks one line's shape and returns what follows the timestamp. */
 static const char *after_ts(const char *line)
 {
-    CHECK(strncmp(line, "{\"ts\":\"", 7) == 0);
+    CHECK(strncmp(line, "{\"time\":\"", 9) == 0);
     int64_t ms;
-    CHECK_INT(wh_clock_parse_rfc3339(line + 7, WH_RFC3339_LEN - 1, &ms), 0);
-    CHECK_INT(line[7 + WH_RFC3339_LEN - 1], '"');
-    return line + 7 + WH_RFC3339_LEN;
+    CHECK_INT(wh_clock_parse_rfc3339(line + 9, WH_RFC3339_LEN - 1, &ms), 0);
+    CHECK_INT(line[9 + WH_RFC3339_LEN - 2], 'Z');
+    CHECK_INT(line[9 + 19], '.'); /* milliseconds */
+    CHECK_INT(line[9 + WH_RFC3339_LEN - 1], '"');
+    return line + 9 + WH_RFC3339_LEN;
 }
 
 static void test_line_format(void)
@@ -61,12 +64,12 @@ static void test_line_format(void)
     capture();
     wh_log_info("store opened at %s with %d migrations", "/var/x.db", 3);
     const char *o = captured();
-    CHECK_STR(after_ts(o), ",\"level\":\"info\",\"svc\":\"agreements\","
+    CHECK_STR(after_ts(o), ",\"level\":\"info\",\"service\":\"agreements\","
                            "\"msg\":\"store opened at /var/x.db with 3 migrations\"}\n");
     capture();
     wh_log(WH_LOG_WARN, "01REQ", "slow request");
     CHECK_STR(after_ts(captured()),
-              ",\"level\":\"warn\",\"svc\":\"agreements\",\"request_id\":\"01REQ\","
+              ",\"level\":\"warn\",\"service\":\"agreements\",\"request_id\":\"01REQ\","
               "\"msg\":\"slow request\"}\n");
 }
 
@@ -76,10 +79,61 @@ static void test_escaping(void)
     capture();
     wh_log(WH_LOG_ERROR, "id\n1", "quote \" backslash \\ newline \n tab \t bell \a");
     CHECK_STR(after_ts(captured()),
-              ",\"level\":\"error\",\"svc\":\"svc\\\"x\",\"request_id\":\"id\\n1\","
+              ",\"level\":\"error\",\"service\":\"svc\\\"x\",\"request_id\":\"id\\n1\","
               "\"msg\":\"quote \\\" backslash \\\\ newline \\n tab \\t bell \\u0007\"}\n");
     /* One line per call, always. */
     CHECK(strchr(out, '\n') == out + strlen(out) - 1);
+}
+
+static void test_current_request(void)
+{
+    wh_log_init("surveys");
+    CHECK(wh_log_request() == NULL);
+    wh_log_set_request("01CURRENT");
+    CHECK_STR(wh_log_request(), "01CURRENT");
+    capture();
+    wh_log_info("inside");
+    wh_log(WH_LOG_INFO, "01OTHER", "named");
+    captured();
+    const char *second = strchr(out, '\n') + 1;
+    CHECK(strstr(out, "\"request_id\":\"01CURRENT\",\"msg\":\"inside\"") != NULL);
+    CHECK(strstr(second, "\"request_id\":\"01OTHER\",\"msg\":\"named\"") != NULL);
+    /* An overlong id is cut at the limit, never overrun. */
+    char big[WH_LOG_MAX_REQUEST_ID + 10];
+    memset(big, 'r', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    wh_log_set_request(big);
+    CHECK_INT(strlen(wh_log_request()), WH_LOG_MAX_REQUEST_ID);
+    wh_log_set_request(NULL);
+    CHECK(wh_log_request() == NULL);
+    capture();
+    wh_log_info("outside");
+    CHECK(strstr(captured(), "request_id") == NULL);
+    wh_log_set_request("x");
+    wh_log_set_request("");
+    CHECK(wh_log_request() == NULL);
+}
+
+/* An error text from a library can hold any bytes: each byte that is not
+ * well-formed UTF-8 becomes U+FFFD, and the line stays valid JSON. */
+static void test_invalid_utf8(void)
+{
+    wh_log_init("s");
+    capture();
+    wh_log_info("ok \xc3\xa4 \xe2\x82\xac \xf0\x9f\x98\x80; bad \xff \xc3 \xed\xa0\x80 \xc0\xaf");
+    CHECK_STR(after_ts(captured()),
+              ",\"level\":\"info\",\"service\":\"s\",\"msg\":\"ok \xc3\xa4 \xe2\x82\xac "
+              "\xf0\x9f\x98\x80; bad \\ufffd \\ufffd \\ufffd\\ufffd\\ufffd "
+              "\\ufffd\\ufffd\"}\n");
+    /* A message cut in the middle of a character keeps no half of it. */
+    static char longer[WH_LOG_MAX_MSG + 8];
+    memset(longer, 'x', WH_LOG_MAX_MSG - 1);
+    memcpy(longer + WH_LOG_MAX_MSG - 1, "\xe2\x82\xac", 4);
+    capture();
+    wh_log_info("%s", longer);
+    const char *msg = strstr(after_ts(captured()), "\"msg\":\"") + 7;
+    CHECK_INT(strspn(msg, "x"), WH_LOG_MAX_MSG - 1);
+    CHECK_STR(msg + WH_LOG_MAX_MSG - 1, "\"}\n");
 }
 
 static void test_levels(void)
@@ -147,8 +201,10 @@ int main(void)
     real = fdopen(saved_stderr, "w");
     CHECK(real != NULL);
     atexit(show_failure);
-    void (*tests[])(void) = {test_line_format, test_escaping, test_levels, test_long_message};
-    const char *names[] = {"test_line_format", "test_escaping", "test_levels", "test_long_message"};
+    void (*tests[])(void) = {test_line_format,  test_escaping, test_current_request,
+                             test_invalid_utf8, test_levels,   test_long_message};
+    const char *names[] = {"test_line_format",  "test_escaping", "test_current_request",
+                           "test_invalid_utf8", "test_levels",   "test_long_message"};
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         fprintf(real, "  %s\n", names[i]);
         fflush(real);
