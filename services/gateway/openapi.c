@@ -118,7 +118,7 @@ static bool returns_list(const openapi_doc_t *doc)
     return false;
 }
 
-static void query_param(wh_buf_t *b, const char *p, size_t n, bool first)
+static void query_param(wh_buf_t *b, const char *p, size_t n)
 {
     size_t name_n = strcspn(p, "=! ");
     if (name_n > n)
@@ -128,8 +128,9 @@ static void query_param(wh_buf_t *b, const char *p, size_t n, bool first)
     size_t type_n = type ? (size_t)(p + n - type - 1) : 0;
     if (type)
         type++;
-    wh_buf_printf(b, "%s{\"name\":\"%.*s\",\"in\":\"query\",\"required\":%s,\"schema\":",
-                  first ? "" : ",", (int)name_n, p, required ? "true" : "false");
+    wh_buf_printf(b,
+                  ",{\"name\":\"%.*s\",\"in\":\"query\",\"required\":%s,\"schema\":", (int)name_n,
+                  p, required ? "true" : "false");
     if (!type)
         wh_buf_puts(b, "{\"type\":\"string\"}");
     else if (type_n == 3 && strncmp(type, "int", 3) == 0)
@@ -153,50 +154,39 @@ static void query_param(wh_buf_t *b, const char *p, size_t n, bool first)
 
 static void parameters(wh_buf_t *b, const wh_op_t *op, const openapi_doc_t *doc)
 {
-    wh_buf_puts(b, ",\"parameters\":[");
-    bool first = true;
+    /* Every operation takes X-Request-Id, so the list is never empty. */
+    wh_buf_puts(b, ",\"parameters\":[{\"$ref\":\"#/components/parameters/RequestId\"}");
     for (const char *p = strchr(op->path, '{'); p; p = strchr(p + 1, '{')) {
         const char *e = strchr(p, '}');
         wh_buf_printf(b,
-                      "%s{\"name\":\"%.*s\",\"in\":\"path\",\"required\":true,"
+                      ",{\"name\":\"%.*s\",\"in\":\"path\",\"required\":true,"
                       "\"schema\":{\"type\":\"string\"}}",
-                      first ? "" : ",", (int)(e - p - 1), p + 1);
-        first = false;
+                      (int)(e - p - 1), p + 1);
     }
-    if (op->flags & WH_OPF_CREATE) {
-        wh_buf_printf(b,
-                      "%s{\"name\":\"Idempotency-Key\",\"in\":\"header\",\"description\":"
-                      "\"A repeat with the same key and body returns the first response; "
-                      "the same key with another body is 422.\",\"schema\":"
-                      "{\"type\":\"string\",\"maxLength\":255}}",
-                      first ? "" : ",");
-        first = false;
-    }
-    if (strcmp(op->method, "PATCH") == 0) {
-        wh_buf_printf(b,
-                      "%s{\"name\":\"If-Match\",\"in\":\"header\",\"description\":"
-                      "\"The ETag last read; another is 412.\",\"schema\":"
-                      "{\"type\":\"string\"}}",
-                      first ? "" : ",");
-        first = false;
-    }
+    if (op->flags & WH_OPF_CREATE)
+        wh_buf_puts(b, ",{\"name\":\"Idempotency-Key\",\"in\":\"header\",\"description\":"
+                       "\"A repeat with the same key and body returns the first response; "
+                       "the same key with another body is 422.\",\"schema\":"
+                       "{\"type\":\"string\",\"maxLength\":255}}");
+    if (strcmp(op->method, "PATCH") == 0)
+        wh_buf_puts(b, ",{\"name\":\"If-Match\",\"in\":\"header\",\"description\":"
+                       "\"The ETag last read; another is 412.\",\"schema\":"
+                       "{\"type\":\"string\"}}");
     if (doc && doc->query)
         for (const char *q = doc->query; *q;) {
             size_t n = strcspn(q, " ");
-            query_param(b, q, n, first);
-            first = false;
+            query_param(b, q, n);
             q += n + (q[n] == ' ');
         }
-    if (doc && returns_list(doc)) {
+    if (doc && returns_list(doc))
         wh_buf_printf(b,
-                      "%s{\"name\":\"limit\",\"in\":\"query\",\"description\":"
+                      ",{\"name\":\"limit\",\"in\":\"query\",\"description\":"
                       "\"Items at most; a page also ends at %d KiB of items, so it may hold "
                       "fewer and still have a next_cursor.\",\"schema\":{\"type\":\"integer\","
                       "\"minimum\":1,\"maximum\":500,\"default\":50}},"
                       "{\"name\":\"cursor\",\"in\":\"query\",\"description\":\"The next_cursor "
                       "of the previous page.\",\"schema\":{\"type\":\"string\"}}",
-                      first ? "" : ",", WH_LIST_MAX_BYTES / 1024);
-    }
+                      WH_LIST_MAX_BYTES / 1024);
     wh_buf_putc(b, ']');
 }
 
@@ -240,8 +230,11 @@ static void success(wh_buf_t *b, const wh_op_t *op, const openapi_doc_t *doc, co
     for (size_t i = 0; schema && i < sizeof etag_schemas / sizeof etag_schemas[0]; i++)
         etag = etag || (strlen(etag_schemas[i]) == schema_n &&
                         strncmp(schema, etag_schemas[i], schema_n) == 0);
+    wh_buf_puts(b,
+                ",\"headers\":{\"X-Request-Id\":{\"$ref\":\"#/components/headers/X-Request-Id\"}");
     if (etag)
-        wh_buf_puts(b, ",\"headers\":{\"ETag\":{\"$ref\":\"#/components/headers/ETag\"}}");
+        wh_buf_puts(b, ",\"ETag\":{\"$ref\":\"#/components/headers/ETag\"}");
+    wh_buf_putc(b, '}');
     /* The media types: this success's own, the operation's, or JSON. */
     const char *media = doc->media;
     size_t media_n = media ? strlen(media) : 0;
@@ -342,20 +335,35 @@ static void components(wh_buf_t *b)
                 ",\"components\":{\"securitySchemes\":{\"bearer\":{\"type\":\"http\","
                 "\"scheme\":\"bearer\",\"description\":\"An API token from POST /v1/tokens (or "
                 "the operator's bootstrap token), bound to a role and organisations.\"}},"
-                "\"headers\":{\"ETag\":{\"description\":\"The resource's version, for "
+                "\"parameters\":{\"RequestId\":{\"name\":\"X-Request-Id\",\"in\":\"header\","
+                "\"description\":\"The caller's id for this request, in every log line of "
+                "every service that handles it and echoed in the answer; without it, or with "
+                "another form, the gateway makes one.\",\"schema\":{\"type\":\"string\","
+                "\"pattern\":\"^[A-Za-z0-9._:-]{1,64}$\"}}},"
+                "\"headers\":{\"X-Request-Id\":{\"description\":\"The request's id: the "
+                "caller's X-Request-Id when valid, else one the gateway made.\",\"required\":"
+                "true,\"schema\":{\"type\":\"string\"}},"
+                "\"X-Request-Id-Problem\":{\"description\":\"The request's id, as on every "
+                "answer; absent when the HTTP layer refused the request before routing it.\","
+                "\"schema\":{\"type\":\"string\"}},"
+                "\"ETag\":{\"description\":\"The resource's version, for "
                 "If-Match.\",\"required\":true,\"schema\":{\"type\":\"string\"}},\"Retry-After\":{"
                 "\"description\":"
                 "\"Seconds to wait before trying again.\",\"required\":true,\"schema\":"
                 "{\"type\":\"integer\",\"minimum\":0}}},"
                 "\"responses\":{\"Problem\":{\"description\":\"RFC 9457 problem details\","
+                "\"headers\":{\"X-Request-Id\":{\"$ref\":\"#/components/headers/"
+                "X-Request-Id-Problem\"}},"
                 "\"content\":{\"application/problem+json\":{\"schema\":"
                 "{\"$ref\":\"#/components/schemas/Problem\"}}}},"
                 "\"RateLimited\":{\"description\":\"Too many requests from this address; "
-                "RFC 9457 problem details\",\"headers\":{\"Retry-After\":{\"$ref\":"
+                "RFC 9457 problem details\",\"headers\":{\"X-Request-Id\":{\"$ref\":"
+                "\"#/components/headers/X-Request-Id-Problem\"},\"Retry-After\":{\"$ref\":"
                 "\"#/components/headers/Retry-After\"}},\"content\":{\"application/problem+json\":"
                 "{\"schema\":{\"$ref\":\"#/components/schemas/Problem\"}}}},"
                 "\"Unavailable\":{\"description\":\"A service is down or busy; RFC 9457 problem "
-                "details\",\"headers\":{\"Retry-After\":{\"description\":\"Seconds to wait, when "
+                "details\",\"headers\":{\"X-Request-Id\":{\"$ref\":\"#/components/headers/"
+                "X-Request-Id-Problem\"},\"Retry-After\":{\"description\":\"Seconds to wait, when "
                 "known.\",\"schema\":{\"type\":\"integer\",\"minimum\":0}}},\"content\":"
                 "{\"application/problem+json\":{\"schema\":"
                 "{\"$ref\":\"#/components/schemas/Problem\"}}}}},"

@@ -440,7 +440,8 @@ def checker_catches(w):
     status, a body where none is documented."""
     org = w.s.get("/v1/organizations").json()["items"][0]
     path = "/v1/organizations/" + org["id"]
-    json_h = [("Content-Type", "application/json"), ("ETag", '"%s.1"' % org["id"])]
+    json_h = [("Content-Type", "application/json"), ("ETag", '"%s.1"' % org["id"]),
+              ("X-Request-Id", "check-1")]
 
     def fails(status, headers, value):
         body = value if isinstance(value, bytes) else json.dumps(value).encode()
@@ -454,11 +455,12 @@ def checker_catches(w):
     assert fails(200, json_h, {k: v for k, v in org.items() if k != "region"})
     assert fails(200, json_h, dict(org, name=None))
     assert fails(200, json_h, dict(org, employees="many"))
-    assert fails(200, [("Content-Type", "text/plain"), json_h[1]], org)
-    assert fails(200, json_h[:1], org)  # no ETag
+    assert fails(200, [("Content-Type", "text/plain")] + json_h[1:], org)
+    assert fails(200, [json_h[0], json_h[2]], org)  # no ETag
+    assert fails(200, json_h[:2], org)  # no X-Request-Id
     assert fails(299, json_h, org)
     assert fails(404, [("Content-Type", "application/problem+json")], {"title": "x"})
-    assert openapi_check.check("DELETE", "/v1/tokens/x", 204, [], b"") == "tokens_delete"
+    assert openapi_check.check("DELETE", "/v1/tokens/x", 204, json_h[2:], b"") == "tokens_delete"
     try:
         openapi_check.check("DELETE", "/v1/tokens/x", 204, json_h, b"{}")
         raise AssertionError("a body on a 204 passed")
