@@ -405,7 +405,8 @@ static void on_done(void *ud, CURL *easy, CURLcode rc)
 
 static int start_webhook(struct job *j)
 {
-    j->webhook = (webhook_transfer_t){.id = j->id};
+    j->webhook =
+        (webhook_transfer_t){.id = j->id, .request_id = j->request_id[0] ? j->request_id : NULL};
     if (!j->secret)
         return WH_EINVAL;
     return webhook_curl_setup(j->easy, &j->webhook, j->target, j->secret, j->started_ms / 1000,

@@ -138,9 +138,10 @@ static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_
     char text[NETGUARD_ADDR_LEN] = "?";
     if (netguard_from_sockaddr(&addr->addr, a))
         netguard_format(a, text, sizeof text);
-    wh_log_warn("delivery %s: refused to connect to %s, a %s address (WH_WEBHOOK_ALLOW "
-                "allows ranges)",
-                t->id, text, netguard_class_name(cls));
+    wh_log(WH_LOG_WARN, t->request_id,
+           "delivery %s: refused to connect to %s, a %s address (WH_WEBHOOK_ALLOW "
+           "allows ranges)",
+           t->id, text, netguard_class_name(cls));
     return CURL_SOCKET_BAD;
 }
 

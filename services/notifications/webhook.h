@@ -38,8 +38,9 @@ int webhook_body(wh_buf_t *out, const char *type, const char *timestamp,
 
 /* One delivery's transfer: what curl's callbacks need while it runs. */
 typedef struct webhook_transfer {
-    const char *id;        /* the delivery id: signed, and named in the log */
-    size_t response_bytes; /* read so far */
+    const char *id;         /* the delivery id: signed, and named in the log */
+    const char *request_id; /* of the request that emitted the event; NULL: none */
+    size_t response_bytes;  /* read so far */
 } webhook_transfer_t;
 
 /* Sets up easy to POST body to url with the signature headers (Standard

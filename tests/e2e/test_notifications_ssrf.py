@@ -7,6 +7,7 @@ so it cannot be used to scan ports. With WH_WEBHOOK_ALLOW=127.0.0.1/32 (the
 test stacks' default) loopback receivers get their webhooks. Only loopback
 targets are used."""
 
+import json
 import shutil
 import socket
 import tempfile
@@ -142,11 +143,17 @@ def test_checked_again_at_connect_time():
             open_sub = subscribe(s, org["id"], "http://127.0.0.1:%d/hooks" % rx.port)
             closed_sub = subscribe(s, org["id"], "http://127.0.0.1:%d/hooks" % closed)
         with Stack(env=NO_ALLOW, data_dir=d) as s:
-            s.patch("/v1/organizations/" + org["id"], {"name": "Bezirksamt Mitte (neu)"})
+            s.patch("/v1/organizations/" + org["id"], {"name": "Bezirksamt Mitte (neu)"},
+                    headers={"X-Request-Id": "rename-mitte"})
             by = wait_for(lambda: tried_once_each(s, 2), what="an attempt each", s=s)
             assert first_attempt(by[open_sub["id"]]) == first_attempt(by[closed_sub["id"]]) == (
                 "pending", "connect_failed", None), by
-            assert "refused to connect to 127.0.0.1, a loopback address" in s.logs()
+            logs = s.logs()
+            assert "refused to connect to 127.0.0.1, a loopback address" in logs
+            # The operator finds each refusal under the request that caused it.
+            lines = [json.loads(x) for x in logs.splitlines() if "refused to connect" in x]
+            assert len(lines) >= 2 and all(x["request_id"] == "rename-mitte" for x in lines), \
+                lines
         assert rx.count == 0, rx.count
     finally:
         rx.close()
