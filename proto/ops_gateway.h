@@ -7,6 +7,7 @@
 #define WH_ROLES_FEEDS (WH_ROLE_ADMIN | WH_ROLE_COORDINATOR | WH_ROLE_CONSULTANT)
 
 #define WH_OPS_GATEWAY(X)                                                                          \
+    WH_OP_BACKUP_ROW(X, BACKUPS_GATEWAY, WH_SVC_GATEWAY, "gateway")                                \
     X(OPENAPI_GET, "GET", "/v1/openapi.json", WH_SVC_GATEWAY, WH_ROLE_PUBLIC, 0)                   \
     X(TOKENS_CREATE, "POST", "/v1/tokens", WH_SVC_GATEWAY, WH_ROLE_ADMIN,                          \
       WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                                  \
@@ -22,6 +23,7 @@
  * D(NAME, summary, description, request schema, successes, media types,
  * query parameters), as described at WH_OPS_AGREEMENTS_DOCS. */
 #define WH_OPS_GATEWAY_DOCS(D)                                                                     \
+    WH_OP_BACKUP_DOC(D, BACKUPS_GATEWAY, "gateway")                                                \
     D(OPENAPI_GET, "This OpenAPI document",                                                        \
       "The contract of every operation, generated from the operations table; no token "            \
       "needed.",                                                                                   \

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "log.h"
 
 bool wh_backup_id_valid(const char *p, size_t n)
 {
@@ -319,8 +320,7 @@ static int vacuum_into(const char *src_path, const char *tmp, int *schema, char 
         return fail(err, cap, WH_ELIMIT, "backup path too long", NULL);
     sqlite3 *db = NULL;
     int rc = WH_ESTORE;
-    if (sqlite3_open_v2(src_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(src_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
         snprintf(err, cap, "cannot open the store: %s", db ? sqlite3_errmsg(db) : "no memory");
         goto done;
     }
@@ -484,4 +484,116 @@ int wh_backup_start(uv_loop_t *loop, const char *src_path, const char *dir, cons
     }
     backup_running = true;
     return 0;
+}
+
+int wh_backup_op(enum wh_svc svc)
+{
+    switch (svc) {
+    case WH_SVC_GATEWAY:
+        return WH_OP_BACKUPS_GATEWAY;
+    case WH_SVC_AGREEMENTS:
+        return WH_OP_BACKUPS_AGREEMENTS;
+    case WH_SVC_SURVEYS:
+        return WH_OP_BACKUPS_SURVEYS;
+    case WH_SVC_SCREENING:
+        return WH_OP_BACKUPS_SCREENING;
+    case WH_SVC_NOTIFICATIONS:
+        return WH_OP_BACKUPS_NOTIFICATIONS;
+    default:
+        return -1;
+    }
+}
+
+void wh_backup_in_batch(wh_ctx_t *c)
+{
+    wh_reply_problem(c->rep, 500, "internal", "a backup cannot run in a batch of requests");
+}
+
+struct backup_req {
+    wh_backup_reply_fn reply;
+    void *ud;
+    char id[WH_BACKUP_MAX_ID + 1];
+    char dir[WH_PATH_MAX];
+    enum wh_svc svc;
+};
+
+static void answer(struct backup_req *b, wh_reply_t *rep)
+{
+    b->reply(b->ud, rep);
+    wh_reply_close(rep);
+    free(b);
+}
+
+static void backup_done(void *ud, int rc, const wh_backup_info_t *info, const char *err)
+{
+    struct backup_req *b = ud;
+    const char *name = wh_service_names[b->svc];
+    wh_reply_t rep;
+    wh_reply_init(&rep);
+    if (rc == WH_ECONFLICT) {
+        wh_reply_problem(&rep, 409, "conflict", "%s", err);
+    } else if (rc != 0) {
+        /* The reason names a system call or SQLite's complaint, no data. */
+        wh_log_error("backup %s of %s failed: %s", b->id, name, err);
+        wh_reply_problem(&rep, 503, "backup-failed", "the backup failed: %s", err);
+    } else {
+        wh_log_info("backup %s of %s: %lld bytes in %.1fs", b->id, name, (long long)info->bytes,
+                    info->seconds);
+        char path[WH_PATH_MAX + 40], at[WH_RFC3339_LEN];
+        snprintf(path, sizeof path, "%s/%s.db", b->dir, name);
+        wh_clock_format_rfc3339(info->created_at_ms, at);
+        msgpack_packer *pk = wh_reply_ok(&rep, 201);
+        msgpack_pack_map(pk, 8);
+        wh_msg_kv_str(pk, "backup_id", b->id);
+        wh_msg_kv_str(pk, "service", name);
+        wh_msg_kv_str(pk, "path", path);
+        wh_msg_kv_int(pk, "schema_version", info->schema_version);
+        wh_msg_kv_int(pk, "bytes", info->bytes);
+        wh_msg_kv_str(pk, "sha256", info->sha256);
+        wh_msg_kv_str(pk, "created_at", at);
+        wh_msg_pack_str(pk, "seconds");
+        msgpack_pack_double(pk, info->seconds);
+    }
+    answer(b, &rep);
+}
+
+void wh_backup_handle(uv_loop_t *loop, const wh_config_t *cfg, enum wh_svc svc,
+                      const char *store_path, const wh_request_t *req, wh_backup_reply_fn reply,
+                      void *ud)
+{
+    wh_reply_t rep;
+    wh_reply_init(&rep);
+    struct backup_req *b = calloc(1, sizeof *b);
+    if (!b) {
+        wh_reply_problem(&rep, 503, "unavailable", "out of memory");
+        reply(ud, &rep);
+        wh_reply_close(&rep);
+        return;
+    }
+    *b = (struct backup_req){.reply = reply, .ud = ud, .svc = svc};
+    wh_str_t id = wh_request_param(req, "backup_id");
+    if (req->principal.role != WH_ROLE_ADMIN) {
+        wh_reply_problem(&rep, 403, "forbidden", "only an admin may take a backup");
+    } else if (!wh_backup_id_valid(id.p, id.n)) {
+        wh_reply_param(&rep, "backup_id",
+                       "must be 1 to %d letters, digits, '.', '_' or '-', starting with a letter "
+                       "or digit",
+                       WH_BACKUP_MAX_ID);
+        wh_reply_problem(&rep, 400, "bad-backup-id", "backup_id is not a valid backup id");
+    } else {
+        memcpy(b->id, id.p, id.n);
+        int rc = wh_backup_dir(cfg, b->id, b->dir);
+        if (rc == 0)
+            rc = wh_backup_start(loop, store_path, b->dir, wh_service_names[svc], backup_done, b);
+        if (rc == 0) {
+            wh_reply_close(&rep);
+            return;
+        }
+        if (rc == WH_EAGAIN)
+            wh_reply_problem(&rep, 409, "conflict", "another backup of this store is running");
+        else
+            wh_reply_problem(&rep, 503, "backup-failed", "the backup could not start: %s",
+                             wh_strerror(rc));
+    }
+    answer(b, &rep);
 }

@@ -24,10 +24,14 @@
 #include <uv.h>
 
 #include "config.h"
+#include "dispatch.h"
+#include "envelope.h"
+#include "ops.h"
+#include "reply.h"
 
-#define WH_BACKUP_MAX_ID   64          /* bytes of a backup id */
-#define WH_BACKUP_SLICE_MS 50          /* writes between two flushes of the copy */
-#define WH_BACKUP_PAUSE_MS 10          /* rest after each flushed slice */
+#define WH_BACKUP_MAX_ID     64        /* bytes of a backup id */
+#define WH_BACKUP_SLICE_MS   50        /* writes between two flushes of the copy */
+#define WH_BACKUP_PAUSE_MS   10        /* rest after each flushed slice */
 #define WH_BACKUP_TIMEOUT_MS 3600000LL /* the gateway's deadline for one store */
 
 typedef struct wh_backup_info {
@@ -56,9 +60,26 @@ int wh_store_backup(const char *src_path, const char *dir, const char *service,
 /* Runs wh_store_backup on loop's thread pool; done is called on the loop's
  * thread with its result. At most one backup runs per process: another is
  * WH_EAGAIN. */
-typedef void (*wh_backup_done_fn)(void *ud, int rc, const wh_backup_info_t *info,
-                                  const char *err);
+typedef void (*wh_backup_done_fn)(void *ud, int rc, const wh_backup_info_t *info, const char *err);
 int wh_backup_start(uv_loop_t *loop, const char *src_path, const char *dir, const char *service,
                     wh_backup_done_fn done, void *ud);
+
+/* The backup operation of svc (WH_OP_BACKUPS_<SERVICE>). */
+int wh_backup_op(enum wh_svc svc);
+
+/* The backup operation's entry in a dispatcher's table, which must name a
+ * handler for every operation: a backup is answered when the copy is done,
+ * outside the batches of requests (wh_backup_handle), so this one, which
+ * answers 500, is never reached. */
+void wh_backup_in_batch(wh_ctx_t *c);
+
+/* Answers a backup request of svc for the store at store_path: a 403 for
+ * any role but admin, a 400 for a bad backup_id, a 409 while another runs,
+ * else the copy off the loop and a 201 with its manifest. reply gets the
+ * reply on the loop's thread (at once, or when the copy is done). */
+typedef void (*wh_backup_reply_fn)(void *ud, wh_reply_t *rep);
+void wh_backup_handle(uv_loop_t *loop, const wh_config_t *cfg, enum wh_svc svc,
+                      const char *store_path, const wh_request_t *req, wh_backup_reply_fn reply,
+                      void *ud);
 
 #endif
