@@ -40,11 +40,10 @@ enum wh_svc {
 #define WH_OPF_BODY   2u /* takes a JSON object body */
 #define WH_OPF_WRITE  4u /* changes state */
 
-/* Every store's online backup (services/runtime/backup.h), one row per
- * service since a path has one owner: the owning service copies its own
- * store into the named backup. Admin only. */
-#define WH_OP_BACKUP_ROW(X, NAME, svc, name)                                                       \
-    X(NAME, "POST", "/v1/backups/{backup_id}/" name, svc, WH_ROLE_ADMIN, WH_OPF_WRITE)
+/* Every store's online backup (services/runtime/backup.h) has a row
+ * BACKUPS_<SERVICE>, "POST", "/v1/backups/{backup_id}/<service>", admin only,
+ * in its service's file, since a path has one owner: the owning service
+ * copies its own store into the named backup. Their documentation: */
 #define WH_OP_BACKUP_DOC(D, NAME, name)                                                            \
     D(NAME, "Back up the " name " store",                                                          \
       "An online, consistent copy of the store, taken while it serves reads and writes, into "     \

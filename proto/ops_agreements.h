@@ -21,7 +21,8 @@
 #define WH_ROLES_AGR_REPORT (WH_ROLE_ADMIN | WH_ROLE_CONSULTANT)
 
 #define WH_OPS_AGREEMENTS(X)                                                                       \
-    WH_OP_BACKUP_ROW(X, BACKUPS_AGREEMENTS, WH_SVC_AGREEMENTS, "agreements")                       \
+    X(BACKUPS_AGREEMENTS, "POST", "/v1/backups/{backup_id}/agreements", WH_SVC_AGREEMENTS,         \
+      WH_ROLE_ADMIN, WH_OPF_WRITE)                                                                 \
     X(AGREEMENTS_METRICS, "GET", NULL, WH_SVC_AGREEMENTS, WH_ROLE_SERVICE, 0)                      \
     X(ORGS_CREATE, "POST", "/v1/organizations", WH_SVC_AGREEMENTS, WH_ROLE_ADMIN,                  \
       WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                                  \

@@ -7,7 +7,8 @@
 #define WH_ROLES_FEEDS (WH_ROLE_ADMIN | WH_ROLE_COORDINATOR | WH_ROLE_CONSULTANT)
 
 #define WH_OPS_GATEWAY(X)                                                                          \
-    WH_OP_BACKUP_ROW(X, BACKUPS_GATEWAY, WH_SVC_GATEWAY, "gateway")                                \
+    X(BACKUPS_GATEWAY, "POST", "/v1/backups/{backup_id}/gateway", WH_SVC_GATEWAY, WH_ROLE_ADMIN,   \
+      WH_OPF_WRITE)                                                                                \
     X(OPENAPI_GET, "GET", "/v1/openapi.json", WH_SVC_GATEWAY, WH_ROLE_PUBLIC, 0)                   \
     X(TOKENS_CREATE, "POST", "/v1/tokens", WH_SVC_GATEWAY, WH_ROLE_ADMIN,                          \
       WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                                  \

@@ -8,7 +8,8 @@
 #define WH_ROLES_NOTIFY (WH_ROLES_STAFF | WH_ROLE_OCC_HEALTH)
 
 #define WH_OPS_NOTIFICATIONS(X)                                                                    \
-    WH_OP_BACKUP_ROW(X, BACKUPS_NOTIFICATIONS, WH_SVC_NOTIFICATIONS, "notifications")              \
+    X(BACKUPS_NOTIFICATIONS, "POST", "/v1/backups/{backup_id}/notifications",                      \
+      WH_SVC_NOTIFICATIONS, WH_ROLE_ADMIN, WH_OPF_WRITE)                                           \
     X(NOTIFICATIONS_METRICS, "GET", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE, 0)                \
     X(EVENTS_INGEST, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE,                          \
       WH_OPF_BODY | WH_OPF_WRITE)                                                                  \

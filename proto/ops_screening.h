@@ -17,7 +17,8 @@
 #define WH_ROLES_SCR_ERASE    (WH_ROLE_ADMIN | WH_ROLE_OCC_HEALTH | WH_ROLE_INTEGRATION)
 
 #define WH_OPS_SCREENING(X)                                                                        \
-    WH_OP_BACKUP_ROW(X, BACKUPS_SCREENING, WH_SVC_SCREENING, "screening")                          \
+    X(BACKUPS_SCREENING, "POST", "/v1/backups/{backup_id}/screening", WH_SVC_SCREENING,            \
+      WH_ROLE_ADMIN, WH_OPF_WRITE)                                                                 \
     X(SCREENING_METRICS, "GET", NULL, WH_SVC_SCREENING, WH_ROLE_SERVICE, 0)                        \
     X(SCR_INSTRUMENTS_LIST, "GET", "/v1/screening/instruments", WH_SVC_SCREENING, WH_ROLES_ANY, 0) \
     X(SCREENINGS_CREATE, "POST", "/v1/screenings", WH_SVC_SCREENING, WH_ROLES_SCR_PUSH,            \

@@ -9,7 +9,8 @@
 #define WH_SURVEY_MANAGERS (WH_ROLE_ADMIN | WH_ROLE_COORDINATOR)
 
 #define WH_OPS_SURVEYS(X)                                                                          \
-    WH_OP_BACKUP_ROW(X, BACKUPS_SURVEYS, WH_SVC_SURVEYS, "surveys")                                \
+    X(BACKUPS_SURVEYS, "POST", "/v1/backups/{backup_id}/surveys", WH_SVC_SURVEYS, WH_ROLE_ADMIN,   \
+      WH_OPF_WRITE)                                                                                \
     X(SURVEYS_METRICS, "GET", NULL, WH_SVC_SURVEYS, WH_ROLE_SERVICE, 0)                            \
     WH_OPS_NETWORKS(X)                                                                             \
     X(SURVEYS_CREATE, "POST", "/v1/surveys", WH_SVC_SURVEYS, WH_SURVEY_MANAGERS,                   \

@@ -150,8 +150,9 @@ static int empty_target(const char *path)
         entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
     closedir(d);
     if (entries > 0) {
-        fprintf(stderr, "workhealth-restore: %s is not empty; restore only into an empty "
-                        "data directory\n",
+        fprintf(stderr,
+                "workhealth-restore: %s is not empty; restore only into an empty "
+                "data directory\n",
                 path);
         return -1;
     }
@@ -173,8 +174,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_SERVICES; i++)
         bad |= check_store(dir, services[i]) != 0;
     if (bad) {
-        fprintf(stderr, "workhealth-restore: %s is not a complete backup; nothing restored\n",
-                dir);
+        fprintf(stderr, "workhealth-restore: %s is not a complete backup; nothing restored\n", dir);
         return 1;
     }
     if (empty_target(target) != 0)
