@@ -1,0 +1,241 @@
+/* What an online backup costs the writes it runs beside: one-row commits
+ * (WAL, synchronous=FULL, as every store) on a large store, their latency
+ * p50/p99/max without a backup and while wh_store_backup copies the store
+ * (VACUUM INTO on another thread, paced, see services/runtime/backup.h),
+ * and how long the backup takes.
+ *
+ *   backup_bench [--quick] [--mb N] [--rounds R] [--dir D]
+ *
+ * Default: a 1024 MB store under $TMPDIR (or /tmp), 3 rounds of a 5 s
+ * baseline followed by a backup; prints each round and the medians over the
+ * rounds with the ratios (during / without). --quick: 8 MB, one round (a
+ * smoke test that keeps it building and working). */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "store.h"
+
+#define ROW_BYTES   4000 /* filler rows */
+#define BASELINE_S  5.0
+#define MAX_SAMPLES 2000000
+
+static const char *const migrations[] = {
+    "CREATE TABLE filler (id INTEGER PRIMARY KEY, pad BLOB NOT NULL);"
+    "CREATE TABLE writes (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, note TEXT NOT NULL);",
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "backup_bench: %s\n", what);
+    exit(1);
+}
+
+/* Fills the store to mb megabytes, fast (synchronous=OFF, big transactions):
+ * the filling is not what is measured. */
+static void fill(const char *path, int mb)
+{
+    sqlite3 *db;
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+        die("cannot open the store to fill it");
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;", NULL, NULL, NULL);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "INSERT INTO filler(pad) VALUES (randomblob(?1))", -1, &st,
+                           NULL) != SQLITE_OK)
+        die("cannot prepare the filler");
+    long rows = (long)mb * 1024 * 1024 / ROW_BYTES;
+    for (long i = 0; i < rows; i++) {
+        if (i % 10000 == 0)
+            sqlite3_exec(db, i ? "COMMIT; BEGIN" : "BEGIN", NULL, NULL, NULL);
+        sqlite3_bind_int(st, 1, ROW_BYTES);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            die("cannot fill");
+        sqlite3_reset(st);
+    }
+    sqlite3_exec(db, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);", NULL, NULL, NULL);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+typedef struct samples {
+    double *v;
+    size_t n;
+} samples_t;
+
+static void commit_one(wh_store_t *s, samples_t *out)
+{
+    static const char SQL[] = "INSERT INTO writes(at, note) VALUES (?1, 'one row')";
+    double t0 = now_s();
+    if (wh_store_begin(s) != 0)
+        die("BEGIN failed");
+    sqlite3_stmt *st = wh_store_stmt(s, SQL);
+    sqlite3_bind_int64(st, 1, (int64_t)(t0 * 1000));
+    if (sqlite3_step(st) != SQLITE_DONE || wh_store_commit(s) != 0)
+        die("a write failed");
+    if (out->n < MAX_SAMPLES)
+        out->v[out->n++] = (now_s() - t0) * 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct stats {
+    double p50, p99, max;
+    size_t n;
+} stats_t;
+
+static stats_t stats_of(samples_t *s)
+{
+    stats_t r = {0};
+    if (s->n == 0)
+        return r;
+    qsort(s->v, s->n, sizeof *s->v, cmp_double);
+    r.n = s->n;
+    r.p50 = s->v[s->n / 2];
+    r.p99 = s->v[s->n * 99 / 100];
+    r.max = s->v[s->n - 1];
+    return r;
+}
+
+struct backup_run {
+    const char *src, *dir;
+    wh_backup_info_t info;
+    char err[256];
+    int rc;
+    volatile bool done;
+};
+
+static void *backup_thread(void *arg)
+{
+    struct backup_run *b = arg;
+    b->rc = wh_store_backup(b->src, b->dir, "bench", &b->info, b->err, sizeof b->err);
+    __atomic_store_n(&b->done, true, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void remove_backup(const char *dir)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/bench.db", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/bench.json", dir);
+    unlink(p);
+    rmdir(dir);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+    int mb = 1024, rounds = 3;
+    double base_s = BASELINE_S;
+    const char *tmp = getenv("TMPDIR");
+    const char *root = tmp && *tmp ? tmp : "/tmp";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            mb = 8;
+            rounds = 1;
+            base_s = 0.5;
+        } else if (strcmp(argv[i], "--mb") == 0 && i + 1 < argc) {
+            mb = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+            rounds = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+            root = argv[++i];
+        } else {
+            fprintf(stderr, "usage: backup_bench [--quick] [--mb N] [--rounds R] [--dir D]\n");
+            return 2;
+        }
+    }
+    if (mb < 1 || rounds < 1 || rounds > 20)
+        die("--mb must be >= 1 and --rounds 1 to 20");
+    char dir[512], path[600], bdir[600];
+    snprintf(dir, sizeof dir, "%s/wh-backup-bench-XXXXXX", root);
+    if (!mkdtemp(dir))
+        die("cannot create the working directory");
+    snprintf(path, sizeof path, "%s/store.db", dir);
+    snprintf(bdir, sizeof bdir, "%s/backup", dir);
+
+    wh_store_t *s;
+    if (wh_store_open(path, migrations, 1, &s) != 0)
+        die("cannot open the store");
+    double t0 = now_s();
+    fill(path, mb);
+    printf("store %d MB filled in %.1f s; %d rounds of %.1f s without a backup, then one "
+           "backup\n",
+           mb, now_s() - t0, rounds, base_s);
+
+    samples_t base = {malloc(MAX_SAMPLES * sizeof(double)), 0};
+    samples_t during = {malloc(MAX_SAMPLES * sizeof(double)), 0};
+    if (!base.v || !during.v)
+        die("out of memory");
+    double m[6][20], secs[20], mbps[20];
+    for (int r = 0; r < rounds; r++) {
+        base.n = during.n = 0;
+        double end = now_s() + base_s;
+        while (now_s() < end)
+            commit_one(s, &base);
+        struct backup_run b = {.src = path, .dir = bdir};
+        pthread_t th;
+        if (pthread_create(&th, NULL, backup_thread, &b) != 0)
+            die("cannot start the backup thread");
+        while (!__atomic_load_n(&b.done, __ATOMIC_ACQUIRE))
+            commit_one(s, &during);
+        pthread_join(th, NULL);
+        if (b.rc != 0)
+            die(b.err);
+        remove_backup(bdir);
+        stats_t sb = stats_of(&base), sd = stats_of(&during);
+        m[0][r] = sb.p50, m[1][r] = sb.p99, m[2][r] = sb.max;
+        m[3][r] = sd.p50, m[4][r] = sd.p99, m[5][r] = sd.max;
+        secs[r] = b.info.seconds;
+        mbps[r] = (double)b.info.bytes / 1048576.0 / b.info.seconds;
+        printf("round %d: without  n=%-6zu p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", r + 1,
+               sb.n, sb.p50, sb.p99, sb.max);
+        printf("         during   n=%-6zu p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms; backup "
+               "%.1f s, %.0f MB/s\n",
+               sd.n, sd.p50, sd.p99, sd.max, secs[r], mbps[r]);
+        fflush(stdout);
+    }
+    double md[6];
+    for (int k = 0; k < 6; k++)
+        md[k] = median(m[k], rounds);
+    printf("median over %d rounds (one-row commits, synchronous=FULL, %d MB store):\n", rounds,
+           mb);
+    printf("  without a backup: p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", md[0], md[1], md[2]);
+    printf("  during a backup:  p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", md[3], md[4], md[5]);
+    printf("  ratio during/without: p50 %.2f  p99 %.2f  max %.2f\n", md[3] / md[0],
+           md[4] / md[1], md[5] / md[2]);
+    printf("  backup: %.1f s, %.0f MB/s\n", median(secs, rounds), median(mbps, rounds));
+    wh_store_destroy(&s);
+    char p[700];
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", path, (const char *[]){"", "-wal", "-shm"}[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+    free(base.v);
+    free(during.v);
+    return 0;
+}
