@@ -10,13 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "id.h"
 
 #define PATH_BYTES 1024
 
@@ -28,31 +29,6 @@ static int complain(const char *service, const char *what)
 {
     fprintf(stderr, "workhealth-restore: %s: %s\n", service, what);
     return -1;
-}
-
-static int sha256_file(const char *path, char hex[65], long long *bytes)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -1;
-    static char buf[1 << 16];
-    ssize_t n = 0;
-    *bytes = 0;
-    while (rc == 0 && (n = read(fd, buf, sizeof buf)) > 0) {
-        *bytes += n;
-        rc = EVP_DigestUpdate(md, buf, (size_t)n) == 1 ? 0 : -1;
-    }
-    unsigned char d[32];
-    unsigned len = 0;
-    if (rc == 0 && (n < 0 || EVP_DigestFinal_ex(md, d, &len) != 1 || len != 32))
-        rc = -1;
-    EVP_MD_CTX_free(md);
-    close(fd);
-    for (int i = 0; rc == 0 && i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
-    return rc;
 }
 
 /* The first column of a one-row query, as text into out. */
@@ -85,8 +61,8 @@ static int check_store(const char *dir, const char *service)
         !json_is_integer(ver_j))
         rc = complain(service, "the manifest does not describe this store");
     char hex[65];
-    long long bytes = 0;
-    if (rc == 0 && sha256_file(db_path, hex, &bytes) != 0)
+    int64_t bytes = 0;
+    if (rc == 0 && wh_sha256_file(db_path, hex, &bytes) != 0)
         rc = complain(service, "cannot read the copy");
     if (rc == 0 && (bytes != json_integer_value(bytes_j) || strcmp(hex, sha) != 0))
         rc = complain(service, "the copy's size or SHA-256 is not the manifest's");

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "id.h"
 #include "log.h"
 
 bool wh_backup_id_valid(const char *p, size_t n)
@@ -264,35 +264,6 @@ static int fsync_path(const char *path, int flags)
     return rc;
 }
 
-/* The file's size and SHA-256. */
-static int hash_file(const char *path, wh_backup_info_t *info)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -1;
-    static _Thread_local char buf[1 << 16];
-    int64_t total = 0;
-    ssize_t n;
-    while (rc == 0 && (n = read(fd, buf, sizeof buf)) > 0) {
-        total += n;
-        rc = EVP_DigestUpdate(md, buf, (size_t)n) == 1 ? 0 : -1;
-    }
-    unsigned char d[32];
-    unsigned len = 0;
-    if (rc == 0 && (n < 0 || EVP_DigestFinal_ex(md, d, &len) != 1 || len != 32))
-        rc = -1;
-    EVP_MD_CTX_free(md);
-    close(fd);
-    if (rc == 0) {
-        for (int i = 0; i < 32; i++)
-            snprintf(info->sha256 + 2 * i, 3, "%02x", d[i]);
-        info->bytes = total;
-    }
-    return rc;
-}
-
 /* "file:" URI of path with the pacing VFS; every byte outside the
  * unreserved set percent-encoded. */
 static int copy_uri(const char *path, char *out, size_t cap)
@@ -399,7 +370,7 @@ int wh_store_backup(const char *src_path, const char *dir, const char *service,
         rc = fail(err, cap, WH_EIO, "cannot protect the copy: ", strerror(errno));
     if (rc == 0 && fsync_path(tmp, O_RDONLY) != 0)
         rc = fail(err, cap, WH_EIO, "cannot sync the copy: ", strerror(errno));
-    if (rc == 0 && hash_file(tmp, info) != 0)
+    if (rc == 0 && wh_sha256_file(tmp, info->sha256, &info->bytes) != 0)
         rc = fail(err, cap, WH_EIO, "cannot hash the copy: ", strerror(errno));
     if (rc != 0) {
         unlink(tmp);

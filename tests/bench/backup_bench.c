@@ -2,13 +2,15 @@
  * (WAL, synchronous=FULL, as every store) on a large store, their latency
  * p50/p99/max without a backup and while wh_store_backup copies the store
  * (VACUUM INTO on another thread, paced, see services/runtime/backup.h),
- * and how long the backup takes.
+ * and how long the backup takes. For comparison, the same copy unpaced: a
+ * plain VACUUM INTO from a read-only connection, then one fsync, as a
+ * backup without the pacing VFS would be.
  *
  *   backup_bench [--quick] [--mb N] [--rounds R] [--dir D]
  *
  * Default: a 1024 MB store under $TMPDIR (or /tmp), 3 rounds of a 5 s
- * baseline followed by a backup; prints each round and the medians over the
- * rounds with the ratios (during / without). --quick: 8 MB, one round (a
+ * baseline followed by a backup and an unpaced copy; prints each round and
+ * the medians over the rounds with the ratios (during / without). --quick: 8 MB, one round (a
  * smoke test that keeps it building and working). */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -18,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backup.h"
@@ -54,8 +58,8 @@ static void fill(const char *path, int mb)
         die("cannot open the store to fill it");
     sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;", NULL, NULL, NULL);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "INSERT INTO filler(pad) VALUES (randomblob(?1))", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "INSERT INTO filler(pad) VALUES (randomblob(?1))", -1, &st, NULL) !=
+        SQLITE_OK)
         die("cannot prepare the filler");
     long rows = (long)mb * 1024 * 1024 / ROW_BYTES;
     for (long i = 0; i < rows; i++) {
@@ -130,6 +134,38 @@ static void *backup_thread(void *arg)
     return NULL;
 }
 
+/* The unpaced copy: VACUUM INTO with the default VFS, then fsync. */
+static void *unpaced_thread(void *arg)
+{
+    struct backup_run *b = arg;
+    double t0 = now_s();
+    char dst[700];
+    snprintf(dst, sizeof dst, "%s/bench.db", b->dir);
+    mkdir(b->dir, 0700);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    b->rc = -1;
+    if (sqlite3_open_v2(b->src, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_bind_text(st, 1, dst, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_DONE) {
+        int fd = open(dst, O_RDONLY);
+        struct stat sb;
+        if (fd >= 0 && fsync(fd) == 0 && fstat(fd, &sb) == 0) {
+            b->info.bytes = sb.st_size;
+            b->rc = 0;
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    snprintf(b->err, sizeof b->err, "unpaced copy: %s", db ? sqlite3_errmsg(db) : "no memory");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    b->info.seconds = now_s() - t0;
+    __atomic_store_n(&b->done, true, __ATOMIC_RELEASE);
+    return NULL;
+}
+
 static void remove_backup(const char *dir)
 {
     char p[1024];
@@ -182,52 +218,65 @@ int main(int argc, char **argv)
         die("cannot open the store");
     double t0 = now_s();
     fill(path, mb);
-    printf("store %d MB filled in %.1f s; %d rounds of %.1f s without a backup, then one "
-           "backup\n",
+    printf("store %d MB filled in %.1f s; %d rounds: %.1f s without a backup, then a paced "
+           "backup, then an unpaced copy\n",
            mb, now_s() - t0, rounds, base_s);
 
     samples_t base = {malloc(MAX_SAMPLES * sizeof(double)), 0};
     samples_t during = {malloc(MAX_SAMPLES * sizeof(double)), 0};
     if (!base.v || !during.v)
         die("out of memory");
-    double m[6][20], secs[20], mbps[20];
+    /* Per round: p50, p99, max without; the same during the paced backup
+     * and during the unpaced copy; and each copy's seconds and MB/s. */
+    enum { N_FIG = 13 };
+    double m[N_FIG][20];
+    static const char *const label[2] = {"paced backup (wh_store_backup)", "unpaced VACUUM INTO"};
     for (int r = 0; r < rounds; r++) {
-        base.n = during.n = 0;
+        base.n = 0;
         double end = now_s() + base_s;
         while (now_s() < end)
             commit_one(s, &base);
-        struct backup_run b = {.src = path, .dir = bdir};
-        pthread_t th;
-        if (pthread_create(&th, NULL, backup_thread, &b) != 0)
-            die("cannot start the backup thread");
-        while (!__atomic_load_n(&b.done, __ATOMIC_ACQUIRE))
-            commit_one(s, &during);
-        pthread_join(th, NULL);
-        if (b.rc != 0)
-            die(b.err);
-        remove_backup(bdir);
-        stats_t sb = stats_of(&base), sd = stats_of(&during);
+        stats_t sb = stats_of(&base);
         m[0][r] = sb.p50, m[1][r] = sb.p99, m[2][r] = sb.max;
-        m[3][r] = sd.p50, m[4][r] = sd.p99, m[5][r] = sd.max;
-        secs[r] = b.info.seconds;
-        mbps[r] = (double)b.info.bytes / 1048576.0 / b.info.seconds;
-        printf("round %d: without  n=%-6zu p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", r + 1,
-               sb.n, sb.p50, sb.p99, sb.max);
-        printf("         during   n=%-6zu p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms; backup "
-               "%.1f s, %.0f MB/s\n",
-               sd.n, sd.p50, sd.p99, sd.max, secs[r], mbps[r]);
-        fflush(stdout);
+        printf("round %d: without a backup        n=%-6zu p50 %6.2f ms  p99 %6.2f ms  max %7.2f "
+               "ms\n",
+               r + 1, sb.n, sb.p50, sb.p99, sb.max);
+        for (int v = 0; v < 2; v++) {
+            during.n = 0;
+            struct backup_run b = {.src = path, .dir = bdir};
+            pthread_t th;
+            if (pthread_create(&th, NULL, v == 0 ? backup_thread : unpaced_thread, &b) != 0)
+                die("cannot start the backup thread");
+            while (!__atomic_load_n(&b.done, __ATOMIC_ACQUIRE))
+                commit_one(s, &during);
+            pthread_join(th, NULL);
+            if (b.rc != 0)
+                die(b.err);
+            remove_backup(bdir);
+            stats_t sd = stats_of(&during);
+            double mbps = (double)b.info.bytes / 1048576.0 / b.info.seconds;
+            m[3 + 5 * v][r] = sd.p50, m[4 + 5 * v][r] = sd.p99, m[5 + 5 * v][r] = sd.max;
+            m[6 + 5 * v][r] = b.info.seconds, m[7 + 5 * v][r] = mbps;
+            printf("         during %-19s n=%-6zu p50 %6.2f ms  p99 %6.2f ms  max %7.2f ms; "
+                   "%.1f s, %.0f MB/s\n",
+                   v == 0 ? "the paced backup" : "an unpaced copy", sd.n, sd.p50, sd.p99, sd.max,
+                   b.info.seconds, mbps);
+            fflush(stdout);
+        }
     }
-    double md[6];
-    for (int k = 0; k < 6; k++)
+    double md[N_FIG];
+    for (int k = 0; k < N_FIG; k++)
         md[k] = median(m[k], rounds);
-    printf("median over %d rounds (one-row commits, synchronous=FULL, %d MB store):\n", rounds,
-           mb);
-    printf("  without a backup: p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", md[0], md[1], md[2]);
-    printf("  during a backup:  p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", md[3], md[4], md[5]);
-    printf("  ratio during/without: p50 %.2f  p99 %.2f  max %.2f\n", md[3] / md[0],
-           md[4] / md[1], md[5] / md[2]);
-    printf("  backup: %.1f s, %.0f MB/s\n", median(secs, rounds), median(mbps, rounds));
+    printf("median over %d rounds (one-row commits, synchronous=FULL, %d MB store):\n", rounds, mb);
+    printf("  without a backup:  p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", md[0], md[1], md[2]);
+    for (int v = 0; v < 2; v++) {
+        const double *d = md + 3 + 5 * v;
+        printf("  during the %s: p50 %.2f ms  p99 %.2f ms  max %.2f ms; copy %.1f s, %.0f "
+               "MB/s\n",
+               label[v], d[0], d[1], d[2], d[3], d[4]);
+        printf("    ratio to without: p50 %.2f  p99 %.2f  max %.2f\n", d[0] / md[0], d[1] / md[1],
+               d[2] / md[2]);
+    }
     wh_store_destroy(&s);
     char p[700];
     for (int i = 0; i < 3; i++) {
