@@ -328,7 +328,8 @@ static void test_backup(void)
     CHECK_INT(wh_store_begin(s), 0);
     CHECK_INT(wh_store_exec(s, "INSERT INTO parent(id, name) VALUES (99, 'uncommitted')"), 0);
     char bdir[160];
-    snprintf(bdir, sizeof bdir, "%s/backups/b-1", dir);
+    /* Characters a file: URI would take for its own are in the name. */
+    snprintf(bdir, sizeof bdir, "%s/backups/b 1?#%%", dir);
     wh_backup_info_t info;
     char err[256] = "";
     CHECK_INT(wh_store_backup(db_path, bdir, "svc", &info, err, sizeof err), 0);
