@@ -496,6 +496,14 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+static bool has_handler(const wh_handler_t *h, size_t n, int op)
+{
+    for (size_t i = 0; i < n; i++)
+        if (h[i].op == op)
+            return true;
+    return false;
+}
+
 int wh_service_main(const wh_service_def_t *def)
 {
     const char *name = wh_service_names[def->svc];
@@ -518,14 +526,14 @@ int wh_service_main(const wh_service_def_t *def)
         goto fail_store;
     if (def->n_handlers)
         memcpy(handlers, def->handlers, def->n_handlers * sizeof *handlers);
-    /* Unless the service answers the operation itself. */
+    /* Unless the service answers the operation itself. A backup never
+     * reaches the table (see on_readable), but the table names a handler
+     * for every operation of the service. */
     size_t n_handlers = def->n_handlers;
-    bool own = false;
-    for (size_t i = 0; i < n_handlers; i++)
-        own |= handlers[i].op == wh_figures_op(def->svc);
-    if (!own)
+    if (!has_handler(handlers, n_handlers, wh_figures_op(def->svc)))
         handlers[n_handlers++] = (wh_handler_t){wh_figures_op(def->svc), figures_handler};
-    handlers[n_handlers++] = (wh_handler_t){wh_backup_op(def->svc), wh_backup_in_batch};
+    if (!has_handler(handlers, n_handlers, wh_backup_op(def->svc)))
+        handlers[n_handlers++] = (wh_handler_t){wh_backup_op(def->svc), wh_backup_in_batch};
     int drc = wh_dispatcher_init(&s->disp, def->svc, handlers, n_handlers, s->store, def->app);
     free(handlers);
     if (drc != 0)
