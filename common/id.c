@@ -1,10 +1,13 @@
 #include "id.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "err.h"
@@ -114,14 +117,46 @@ size_t wh_base64(const unsigned char *in, size_t n, char *out)
                true);
 }
 
-void wh_sha256_hex(const void *data, size_t n, char out[65])
+static void sha256_out(const unsigned char md[SHA256_DIGEST_LENGTH], char out[65])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(data, n, md);
     for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];
     }
     out[64] = '\0';
+}
+
+void wh_sha256_hex(const void *data, size_t n, char out[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256(data, n, md);
+    sha256_out(md, out);
+}
+
+int wh_sha256_file(const char *path, char out[65], int64_t *bytes)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return WH_EIO;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int rc = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : WH_EIO;
+    static _Thread_local unsigned char buf[1 << 16];
+    int64_t total = 0;
+    ssize_t n = 0;
+    while (rc == 0 && (n = read(fd, buf, sizeof buf)) > 0) {
+        total += n;
+        rc = EVP_DigestUpdate(md, buf, (size_t)n) == 1 ? 0 : WH_EIO;
+    }
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    unsigned len = 0;
+    if (rc == 0 && (n < 0 || EVP_DigestFinal_ex(md, d, &len) != 1 || len != sizeof d))
+        rc = WH_EIO;
+    EVP_MD_CTX_free(md);
+    close(fd);
+    if (rc == 0) {
+        sha256_out(d, out);
+        *bytes = total;
+    }
+    return rc;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define WH_ID_LEN 26
 
@@ -23,5 +24,8 @@ size_t wh_base64url(const unsigned char *in, size_t n, char *out);
 size_t wh_base64(const unsigned char *in, size_t n, char *out);
 /* SHA-256 of data as 64 lowercase hex characters and a NUL. */
 void wh_sha256_hex(const void *data, size_t n, char out[65]);
+/* SHA-256 of the file at path, the same way, and its size; WH_EIO (errno
+ * set) if it cannot be read. */
+int wh_sha256_file(const char *path, char out[65], int64_t *bytes);
 
 #endif

@@ -40,6 +40,19 @@ enum wh_svc {
 #define WH_OPF_BODY   2u /* takes a JSON object body */
 #define WH_OPF_WRITE  4u /* changes state */
 
+/* Every store's online backup (services/runtime/backup.h) has a row
+ * BACKUPS_<SERVICE>, "POST", "/v1/backups/{backup_id}/<service>", admin only,
+ * in its service's file, since a path has one owner: the owning service
+ * copies its own store into the named backup. Their documentation: */
+#define WH_OP_BACKUP_DOC(D, NAME, name)                                                            \
+    D(NAME, "Back up the " name " store",                                                          \
+      "An online, consistent copy of the store, taken while it serves reads and writes, into "     \
+      "<WH_BACKUP_DIR>/<backup_id>/" name ".db beside its manifest " name ".json. backup_id is "   \
+      "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (else 400). A "      \
+      "copy of this store already in the backup, or another backup running, is 409. Admin "        \
+      "only; workhealth-backup calls it for every store.",                                         \
+      NULL, "201:Backup", NULL, NULL)
+
 /* X(NAME, method, path, service, roles, flags). Each service's rows live in
  * its own file, proto/ops_<service>.h, so that work on one service does not
  * touch another's rows. */

@@ -21,6 +21,8 @@
 #define WH_ROLES_AGR_REPORT (WH_ROLE_ADMIN | WH_ROLE_CONSULTANT)
 
 #define WH_OPS_AGREEMENTS(X)                                                                       \
+    X(BACKUPS_AGREEMENTS, "POST", "/v1/backups/{backup_id}/agreements", WH_SVC_AGREEMENTS,         \
+      WH_ROLE_ADMIN, WH_OPF_WRITE)                                                                 \
     X(AGREEMENTS_METRICS, "GET", NULL, WH_SVC_AGREEMENTS, WH_ROLE_SERVICE, 0)                      \
     X(ORGS_CREATE, "POST", "/v1/organizations", WH_SVC_AGREEMENTS, WH_ROLE_ADMIN,                  \
       WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                                  \
@@ -76,6 +78,7 @@
     "covers (others are 404); occupational_health: read-only, same scope; integration: "           \
     "no access."
 #define WH_OPS_AGREEMENTS_DOCS(D)                                                                  \
+    WH_OP_BACKUP_DOC(D, BACKUPS_AGREEMENTS, "agreements")                                          \
     D(ORGS_CREATE, "Create an organisation", "An employer or an insurer. Admin only.",             \
       "OrganizationCreate", "201:Organization", NULL, NULL)                                        \
     D(ORGS_LIST, "List organisations",                                                             \

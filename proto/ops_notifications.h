@@ -8,6 +8,8 @@
 #define WH_ROLES_NOTIFY (WH_ROLES_STAFF | WH_ROLE_OCC_HEALTH)
 
 #define WH_OPS_NOTIFICATIONS(X)                                                                    \
+    X(BACKUPS_NOTIFICATIONS, "POST", "/v1/backups/{backup_id}/notifications",                      \
+      WH_SVC_NOTIFICATIONS, WH_ROLE_ADMIN, WH_OPF_WRITE)                                           \
     X(NOTIFICATIONS_METRICS, "GET", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE, 0)                \
     X(EVENTS_INGEST, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE,                          \
       WH_OPF_BODY | WH_OPF_WRITE)                                                                  \
@@ -29,6 +31,7 @@
     " Admin, coordinators, consultants and occupational health, for organisations their "          \
     "token covers (others are 404)."
 #define WH_OPS_NOTIFICATIONS_DOCS(D)                                                               \
+    WH_OP_BACKUP_DOC(D, BACKUPS_NOTIFICATIONS, "notifications")                                    \
     D(SUBSCRIPTIONS_CREATE, "Subscribe to events",                                                 \
       "By e-mail (language required) or webhook (Standard Webhooks signatures; the signing "       \
       "secret is in secret, shown this once)." WH_NOTIFY_SCOPE,                                    \

@@ -9,6 +9,8 @@
 #define WH_SURVEY_MANAGERS (WH_ROLE_ADMIN | WH_ROLE_COORDINATOR)
 
 #define WH_OPS_SURVEYS(X)                                                                          \
+    X(BACKUPS_SURVEYS, "POST", "/v1/backups/{backup_id}/surveys", WH_SVC_SURVEYS, WH_ROLE_ADMIN,   \
+      WH_OPF_WRITE)                                                                                \
     X(SURVEYS_METRICS, "GET", NULL, WH_SVC_SURVEYS, WH_ROLE_SERVICE, 0)                            \
     WH_OPS_NETWORKS(X)                                                                             \
     X(SURVEYS_CREATE, "POST", "/v1/surveys", WH_SVC_SURVEYS, WH_SURVEY_MANAGERS,                   \
@@ -35,6 +37,7 @@
 #define WH_SURVEY_SCOPE                                                                            \
     " Admin, and coordinators and consultants of the survey's organisation (others are 404)."
 #define WH_OPS_SURVEYS_DOCS(D)                                                                     \
+    WH_OP_BACKUP_DOC(D, BACKUPS_SURVEYS, "surveys")                                                \
     WH_OPS_NETWORKS_DOCS(D)                                                                        \
     D(SURVEYS_CREATE, "Create a survey",                                                           \
       "A draft with its languages, dimensions, questions (each on its own scale, optionally "      \

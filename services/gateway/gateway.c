@@ -7,6 +7,7 @@
 
 #include "assets.h"
 #include "auth.h"
+#include "backup.h"
 #include "broker.h"
 #include "calfeed.h"
 #include "clock.h"
@@ -33,6 +34,7 @@ struct gateway {
     uv_loop_t *loop;
     wh_config_t cfg;
     wh_store_t *store;
+    char store_path[WH_PATH_MAX];
     wh_dispatcher_t local;
     broker_t *broker;
     wh_http_server_t *http;
@@ -237,6 +239,35 @@ static void run_local(gateway_t *gw, wh_http_req_t *req, int route, const char *
     render_reply(gw, req, route, request_id, out.data, out.len);
     wh_buf_close(&out);
     wh_reply_close(&rep);
+}
+
+static void backup_reply(void *ud, wh_reply_t *rep)
+{
+    struct call *call = ud;
+    wh_buf_t out;
+    wh_buf_init(&out);
+    wh_reply_pack(rep, call->request_id, &out);
+    render_reply(call->gw, call->req, call->route, call->request_id, out.data, out.len);
+    wh_buf_close(&out);
+    free(call);
+}
+
+/* The backup of the gateway's own store, taken off the loop like a
+ * service's (services/runtime/backup.h). */
+static void backup_local(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id,
+                         const char *env, size_t len)
+{
+    wh_request_t r;
+    struct call *call = malloc(sizeof *call);
+    if (!call || wh_request_decode(env, len, &r) != 0) {
+        free(call);
+        problem(gw, req, route, request_id, 503, "unavailable", "out of memory", NULL, 0);
+        return;
+    }
+    *call = (struct call){.gw = gw, .req = req, .route = route};
+    snprintf(call->request_id, sizeof call->request_id, "%s", request_id);
+    wh_backup_handle(gw->loop, &gw->cfg, WH_SVC_GATEWAY, gw->store_path, &r, backup_reply, call);
+    wh_request_close(&r);
 }
 
 static bool valid_request_id(const char *s)
@@ -474,6 +505,9 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
                 "this request takes no body (or an empty JSON object)", NULL, 0);
         goto done_body;
     }
+    /* A backup takes as long as its store needs, not a request's time. */
+    bool backup = wh_backup_op(op->service) == m->op;
+    uint64_t timeout_ms = backup ? (uint64_t)WH_BACKUP_TIMEOUT_MS : gw->timeout_ms;
     wh_buf_t env;
     wh_buf_init(&env);
     wh_request_pack(&env, &(wh_request_out_t){
@@ -483,7 +517,7 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
                               .role = pr.role,
                               .orgs = (const char *const *)pr.orgs,
                               .n_orgs = pr.n_orgs,
-                              .deadline_ms = (int64_t)gw->timeout_ms,
+                              .deadline_ms = (int64_t)timeout_ms,
                               .idempotency_key = req->idempotency_key,
                               .if_match = req->if_match,
                               .accept = req->accept,
@@ -494,6 +528,8 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
                           });
     if (wh_buf_failed(&env)) {
         problem(gw, req, route, rid, 503, "unavailable", "out of memory", NULL, 0);
+    } else if (m->op == WH_OP_BACKUPS_GATEWAY) {
+        backup_local(gw, req, route, rid, env.data, env.len);
     } else if (op->service == WH_SVC_GATEWAY) {
         run_local(gw, req, route, rid, env.data, env.len);
     } else if (m->op == WH_OP_AGREEMENTS_CALENDAR) {
@@ -528,7 +564,7 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
             call->req = req;
             call->route = route;
             memcpy(call->request_id, rid, sizeof rid);
-            broker_send(gw->broker, op->service, env.data, env.len, gw->timeout_ms, on_broker_reply,
+            broker_send(gw->broker, op->service, env.data, env.len, timeout_ms, on_broker_reply,
                         call);
         }
     }
@@ -554,10 +590,15 @@ static void openapi_get(wh_ctx_t *c)
 }
 
 static const wh_handler_t local_handlers[] = {
-    {WH_OP_OPENAPI_GET, openapi_get},   {WH_OP_TOKENS_CREATE, tokens_create},
-    {WH_OP_TOKENS_LIST, tokens_list},   {WH_OP_TOKENS_DELETE, tokens_delete},
-    {WH_OP_FEEDS_CREATE, feeds_create}, {WH_OP_FEEDS_LIST, feeds_list},
+    {WH_OP_OPENAPI_GET, openapi_get},
+    {WH_OP_TOKENS_CREATE, tokens_create},
+    {WH_OP_TOKENS_LIST, tokens_list},
+    {WH_OP_TOKENS_DELETE, tokens_delete},
+    {WH_OP_FEEDS_CREATE, feeds_create},
+    {WH_OP_FEEDS_LIST, feeds_list},
     {WH_OP_FEEDS_DELETE, feeds_delete},
+    /* Answered off the loop by backup_local, never through run_local. */
+    {WH_OP_BACKUPS_GATEWAY, wh_backup_in_batch},
 };
 
 static uint64_t env_u64(const char *name, uint64_t dflt)
@@ -592,9 +633,8 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
         return WH_ELIMIT;
     }
     int rc = WH_EIO;
-    char path[WH_PATH_MAX];
-    if (wh_config_path(cfg, "gateway.db", path) != 0 ||
-        wh_store_open(path, gateway_migrations, gateway_n_migrations, &gw->store) != 0)
+    if (wh_config_path(cfg, "gateway.db", gw->store_path) != 0 ||
+        wh_store_open(gw->store_path, gateway_migrations, gateway_n_migrations, &gw->store) != 0)
         goto fail_store;
     if (wh_dispatcher_init(&gw->local, WH_SVC_GATEWAY, local_handlers,
                            sizeof local_handlers / sizeof local_handlers[0], gw->store, gw) != 0 ||

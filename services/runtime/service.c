@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "curve.h"
 #include "err.h"
 #include "id.h"
@@ -38,6 +39,7 @@ struct wh_service {
     wh_config_t cfg;
     uv_loop_t loop;
     wh_store_t *store;
+    char store_path[WH_PATH_MAX];
     wh_dispatcher_t disp;
     void *zctx;
     wh_curve_t curve;
@@ -108,6 +110,39 @@ static wh_figures_fn own_figures;
 static void figures_handler(wh_ctx_t *c)
 {
     wh_figures_handle(c, own_figures);
+}
+
+struct backup_call {
+    wh_service_t *s;
+    char corr[8];
+    char id[WH_ENV_MAX_ID + 1];
+};
+
+static void backup_reply(void *ud, wh_reply_t *rep)
+{
+    struct backup_call *c = ud;
+    wh_buf_t out;
+    wh_buf_init(&out);
+    wh_reply_pack(rep, c->id, &out);
+    if (!wh_buf_failed(&out))
+        send_frames(c->s, WH_CMD_REPLY, c->corr, out.data, out.len);
+    wh_buf_close(&out);
+    free(c);
+}
+
+/* Starts a backup of the store on a worker thread; the loop goes on
+ * serving meanwhile. */
+static void start_backup(wh_service_t *s, struct pending *p)
+{
+    struct backup_call *c = malloc(sizeof *c);
+    if (!c)
+        return; /* the gateway answers 504 */
+    c->s = s;
+    memcpy(c->corr, p->corr, 8);
+    snprintf(c->id, sizeof c->id, "%s", p->req.id);
+    wh_log_set_request(p->req.id);
+    wh_backup_handle(&s->loop, &s->cfg, s->def->svc, s->store_path, &p->req, backup_reply, c);
+    wh_log_set_request(NULL);
 }
 
 static void send_heartbeat(wh_service_t *s)
@@ -435,6 +470,12 @@ static void on_readable(wh_zsock_t *z)
             zmq_msg_move(&p->payload, &f[2]);
             p->decoded =
                 wh_request_decode(zmq_msg_data(&p->payload), zmq_msg_size(&p->payload), &p->req);
+            if (p->decoded == 0 && p->req.op == wh_backup_op(s->def->svc)) {
+                start_backup(s, p);
+                wh_request_close(&p->req);
+                zmq_msg_close(&p->payload);
+                n--;
+            }
         }
         wh_zsock_msgs_close(f, nf);
     }
@@ -455,6 +496,14 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+static bool has_handler(const wh_handler_t *h, size_t n, int op)
+{
+    for (size_t i = 0; i < n; i++)
+        if (h[i].op == op)
+            return true;
+    return false;
+}
+
 int wh_service_main(const wh_service_def_t *def)
 {
     const char *name = wh_service_names[def->svc];
@@ -466,25 +515,25 @@ int wh_service_main(const wh_service_def_t *def)
     int code = 1;
     if (wh_config_load(&s->cfg, name) != 0)
         goto fail_config;
-    char path[WH_PATH_MAX];
     char file[64];
     snprintf(file, sizeof file, "%s.db", name);
-    if (wh_config_path(&s->cfg, file, path) != 0 ||
-        wh_store_open(path, def->migrations, def->n_migrations, &s->store) != 0)
+    if (wh_config_path(&s->cfg, file, s->store_path) != 0 ||
+        wh_store_open(s->store_path, def->migrations, def->n_migrations, &s->store) != 0)
         goto fail_config;
     own_figures = def->figures;
-    wh_handler_t *handlers = malloc((def->n_handlers + 1) * sizeof *handlers);
+    wh_handler_t *handlers = malloc((def->n_handlers + 2) * sizeof *handlers);
     if (!handlers)
         goto fail_store;
     if (def->n_handlers)
         memcpy(handlers, def->handlers, def->n_handlers * sizeof *handlers);
-    /* Unless the service answers the operation itself. */
+    /* Unless the service answers the operation itself. A backup never
+     * reaches the table (see on_readable), but the table names a handler
+     * for every operation of the service. */
     size_t n_handlers = def->n_handlers;
-    bool own = false;
-    for (size_t i = 0; i < n_handlers; i++)
-        own |= handlers[i].op == wh_figures_op(def->svc);
-    if (!own)
+    if (!has_handler(handlers, n_handlers, wh_figures_op(def->svc)))
         handlers[n_handlers++] = (wh_handler_t){wh_figures_op(def->svc), figures_handler};
+    if (!has_handler(handlers, n_handlers, wh_backup_op(def->svc)))
+        handlers[n_handlers++] = (wh_handler_t){wh_backup_op(def->svc), wh_backup_in_batch};
     int drc = wh_dispatcher_init(&s->disp, def->svc, handlers, n_handlers, s->store, def->app);
     free(handlers);
     if (drc != 0)

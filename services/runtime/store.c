@@ -233,23 +233,6 @@ bool wh_store_in_txn(wh_store_t *s)
     return !sqlite3_get_autocommit(s->db);
 }
 
-int wh_store_backup(wh_store_t *s, const char *dest_path)
-{
-    sqlite3 *dest;
-    if (sqlite3_open(dest_path, &dest) != SQLITE_OK) {
-        sqlite3_close(dest);
-        return WH_ESTORE;
-    }
-    sqlite3_backup *b = sqlite3_backup_init(dest, "main", s->db, "main");
-    int rc = WH_ESTORE;
-    if (b) {
-        sqlite3_backup_step(b, -1);
-        rc = sqlite3_backup_finish(b) == SQLITE_OK ? 0 : WH_ESTORE;
-    }
-    sqlite3_close(dest);
-    return rc;
-}
-
 int wh_stmt_bind_str(sqlite3_stmt *st, int idx, wh_str_t v)
 {
     if (!v.p)

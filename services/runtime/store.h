@@ -45,9 +45,6 @@ int wh_store_release(wh_store_t *s);
 int wh_store_rollback_to(wh_store_t *s);
 bool wh_store_in_txn(wh_store_t *s);
 
-/* Online backup of the whole database to dest_path with SQLite's backup API. */
-int wh_store_backup(wh_store_t *s, const char *dest_path);
-
 /* Binding helpers that accept wh_str_t; a NULL p binds NULL. */
 int wh_stmt_bind_str(sqlite3_stmt *st, int idx, wh_str_t v);
 int wh_stmt_bind_text(sqlite3_stmt *st, int idx, const char *v); /* NUL-terminated */

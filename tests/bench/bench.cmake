@@ -27,3 +27,12 @@ if(JSONC_FOUND)
 else()
   message(STATUS "json-c not found: json_bench not built")
 endif()
+
+# backup_bench: the latency of one-row commits with and without an online
+# backup running beside them (services/runtime/backup.h), on a 1 GB store;
+# tests/bench/README.md, "Backups", has its figures.
+add_executable(backup_bench ${CMAKE_SOURCE_DIR}/tests/bench/backup_bench.c)
+target_link_libraries(backup_bench PRIVATE whruntime)
+# An 8 MB store, one round: keeps it building and working.
+add_test(NAME bench.backup_bench COMMAND backup_bench --quick --dir ${CMAKE_BINARY_DIR})
+set_tests_properties(bench.backup_bench PROPERTIES TIMEOUT 120)

@@ -6,6 +6,7 @@
   with no key the schema does not know (see k8s_validate.js). The package
   is installed once with npm into $WH_BIN_DIR/npm-k8s (the build directory;
   it needs the npm registry the first time only).
+- The backups' CronJob runs a workhealth- command.
 - Every pod has enableServiceLinks: false (service links would put
   WH_GATEWAY_PORT and the like into the binaries' own WH_ namespace), every
   container a liveness probe.
@@ -102,6 +103,8 @@ def pod_specs(objs):
     for o in objs:
         if o["kind"] in ("Deployment", "StatefulSet"):
             yield o, o["spec"]["template"]["spec"]
+        elif o["kind"] == "CronJob":
+            yield o, o["spec"]["jobTemplate"]["spec"]["template"]["spec"]
 
 
 def test_schemas_strict():
@@ -124,12 +127,16 @@ def test_pods():
     objs = rendered()
     kinds = [o["kind"] for o in objs]
     assert kinds.count("StatefulSet") == len(SERVICES) and kinds.count("Deployment") == 1, kinds
+    assert kinds.count("CronJob") == 1, kinds  # the backups
     for o, spec in pod_specs(objs):
         name = o["metadata"]["name"]
         assert spec.get("enableServiceLinks") is False, name
         assert spec["securityContext"]["runAsNonRoot"] is True, name
         for c in spec["containers"]:
-            assert "livenessProbe" in c, (name, c["name"])
+            # A job's container ends by itself: no liveness to probe.
+            assert "livenessProbe" in c or o["kind"] == "CronJob", (name, c["name"])
+            if o["kind"] == "CronJob":
+                assert c["command"][0].startswith("workhealth-"), c
 
 
 def liveness_commands():

@@ -434,6 +434,14 @@ def notifications(w, p):
         stop_http(rx)
 
 
+def backups(w):
+    for name in ("gateway", "agreements", "surveys", "screening", "notifications"):
+        w.post("/v1/backups/sweep/" + name, want=201)
+        w.post("/v1/backups/sweep/" + name, want=409)
+        w.post("/v1/backups/-bad/" + name, want=400)
+        w.post("/v1/backups/sweep/" + name, token=None, want=401)
+
+
 def checker_catches(w):
     """The check itself fails on what it must: an undocumented field, a
     missing or wrongly null one, another media type, an undocumented
@@ -488,6 +496,7 @@ def test_sweep_matches_document():
             networks(w)
             screening(w)
             notifications(w, p)
+            backups(w)
             checker_catches(w)
             examples_valid()
         finally:

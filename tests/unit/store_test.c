@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "tmpdir.h"
+#include "backup.h"
 #include "err.h"
 #include "store.h"
 
@@ -316,19 +318,51 @@ static void test_bind_and_column_helpers(void)
     wh_store_destroy(&s);
 }
 
+/* The backup of a store that has a write transaction open: the copy holds
+ * what was committed before, not the open transaction, and the writer is
+ * not blocked by it; the manifest describes the copy. */
 static void test_backup(void)
 {
     wh_store_t *s;
     CHECK_INT(wh_store_open(db_path, migrations, 3, &s), 0);
-    char copy[160];
-    snprintf(copy, sizeof copy, "%s/copy.db", dir);
-    CHECK_INT(wh_store_backup(s, copy), 0);
+    CHECK_INT(wh_store_begin(s), 0);
+    CHECK_INT(wh_store_exec(s, "INSERT INTO parent(id, name) VALUES (99, 'uncommitted')"), 0);
+    char bdir[160];
+    /* Characters a file: URI would take for its own are in the name. */
+    snprintf(bdir, sizeof bdir, "%s/backups/b 1?#%%", dir);
+    wh_backup_info_t info;
+    char err[256] = "";
+    CHECK_INT(wh_store_backup(db_path, bdir, "svc", &info, err, sizeof err), 0);
+    /* The writer commits after the copy, unhindered. */
+    CHECK_INT(wh_store_commit(s), 0);
+    CHECK_INT(count_parent(s), 4);
     wh_store_destroy(&s);
+    CHECK_INT(info.schema_version, 3);
+    CHECK(info.bytes > 0);
+    CHECK_INT(strlen(info.sha256), 64);
+
+    char copy[200], man[200];
+    snprintf(copy, sizeof copy, "%s/svc.db", bdir);
+    snprintf(man, sizeof man, "%s/svc.json", bdir);
+    struct stat st;
+    CHECK_INT(stat(copy, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    CHECK_INT(st.st_size, info.bytes);
+    CHECK_INT(stat(bdir, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0700);
+    char text[512] = "";
+    FILE *f = fopen(man, "r");
+    CHECK(f != NULL);
+    CHECK(fgets(text, sizeof text, f) != NULL);
+    fclose(f);
+    char want[160];
+    snprintf(want, sizeof want, "\"sha256\":\"%s\"", info.sha256);
+    CHECK(strstr(text, want) != NULL);
+    CHECK(strstr(text, "\"service\":\"svc\",\"schema_version\":3,") != NULL);
 
     sqlite3 *db;
     CHECK_INT(sqlite3_open_v2(copy, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     CHECK_INT(query_int(db, "PRAGMA user_version"), 3);
-    CHECK_INT(query_int(db, "SELECT count(*) FROM parent"), 3);
     CHECK_STR(query_text(db, "SELECT group_concat(id || ':' || name, ',') FROM"
                              " (SELECT * FROM parent ORDER BY id)"),
               "1:first,10:kept,12:released");
@@ -340,10 +374,51 @@ static void test_backup(void)
     CHECK_INT(count_parent(s), 3);
     wh_store_destroy(&s);
 
-    /* A destination that cannot be created is an error. */
-    CHECK_INT(wh_store_open(db_path, migrations, 3, &s), 0);
-    CHECK_INT(wh_store_backup(s, "/nonexistent-dir/x/copy.db"), WH_ESTORE);
-    wh_store_destroy(&s);
+    /* A second copy of the same service into the same backup is refused,
+     * and leaves the first as it was. */
+    CHECK_INT(wh_store_backup(db_path, bdir, "svc", &info, err, sizeof err), WH_ECONFLICT);
+    CHECK_INT(stat(copy, &st), 0);
+    /* A directory that cannot be created is an error, with a reason. */
+    CHECK_INT(wh_store_backup(db_path, "/proc/wh-no/x", "svc", &info, err, sizeof err), WH_EIO);
+    CHECK(strstr(err, "backup directory") != NULL);
+    test_remove_dir(bdir);
+    char broot[160];
+    snprintf(broot, sizeof broot, "%s/backups", dir);
+    CHECK_INT(rmdir(broot), 0);
+}
+
+static void test_backup_id(void)
+{
+    CHECK(wh_backup_id_valid("20261203T071500Z", 16));
+    CHECK(wh_backup_id_valid("a.b_c-d", 7));
+    char id[WH_BACKUP_MAX_ID + 2];
+    memset(id, 'a', sizeof id);
+    CHECK(wh_backup_id_valid(id, WH_BACKUP_MAX_ID));
+    CHECK(!wh_backup_id_valid(id, WH_BACKUP_MAX_ID + 1));
+    CHECK(!wh_backup_id_valid("", 0));
+    CHECK(!wh_backup_id_valid("..", 2));
+    CHECK(!wh_backup_id_valid(".x", 2));
+    CHECK(!wh_backup_id_valid("-x", 2));
+    CHECK(!wh_backup_id_valid("a/b", 3));
+    CHECK(!wh_backup_id_valid("a b", 3));
+    CHECK(!wh_backup_id_valid("a\0b", 3));
+
+    wh_config_t cfg = {0};
+    snprintf(cfg.data_dir, sizeof cfg.data_dir, "/srv/wh");
+    char out[WH_PATH_MAX];
+    unsetenv("WH_BACKUP_DIR");
+    CHECK_INT(wh_backup_dir(&cfg, "x1", out), 0);
+    CHECK_STR(out, "/srv/wh/backups/x1");
+    setenv("WH_BACKUP_DIR", "/mnt/b", 1);
+    CHECK_INT(wh_backup_dir(&cfg, "x1", out), 0);
+    CHECK_STR(out, "/mnt/b/x1");
+    char long_dir[WH_PATH_MAX];
+    memset(long_dir, 'd', sizeof long_dir - 1);
+    long_dir[0] = '/';
+    long_dir[sizeof long_dir - 1] = '\0';
+    setenv("WH_BACKUP_DIR", long_dir, 1);
+    CHECK_INT(wh_backup_dir(&cfg, "x1", out), WH_ELIMIT);
+    unsetenv("WH_BACKUP_DIR");
 }
 
 static void test_open_failure(void)
@@ -365,6 +440,7 @@ int main(void)
     TEST(test_transactions_and_savepoints);
     TEST(test_bind_and_column_helpers);
     TEST(test_backup);
+    TEST(test_backup_id);
     TEST(test_open_failure);
     test_remove_dir(dir);
     return 0;
