@@ -237,6 +237,7 @@ static int pack_table(parser_t *ps, int n_rows, wh_buf_t *out)
         wh_buf_init(&dicts[c]);
         wh_buf_init(&codebufs[c]);
     }
+    size_t total = 0;
     if (n_rows && (!cells || !codes)) {
         rc = WH_ENOMEM;
         goto done;
@@ -261,6 +262,15 @@ static int pack_table(parser_t *ps, int n_rows, wh_buf_t *out)
             put_varint(&codebufs[c], codes[r]);
         if (wh_buf_failed(&dicts[c]) || wh_buf_failed(&codebufs[c])) {
             rc = WH_ENOMEM;
+            goto done;
+        }
+        total += dicts[c].len + codebufs[c].len;
+        if (dicts[c].len > WH_MSG_MAX_STR || codebufs[c].len > WH_MSG_MAX_STR ||
+            total > CSVTAB_MAX_TABLE_BYTES) {
+            rc = fail(ps, WH_ELIMIT, -1, -1,
+                      "too many distinct values: the table would exceed %d bytes",
+                      CSVTAB_MAX_TABLE_BYTES);
+            snprintf(ps->err->pointer, sizeof ps->err->pointer, "/rows");
             goto done;
         }
     }

@@ -30,6 +30,10 @@
 #define CSVTAB_MAX_ROWS        100000 /* data rows after the header */
 #define CSVTAB_MAX_COLUMNS     16
 #define CSVTAB_MAX_FIELD_BYTES 256 /* bytes of one cell or column name */
+/* The table's columns together, so that it travels in one message
+ * (WH_MSG_MAX_BYTES) beside the envelope: only a file with mostly distinct
+ * cells comes near it. */
+#define CSVTAB_MAX_TABLE_BYTES (WH_MSG_MAX_BYTES - 256 * 1024)
 
 /* Where the encoder stopped. row is the data row (0 for the first after
  * the header), -1 for the header; column the field's place in its row, -1

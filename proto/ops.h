@@ -39,6 +39,7 @@ enum wh_svc {
 #define WH_OPF_CREATE 1u /* POST that creates: Idempotency-Key applies */
 #define WH_OPF_BODY   2u /* takes a JSON object body */
 #define WH_OPF_WRITE  4u /* changes state */
+#define WH_OPF_CSV    8u /* takes a text/csv body, forwarded as a table (csvtab.h) */
 
 /* X(NAME, method, path, service, roles, flags). Each service's rows live in
  * its own file, proto/ops_<service>.h, so that work on one service does not
