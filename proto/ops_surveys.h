@@ -73,9 +73,9 @@
       "band; cells under the anonymity threshold, and cells from which one could be derived, "     \
       "are suppressed with null figures. compare_to= adds the change against an earlier wave "     \
       "of the same organisation. 409 before the survey closed; 403 for a token that received "     \
-      "its codes in clear. sick_leave_period= (YYYY, YYYY-MM or YYYY-Qn) puts each unit's "       \
+      "its codes in clear. sick_leave_period= (YYYY, YYYY-MM or YYYY-Qn) puts each unit's "        \
       "sick-leave figures beside it, as GET /v1/sick-leave shows them." WH_SURVEY_SCOPE,           \
-      NULL, "200:SurveyResults", NULL, "by=unit compare_to sick_leave_period")                                       \
+      NULL, "200:SurveyResults", NULL, "by=unit compare_to sick_leave_period")                     \
     D(SURVEYS_RESULTS_CSV, "Results as CSV",                                                       \
       "The same figures as /results, one row per unit and dimension, for spreadsheets; text "      \
       "fields that a spreadsheet would take for a formula are prefixed with '." WH_SURVEY_SCOPE,   \

@@ -333,7 +333,6 @@ static void build_problem_ex(wh_http_server_t *srv, wh_buf_t *b, int status, con
     wh_buf_close(&json);
 }
 
-
 /* The answer to a request whose response is not held, over a budget of
  * WH_HTTP_MAX_CONN_QUEUED_BYTES or WH_HTTP_MAX_QUEUED_BYTES. */
 static void build_shed(wh_http_server_t *srv, wh_buf_t *b, bool head, bool keep_alive)
@@ -582,8 +581,7 @@ static int on_chunk_header(llhttp_t *p)
     conn_t *c = p->data;
     /* p->content_length is the size of the chunk announced. */
     if (p->content_length > c->cur->max_body - c->cur->body.len)
-        return refuse(c, 413, "the chunked body exceeds the limit of %zu bytes",
-                      c->cur->max_body);
+        return refuse(c, 413, "the chunked body exceeds the limit of %zu bytes", c->cur->max_body);
     return 0;
 }
 
@@ -785,8 +783,8 @@ static void conn_fail(conn_t *c, int status, const char *detail)
     wh_buf_init(&b);
     /* A 503 of the server's own (too many large bodies at once) passes. */
     static const wh_http_header_t retry = {"Retry-After", "1"};
-    build_problem_ex(srv, &b, status, detail, status == 503 ? &retry : NULL, status == 503,
-                     false, false);
+    build_problem_ex(srv, &b, status, detail, status == 503 ? &retry : NULL, status == 503, false,
+                     false);
     if (r)
         r->keep_alive = false;
     queue_answer(c, r, &b);

@@ -36,13 +36,13 @@ static const char SQL_SECTOR[] =
     " JOIN sickleave_figures f ON f.org_id = p.org_id AND f.period = p.period AND f.chapter = 0"
     " WHERE p.import_id = ?1 AND p.period = ?2 AND p.sector = ?3";
 
-static const char *const COLUMNS[] = {"org_id", "unit",       "period", "insured",
+static const char *const COLUMNS[] = {"org_id", "unit", "period",      "insured",
                                       "cases",  "days", "icd_chapter", "sector"};
 enum { C_ORG, C_UNIT, C_PERIOD, C_INSURED, C_CASES, C_DAYS, C_CHAPTER, C_SECTOR, N_COLUMNS };
 
 static const char *const CHAPTERS[SL_CHAPTERS + 1] = {
-    "",   "I",   "II",   "III", "IV", "V",   "VI",   "VII",   "VIII", "IX",  "X",   "XI",
-    "XII", "XIII", "XIV", "XV", "XVI", "XVII", "XVIII", "XIX", "XX", "XXI", "XXII"};
+    "",    "I",    "II",  "III", "IV",  "V",    "VI",    "VII", "VIII", "IX",  "X",   "XI",
+    "XII", "XIII", "XIV", "XV",  "XVI", "XVII", "XVIII", "XIX", "XX",   "XXI", "XXII"};
 
 /* ---- periods ----------------------------------------------------------------- */
 
@@ -289,12 +289,14 @@ static void check_rows(import_t *im)
         if (new_pair) {
             units = 0;
             if (im->n_pairs == SL_MAX_PERIODS) {
-                bad(im, w->idx, C_PERIOD, "more than %d organisation and period pairs in one import",
-                    SL_MAX_PERIODS);
+                bad(im, w->idx, C_PERIOD,
+                    "more than %d organisation and period pairs in one import", SL_MAX_PERIODS);
                 return;
             }
-            im->pairs[im->n_pairs++] = (pair_t){.org = w->org, .period = w->period,
-                                                .sector = w->sector, .idx = w->idx,
+            im->pairs[im->n_pairs++] = (pair_t){.org = w->org,
+                                                .period = w->period,
+                                                .sector = w->sector,
+                                                .idx = w->idx,
                                                 .p = im->periods[w->period]};
         } else if (im->has_sector && w->sector != prev->sector) {
             bad(im, w->idx, C_SECTOR, "differs from row %d of the same organisation", prev->idx);
@@ -327,8 +329,6 @@ static void check_rows(import_t *im)
             bad(im, w->idx, C_CASES, "is more than the unit's total row %d (%lld)", tot->idx,
                 (long long)tot->cases);
     }
-    if (im->errors)
-        return;
     /* Sectors of one organisation across its periods, and overlapping
      * periods of one organisation within the file. */
     qsort(im->pairs, (size_t)im->n_pairs, sizeof *im->pairs, pair_cmp);
@@ -431,7 +431,8 @@ void sickleave_import(wh_ctx_t *c)
 {
     wh_str_t insurer = wh_request_param(c->req, "insurer_id");
     if (!insurer.p || !wh_id_valid(insurer.p, insurer.n)) {
-        wh_reply_param(c->rep, "insurer_id", "must be the id of the insurer whose figures these are");
+        wh_reply_param(c->rep, "insurer_id",
+                       "must be the id of the insurer whose figures these are");
         wh_reply_invalid(c->rep);
         return;
     }
@@ -506,7 +507,7 @@ struct sl_table {
     char import_id[WH_ID_LEN + 1];
     char insurer_id[WH_ID_LEN + 1];
     char sector[4 * SL_MAX_SECTOR + 1]; /* "" none */
-    int n; /* groups[0] is the organisation, then the units by name */
+    int n;                              /* groups[0] is the organisation, then the units by name */
     sl_group_t *groups;
 };
 
@@ -657,9 +658,9 @@ void sl_table_pack_unit(msgpack_packer *pk, const sl_table_t *t, wh_str_t unit)
 {
     for (int i = 0; i < t->n; i++) {
         const sl_group_t *g = &t->groups[i];
-        bool match = unit.p ? g->name && strlen(g->name) == unit.n &&
-                                  memcmp(g->name, unit.p, unit.n) == 0
-                            : i == 0;
+        bool match =
+            unit.p ? g->name && strlen(g->name) == unit.n && memcmp(g->name, unit.p, unit.n) == 0
+                   : i == 0;
         if (match) {
             pack_item(pk, t, g, 0);
             return;
@@ -672,8 +673,7 @@ void sl_table_pack_unit(msgpack_packer *pk, const sl_table_t *t, wh_str_t unit)
  * consultants, and the consultants of the insurer that imported them. */
 static bool visible(const wh_ctx_t *c, wh_str_t org, const sl_table_t *t)
 {
-    return wh_request_has_org(c->req, org) ||
-           wh_request_has_org(c->req, wh_cstr(t->insurer_id));
+    return wh_request_has_org(c->req, org) || wh_request_has_org(c->req, wh_cstr(t->insurer_id));
 }
 
 static void pack_sector(wh_ctx_t *c, msgpack_packer *pk, const sl_table_t *t)

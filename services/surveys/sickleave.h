@@ -32,15 +32,15 @@
 
 #include "dispatch.h"
 
-#define SL_MIN_INSURED      50      /* insured people in a group with figures shown */
-#define SL_MIN_SECTOR_ORGS  10      /* employers in a sector figure */
-#define SL_MAX_UNIT         100     /* characters of a unit's name */
-#define SL_MAX_SECTOR       100     /* characters of a sector */
-#define SL_MAX_UNITS        500     /* units of one organisation in one period */
-#define SL_MAX_INSURED      1000000 /* insured people in one row */
-#define SL_MAX_PERIODS      10000   /* organisation and period pairs in one import */
-#define SL_MAX_ERRORS_SCAN  1000    /* bad cells after which checking stops */
-#define SL_CHAPTERS         22      /* ICD-10 chapters I-XXII */
+#define SL_MIN_INSURED     50      /* insured people in a group with figures shown */
+#define SL_MIN_SECTOR_ORGS 10      /* employers in a sector figure */
+#define SL_MAX_UNIT        100     /* characters of a unit's name */
+#define SL_MAX_SECTOR      100     /* characters of a sector */
+#define SL_MAX_UNITS       500     /* units of one organisation in one period */
+#define SL_MAX_INSURED     1000000 /* insured people in one row */
+#define SL_MAX_PERIODS     10000   /* organisation and period pairs in one import */
+#define SL_MAX_ERRORS_SCAN 1000    /* bad cells after which checking stops */
+#define SL_CHAPTERS        22      /* ICD-10 chapters I-XXII */
 
 void sickleave_import(wh_ctx_t *c);
 void sickleave_get(wh_ctx_t *c);

@@ -38,8 +38,7 @@ static void check_cell(int row, int col, const char *want)
 {
     wh_str_t s = csvtab_cell(&tab, row, col);
     if (s.n != strlen(want) || memcmp(s.p, want, s.n) != 0) {
-        fprintf(stderr, "cell %d/%d is \"%.*s\", expected \"%s\"\n", row, col, (int)s.n, s.p,
-                want);
+        fprintf(stderr, "cell %d/%d is \"%.*s\", expected \"%s\"\n", row, col, (int)s.n, s.p, want);
         exit(1);
     }
 }
@@ -62,8 +61,9 @@ static void test_round_trip(void)
     check_cell(0, 0, "o1");
     check_cell(0, 1, "Nord, Team \"A\"");
     check_cell(0, 2, "12");
-    check_cell(1, 1, "S\xc3\xbc"
-                     "d");
+    check_cell(1, 1,
+               "S\xc3\xbc"
+               "d");
     check_cell(1, 2, "");
     check_cell(2, 0, "o2");
     check_cell(2, 1, "tab\tinside");
