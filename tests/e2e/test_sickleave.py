@@ -3,10 +3,11 @@ nothing, a pointer per bad field), reading per unit and per ICD-10 chapter
 with rates checked against an independent calculation, the sector figure,
 overlapping periods, roles, tenants and every named limit crossed."""
 
+import socket
 import time
 
 import sickleavelib as sk
-from stack import Stack, assert_problem, pointers, run
+from stack import Stack, assert_problem, pointers, raw_http, run
 
 
 def setup(s):
@@ -224,7 +225,8 @@ def test_sector_shown_from_ten_employers_of_one_import():
 
 
 def test_named_limits_crossed():
-    with Stack(env={"WH_HTTP_MAX_IMPORT_BYTES": "2000000"}) as s:
+    with Stack(env={"WH_HTTP_MAX_IMPORT_BYTES": "2000000",
+                    "WH_HTTP_MAX_LARGE_HELD_BYTES": "3000000"}) as s:
         insurer, org = setup(s)
         # Unit names: SL_MAX_UNIT characters, then one more.
         ok = "ü" * sk.SL_MAX_UNIT
@@ -259,6 +261,27 @@ def test_named_limits_crossed():
         assert pointers(r) == ["/rows/1"], r.json()
         r = sk.post(s, insurer, body + b"\n" * (2000000 + 1 - len(body)))
         assert r.status == 413, r
+        # Large bodies being received at once share WH_HTTP_MAX_LARGE_HELD_BYTES
+        # (lowered to 3,000,000): while one of 2,000,000 bytes is coming in,
+        # another of 1,500,000 is 503 with Retry-After before it is read; a
+        # small one still passes, and once the first is answered it is free.
+        def head(n):
+            return ("POST /v1/sick-leave/imports?insurer_id=%s HTTP/1.1\r\nHost: x\r\n"
+                    "Authorization: Bearer %s\r\nContent-Type: text/csv\r\n"
+                    "Content-Length: %d\r\n\r\n" % (insurer, s.admin, n)).encode()
+        slow = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        slow.sendall(head(2000000) + body)
+        time.sleep(0.3)
+        got = raw_http(s.port, head(1500000) + body, read_timeout=5)
+        assert got.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in got, got
+        r = sk.post(s, insurer, sk.csv([(org, "A", "2025-07", 100, 1, 1, "")]))
+        assert r.status == 201, r
+        slow.sendall(b"\n" * (2000000 - len(body)))
+        assert slow.recv(65536).startswith(b"HTTP/1.1 422 ")
+        slow.close()
+        r = sk.post(s, insurer, sk.csv([(org, "A", "2025-08", 100, 1, 1, "")]) +
+                    b"\n" * 1500000)
+        assert r.status == 422, r
 
 
 def test_row_limit_and_speed():
