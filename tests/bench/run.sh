@@ -9,6 +9,7 @@ build=${1:-${WH_BIN_DIR:-build}}
 /usr/bin/python3 "$here/bench_events.py" "$build"
 /usr/bin/python3 "$here/bench_surveys.py" "$build"
 /usr/bin/python3 "$here/bench_screening.py" "$build"
+/usr/bin/python3 "$here/bench_sickleave.py" "$build"
 if [ -x "$build/json_bench" ]; then
     "$build/json_bench"
 fi
