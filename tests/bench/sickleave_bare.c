@@ -30,9 +30,9 @@ static const char SQL_TOTAL[] =
     "SELECT sum(insured), sum(cases), sum(days), round(sum(days) * 100.0 / (sum(insured) * ?3), 2)"
     " FROM sickleave_figures WHERE org_id = ?1 AND period = ?2 AND chapter = 0";
 
-static const char *const CHAPTERS[] = {"",   "I",   "II",   "III",   "IV",  "V",   "VI",  "VII",
-                                       "VIII", "IX", "X",   "XI",   "XII", "XIII", "XIV", "XV",
-                                       "XVI", "XVII", "XVIII", "XIX", "XX", "XXI", "XXII"};
+static const char *const CHAPTERS[] = {"",     "I",    "II",    "III", "IV",  "V",    "VI",  "VII",
+                                       "VIII", "IX",   "X",     "XI",  "XII", "XIII", "XIV", "XV",
+                                       "XVI",  "XVII", "XVIII", "XIX", "XX",  "XXI",  "XXII"};
 
 static double now_s(void)
 {
