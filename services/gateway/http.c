@@ -115,10 +115,10 @@ typedef struct req {
     size_t url_len;
     size_t hdr_off[H_NAMED]; /* offset + 1 into strs; 0 when absent */
     wh_buf_t body;
-    size_t max_body; /* max_body_bytes, or the larger limit of body_limit */
-    size_t held;     /* counted in srv->large_held until the request is freed */
-    wh_http_server_t *srv;
-    char *resp; /* R_READY: the whole response */
+    size_t max_body;       /* max_body_bytes, or the larger limit of body_limit */
+    size_t held;           /* counted in srv->large_held until freed or orphaned */
+    wh_http_server_t *srv; /* only while held is not 0: an orphan outlives it */
+    char *resp;            /* R_READY: the whole response */
     size_t resp_len;
 } req_t;
 
@@ -358,12 +358,21 @@ static req_t *req_new(conn_t *c)
     return r;
 }
 
+/* Gives back what a large body held of srv->large_held. */
+static void req_unhold(req_t *r)
+{
+    if (!r->held)
+        return;
+    assert(r->srv->large_held >= r->held);
+    r->srv->large_held -= r->held;
+    r->held = 0;
+}
+
 static void req_free(req_t *r)
 {
     if (!r)
         return;
-    assert(r->srv->large_held >= r->held);
-    r->srv->large_held -= r->held;
+    req_unhold(r);
     wh_buf_close(&r->strs);
     wh_buf_close(&r->body);
     free(r->resp);
@@ -1228,6 +1237,8 @@ static void conn_drop_requests(conn_t *c)
     while (c->qhead) {
         req_t *r = queue_pop(c);
         if (r->state == R_WAITING) {
+            /* An orphan may outlive the server: it no longer counts. */
+            req_unhold(r);
             r->conn = NULL;
             c->n_waiting--;
             c->srv->stats.requests_in_flight--;
@@ -1408,6 +1419,7 @@ void wh_http_config_defaults(wh_http_config_t *cfg)
     cfg->max_connections = WH_HTTP_MAX_CONNECTIONS;
     cfg->max_connections_per_addr = WH_HTTP_MAX_CONNECTIONS_PER_ADDR;
     cfg->max_body_bytes = WH_HTTP_MAX_BODY_BYTES;
+    cfg->body_limit = NULL;
     cfg->max_large_held_bytes = WH_HTTP_MAX_LARGE_HELD_BYTES;
     cfg->max_conn_queued_bytes = WH_HTTP_MAX_CONN_QUEUED_BYTES;
     cfg->max_queued_bytes = WH_HTTP_MAX_QUEUED_BYTES;
