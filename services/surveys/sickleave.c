@@ -50,43 +50,13 @@ typedef struct period {
     int32_t first, last; /* calendar days, inclusive */
 } period_t;
 
-static bool digits(const char *p, size_t n, int *out)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        v = v * 10 + (p[i] - '0');
-    }
-    *out = v;
-    return n > 0;
-}
-
 /* YYYY, YYYY-MM or YYYY-Qn. */
 static bool period_parse(wh_str_t s, period_t *p)
 {
-    int y, m;
-    if (s.n < 4 || !digits(s.p, 4, &y) || y < 1900 || y > 2199)
+    int32_t end;
+    if (wh_period_parse(s.p, s.n, &p->first, &end) != 0)
         return false;
-    if (s.n == 4) {
-        p->first = wh_date_from_civil(y, 1, 1);
-        p->last = wh_date_from_civil(y + 1, 1, 1) - 1;
-        return true;
-    }
-    if (s.n != 7 || s.p[4] != '-')
-        return false;
-    if (s.p[5] == 'Q') {
-        if (!digits(s.p + 6, 1, &m) || m < 1 || m > 4)
-            return false;
-        m = 3 * (m - 1) + 1;
-        p->first = wh_date_from_civil(y, m, 1);
-        p->last = (m == 10 ? wh_date_from_civil(y + 1, 1, 1) : wh_date_from_civil(y, m + 3, 1)) - 1;
-        return true;
-    }
-    if (!digits(s.p + 5, 2, &m) || m < 1 || m > 12)
-        return false;
-    p->first = wh_date_from_civil(y, m, 1);
-    p->last = (m == 12 ? wh_date_from_civil(y + 1, 1, 1) : wh_date_from_civil(y, m + 1, 1)) - 1;
+    p->last = end - 1;
     return true;
 }
 
