@@ -271,7 +271,7 @@ def test_named_limits_crossed():
                     "Content-Length: %d\r\n\r\n" % (insurer, s.admin, n)).encode()
         slow = socket.create_connection(("127.0.0.1", s.port), timeout=10)
         slow.sendall(head(2000000) + body)
-        time.sleep(0.3)
+        time.sleep(1.0)  # its headers are in before the next request
         got = raw_http(s.port, head(1500000) + body, read_timeout=5)
         assert got.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in got, got
         r = sk.post(s, insurer, sk.csv([(org, "A", "2025-07", 100, 1, 1, "")]))

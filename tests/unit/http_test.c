@@ -893,7 +893,7 @@ static void client_body_limit(fixture_t *fx)
      * the first is answered the budget is free again. */
     cl_open(&a, fx);
     bulk_request(&a, 4000, false);
-    usleep(100 * 1000);
+    usleep(300 * 1000); /* its headers are in before the next request */
     cl_open(&b, fx);
     bulk_request(&b, 4000, false);
     resp_t p;
