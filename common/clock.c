@@ -196,6 +196,31 @@ int32_t wh_date_from_civil(int y, int m, int d)
     return days_from_civil(y, (unsigned)m, (unsigned)d);
 }
 
+int wh_period_parse(const char *s, size_t n, int32_t *first_day, int32_t *end_day)
+{
+    int year = s && n >= 4 ? digits(s, 4) : -1, part = 0;
+    if (year < 1970)
+        return WH_EINVAL;
+    int m0, m1; /* months [m0, m1) */
+    if (n == 4) {
+        m0 = 1;
+        m1 = 13;
+    } else if (n == 7 && s[4] == '-' && s[5] == 'Q' && (part = digits(s + 6, 1)) >= 1 &&
+               part <= 4) {
+        m0 = 3 * part - 2;
+        m1 = m0 + 3;
+    } else if (n == 7 && s[4] == '-' && s[5] != 'Q' && (part = digits(s + 5, 2)) >= 1 &&
+               part <= 12) {
+        m0 = part;
+        m1 = part + 1;
+    } else {
+        return WH_EINVAL;
+    }
+    *first_day = wh_date_from_civil(year, m0, 1);
+    *end_day = m1 == 13 ? wh_date_from_civil(year + 1, 1, 1) : wh_date_from_civil(year, m1, 1);
+    return 0;
+}
+
 int32_t wh_date_of_ms(int64_t ms)
 {
     time_t t = (time_t)(ms / 1000);

@@ -35,5 +35,8 @@ void wh_date_civil(int32_t days, int *y, int *m, int *d);
 int32_t wh_date_from_civil(int y, int m, int d);
 /* The calendar date (in TZ) of an instant. */
 int32_t wh_date_of_ms(int64_t ms);
+/* A closed calendar period: "YYYY", "YYYY-MM" or "YYYY-Qn" (year 1970 to
+ * 9999), as its first day and the day after its last. 0 or WH_EINVAL. */
+int wh_period_parse(const char *s, size_t n, int32_t *first_day, int32_t *end_day);
 
 #endif

@@ -39,6 +39,7 @@ enum wh_svc {
 #define WH_OPF_CREATE 1u /* POST that creates: Idempotency-Key applies */
 #define WH_OPF_BODY   2u /* takes a JSON object body */
 #define WH_OPF_WRITE  4u /* changes state */
+#define WH_OPF_CSV    8u /* takes a text/csv body, forwarded as a table (csvtab.h) */
 
 /* Every store's online backup (services/runtime/backup.h) has a row
  * BACKUPS_<SERVICE>, "POST", "/v1/backups/{backup_id}/<service>", admin only,

@@ -13,6 +13,7 @@
       WH_OPF_WRITE)                                                                                \
     X(SURVEYS_METRICS, "GET", NULL, WH_SVC_SURVEYS, WH_ROLE_SERVICE, 0)                            \
     WH_OPS_NETWORKS(X)                                                                             \
+    WH_OPS_SICKLEAVE(X)                                                                            \
     X(SURVEYS_CREATE, "POST", "/v1/surveys", WH_SVC_SURVEYS, WH_SURVEY_MANAGERS,                   \
       WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                                  \
     X(SURVEYS_LIST, "GET", "/v1/surveys", WH_SVC_SURVEYS, WH_ROLES_STAFF, 0)                       \
@@ -39,6 +40,7 @@
 #define WH_OPS_SURVEYS_DOCS(D)                                                                     \
     WH_OP_BACKUP_DOC(D, BACKUPS_SURVEYS, "surveys")                                                \
     WH_OPS_NETWORKS_DOCS(D)                                                                        \
+    WH_OPS_SICKLEAVE_DOCS(D)                                                                       \
     D(SURVEYS_CREATE, "Create a survey",                                                           \
       "A draft with its languages, dimensions, questions (each on its own scale, optionally "      \
       "reversed) and tree of units. Admin and coordinators.",                                      \
@@ -74,8 +76,9 @@
       "band; cells under the anonymity threshold, and cells from which one could be derived, "     \
       "are suppressed with null figures. compare_to= adds the change against an earlier wave "     \
       "of the same organisation. 409 before the survey closed; 403 for a token that received "     \
-      "its codes in clear." WH_SURVEY_SCOPE,                                                       \
-      NULL, "200:SurveyResults", NULL, "by=unit compare_to")                                       \
+      "its codes in clear. sick_leave_period= (YYYY, YYYY-MM or YYYY-Qn) puts each unit's "        \
+      "sick-leave figures beside it, as GET /v1/sick-leave shows them." WH_SURVEY_SCOPE,           \
+      NULL, "200:SurveyResults", NULL, "by=unit compare_to sick_leave_period")                     \
     D(SURVEYS_RESULTS_CSV, "Results as CSV",                                                       \
       "The same figures as /results, one row per unit and dimension, for spreadsheets; text "      \
       "fields that a spreadsheet would take for a formula are prefixed with '." WH_SURVEY_SCOPE,   \
@@ -145,4 +148,31 @@
       "organisations, mean and quartiles of micro-aggregated organisation means (null with "       \
       "fewer than 6), and the caller's own organisations' means and quarters." WH_NETWORK_SCOPE,   \
       NULL, "200:Benchmark", NULL, "template_id!")
+
+/* The insurer's sick-leave figures (services/surveys/sickleave.h): imported
+ * by the insurer's consultants as text/csv, read by the employer beside its
+ * survey results. */
+#define WH_OPS_SICKLEAVE(X)                                                                        \
+    X(SICKLEAVE_IMPORT, "POST", "/v1/sick-leave/imports", WH_SVC_SURVEYS,                          \
+      WH_ROLE_ADMIN | WH_ROLE_CONSULTANT, WH_OPF_CREATE | WH_OPF_CSV | WH_OPF_WRITE)               \
+    X(SICKLEAVE_GET, "GET", "/v1/sick-leave", WH_SVC_SURVEYS, WH_ROLES_STAFF, 0)
+#define WH_OPS_SICKLEAVE_DOCS(D)                                                                   \
+    D(SICKLEAVE_IMPORT, "Import the insurer's sick-leave figures",                                 \
+      "text/csv with the header org_id,unit,period,insured,cases,days,icd_chapter and optionally " \
+      "sector (period YYYY, YYYY-MM or YYYY-Qn, ended; icd_chapter I-XXII, or empty for the "      \
+      "unit's total, which every unit needs). At most 100000 rows, 16 MiB, 500 units per "         \
+      "organisation and period. All or nothing: any invalid cell makes it 422 with a pointer "     \
+      "per field (/rows/17/days, rows counted from 0 after the header); figures overlapping a "    \
+      "period already imported for the organisation are 409. Admin, and consultants of the "       \
+      "insurer (others are 404).",                                                                 \
+      "SickLeaveCsv", "201:SickLeaveImport", NULL, "insurer_id!")                                  \
+    D(SICKLEAVE_GET, "Sick-leave figures of an organisation",                                      \
+      "Per unit (by=unit, the organisation first with unit null) or per ICD-10 chapter "           \
+      "(by=icd_chapter): insured, cases, days and rate = days / (insured x calendar days) x 100. " \
+      "Groups under 50 insured, and groups from which one could be derived, are suppressed with "  \
+      "null figures. sector: the insurer's rate over the employers of the same sector in the "     \
+      "same import, null under 10. Admin, the organisation's coordinators and consultants, and "   \
+      "the importing insurer's consultants (others are 404).",                                     \
+      NULL, "200:SickLeave", NULL, "org_id! period! by=unit|icd_chapter")
+
 #endif

@@ -16,6 +16,7 @@
 #include "feeds.h"
 #include "http.h"
 #include "id.h"
+#include "csvtab.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -48,6 +49,7 @@ struct gateway {
     sweep_t *sweep;                      /* expires the store's idempotency records */
     size_t calendar_max_bytes;           /* CALFEED_MAX_BYTES, or WH_CALENDAR_MAX_BYTES */
     size_t calendar_max_held;            /* CALFEED_MAX_HELD_BYTES, or WH_CALENDAR_MAX_HELD_BYTES */
+    size_t import_max_bytes;             /* GATEWAY_MAX_IMPORT_BYTES, or WH_HTTP_MAX_IMPORT_BYTES */
 };
 
 /* One request on its way through the broker. */
@@ -295,6 +297,77 @@ static bool json_content_type(const char *ct)
            (n == 28 && strncasecmp(ct, "application/merge-patch+json", 28) == 0);
 }
 
+static bool csv_content_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    return strcspn(ct, "; ") == 8 && strncasecmp(ct, "text/csv", 8) == 0;
+}
+
+/* The http server's body_limit: a text/csv body to an operation that takes
+ * one (a bulk import) may be larger than any JSON body. */
+static size_t import_body_limit(const char *method, const char *path, size_t path_len,
+                                const char *content_type, void *ud)
+{
+    const gateway_t *gw = ud;
+    if (!csv_content_type(content_type))
+        return 0;
+    for (int i = 0; i < WH_OP_COUNT; i++) {
+        const wh_op_t *op = &wh_ops[i];
+        if ((op->flags & WH_OPF_CSV) && strcmp(op->method, method) == 0 &&
+            strlen(op->path) == path_len && memcmp(op->path, path, path_len) == 0)
+            return gw->import_max_bytes;
+    }
+    return 0;
+}
+
+/* Converts a text/csv body into the table the service reads (csvtab.h);
+ * false after answering 415 or 422. */
+static bool csv_body(gateway_t *gw, wh_http_req_t *req, int route, const char *rid, wh_buf_t *out)
+{
+    if (!csv_content_type(req->content_type)) {
+        problem(gw, req, route, rid, 415, "unsupported-media-type", "the body must be text/csv",
+                NULL, 0);
+        return false;
+    }
+    csvtab_error_t err;
+    int rc = csvtab_encode(req->body ? req->body : "", req->body_len, out, &err);
+    if (rc == 0)
+        return true;
+    if (rc == WH_ENOMEM) {
+        problem(gw, req, route, rid, 503, "unavailable", "out of memory", NULL, 0);
+        return false;
+    }
+    /* One error with its pointer, as a service's 422 would list it. */
+    wh_buf_t errors, b;
+    wh_buf_init(&errors);
+    wh_buf_init(&b);
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &errors);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, 2);
+    wh_msg_kv_str(&pk, "pointer", err.pointer);
+    wh_msg_kv_str(&pk, "detail", err.detail);
+    wh_msg_t m;
+    if (!wh_buf_failed(&errors) && wh_msg_decode(errors.data, errors.len, &m) == 0) {
+        wh_problem_json(&b,
+                        &(wh_problem_t){.status = 422,
+                                        .type = wh_cstr(rc == WH_ELIMIT ? "limit" : "validation"),
+                                        .detail = WH_STR("the CSV file is not valid")},
+                        m.root);
+        wh_msg_close(&m);
+    }
+    if (wh_buf_failed(&b) || !b.len)
+        problem(gw, req, route, rid, 503, "unavailable", "out of memory", NULL, 0);
+    else
+        respond(gw, req, route, rid, 422, PROBLEM_TYPE, NULL, 0, b.data, b.len);
+    wh_buf_close(&errors);
+    wh_buf_close(&b);
+    return false;
+}
+
 /* True for a JSON body that is an empty object (whitespace allowed). */
 static bool empty_json_object(const wh_http_req_t *req)
 {
@@ -483,7 +556,10 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     }
     wh_buf_t body;
     wh_buf_init(&body);
-    if (op->flags & WH_OPF_BODY) {
+    if (op->flags & WH_OPF_CSV) {
+        if (!csv_body(gw, req, route, rid, &body))
+            goto done_body;
+    } else if (op->flags & WH_OPF_BODY) {
         if (!json_content_type(req->content_type)) {
             problem(gw, req, route, rid, 415, "unsupported-media-type",
                     "the body must be application/json", NULL, 0);
@@ -523,7 +599,7 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
                               .accept = req->accept,
                               .params = m->params,
                               .n_params = m->n_params,
-                              .body = (op->flags & WH_OPF_BODY) ? body.data : NULL,
+                              .body = (op->flags & (WH_OPF_BODY | WH_OPF_CSV)) ? body.data : NULL,
                               .body_len = body.len,
                           });
     if (wh_buf_failed(&env)) {
@@ -673,6 +749,9 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
     hc.max_connections_per_addr =
         (int)env_u64("WH_HTTP_MAX_CONNECTIONS_PER_ADDR", (uint64_t)hc.max_connections_per_addr);
     hc.max_body_bytes = env_u64("WH_HTTP_MAX_BODY_BYTES", hc.max_body_bytes);
+    gw->import_max_bytes = env_u64("WH_HTTP_MAX_IMPORT_BYTES", GATEWAY_MAX_IMPORT_BYTES);
+    hc.body_limit = import_body_limit;
+    hc.max_large_held_bytes = env_u64("WH_HTTP_MAX_LARGE_HELD_BYTES", hc.max_large_held_bytes);
     hc.max_conn_queued_bytes = env_u64("WH_HTTP_MAX_CONN_QUEUED_BYTES", hc.max_conn_queued_bytes);
     hc.max_queued_bytes = env_u64("WH_HTTP_MAX_QUEUED_BYTES", hc.max_queued_bytes);
     hc.first_byte_timeout_ms = env_u64("WH_HTTP_FIRST_BYTE_TIMEOUT_MS", hc.first_byte_timeout_ms);

@@ -14,6 +14,7 @@
 
 #define GATEWAY_REQUEST_TIMEOUT_MS 10000 /* default broker deadline: 504 after it */
 #define GATEWAY_MAX_REQUEST_ID     64
+#define GATEWAY_MAX_IMPORT_BYTES   (16 * 1024 * 1024) /* a text/csv import's body: 413 */
 
 typedef struct gateway gateway_t;
 
@@ -22,7 +23,8 @@ typedef struct gateway gateway_t;
  * (WH_REQUEST_TIMEOUT_MS, WH_HTTP_MAX_CONNECTIONS, WH_HTTP_MAX_CONNECTIONS_PER_ADDR,
  * WH_HTTP_MAX_BODY_BYTES, WH_HTTP_MAX_CONN_QUEUED_BYTES, WH_HTTP_MAX_QUEUED_BYTES,
  * WH_HTTP_FIRST_BYTE_TIMEOUT_MS, WH_HTTP_HEADER_TIMEOUT_MS, WH_HTTP_BODY_TIMEOUT_MS,
- * WH_HTTP_IDLE_TIMEOUT_MS: see http.h;
+ * WH_HTTP_IDLE_TIMEOUT_MS, WH_HTTP_MAX_LARGE_HELD_BYTES: see http.h;
+ * WH_HTTP_MAX_IMPORT_BYTES for a text/csv import's body;
  * and for operations without a token WH_PUBLIC_RATE_PER_S and WH_PUBLIC_BURST
  * per address: see ratelimit.h). */
 int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out);

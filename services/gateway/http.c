@@ -115,7 +115,10 @@ typedef struct req {
     size_t url_len;
     size_t hdr_off[H_NAMED]; /* offset + 1 into strs; 0 when absent */
     wh_buf_t body;
-    char *resp; /* R_READY: the whole response */
+    size_t max_body;       /* max_body_bytes, or the larger limit of body_limit */
+    size_t held;           /* counted in srv->large_held until freed or orphaned */
+    wh_http_server_t *srv; /* only while held is not 0: an orphan outlives it */
+    char *resp;            /* R_READY: the whole response */
     size_t resp_len;
 } req_t;
 
@@ -196,6 +199,7 @@ struct wh_http_server {
     unsigned n_conns;     /* counted connections */
     unsigned n_rejecting; /* rejected ones still lingering */
     size_t queued;        /* sum of the connections' queued */
+    size_t large_held;    /* sum of the requests' held */
     wh_http_stats_t stats;
     int port;
     bool destroying;
@@ -329,11 +333,6 @@ static void build_problem_ex(wh_http_server_t *srv, wh_buf_t *b, int status, con
     wh_buf_close(&json);
 }
 
-static void build_problem(wh_http_server_t *srv, wh_buf_t *b, int status, const char *detail)
-{
-    build_problem_ex(srv, b, status, detail, NULL, 0, false, false);
-}
-
 /* The answer to a request whose response is not held, over a budget of
  * WH_HTTP_MAX_CONN_QUEUED_BYTES or WH_HTTP_MAX_QUEUED_BYTES. */
 static void build_shed(wh_http_server_t *srv, wh_buf_t *b, bool head, bool keep_alive)
@@ -351,16 +350,29 @@ static req_t *req_new(conn_t *c)
     if (!r)
         return NULL;
     r->conn = c;
+    r->srv = c->srv;
+    r->max_body = c->srv->cfg.max_body_bytes;
     r->state = R_PARSING;
     wh_buf_init(&r->strs);
     wh_buf_init(&r->body);
     return r;
 }
 
+/* Gives back what a large body held of srv->large_held. */
+static void req_unhold(req_t *r)
+{
+    if (!r->held)
+        return;
+    assert(r->srv->large_held >= r->held);
+    r->srv->large_held -= r->held;
+    r->held = 0;
+}
+
 static void req_free(req_t *r)
 {
     if (!r)
         return;
+    req_unhold(r);
     wh_buf_close(&r->strs);
     wh_buf_close(&r->body);
     free(r->resp);
@@ -548,10 +560,27 @@ static int on_headers_complete(llhttp_t *p)
     r->pub.method = llhttp_method_name((llhttp_method_t)p->method);
     if (p->http_major != 1)
         return refuse(c, 505, "only HTTP/1.x is served");
+    wh_http_server_t *srv = c->srv;
+    if (srv->cfg.body_limit && r->strs.data) {
+        const char *path = r->strs.data;
+        const char *q = memchr(path, '?', r->url_len);
+        size_t ct = r->hdr_off[H_CONTENT_TYPE];
+        size_t limit = srv->cfg.body_limit(r->pub.method, path, q ? (size_t)(q - path) : r->url_len,
+                                           ct ? r->strs.data + ct - 1 : NULL, srv->ud);
+        if (limit > r->max_body)
+            r->max_body = limit;
+    }
     /* Refuse before the first body byte arrives, not after it was stored. */
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->srv->cfg.max_body_bytes)
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->max_body)
         return refuse(c, 413, "the body of %llu bytes exceeds the limit of %zu",
-                      (unsigned long long)p->content_length, c->srv->cfg.max_body_bytes);
+                      (unsigned long long)p->content_length, r->max_body);
+    if (r->max_body > srv->cfg.max_body_bytes) {
+        size_t want = (p->flags & F_CONTENT_LENGTH) ? (size_t)p->content_length : r->max_body;
+        if (want > srv->cfg.max_large_held_bytes - srv->large_held)
+            return refuse(c, 503, "too many large bodies are being received; try again later");
+        r->held = want;
+        srv->large_held += want;
+    }
     c->ev = EV_HEADERS;
     return HPE_PAUSED;
 }
@@ -560,18 +589,16 @@ static int on_chunk_header(llhttp_t *p)
 {
     conn_t *c = p->data;
     /* p->content_length is the size of the chunk announced. */
-    if (p->content_length > c->srv->cfg.max_body_bytes - c->cur->body.len)
-        return refuse(c, 413, "the chunked body exceeds the limit of %zu bytes",
-                      c->srv->cfg.max_body_bytes);
+    if (p->content_length > c->cur->max_body - c->cur->body.len)
+        return refuse(c, 413, "the chunked body exceeds the limit of %zu bytes", c->cur->max_body);
     return 0;
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     conn_t *c = p->data;
-    if (len > c->srv->cfg.max_body_bytes - c->cur->body.len)
-        return refuse(c, 413, "the body exceeds the limit of %zu bytes",
-                      c->srv->cfg.max_body_bytes);
+    if (len > c->cur->max_body - c->cur->body.len)
+        return refuse(c, 413, "the body exceeds the limit of %zu bytes", c->cur->max_body);
     wh_buf_append(&c->cur->body, at, len);
     /* The span that ends a chunk's data leaves nothing of it to read. */
     if ((p->flags & F_CHUNKED) && p->content_length == 0) {
@@ -763,7 +790,10 @@ static void conn_fail(conn_t *c, int status, const char *detail)
     req_t *r = req_new(c);
     wh_buf_t b;
     wh_buf_init(&b);
-    build_problem(srv, &b, status, detail);
+    /* A 503 of the server's own (too many large bodies at once) passes. */
+    static const wh_http_header_t retry = {"Retry-After", "1"};
+    build_problem_ex(srv, &b, status, detail, status == 503 ? &retry : NULL, status == 503, false,
+                     false);
     if (r)
         r->keep_alive = false;
     queue_answer(c, r, &b);
@@ -1207,6 +1237,8 @@ static void conn_drop_requests(conn_t *c)
     while (c->qhead) {
         req_t *r = queue_pop(c);
         if (r->state == R_WAITING) {
+            /* An orphan may outlive the server: it no longer counts. */
+            req_unhold(r);
             r->conn = NULL;
             c->n_waiting--;
             c->srv->stats.requests_in_flight--;
@@ -1387,6 +1419,8 @@ void wh_http_config_defaults(wh_http_config_t *cfg)
     cfg->max_connections = WH_HTTP_MAX_CONNECTIONS;
     cfg->max_connections_per_addr = WH_HTTP_MAX_CONNECTIONS_PER_ADDR;
     cfg->max_body_bytes = WH_HTTP_MAX_BODY_BYTES;
+    cfg->body_limit = NULL;
+    cfg->max_large_held_bytes = WH_HTTP_MAX_LARGE_HELD_BYTES;
     cfg->max_conn_queued_bytes = WH_HTTP_MAX_CONN_QUEUED_BYTES;
     cfg->max_queued_bytes = WH_HTTP_MAX_QUEUED_BYTES;
     cfg->first_byte_timeout_ms = WH_HTTP_FIRST_BYTE_TIMEOUT_MS;
@@ -1408,6 +1442,8 @@ static void config_fill(wh_http_config_t *out, const wh_http_config_t *cfg)
         out->max_connections_per_addr = defaults.max_connections_per_addr;
     if (!out->max_body_bytes)
         out->max_body_bytes = defaults.max_body_bytes;
+    if (!out->max_large_held_bytes)
+        out->max_large_held_bytes = defaults.max_large_held_bytes;
     if (!out->max_conn_queued_bytes)
         out->max_conn_queued_bytes = defaults.max_conn_queued_bytes;
     if (!out->max_queued_bytes)

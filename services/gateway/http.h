@@ -45,6 +45,7 @@
 #define WH_HTTP_MAX_CONNECTIONS_PER_ADDR 128
 #define WH_HTTP_MAX_CONN_QUEUED_BYTES    (1024 * 1024)
 #define WH_HTTP_MAX_QUEUED_BYTES         (32 * 1024 * 1024)
+#define WH_HTTP_MAX_LARGE_HELD_BYTES     (64 * 1024 * 1024)
 /* Deadlines, in milliseconds (defaults; wh_http_config_t overrides). */
 #define WH_HTTP_FIRST_BYTE_TIMEOUT_MS 5000  /* from accept to a request's first byte */
 #define WH_HTTP_HEADER_TIMEOUT_MS     10000 /* from a request's first byte to its last header */
@@ -96,6 +97,17 @@ typedef struct wh_http_config {
     int max_connections;
     int max_connections_per_addr;
     size_t max_body_bytes;
+    /* Optional: a larger body limit for some requests (a bulk import),
+     * chosen once the headers are in from the method, the path (path_len
+     * bytes, no query) and the Content-Type (NULL when absent); 0 or
+     * anything up to max_body_bytes keeps max_body_bytes. */
+    size_t (*body_limit)(const char *method, const char *path, size_t path_len,
+                         const char *content_type, void *ud);
+    /* What the bodies allowed past max_body_bytes may hold at once over all
+     * connections: each holds its Content-Length (a chunked one its whole
+     * limit) from its headers until its response; one that would cross
+     * this is refused with 503 and Retry-After before its body is read. */
+    size_t max_large_held_bytes;
     size_t max_conn_queued_bytes;
     size_t max_queued_bytes;
     /* A new connection that has not begun a request within this (or the idle

@@ -192,7 +192,12 @@ static void parameters(wh_buf_t *b, const wh_op_t *op, const openapi_doc_t *doc)
 
 static void request_body(wh_buf_t *b, const wh_op_t *op, const openapi_doc_t *doc)
 {
-    if (doc && doc->request) {
+    if (doc && doc->request && (op->flags & WH_OPF_CSV)) {
+        wh_buf_printf(b,
+                      ",\"requestBody\":{\"required\":true,\"content\":{\"text/csv\":{\"schema\":"
+                      "{\"$ref\":\"#/components/schemas/%s\"}}}}",
+                      doc->request);
+    } else if (doc && doc->request) {
         bool patch = strcmp(op->method, "PATCH") == 0;
         wh_buf_printf(b,
                       ",\"requestBody\":{\"required\":true,\"content\":{\"%s\":{\"schema\":"

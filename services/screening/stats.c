@@ -258,41 +258,12 @@ int scr_table_suppress(scr_table_t *t, int64_t k)
 
 /* ---- periods -------------------------------------------------------------- */
 
-static bool digits(const char *s, size_t n, int *out)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
 int scr_period_parse(const char *s, size_t n, scr_period_t *out)
 {
-    int year, part = 0;
-    if (!s || n < 4 || n >= SCR_PERIOD_LEN || !digits(s, 4, &year) || year < 1970)
+    if (!s || n >= SCR_PERIOD_LEN || wh_period_parse(s, n, &out->first_day, &out->end_day) != 0)
         return WH_EINVAL;
-    int m0, m1; /* months [m0, m1) */
-    if (n == 4) {
-        m0 = 1;
-        m1 = 13;
-    } else if (n == 7 && s[4] == '-' && s[5] == 'Q' && digits(s + 6, 1, &part) && part >= 1 &&
-               part <= 4) {
-        m0 = 3 * part - 2;
-        m1 = m0 + 3;
-    } else if (n == 7 && s[4] == '-' && digits(s + 5, 2, &part) && part >= 1 && part <= 12) {
-        m0 = part;
-        m1 = part + 1;
-    } else {
-        return WH_EINVAL;
-    }
     memcpy(out->key, s, n);
     out->key[n] = '\0';
-    out->first_day = wh_date_from_civil(year, m0, 1);
-    out->end_day = m1 == 13 ? wh_date_from_civil(year + 1, 1, 1) : wh_date_from_civil(year, m1, 1);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "participation.h"
 #include "results.h"
 #include "schema.h"
+#include "sickleave.h"
 #include "service.h"
 #include "survey.h"
 
@@ -36,6 +37,8 @@ static const wh_handler_t handlers[] = {
     {WH_OP_NETWORK_TEMPLATES_LIST, network_template_list},
     {WH_OP_NETWORK_BENCHMARKS_PUBLISH, benchmark_publish},
     {WH_OP_NETWORK_BENCHMARKS_GET, benchmark_get},
+    {WH_OP_SICKLEAVE_IMPORT, sickleave_import},
+    {WH_OP_SICKLEAVE_GET, sickleave_get},
 };
 
 static wh_outbox_t *outbox;

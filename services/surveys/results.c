@@ -9,6 +9,7 @@
 #include "err.h"
 #include "log.h"
 #include "scoring.h"
+#include "sickleave.h"
 #include "suppress.h"
 #include "survey.h"
 
@@ -458,15 +459,60 @@ static void pack_highlights(msgpack_packer *pk, const res_t *r)
     free(h);
 }
 
+/* ?sick_leave_period=: the organisation's sick-leave figures for that
+ * period (sickleave.h), as GET /v1/sick-leave shows them, so that each unit's
+ * rate stands beside its hot spots; *t stays NULL when the parameter is
+ * absent or there are no figures. False after a reply. */
+static bool load_sick_leave(wh_ctx_t *c, const res_t *r, bool *on, sl_table_t **t)
+{
+    wh_str_t period = wh_request_param(c->req, "sick_leave_period");
+    *on = period.p != NULL;
+    *t = NULL;
+    if (!*on)
+        return true;
+    int rc = sl_table_load(c->store, wh_cstr(r->s.org_id), period, t);
+    if (rc == WH_EINVAL) {
+        wh_reply_param(c->rep, "sick_leave_period", "must be YYYY, YYYY-MM or YYYY-Qn");
+        wh_reply_invalid(c->rep);
+        return false;
+    }
+    if (rc != 0 && rc != WH_ENOTFOUND) {
+        wh_log_error("results: sick-leave figures: %s", wh_strerror(rc));
+        wh_reply_problem(c->rep, 500, "internal", "the sick-leave figures could not be read");
+        return false;
+    }
+    return true;
+}
+
+static void pack_sick_leave(msgpack_packer *pk, const sl_table_t *t, wh_str_t unit)
+{
+    wh_msg_pack_str(pk, "sick_leave");
+    if (t)
+        sl_table_pack_unit(pk, t, unit);
+    else
+        msgpack_pack_nil(pk);
+}
+
 void results_get(wh_ctx_t *c)
 {
     res_t r;
     cmp_t cmp;
     if (!prepare(c, &r, &cmp))
         return;
+    bool sl_on;
+    sl_table_t *sl;
+    if (!load_sick_leave(c, &r, &sl_on, &sl)) {
+        cmp_close(&cmp);
+        res_close(&r);
+        return;
+    }
     const survey_def_t *d = &r.s.def;
     msgpack_packer *pk = wh_reply_ok(c->rep, 200);
-    msgpack_pack_map(pk, 9);
+    msgpack_pack_map(pk, 9 + sl_on);
+    if (sl_on) {
+        wh_str_t period = wh_request_param(c->req, "sick_leave_period");
+        wh_msg_kv_strn(pk, "sick_leave_period", period.p, period.n);
+    }
     wh_msg_kv_str(pk, "survey_id", r.s.id);
     wh_msg_kv_str(pk, "title", r.s.title);
     wh_msg_kv_int(pk, "anonymity_threshold", r.s.threshold);
@@ -478,20 +524,25 @@ void results_get(wh_ctx_t *c)
     wh_msg_pack_str(pk, "red_below");
     msgpack_pack_double(pk, SCORE_BAND_RED_BELOW);
     wh_msg_pack_str(pk, "total");
-    msgpack_pack_map(pk, 4);
+    msgpack_pack_map(pk, 4 + sl_on);
     pack_counts(pk, &r, 0);
     pack_dimensions(pk, &r, &cmp, 0);
+    if (sl_on)
+        pack_sick_leave(pk, sl, (wh_str_t){0});
     wh_msg_pack_str(pk, "units");
     msgpack_pack_array(pk, (size_t)d->n_units);
     for (int u = 0; u < d->n_units; u++) {
         int v = r.unit_node[u];
-        msgpack_pack_map(pk, 8);
+        msgpack_pack_map(pk, 8 + sl_on);
         def_kv_unit(pk, d, u, "unit");
         wh_msg_kv_int(pk, "level", d->units[u].depth);
         pack_counts(pk, &r, v);
         pack_dimensions(pk, &r, &cmp, v);
+        if (sl_on)
+            pack_sick_leave(pk, sl, d->units[u].key);
     }
     pack_highlights(pk, &r);
+    sl_table_destroy(&sl);
     cmp_close(&cmp);
     res_close(&r);
 }

@@ -132,5 +132,37 @@ const char *const surveys_migrations[] = {
     " org_id TEXT NOT NULL,"
     " mean REAL NOT NULL,"
     " PRIMARY KEY (template_id, year, idx, org_id)) WITHOUT ROWID;",
+
+    /* 5: the insurer's sick-leave figures (sickleave.h). An import is
+     * written once and never changed; sickleave_periods holds one row per
+     * organisation and period it brought, whose days (first_day..last_day,
+     * calendar days) no later import of that organisation may overlap.
+     * chapter 0 is a unit's total, 1-22 the ICD-10 chapters I-XXII. */
+    "CREATE TABLE sickleave_imports ("
+    " id TEXT PRIMARY KEY,"
+    " insurer_id TEXT NOT NULL,"
+    " rows INTEGER NOT NULL,"
+    " created_at TEXT NOT NULL);"
+    "CREATE TABLE sickleave_periods ("
+    " org_id TEXT NOT NULL,"
+    " period TEXT NOT NULL,"
+    " first_day INTEGER NOT NULL,"
+    " last_day INTEGER NOT NULL,"
+    " import_id TEXT NOT NULL REFERENCES sickleave_imports(id),"
+    " insurer_id TEXT NOT NULL,"
+    " sector TEXT," /* NULL: none given */
+    " PRIMARY KEY (org_id, period)) WITHOUT ROWID;"
+    "CREATE INDEX sickleave_periods_days ON sickleave_periods(org_id, first_day);"
+    "CREATE INDEX sickleave_periods_sector ON sickleave_periods(import_id, period, sector)"
+    " WHERE sector IS NOT NULL;"
+    "CREATE TABLE sickleave_figures ("
+    " org_id TEXT NOT NULL,"
+    " period TEXT NOT NULL,"
+    " unit TEXT NOT NULL,"
+    " chapter INTEGER NOT NULL CHECK (chapter BETWEEN 0 AND 22),"
+    " insured INTEGER NOT NULL CHECK (insured > 0),"
+    " cases INTEGER NOT NULL CHECK (cases >= 0),"
+    " days INTEGER NOT NULL CHECK (days >= 0),"
+    " PRIMARY KEY (org_id, period, unit, chapter)) WITHOUT ROWID;",
 };
 const int surveys_n_migrations = sizeof surveys_migrations / sizeof surveys_migrations[0];

@@ -36,3 +36,14 @@ target_link_libraries(backup_bench PRIVATE whruntime)
 # An 8 MB store, one round: keeps it building and working.
 add_test(NAME bench.backup_bench COMMAND backup_bench --quick --dir ${CMAKE_BINARY_DIR})
 set_tests_properties(bench.backup_bench PROPERTIES TIMEOUT 120)
+# sickleave_bare is the baseline of tests/bench/bench_sickleave.py: bare
+# SQLite inserting an import's rows into the surveys service's schema, and the
+# plain SQL aggregate of one employer's figures.
+add_executable(sickleave_bare ${CMAKE_SOURCE_DIR}/tests/bench/sickleave_bare.c)
+target_link_libraries(sickleave_bare PRIVATE whsurveys)
+# A short run keeps the baseline building and working.
+add_test(NAME bench.sickleave_bare
+         COMMAND ${WH_PY} ${CMAKE_SOURCE_DIR}/tests/bench/bench_sickleave.py ${CMAKE_BINARY_DIR}
+                 --quick)
+set_tests_properties(bench.sickleave_bare PROPERTIES TIMEOUT 120
+  ENVIRONMENT "WH_BIN_DIR=${CMAKE_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1")

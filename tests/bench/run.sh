@@ -12,6 +12,7 @@ build=${1:-${WH_BIN_DIR:-build}}
 # One-row commits beside an online backup of a 1 GB store (about 2 GB of
 # disk under $TMPDIR while it runs).
 "$build/backup_bench"
+/usr/bin/python3 "$here/bench_sickleave.py" "$build"
 if [ -x "$build/json_bench" ]; then
     "$build/json_bench"
 fi

@@ -272,6 +272,34 @@ def surveys(w, p):
     return sid
 
 
+def sick_leave(w, p, sid):
+    """The sick-leave import (text/csv) and reads, also beside survey sid's
+    results (its organisation is p.e, units A, B, C)."""
+    s = w.s
+    consultant = s.token("consultant", [p.i])
+    rows = ["org_id,unit,period,insured,cases,days,icd_chapter,sector"]
+    for unit, insured in (("A", 120), ("B", 80), ("C", 30)):
+        rows += ["%s,%s,2025-Q1,%d,20,300,,public" % (p.e, unit, insured),
+                 "%s,%s,2025-Q1,%d,5,90,V,public" % (p.e, unit, insured)]
+    body = ("\n".join(rows) + "\n").encode()
+
+    def imp(raw, **kw):
+        return w.req("POST", "/v1/sick-leave/imports?insurer_id=%s" % p.i, raw=raw,
+                     headers={"Content-Type": "text/csv"}, **kw)
+    imp(body, token=consultant, want=201)
+    imp(body, token=consultant, want=409)
+    imp(body.replace(b",300,", b",x,"), want=422)
+    imp(b"org_id\n\"open\n", want=422)
+    imp(body, token=s.token("coordinator", [p.e]), want=403)
+    base = "/v1/sick-leave?org_id=%s&period=2025-Q1" % p.e
+    w.get(base, want=200)
+    w.get(base + "&by=icd_chapter", token=consultant, want=200)
+    w.get(base.replace("2025-Q1", "2024"), want=404)
+    w.get(base + "&by=sector", want=422)
+    w.get("/v1/surveys/%s/results?sick_leave_period=2025-Q1" % sid, want=200)
+    w.get("/v1/surveys/%s/results?sick_leave_period=2025-Q7" % sid, want=422)
+
+
 def networks(w):
     """Networks on stacks of their own: a benchmark needs surveys closed in a
     year that has ended, and the clock is read at start (networklib)."""
@@ -492,7 +520,8 @@ def test_sweep_matches_document():
         w = Sweep(s)
         try:
             p = gateway_and_agreements(w)
-            surveys(w, p)
+            sid = surveys(w, p)
+            sick_leave(w, p, sid)
             networks(w)
             screening(w)
             notifications(w, p)

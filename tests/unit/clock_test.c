@@ -105,6 +105,37 @@ static void test_date_parse_rejects(void)
     CHECK_INT(wh_date_parse("2025-01-01", 9, &d), WH_EINVAL);
 }
 
+/* Calendar periods: first day and the day after the last. */
+static void test_period_parse(void)
+{
+    static const struct {
+        const char *s, *first, *end;
+    } ok[] = {
+        {"2025", "2025-01-01", "2026-01-01"},    {"2024-02", "2024-02-01", "2024-03-01"},
+        {"2025-12", "2025-12-01", "2026-01-01"}, {"2025-Q1", "2025-01-01", "2025-04-01"},
+        {"2025-Q4", "2025-10-01", "2026-01-01"}, {"1970", "1970-01-01", "1971-01-01"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int32_t first, end;
+        CHECK_INT(wh_period_parse(ok[i].s, strlen(ok[i].s), &first, &end), 0);
+        char a[WH_DATE_LEN], b[WH_DATE_LEN];
+        wh_date_format(first, a);
+        wh_date_format(end, b);
+        CHECK_STR(a, ok[i].first);
+        CHECK_STR(b, ok[i].end);
+    }
+    static const char *const bad[] = {"1969",    "2025-13",    "2025-00", "2025-Q0",
+                                      "2025-Q5", "2025-1",     "25",      "2025-Qx",
+                                      "2025/01", "2025-01-01", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int32_t first, end;
+        if (wh_period_parse(bad[i], strlen(bad[i]), &first, &end) != WH_EINVAL) {
+            fprintf(stderr, "accepted %s\n", bad[i]);
+            exit(1);
+        }
+    }
+}
+
 static void test_date_format(void)
 {
     CHECK_STR(fmt_date(0), "1970-01-01");
@@ -326,6 +357,7 @@ int main(void)
     TEST(test_date_parse_known);
     TEST(test_date_leap_days);
     TEST(test_date_parse_rejects);
+    TEST(test_period_parse);
     TEST(test_date_format);
     TEST(test_date_round_trip);
     TEST(test_rfc3339_parse);

@@ -65,9 +65,9 @@ static void test_every_operation_documented(void)
             fail(op, "no summary", NULL);
         if (!d->description || !d->description[0])
             fail(op, "no description", NULL);
-        if ((op->flags & WH_OPF_BODY) && !d->request)
+        if ((op->flags & (WH_OPF_BODY | WH_OPF_CSV)) && !d->request)
             fail(op, "takes a body but names no request schema", NULL);
-        if (!(op->flags & WH_OPF_BODY) && d->request)
+        if (!(op->flags & (WH_OPF_BODY | WH_OPF_CSV)) && d->request)
             fail(op, "names a request schema but takes no body", NULL);
         if (d->request && !schema_json(d->request, strlen(d->request)))
             fail(op, "unknown request schema", d->request);
