@@ -378,7 +378,8 @@ static void page_head(page_t *pg, int lang, const char *title_state, wh_str_t ti
     wh_buf_printf(b,
                   "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                  "<meta name=\"referrer\" content=\"no-referrer\">\n<title>",
+                  "<meta name=\"referrer\" content=\"no-referrer\">\n"
+                  "<link rel=\"icon\" href=\"data:,\">\n<title>",
                   lang_code[lang]);
     if (error)
         escz(b, t->error_prefix);
@@ -434,7 +435,8 @@ static void message_page(page_t *pg, int status, size_t title_off, size_t text_o
 
 /* message_page with two fields of texts_t by name. */
 #define MESSAGE(pg, status, title, text, allow, retry)                                             \
-    message_page((pg), (status), offsetof(texts_t, title), offsetof(texts_t, text), (allow), (retry))
+    message_page((pg), (status), offsetof(texts_t, title), offsetof(texts_t, text), (allow),       \
+                 (retry))
 
 /* An error summary at the top: announced (role=alert) and focused on load
  * (autofocus; participate.js does the same where autofocus did not take),
@@ -495,8 +497,7 @@ static void code_page(page_t *pg, int status, enum code_state state)
     escz(b, t->code_hint);
     wh_buf_puts(b, "</p>\n");
     if (state != CODE_ASK)
-        field_error(b, t, "code-error",
-                    state == CODE_INVALID ? t->invalid_title : t->code_missing);
+        field_error(b, t, "code-error", state == CODE_INVALID ? t->invalid_title : t->code_missing);
     wh_buf_printf(b,
                   "<input id=\"code\" name=\"c\" type=\"text\" autocomplete=\"off\" "
                   "autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"%d\" "
@@ -670,8 +671,9 @@ static void unit_fieldset(page_t *pg, const survey_view_t *v, const texts_t *t)
         wh_str_t key = none ? (wh_str_t){"", 0} : wh_msg_str(wh_msg_get(&v->units[i], "key"));
         bool checked = pg->unit && !pg->unit_error && strlen(pg->unit) == key.n &&
                        memcmp(pg->unit, key.p, key.n) == 0;
-        wh_buf_printf(b, "<div class=\"choice\"><input type=\"radio\" name=\"unit\" id=\"unit-%u\" "
-                         "value=\"",
+        wh_buf_printf(b,
+                      "<div class=\"choice\"><input type=\"radio\" name=\"unit\" id=\"unit-%u\" "
+                      "value=\"",
                       i);
         escw(b, key);
         wh_buf_printf(b, "\"%s><label for=\"unit-%u\">", checked ? " checked" : "", i);
