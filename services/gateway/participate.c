@@ -195,34 +195,9 @@ static int lang_index(const char *s, size_t n)
 
 /* ---- HTML ------------------------------------------------------------------- */
 
-static void esc(wh_buf_t *b, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        switch (p[i]) {
-        case '&':
-            wh_buf_puts(b, "&amp;");
-            break;
-        case '<':
-            wh_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            wh_buf_puts(b, "&gt;");
-            break;
-        case '"':
-            wh_buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            wh_buf_puts(b, "&#39;");
-            break;
-        default:
-            wh_buf_putc(b, p[i]);
-        }
-    }
-}
-
 static void escz(wh_buf_t *b, const char *s)
 {
-    esc(b, s, strlen(s));
+    wh_buf_html(b, s, strlen(s));
 }
 
 /* A text of the table with its "%d" replaced by the numbers in order (the
@@ -235,7 +210,7 @@ static void esc_ints(wh_buf_t *b, const char *text, int x, int y)
             wh_buf_printf(b, "%d", args[used++]);
             p++;
         } else {
-            esc(b, p, 1);
+            wh_buf_html(b, p, 1);
         }
     }
 }
@@ -243,7 +218,7 @@ static void esc_ints(wh_buf_t *b, const char *text, int x, int y)
 static void escw(wh_buf_t *b, wh_str_t s)
 {
     if (s.p)
-        esc(b, s.p, s.n);
+        wh_buf_html(b, s.p, s.n);
 }
 
 /* For a query string value; the result needs no HTML escaping. */
