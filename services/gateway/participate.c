@@ -289,12 +289,14 @@ static void add_pref(page_t *pg, int l)
         pg->prefs[pg->n_prefs++] = l;
 }
 
-/* Accept-Language: the three languages ordered by their best q (a tag
- * counts by its primary subtag: de-AT is de); q=0 and other tags do not
- * count. Linear in the header, which the HTTP server bounds. */
+/* Accept-Language: the three languages ordered by their best q, ties in
+ * the order the header names them (a tag counts by its primary subtag:
+ * de-AT is de); q=0 and other tags do not count. Linear in the header,
+ * which the HTTP server bounds. */
 static void accept_language(page_t *pg, const char *h)
 {
     double q[N_LANGS] = {-1, -1, -1};
+    int pos[N_LANGS] = {0}, at = 0;
     while (h && *h) {
         size_t n = strcspn(h, ",");
         const char *semi = memchr(h, ';', n);
@@ -311,8 +313,11 @@ static void accept_language(page_t *pg, const char *h)
                 qv = strtod(qs + 2, NULL);
         }
         int l = lang_index(tag, tn);
-        if (l >= 0 && qv > 0 && qv > q[l])
+        if (l >= 0 && qv > 0 && qv > q[l]) {
             q[l] = qv;
+            pos[l] = at;
+        }
+        at++;
         h += n;
         if (*h == ',')
             h++;
@@ -320,7 +325,7 @@ static void accept_language(page_t *pg, const char *h)
     for (int k = 0; k < N_LANGS; k++) {
         int best = -1;
         for (int l = 0; l < N_LANGS; l++)
-            if (q[l] > 0 && (best < 0 || q[l] > q[best]))
+            if (q[l] > 0 && (best < 0 || q[l] > q[best] || (q[l] == q[best] && pos[l] < pos[best])))
                 best = l;
         if (best < 0)
             break;

@@ -144,7 +144,9 @@ def test_participation_page():
         # neither is one of its languages.
         for q, al, want in (("&lang=en", None, "en"), ("", "en-GB,en;q=0.9", "en"),
                             ("", "sv, en;q=0.5", "en"), ("&lang=sv", None, "de"),
-                            ("", "sv", "de"), ("&lang=de", "en", "de"), ("&lang=xx", None, "de")):
+                            ("", "sv", "de"), ("&lang=de", "en", "de"), ("&lang=xx", None, "de"),
+                            ("", "en, de", "en"), ("", "de;q=0, en;q=0.1", "en"),
+                            ("", "de-AT;q=0.4, en-US;q=0.8", "en")):
             h = {"Accept-Language": al} if al else None
             r = page(s, "/s/%s?c=%s%s" % (sid, code, q), headers=h)
             assert r.status == 200 and '<html lang="%s">' % want in html(r), (q, al, r)
@@ -239,6 +241,41 @@ def test_participation_page():
         assert "/s/{survey_id}" in logs
 
 
+DEF_MAX_QUESTIONS = 200  # services/surveys/definition.h = PARTICIPATE_MAX_QUESTIONS
+DEF_MAX_UNITS = 500      # services/surveys/definition.h = PARTICIPATE_MAX_UNITS
+DEF_SCALE_MAX = 100      # services/surveys/definition.h: 101 points = PARTICIPATE_MAX_SCALE
+
+
+def test_at_the_service_limits():
+    """The largest questionnaire the service takes is shown whole and can be
+    submitted: as many questions and units as it allows, a scale of 0-100."""
+    with Stack(services=SERVICES) as s:
+        org = s.org()
+        body = sl.survey_body(org["id"], languages=("en",), units=[])
+        body["questions"] = [
+            {"key": "k%d" % i, "dimension": "workload", "text": {"en": "Question %d" % i},
+             "scale": {"min": 0, "max": DEF_SCALE_MAX if i == 0 else 4}}
+            for i in range(DEF_MAX_QUESTIONS)]
+        body["dimensions"] = [d for d in body["dimensions"] if d["key"] == "workload"]
+        body["units"] = [{"key": "u%d" % i, "name": "Unit %d" % i} for i in range(DEF_MAX_UNITS)]
+        r = s.post("/v1/surveys", body)
+        assert r.status == 201, r
+        sid = r.json()["id"]
+        code = issue(s, sid, 1)[0]
+        assert s.post("/v1/surveys/%s/open" % sid).status == 200
+        r = page(s, "/s/%s?c=%s" % (sid, code))
+        assert r.status == 200, r
+        text = html(r)
+        assert text.count("<fieldset") == DEF_MAX_QUESTIONS + 1
+        assert text.count('type="radio" id="q1-') == DEF_SCALE_MAX + 1
+        assert text.count('name="unit"') == DEF_MAX_UNITS + 1
+        fields = {"q.k%d" % i: 2 for i in range(DEF_MAX_QUESTIONS)}
+        fields.update(c=code, lang="en", unit="u%d" % (DEF_MAX_UNITS - 1))
+        fields["q.k0"] = DEF_SCALE_MAX
+        r = post(s, sid, fields)
+        assert r.status == 303, r
+
+
 def test_rate_limit():
     with Stack(services=SERVICES, env={"WH_PUBLIC_BURST": "3", "WH_PUBLIC_RATE_PER_S": "1"}) as s:
         seen = [page(s, "/s/%s" % ("0" * 26), headers={"Accept-Language": "en"})
@@ -251,4 +288,4 @@ def test_rate_limit():
 
 
 if __name__ == "__main__":
-    run([test_participation_page, test_rate_limit])
+    run([test_participation_page, test_at_the_service_limits, test_rate_limit])
