@@ -349,7 +349,8 @@ static void finish(page_t *pg, int status, const char *location, const char *all
     page_free(pg);
 }
 
-/* The languages a page links to: a bit per language. */
+/* The page up to its <main>: the title (prefixed when the page shows
+ * errors) and the links to the languages in langs, a bit per language. */
 static void page_head(page_t *pg, int lang, const char *title_state, wh_str_t title, bool error,
                       unsigned langs, bool with_code)
 {
@@ -375,7 +376,10 @@ static void page_head(page_t *pg, int lang, const char *title_state, wh_str_t ti
     for (int l = 0; l < N_LANGS; l++) {
         if (!(langs & (1u << l)))
             continue;
-        wh_buf_printf(b, "<li><a href=\"/s/%s?", pg->id);
+        /* The thank-you page switches to itself; every other one to the
+         * questionnaire, with the code when there is one. */
+        wh_buf_printf(b, "<li><a href=\"/s/%s%s?", pg->id,
+                      pg->route == PAGE_ROUTE_THANKS ? "/thanks" : "");
         if (with_code && pg->has_code) {
             wh_buf_puts(b, "c=");
             urlenc(b, pg->code);

@@ -184,6 +184,7 @@ def test_participation_page():
         assert r.header("Set-Cookie") is None and r.header("Cache-Control") == "no-store"
         r = page(s, r.header("Location"))
         assert r.status == 200 and title(r) == "Thank you", r
+        assert 'href="/s/%s/thanks?lang=sv"' % sid in html(r) and "?c=" not in html(r), r
         assert_page_headers(r)
         rows = query(s, "SELECT unit, answers FROM survey_responses", name="surveys")
         assert len(rows) == 1 and rows[0][0] == 1, rows  # A1, the second unit
