@@ -563,7 +563,7 @@ static int view_survey(const msgpack_object *s, survey_view_t *v)
         if (!key.p || key.n == 0 || key.n > FORM_MAX_NAME_BYTES - 2 ||
             !wh_msg_str(wh_msg_get(q, "text")).p || !wh_msg_int(wh_msg_get(sc, "min"), &lo) ||
             !wh_msg_int(wh_msg_get(sc, "max"), &hi) || lo > hi ||
-            hi - lo >= PARTICIPATE_MAX_SCALE || lo < -1000000 || hi > 1000000)
+            hi - lo >= PARTICIPATE_MAX_SCALE || lo <= INT_MIN || hi >= INT_MAX)
             return WH_EPROTO;
     }
     for (uint32_t i = 0; i < v->n_units; i++)
@@ -593,11 +593,10 @@ static void scale_of(const msgpack_object *q, int *lo, int *hi)
  * shown ("Amt A › Team A1"), so that two teams of the same name differ. */
 static void unit_label(wh_buf_t *b, const survey_view_t *v, uint32_t u)
 {
-    enum { MAX_DEPTH = 8 };
-    uint32_t chain[MAX_DEPTH + 1];
+    uint32_t chain[PARTICIPATE_MAX_UNIT_DEPTH + 1];
     int n = 0;
     chain[n++] = u;
-    while (n <= MAX_DEPTH) {
+    while (n <= PARTICIPATE_MAX_UNIT_DEPTH) {
         wh_str_t parent = wh_msg_str(wh_msg_get(&v->units[chain[n - 1]], "parent"));
         uint32_t found = v->n_units;
         for (uint32_t i = 0; parent.p && i < v->n_units; i++) {

@@ -32,6 +32,9 @@
  * DEF_MAX_QUESTIONS and DEF_MAX_UNITS); a survey with more is answered 502. */
 #define PARTICIPATE_MAX_QUESTIONS 200
 #define PARTICIPATE_MAX_UNITS     500
+/* Levels of a unit's label ("Amt A › Team A1"): the service's
+ * DEF_MAX_UNIT_DEPTH below the organisation. */
+#define PARTICIPATE_MAX_UNIT_DEPTH 8
 /* Points of one question's scale shown as radio buttons. */
 #define PARTICIPATE_MAX_SCALE 101
 
