@@ -244,6 +244,7 @@ def test_participation_page():
 
 DEF_MAX_QUESTIONS = 200  # services/surveys/definition.h = PARTICIPATE_MAX_QUESTIONS
 DEF_MAX_UNITS = 500      # services/surveys/definition.h = PARTICIPATE_MAX_UNITS
+DEF_MAX_UNIT_DEPTH = 8   # services/surveys/definition.h = PARTICIPATE_MAX_UNIT_DEPTH
 DEF_SCALE_MAX = 100      # services/surveys/definition.h: 101 points = PARTICIPATE_MAX_SCALE
 
 
@@ -258,7 +259,13 @@ def test_at_the_service_limits():
              "scale": {"min": 0, "max": DEF_SCALE_MAX if i == 0 else 4}}
             for i in range(DEF_MAX_QUESTIONS)]
         body["dimensions"] = [d for d in body["dimensions"] if d["key"] == "workload"]
-        body["units"] = [{"key": "u%d" % i, "name": "Unit %d" % i} for i in range(DEF_MAX_UNITS)]
+        # Flat units, and a chain as deep as the service allows (labelled
+        # with every ancestor).
+        body["units"] = [{"key": "u%d" % i, "name": "Unit %d" % i}
+                         for i in range(DEF_MAX_UNITS - DEF_MAX_UNIT_DEPTH)]
+        body["units"] += [dict({"key": "c%d" % i, "name": "C%d" % i},
+                               **({"parent": "c%d" % (i - 1)} if i else {}))
+                          for i in range(DEF_MAX_UNIT_DEPTH)]
         r = s.post("/v1/surveys", body)
         assert r.status == 201, r
         sid = r.json()["id"]
@@ -270,8 +277,9 @@ def test_at_the_service_limits():
         assert text.count("<fieldset") == DEF_MAX_QUESTIONS + 1
         assert text.count('type="radio" id="q1-') == DEF_SCALE_MAX + 1
         assert text.count('name="unit"') == DEF_MAX_UNITS + 1
+        assert ">%s</label>" % " › ".join("C%d" % i for i in range(DEF_MAX_UNIT_DEPTH)) in text
         fields = {"q.k%d" % i: 2 for i in range(DEF_MAX_QUESTIONS)}
-        fields.update(c=code, lang="en", unit="u%d" % (DEF_MAX_UNITS - 1))
+        fields.update(c=code, lang="en", unit="c%d" % (DEF_MAX_UNIT_DEPTH - 1))
         fields["q.k0"] = DEF_SCALE_MAX
         r = post(s, sid, fields)
         assert r.status == 303, r
