@@ -1103,7 +1103,7 @@ void participate_handle(const participate_req_t *r, participate_done_fn done, vo
         prefer(pg, form_get(&q, "lang"));
     accept_language(pg, r->accept_language);
     const char *c = qrc == 0 ? form_get(&q, "c") : NULL;
-    bool code_ok = !c || take_code(pg, c);
+    bool with_c = c != NULL, code_ok = !c || take_code(pg, c);
     form_close(&q);
     if (!page) {
         MESSAGE(pg, 404, not_found_title, not_found_text, NULL, NULL);
@@ -1118,7 +1118,7 @@ void participate_handle(const participate_req_t *r, participate_done_fn done, vo
         MESSAGE(pg, qrc == WH_ELIMIT ? 413 : 400, bad_title, bad_text, NULL, NULL);
     } else if (!code_ok) {
         code_page(pg, 403, CODE_INVALID);
-    } else if (c && !pg->has_code) {
+    } else if (with_c && !pg->has_code) {
         code_page(pg, 422, CODE_MISSING);
     } else {
         /* Without a code the service still says whether the survey exists
