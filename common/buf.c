@@ -92,6 +92,31 @@ void wh_buf_printf(wh_buf_t *b, const char *fmt, ...)
     va_end(ap);
 }
 
+void wh_buf_html(wh_buf_t *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (s[i]) {
+        case '&':
+            wh_buf_puts(b, "&amp;");
+            break;
+        case '<':
+            wh_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            wh_buf_puts(b, "&gt;");
+            break;
+        case '"':
+            wh_buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            wh_buf_puts(b, "&#39;");
+            break;
+        default:
+            wh_buf_putc(b, s[i]);
+        }
+    }
+}
+
 void wh_buf_json_str(wh_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

@@ -29,6 +29,9 @@ void wh_buf_printf(wh_buf_t *b, const char *fmt, ...) __attribute__((format(prin
 void wh_buf_vprintf(wh_buf_t *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Appends s as a JSON string literal, quotes included. */
 void wh_buf_json_str(wh_buf_t *b, const char *s, size_t n);
+/* Appends s with the characters special in HTML text and attribute values
+ * (& < > " ') as entities. */
+void wh_buf_html(wh_buf_t *b, const char *s, size_t n);
 /* Hands the allocation to the caller (who frees it) and re-initialises b. */
 char *wh_buf_steal(wh_buf_t *b, size_t *len);
 static inline bool wh_buf_failed(const wh_buf_t *b)

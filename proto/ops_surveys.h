@@ -90,7 +90,8 @@
       NULL, "200:PublicSurvey", NULL, "code! lang=de|en|sv")                                       \
     D(PUBLIC_RESPONSES_CREATE, "Submit a response",                                                \
       "No bearer token: the code is burned in the same transaction; no response id is "            \
-      "returned. Used or unknown code 403, closed survey 409. Rate-limited per address.",          \
+      "returned. Used or unknown code 403; 409 survey-not-open before it opens, survey-closed "    \
+      "after. Rate-limited per address.",                                                          \
       "ResponseCreate", "201:ResponseRecorded", NULL, NULL)
 
 /* Networks of organisations and their benchmarks (services/surveys/networks.h,

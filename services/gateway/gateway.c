@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "openapi.h"
 #include "pagehdr.h"
+#include "participate.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "scrape.h"
@@ -79,12 +80,16 @@ static void respond(gateway_t *gw, wh_http_req_t *req, int route, const char *re
      * subject's pseudonym or a participation code. */
     int level = status >= 500 ? WH_LOG_WARN : WH_LOG_INFO;
     if (wh_log_enabled(level)) {
-        const char *what = route < WH_OP_COUNT             ? wh_ops[route].path
-                           : route == METRIC_ROUTE_HEALTHZ ? "/healthz"
-                           : route == METRIC_ROUTE_READYZ  ? "/readyz"
-                           : route == METRIC_ROUTE_METRICS ? "/metrics"
-                           : route == METRIC_ROUTE_ASSETS  ? "/assets/{name}"
-                                                           : "(no route)";
+        const char *what =
+            route < WH_OP_COUNT             ? wh_ops[route].path
+            : route == METRIC_ROUTE_HEALTHZ ? "/healthz"
+            : route == METRIC_ROUTE_READYZ  ? "/readyz"
+            : route == METRIC_ROUTE_METRICS ? "/metrics"
+            : route == METRIC_ROUTE_ASSETS  ? "/assets/{name}"
+            : route == METRIC_ROUTE_PARTICIPATE || route == METRIC_ROUTE_PARTICIPATE_SUBMIT
+                ? "/s/{survey_id}"
+            : route == METRIC_ROUTE_PARTICIPATE_THANKS ? "/s/{survey_id}/thanks"
+                                                       : "(no route)";
         wh_log(level, request_id, "%s %s %d %.1fms", req->method, what, status, secs * 1e3);
     }
     wh_http_respond(req, status, ctype, h, n, body, len);
@@ -438,6 +443,66 @@ static void serve_asset(gateway_t *gw, wh_http_req_t *req, const char *rid)
             sizeof h / sizeof h[0], same ? NULL : a->data, same ? 0 : a->len);
 }
 
+/* A participation page on its way (participate.h). */
+struct page_call {
+    gateway_t *gw;
+    wh_http_req_t *req;
+    int route;
+    char request_id[GATEWAY_MAX_REQUEST_ID + 1];
+};
+
+static void on_page(void *ud, const page_reply_t *r)
+{
+    struct page_call *pc = ud;
+    wh_http_header_t h[WH_PAGE_HEADERS_N + 4] = {WH_PAGE_HEADERS};
+    size_t n = WH_PAGE_HEADERS_N;
+    /* The page holds a participation code or answers: no cache keeps it. */
+    h[n++] = (wh_http_header_t){"Cache-Control", "no-store"};
+    if (r->location)
+        h[n++] = (wh_http_header_t){"Location", r->location};
+    if (r->allow)
+        h[n++] = (wh_http_header_t){"Allow", r->allow};
+    if (r->retry_after)
+        h[n++] = (wh_http_header_t){"Retry-After", r->retry_after};
+    respond(pc->gw, pc->req, pc->route, pc->request_id, r->status,
+            r->len ? "text/html; charset=utf-8" : NULL, h, n, r->body, r->len);
+    free(pc);
+}
+
+/* /s/...: the participation page. Public like the API's participation
+ * operations, so under the same per-address rate limit. */
+static void serve_page(gateway_t *gw, wh_http_req_t *req, const char *rid)
+{
+    static const int routes[] = {[PAGE_ROUTE_FORM] = METRIC_ROUTE_PARTICIPATE,
+                                 [PAGE_ROUTE_SUBMIT] = METRIC_ROUTE_PARTICIPATE_SUBMIT,
+                                 [PAGE_ROUTE_THANKS] = METRIC_ROUTE_PARTICIPATE_THANKS};
+    struct page_call *pc = malloc(sizeof *pc);
+    if (!pc) {
+        problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, 503, "unavailable", "out of memory", NULL, 0);
+        return;
+    }
+    *pc = (struct page_call){
+        .gw = gw, .req = req, .route = routes[participate_route(req->method, req->path)]};
+    snprintf(pc->request_id, sizeof pc->request_id, "%s", rid);
+    participate_req_t pr = {
+        .broker = gw->broker,
+        .timeout_ms = gw->timeout_ms,
+        .request_id = rid,
+        .method = req->method,
+        .path = req->path,
+        .query = req->query,
+        .content_type = req->content_type,
+        .accept_language = req->accept_language,
+        .body = req->body,
+        .body_len = req->body_len,
+    };
+    int wait_s = ratelimit_take(gw->ratelimit, req->peer, uv_now(gw->loop));
+    if (wait_s > 0)
+        participate_too_many(&pr, wait_s, on_page, pc);
+    else
+        participate_handle(&pr, on_page, pc);
+}
+
 /* /healthz, /readyz and /metrics: the orchestrator's endpoints, not operations of ops.h. */
 static void serve_orchestrator(gateway_t *gw, wh_http_req_t *req, const char *rid)
 {
@@ -499,6 +564,10 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     }
     if (get && strncmp(req->path, ASSETS_PREFIX, strlen(ASSETS_PREFIX)) == 0) {
         serve_asset(gw, req, rid);
+        return;
+    }
+    if (participate_path(req->path)) {
+        serve_page(gw, req, rid);
         return;
     }
     route_match_t *m = malloc(sizeof *m);

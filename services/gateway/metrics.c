@@ -47,6 +47,12 @@ static const char *route_name(int r)
         return "metrics";
     case METRIC_ROUTE_ASSETS:
         return "assets";
+    case METRIC_ROUTE_PARTICIPATE:
+        return "page_participate";
+    case METRIC_ROUTE_PARTICIPATE_SUBMIT:
+        return "page_participate_submit";
+    case METRIC_ROUTE_PARTICIPATE_THANKS:
+        return "page_participate_thanks";
     case METRIC_ROUTE_UNMATCHED:
         return "unmatched";
     }

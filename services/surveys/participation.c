@@ -31,8 +31,12 @@ static bool load_accepting(wh_ctx_t *c, survey_t *s)
         return false;
     }
     if (!survey_accepting(s, wh_clock_now_ms())) {
-        wh_reply_problem(c->rep, 409, "survey-not-open", "the survey is %s",
-                         s->state == SURVEY_DRAFT ? "not open yet" : "closed");
+        /* Two types, so that the participation page can tell an employee
+         * whether to come back later or that the codes have expired. */
+        if (s->state == SURVEY_DRAFT)
+            wh_reply_problem(c->rep, 409, "survey-not-open", "the survey is not open yet");
+        else
+            wh_reply_problem(c->rep, 409, "survey-closed", "the survey is closed");
         survey_close(s);
         return false;
     }

@@ -22,31 +22,6 @@ static const struct labels {
      "Gäller för ett deltagande. Lämna inte vidare."},
 };
 
-static void put_escaped(wh_buf_t *b, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        switch (s[i]) {
-        case '&':
-            wh_buf_puts(b, "&amp;");
-            break;
-        case '<':
-            wh_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            wh_buf_puts(b, "&gt;");
-            break;
-        case '"':
-            wh_buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            wh_buf_puts(b, "&#39;");
-            break;
-        default:
-            wh_buf_putc(b, s[i]);
-        }
-    }
-}
-
 bool sheet_link(const char *base_url, const char *survey_id, const char *code, char *out,
                 size_t cap)
 {
@@ -108,7 +83,7 @@ int sheet_render(wh_buf_t *out, const survey_t *s, const char *base_url, wh_str_
                   "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
                   "<title>%s: ",
                   l->lang, l->heading);
-    put_escaped(out, s->title, strlen(s->title));
+    wh_buf_html(out, s->title, strlen(s->title));
     wh_buf_puts(out, "</title><style>"
                      "@page{size:A4;margin:10mm}"
                      "body{font-family:sans-serif;margin:0;color:#000}"
@@ -123,10 +98,10 @@ int sheet_render(wh_buf_t *out, const survey_t *s, const char *base_url, wh_str_
                      "p{margin:0 0 2mm;font-size:10pt}"
                      "@media print{h1{display:none}}"
                      "</style></head><body><h1>");
-    put_escaped(out, s->title, strlen(s->title));
+    wh_buf_html(out, s->title, strlen(s->title));
     if (unit_name.p) {
         wh_buf_puts(out, " – ");
-        put_escaped(out, unit_name.p, unit_name.n);
+        wh_buf_html(out, unit_name.p, unit_name.n);
     }
     wh_buf_printf(out, " (%zu)</h1><div class=\"slips\">\n", n);
     char base[600];
@@ -142,9 +117,9 @@ int sheet_render(wh_buf_t *out, const survey_t *s, const char *base_url, wh_str_
         if (rc != 0)
             return rc;
         wh_buf_printf(out, "<div><p>%s: <strong>", l->intro);
-        put_escaped(out, s->title, strlen(s->title));
+        wh_buf_html(out, s->title, strlen(s->title));
         wh_buf_printf(out, "</strong></p><p>%s</p><p class=\"url\">", l->how);
-        put_escaped(out, base, (size_t)bn);
+        wh_buf_html(out, base, (size_t)bn);
         wh_buf_printf(out, "</p><p class=\"code\">%s</p><p>%s</p></div></div>\n", codes[i],
                       l->once);
     }

@@ -134,6 +134,20 @@ static const char *json_of(wh_buf_t *b, const char *s, size_t n)
     return b->data;
 }
 
+static void test_html(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    const char s[] = "<script>alert('x')</script> & \"y\"\xc3\xa4";
+    wh_buf_html(&b, s, sizeof s - 1);
+    CHECK_STR(b.data,
+              "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;\xc3\xa4");
+    wh_buf_reset(&b);
+    wh_buf_html(&b, "ab", 1);
+    CHECK_STR(b.data, "a");
+    wh_buf_close(&b);
+}
+
 static void test_json_str(void)
 {
     wh_buf_t b;
@@ -229,6 +243,7 @@ int main(void)
     TEST(test_reserve);
     TEST(test_printf);
     TEST(test_json_str);
+    TEST(test_html);
     TEST(test_steal);
     TEST(test_reset);
     return 0;

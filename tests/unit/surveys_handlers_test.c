@@ -226,7 +226,7 @@ static void test_a_code_counts_once_and_only_while_open(void)
     snprintf(body, sizeof body, "{\"code\":\"%s\",\"language\":\"de\",\"answers\":{\"su1\":3}}",
              code);
     CHECK_INT(call_id(&public_, WH_OP_PUBLIC_RESPONSES_CREATE, id, body), 409);
-    CHECK_STR(hh_problem(&h), "survey-not-open");
+    CHECK_STR(hh_problem(&h), "survey-closed");
     CHECK_INT(hh_count(&h, "SELECT count(*) FROM survey_responses"), 1);
     hh_close(&h);
 }

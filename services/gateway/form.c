@@ -1,0 +1,116 @@
+#include "form.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+static int hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes in[0..n) into out (never longer than the input) and terminates
+ * it; -1 for a malformed escape or a NUL, else the decoded length. */
+static long decode(const char *in, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            if (n - i < 3)
+                return -1;
+            int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        }
+        if (c == '\0')
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+int form_parse(const char *body, size_t len, form_t *f)
+{
+    f->n = 0;
+    f->storage = NULL;
+    if (len > FORM_MAX_BYTES)
+        return WH_ELIMIT;
+    /* Count the pairs before allocating: each takes its bytes plus two NULs. */
+    size_t pairs = 0;
+    for (size_t i = 0; i < len;) {
+        size_t e = i;
+        while (e < len && body[e] != '&')
+            e++;
+        pairs += e > i;
+        i = e + 1;
+    }
+    if (pairs > FORM_MAX_FIELDS)
+        return WH_ELIMIT;
+    if (!(f->storage = malloc(len + 2 * pairs + 1)))
+        return WH_ENOMEM;
+    char *out = f->storage;
+    int rc = 0;
+    for (size_t i = 0; i < len && rc == 0;) {
+        size_t e = i;
+        while (e < len && body[e] != '&')
+            e++;
+        if (e > i) {
+            size_t eq = i;
+            while (eq < e && body[eq] != '=')
+                eq++;
+            size_t name_n = eq - i, value_n = eq < e ? e - eq - 1 : 0;
+            form_field_t *fd = &f->fields[f->n];
+            long dn, dv;
+            fd->name = out;
+            if ((dn = decode(body + i, name_n, out)) < 0) {
+                rc = WH_EINVAL;
+                break;
+            }
+            out += dn + 1;
+            fd->value = out;
+            if ((dv = decode(body + eq + (eq < e), value_n, out)) < 0) {
+                rc = WH_EINVAL;
+                break;
+            }
+            out += dv + 1;
+            if (dn == 0)
+                rc = WH_EINVAL; /* "=value": a value without a name */
+            else if (dn > FORM_MAX_NAME_BYTES || dv > FORM_MAX_VALUE_BYTES)
+                rc = WH_ELIMIT;
+            else
+                f->n++;
+        }
+        i = e + 1;
+    }
+    if (rc != 0)
+        form_close(f);
+    return rc;
+}
+
+const char *form_get(const form_t *f, const char *name)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->fields[i].name, name) == 0)
+            return f->fields[i].value;
+    return NULL;
+}
+
+void form_close(form_t *f)
+{
+    free(f->storage);
+    f->storage = NULL;
+    f->n = 0;
+}
