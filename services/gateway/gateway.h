@@ -24,9 +24,12 @@ typedef struct gateway gateway_t;
  * WH_HTTP_FIRST_BYTE_TIMEOUT_MS, WH_HTTP_HEADER_TIMEOUT_MS, WH_HTTP_BODY_TIMEOUT_MS,
  * WH_HTTP_IDLE_TIMEOUT_MS: see http.h;
  * and for operations without a token WH_PUBLIC_RATE_PER_S and WH_PUBLIC_BURST
- * per address: see ratelimit.h). */
+ * per address: see ratelimit.h; WH_SESSION_IDLE_S and WH_SESSION_MAX_S for
+ * the console's sessions: see console.h). */
 int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out);
 void gateway_destroy(gateway_t **gw_p);
 int gateway_http_port(const gateway_t *gw);
+/* The console's sessions (console.h), for their handlers. */
+struct console *gateway_console(gateway_t *gw);
 
 #endif

@@ -47,6 +47,8 @@ static const char *route_name(int r)
         return "metrics";
     case METRIC_ROUTE_ASSETS:
         return "assets";
+    case METRIC_ROUTE_CONSOLE:
+        return "console";
     case METRIC_ROUTE_UNMATCHED:
         return "unmatched";
     }

@@ -16,6 +16,7 @@ enum {
     METRIC_ROUTE_READYZ,
     METRIC_ROUTE_METRICS,
     METRIC_ROUTE_ASSETS,
+    METRIC_ROUTE_CONSOLE, /* GET /: the console's sign-in or app page */
     METRIC_ROUTE_UNMATCHED,
     METRIC_ROUTES
 };
