@@ -320,7 +320,8 @@ void session_create(wh_ctx_t *c)
         live = ok ? sqlite3_column_int64(st, 0) : 0;
         sqlite3_reset(st);
     }
-    if (ok && live >= CONSOLE_MAX_PER_TOKEN && (st = wh_store_stmt(c->store, SQL_SESSION_DROP_OLDEST))) {
+    if (ok && live >= CONSOLE_MAX_PER_TOKEN &&
+        (st = wh_store_stmt(c->store, SQL_SESSION_DROP_OLDEST))) {
         wh_stmt_bind_text(st, 1, token_id);
         sqlite3_bind_int64(st, 2, live - CONSOLE_MAX_PER_TOKEN + 1);
         ok = sqlite3_step(st) == SQLITE_DONE;

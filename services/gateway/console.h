@@ -27,15 +27,15 @@
 #include "http.h"
 #include "store.h"
 
-#define CONSOLE_COOKIE         "wh_session"
-#define CONSOLE_COOKIE_SECURE  "__Host-wh_session" /* with an https WH_PUBLIC_URL */
-#define CONSOLE_SECRET_PREFIX  "whs_"
-#define CONSOLE_IDLE_S         1800  /* WH_SESSION_IDLE_S: unused this long, a session ends */
-#define CONSOLE_MAX_S          43200 /* WH_SESSION_MAX_S: this long after sign-in it ends */
-#define CONSOLE_MAX_PER_TOKEN  20 /* live sessions of one token; a new one ends the oldest */
-#define CONSOLE_MAX_COOKIE     128 /* a longer session value is unknown at once */
-#define CONSOLE_MAX_ORIGIN     512 /* a longer Origin or Host is not ours */
-#define CONSOLE_CSRF_LEN       64  /* hex digits */
+#define CONSOLE_COOKIE        "wh_session"
+#define CONSOLE_COOKIE_SECURE "__Host-wh_session" /* with an https WH_PUBLIC_URL */
+#define CONSOLE_SECRET_PREFIX "whs_"
+#define CONSOLE_IDLE_S        1800  /* WH_SESSION_IDLE_S: unused this long, a session ends */
+#define CONSOLE_MAX_S         43200 /* WH_SESSION_MAX_S: this long after sign-in it ends */
+#define CONSOLE_MAX_PER_TOKEN 20    /* live sessions of one token; a new one ends the oldest */
+#define CONSOLE_MAX_COOKIE    128   /* a longer session value is unknown at once */
+#define CONSOLE_MAX_ORIGIN    512   /* a longer Origin or Host is not ours */
+#define CONSOLE_CSRF_LEN      64    /* hex digits */
 /* Last use is written at most this often (and at most every 1/30 of the
  * idle time), so that reading pages does not write the store each time. */
 #define CONSOLE_TOUCH_MS 60000
