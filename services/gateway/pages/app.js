@@ -334,7 +334,7 @@ async function alertsView(focusId) {
       t('alerts.urgent'), t('col.created'), t('alert.closed'), t('alerts.outcome')],
     closed.map((a) => [a.subject, a.urgent ? t('yes') : t('no'), when(a.opened_at),
       when(a.closed_at), label('outcome', a.outcome)]), { id: 'alerts-closed' }));
-  } else main.append(h('p', null, t('alerts.none')));
+  } else main.append(h('p', null, t('alerts.noneClosed')));
   if (focusId) focus(document.getElementById('alert-' + focusId + '-title') || closedTitle);
 }
 
@@ -354,7 +354,8 @@ async function alertItem(a) {
     h('span', { class: 'tag' + (a.urgent ? ' urgent' : '') },
       a.urgent ? t('alerts.urgent') : t('alerts.normal'))),
   h('p', null, t('alerts.state', { state: label('alert', a.state) }), h('br'),
-    t('alerts.opened', { at: when(a.opened_at) }), esc_ ? [h('br'), esc_] : null));
+    t('alerts.opened', { at: when(a.opened_at) }), esc_ ? [h('br'), esc_] : null,
+    a.note ? [h('br'), t('alerts.noteShow', { note: a.note })] : null));
   const msg = h('div');
   const run = async (path, body, done) => {
     try {

@@ -67,7 +67,8 @@ const TEXTS = {
     'alerts.note': 'Notiz (optional, ohne Gesundheitsdaten)', 'alerts.close': 'Abschließen',
     'alerts.outcome': 'Ergebnis', 'outcome.accepted': 'angenommen', 'outcome.declined': 'abgelehnt',
     'outcome.no_contact': 'kein Kontakt', 'alerts.done': 'Meldung {subject}: {state}.',
-    'alerts.closedTitle': 'Abgeschlossene Meldungen', 'alerts.outcomeShow': 'Ergebnis: {o}',
+    'alerts.closedTitle': 'Abgeschlossene Meldungen', 'alerts.noneClosed': 'Noch keine.',
+    'alerts.noteShow': 'Notiz: {note}', 'alerts.outcomeShow': 'Ergebnis: {o}',
     'agreements.title': 'Vereinbarungen', 'agreements.caption': 'Kooperationsvereinbarungen',
     'agreements.none': 'Keine Vereinbarungen.', 'col.phase': 'Phase', 'col.ends': 'Endet',
     'col.notice': 'Kündigungsfrist', 'col.daysNotice': 'Tage bis zur Frist',
@@ -94,6 +95,15 @@ const TEXTS = {
     'status.due': 'fällig', 'status.sent': 'gesendet', 'status.skipped': 'übersprungen',
     'status.planned': 'geplant', 'status.done': 'durchgeführt', 'status.cancelled': 'abgesagt',
     'deliveries.none': 'Keine.', 'deliveries.filter': 'Status', 'deliveries.all': 'alle',
+    'kind.health_day': 'Gesundheitstag', 'kind.workshop': 'Workshop', 'kind.course': 'Kurs',
+    'kind.leadership_training': 'Führungskräftetraining', 'kind.survey': 'Befragung',
+    'kind.sick_leave_analysis': 'Arbeitsunfähigkeitsanalyse',
+    'kind.steering_group_meeting': 'Steuerungskreis', 'kind.consultation': 'Beratung',
+    'kind.other': 'Sonstiges', 'focus.work_design': 'Arbeitsgestaltung',
+    'focus.healthy_leadership': 'Gesundheitsgerechte Führung', 'focus.movement': 'Bewegung',
+    'focus.nutrition': 'Ernährung', 'focus.addiction_prevention': 'Suchtprävention',
+    'focus.stress_management': 'Stressbewältigung', 'focus.physical_strain': 'Körperliche Belastung',
+    'focus.networking': 'Vernetzung', 'focus.other': 'Sonstiges',
   },
   en: {
     skip: 'Skip to content', 'nav.label': 'Main menu', 'lang.label': 'Language',
@@ -155,7 +165,8 @@ const TEXTS = {
     'alerts.note': 'Note (optional, no health data)', 'alerts.close': 'Close',
     'alerts.outcome': 'Outcome', 'outcome.accepted': 'accepted', 'outcome.declined': 'declined',
     'outcome.no_contact': 'no contact', 'alerts.done': 'Alert {subject}: {state}.',
-    'alerts.closedTitle': 'Closed alerts', 'alerts.outcomeShow': 'Outcome: {o}',
+    'alerts.closedTitle': 'Closed alerts', 'alerts.noneClosed': 'None yet.',
+    'alerts.noteShow': 'Note: {note}', 'alerts.outcomeShow': 'Outcome: {o}',
     'agreements.title': 'Agreements', 'agreements.caption': 'Cooperation agreements',
     'agreements.none': 'No agreements.', 'col.phase': 'Phase', 'col.ends': 'Ends',
     'col.notice': 'Notice deadline', 'col.daysNotice': 'Days to deadline',
@@ -240,7 +251,8 @@ const TEXTS = {
     'alerts.note': 'Anteckning (valfri, inga hälsouppgifter)', 'alerts.close': 'Avsluta',
     'alerts.outcome': 'Utfall', 'outcome.accepted': 'accepterat', 'outcome.declined': 'avböjt',
     'outcome.no_contact': 'ingen kontakt', 'alerts.done': 'Larm {subject}: {state}.',
-    'alerts.closedTitle': 'Avslutade larm', 'alerts.outcomeShow': 'Utfall: {o}',
+    'alerts.closedTitle': 'Avslutade larm', 'alerts.noneClosed': 'Inga än.',
+    'alerts.noteShow': 'Anteckning: {note}', 'alerts.outcomeShow': 'Utfall: {o}',
     'agreements.title': 'Avtal', 'agreements.caption': 'Samarbetsavtal', 'agreements.none': 'Inga avtal.',
     'col.phase': 'Fas', 'col.ends': 'Slutar', 'col.notice': 'Uppsägningsfrist',
     'col.daysNotice': 'Dagar till fristen', 'phase.upcoming': 'kommande', 'phase.active': 'pågående',
@@ -265,6 +277,14 @@ const TEXTS = {
     'status.due': 'förfaller', 'status.sent': 'skickad', 'status.skipped': 'hoppades över',
     'status.planned': 'planerad', 'status.done': 'genomförd', 'status.cancelled': 'inställd',
     'deliveries.none': 'Inga.', 'deliveries.filter': 'Status', 'deliveries.all': 'alla',
+    'kind.health_day': 'Hälsodag', 'kind.workshop': 'Workshop', 'kind.course': 'Kurs',
+    'kind.leadership_training': 'Ledarskapsutbildning', 'kind.survey': 'Enkät',
+    'kind.sick_leave_analysis': 'Sjukfrånvaroanalys', 'kind.steering_group_meeting': 'Styrgrupp',
+    'kind.consultation': 'Rådgivning', 'kind.other': 'Övrigt', 'focus.work_design': 'Arbetsutformning',
+    'focus.healthy_leadership': 'Hälsosamt ledarskap', 'focus.movement': 'Rörelse',
+    'focus.nutrition': 'Kost', 'focus.addiction_prevention': 'Missbruksprevention',
+    'focus.stress_management': 'Stresshantering', 'focus.physical_strain': 'Fysisk belastning',
+    'focus.networking': 'Nätverkande', 'focus.other': 'Övrigt',
   },
 };
 
@@ -305,7 +325,7 @@ export function t(key, vars) {
 // The text for value under prefix ('state', 'draft'), or the value itself.
 export function label(prefix, value) {
   const k = prefix + '.' + value;
-  return (TEXTS[lang] && TEXTS[lang][k]) || TEXTS.de[k] || String(value).replace(/_/g, ' ');
+  return (TEXTS[lang] && TEXTS[lang][k]) || String(value).replace(/_/g, ' ');
 }
 
 const LOCALES = { de: 'de-DE', en: 'en-GB', sv: 'sv-SE' };
