@@ -79,6 +79,17 @@ static void test_same_origin(void)
      * a client that is not a browser. */
     CHECK(!console_same_origin(NULL, NULL, host, NULL, true));
     CHECK(console_same_origin(NULL, NULL, host, NULL, false));
+    /* A Host of CONSOLE_MAX_ORIGIN - 1 characters can match; a longer one
+     * is never ours. */
+    char big[CONSOLE_MAX_ORIGIN + 1], origin[CONSOLE_MAX_ORIGIN + 16];
+    memset(big, 'h', sizeof big);
+    big[CONSOLE_MAX_ORIGIN - 1] = '\0';
+    snprintf(origin, sizeof origin, "http://%s", big);
+    CHECK(console_same_origin(origin, NULL, big, NULL, true));
+    big[CONSOLE_MAX_ORIGIN - 1] = 'h';
+    big[CONSOLE_MAX_ORIGIN] = '\0';
+    snprintf(origin, sizeof origin, "http://%s", big);
+    CHECK(!console_same_origin(origin, NULL, big, NULL, true));
 }
 
 static void test_csrf(void)
