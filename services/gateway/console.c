@@ -8,7 +8,6 @@
 
 #include "clock.h"
 #include "err.h"
-#include "gateway.h"
 #include "id.h"
 #include "log.h"
 #include "msg.h"
@@ -300,7 +299,7 @@ static void pack_session(wh_ctx_t *c, console_t *con, int status)
 
 void session_create(wh_ctx_t *c)
 {
-    console_t *con = gateway_console(c->app);
+    console_t *con = console_of(c->app);
     const wh_principal_t *pr = &c->req->principal;
     const char *token_id = pr->token_id;
     int64_t now = wh_clock_now_ms();
@@ -359,14 +358,14 @@ void session_create(wh_ctx_t *c)
 
 void session_get(wh_ctx_t *c)
 {
-    console_t *con = gateway_console(c->app);
+    console_t *con = console_of(c->app);
     con->session_op = true;
     pack_session(c, con, 200);
 }
 
 void session_delete(wh_ctx_t *c)
 {
-    console_t *con = gateway_console(c->app);
+    console_t *con = console_of(c->app);
     con->session_op = true;
     if (!con->have_session) {
         wh_reply_problem(c->rep, 404, "not-found",

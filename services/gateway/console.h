@@ -65,7 +65,10 @@ size_t console_headers(console_t *c, wh_http_header_t *h, size_t cap);
 /* What GET / answers: "app.html" with a live session, else "signin.html". */
 const char *console_root_page(console_t *c, const wh_http_req_t *req);
 
-/* Handlers of POST, GET and DELETE /v1/session (c->app is the gateway). */
+/* Handlers of POST, GET and DELETE /v1/session. They find the console
+ * through console_of(c->app), which the module that owns the dispatcher
+ * (the gateway) defines. */
+console_t *console_of(void *app);
 void session_create(wh_ctx_t *c);
 void session_get(wh_ctx_t *c);
 void session_delete(wh_ctx_t *c);

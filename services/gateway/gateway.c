@@ -742,9 +742,9 @@ void gateway_destroy(gateway_t **gw_p)
     *gw_p = NULL;
 }
 
-console_t *gateway_console(gateway_t *gw)
+console_t *console_of(void *app)
 {
-    return gw->console;
+    return ((gateway_t *)app)->console;
 }
 
 int gateway_http_port(const gateway_t *gw)

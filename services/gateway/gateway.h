@@ -29,7 +29,5 @@ typedef struct gateway gateway_t;
 int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out);
 void gateway_destroy(gateway_t **gw_p);
 int gateway_http_port(const gateway_t *gw);
-/* The console's sessions (console.h), for their handlers. */
-struct console *gateway_console(gateway_t *gw);
 
 #endif

@@ -144,7 +144,7 @@ async function surveyView(id) {
       h('dt', null, t('survey.units.show')),
       h('dd', null, s.units.length ? s.units.map((u) => u.name).join(', ') : '–'),
       h('dt', null, t('survey.codesIssued', { n: '' }).replace(/:\s*$/, '')),
-      h('dd', null, String(s.codes_issued))));
+      h('dd', { id: 'survey-codes' }, String(s.codes_issued))));
   const manager = me.role === 'admin' || me.role === 'coordinator';
   const act = async (what, done) => {
     try {
@@ -201,11 +201,15 @@ function codesForm(s) {
         const a = h('a', { href: URL.createObjectURL(new Blob([r], { type: 'text/html' })),
           download: 'codes-' + s.id + '.html' }, 'codes.html');
         a.click();
+        const issued = document.getElementById('survey-codes');
+        if (issued) issued.textContent = String(Number(issued.textContent) + body.count);
         const n = notice(t('codes.printed', { n: body.count }));
         put(out, n);
         focus(n);
         return;
       }
+      const issued = document.getElementById('survey-codes');
+      if (issued) issued.textContent = String(Number(issued.textContent) + r.codes.length);
       const heading = h('h3', { id: 'codes-title', tabindex: '-1' },
         t('codes.shown', { n: r.codes.length }));
       put(out, heading, h('ol', { class: 'codes', id: 'codes-list',
