@@ -39,6 +39,16 @@ const char *const gateway_migrations[] = {
     " created_ms INTEGER NOT NULL,"
     " revoked_ms INTEGER);"
     "CREATE INDEX calendar_feeds_by_token ON calendar_feeds(token_id);",
+    /* 3: the console's sessions (console.h), stored as hashes of their
+     * secrets, each valid only while its token is; a session that ends is
+     * deleted. */
+    "CREATE TABLE sessions ("
+    " id TEXT PRIMARY KEY,"
+    " hash TEXT NOT NULL UNIQUE,"
+    " token_id TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " last_ms INTEGER NOT NULL);"
+    "CREATE INDEX sessions_by_token ON sessions(token_id, created_ms);",
 };
 const int gateway_n_migrations = sizeof gateway_migrations / sizeof gateway_migrations[0];
 
@@ -254,11 +264,17 @@ int auth_check(wh_store_t *store, const char *authorization, principal_t *p)
         return WH_ENOTFOUND;
     if (e->expires_ms && e->expires_ms <= wh_clock_now_ms())
         return WH_ENOTFOUND;
-    p->role = e->role;
-    memcpy(p->token_id, e->token_id, sizeof p->token_id);
-    p->org_list = strdup(e->org_list);
-    size_t count = *e->org_list ? 1 : 0;
-    for (const char *c = e->org_list; *c; c++)
+    return auth_principal_set(p, e->token_id, e->role, e->org_list);
+}
+
+int auth_principal_set(principal_t *p, const char *token_id, unsigned role, const char *org_list)
+{
+    memset(p, 0, sizeof *p);
+    p->role = role;
+    snprintf(p->token_id, sizeof p->token_id, "%s", token_id);
+    p->org_list = strdup(org_list);
+    size_t count = *org_list ? 1 : 0;
+    for (const char *c = org_list; *c; c++)
         count += *c == ',';
     p->orgs = calloc(count ? count : 1, sizeof *p->orgs);
     if (!p->org_list || !p->orgs) {

@@ -38,6 +38,8 @@ int auth_bootstrap(wh_store_t *store, const wh_config_t *cfg);
  * revoked or expired token. */
 int auth_check(wh_store_t *store, const char *authorization, principal_t *p);
 void auth_principal_close(principal_t *p);
+/* Fills p for a token (org_list comma-separated, copied); 0 or WH_ENOMEM. */
+int auth_principal_set(principal_t *p, const char *token_id, unsigned role, const char *org_list);
 /* Forgets every cached token; called on every token write. */
 void auth_cache_clear(void);
 

@@ -11,6 +11,7 @@
 #include "broker.h"
 #include "calfeed.h"
 #include "clock.h"
+#include "console.h"
 #include "dispatch.h"
 #include "err.h"
 #include "feeds.h"
@@ -30,9 +31,12 @@
 
 /* X-Request-Id, the page security headers and a few of a response's own. */
 #define RESPOND_MAX_HEADERS 16
+/* Headers of the gateway's own besides ETag and Retry-After (a session's). */
+#define RENDER_MAX_EXTRA 2
 
 struct gateway {
-    assets_t *assets; /* the pages' static files, served under /assets/ */
+    assets_t *assets;   /* the pages' static files, served under /assets/ */
+    console_t *console; /* the pages' sessions */
     uv_loop_t *loop;
     wh_config_t cfg;
     wh_store_t *store;
@@ -86,6 +90,7 @@ static void respond(gateway_t *gw, wh_http_req_t *req, int route, const char *re
             : route == METRIC_ROUTE_READYZ  ? "/readyz"
             : route == METRIC_ROUTE_METRICS ? "/metrics"
             : route == METRIC_ROUTE_ASSETS  ? "/assets/{name}"
+            : route == METRIC_ROUTE_CONSOLE ? "/"
             : route == METRIC_ROUTE_PARTICIPATE || route == METRIC_ROUTE_PARTICIPATE_SUBMIT
                 ? "/s/{survey_id}"
             : route == METRIC_ROUTE_PARTICIPATE_THANKS ? "/s/{survey_id}/thanks"
@@ -115,17 +120,21 @@ static void bad_reply(gateway_t *gw, wh_http_req_t *req, int route, const char *
             NULL, 0);
 }
 
-/* Renders a reply envelope (from a service or from the local dispatcher). */
-static void render_reply(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id,
-                         const char *data, size_t len)
+/* Renders a reply envelope (from a service or from the local dispatcher),
+ * with the caller's extra headers. */
+static void render_reply_h(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id,
+                           const char *data, size_t len, const wh_http_header_t *extra,
+                           size_t n_extra)
 {
     wh_reply_in_t r;
     if (wh_reply_env_decode(data, len, &r) != 0) {
         bad_reply(gw, req, route, request_id);
         return;
     }
-    wh_http_header_t h[2];
+    wh_http_header_t h[2 + RENDER_MAX_EXTRA];
     size_t nh = 0;
+    for (size_t i = 0; i < n_extra && i < RENDER_MAX_EXTRA; i++)
+        h[nh++] = extra[i];
     char etag[WH_ENV_MAX_ETAG + 1], retry[24], ctype_raw[WH_ENV_MAX_CONTENT_TYPE + 1];
     if (r.etag.p) {
         snprintf(etag, sizeof etag, "%.*s", (int)r.etag.n, r.etag.p);
@@ -162,6 +171,12 @@ static void render_reply(gateway_t *gw, wh_http_req_t *req, int route, const cha
         respond(gw, req, route, request_id, r.status, b.len ? ctype : NULL, h, nh, b.data, b.len);
     wh_buf_close(&b);
     wh_reply_env_close(&r);
+}
+
+static void render_reply(gateway_t *gw, wh_http_req_t *req, int route, const char *request_id,
+                         const char *data, size_t len)
+{
+    render_reply_h(gw, req, route, request_id, data, len, NULL, 0);
 }
 
 static void on_broker_reply(void *ud, int status, const char *reply, size_t len)
@@ -243,7 +258,9 @@ static void run_local(gateway_t *gw, wh_http_req_t *req, int route, const char *
         wh_request_close(&r);
     }
     wh_reply_pack(&rep, request_id, &out);
-    render_reply(gw, req, route, request_id, out.data, out.len);
+    wh_http_header_t h[RENDER_MAX_EXTRA];
+    size_t nh = console_headers(gw->console, h, RENDER_MAX_EXTRA);
+    render_reply_h(gw, req, route, request_id, out.data, out.len, h, nh);
     wh_buf_close(&out);
     wh_reply_close(&rep);
 }
@@ -503,6 +520,22 @@ static void serve_page(gateway_t *gw, wh_http_req_t *req, const char *rid)
         participate_handle(&pr, on_page, pc);
 }
 
+/* GET /: the console, as the sign-in page or, with a live session, the
+ * app's shell. Both are static files; which one depends on the cookie, so
+ * neither may be cached. */
+static void serve_root(gateway_t *gw, wh_http_req_t *req, const char *rid)
+{
+    const asset_t *a = assets_find(gw->assets, console_root_page(gw->console, req));
+    if (!a) {
+        problem(gw, req, METRIC_ROUTE_CONSOLE, rid, 404, "not-found", "the pages are not installed",
+                NULL, 0);
+        return;
+    }
+    const wh_http_header_t h[] = {WH_PAGE_HEADERS, {"Cache-Control", "no-store"}};
+    respond(gw, req, METRIC_ROUTE_CONSOLE, rid, 200, a->content_type, h, sizeof h / sizeof h[0],
+            a->data, a->len);
+}
+
 /* /healthz, /readyz and /metrics: the orchestrator's endpoints, not operations of ops.h. */
 static void serve_orchestrator(gateway_t *gw, wh_http_req_t *req, const char *rid)
 {
@@ -566,8 +599,13 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
         serve_asset(gw, req, rid);
         return;
     }
+    console_begin(gw->console);
     if (participate_path(req->path)) {
         serve_page(gw, req, rid);
+        return;
+    }
+    if (get && strcmp(req->path, "/") == 0) {
+        serve_root(gw, req, rid);
         return;
     }
     route_match_t *m = malloc(sizeof *m);
@@ -611,10 +649,28 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
             goto done;
         }
     } else if (!(op->roles & WH_ROLE_PUBLIC)) {
-        if (auth_check(gw->store, req->authorization, &pr) != 0) {
+        /* A bearer token, else the console's session cookie; signing in
+         * takes a token only. A request with Authorization ignores cookies. */
+        bool bearer = req->authorization || m->op == WH_OP_SESSION_CREATE;
+        bool write = !get;
+        int ar = bearer ? auth_check(gw->store, req->authorization, &pr)
+                        : console_auth(gw->console, req, write, &pr);
+        if (ar == WH_EINVAL) {
+            problem(gw, req, route, rid, 403, "csrf",
+                    "a change made with the session cookie needs its X-CSRF-Token and a "
+                    "same-origin request",
+                    NULL, 0);
+            goto done;
+        }
+        if (ar != 0) {
             wh_http_header_t h = {"WWW-Authenticate", "Bearer realm=\"workhealth\""};
-            problem(gw, req, route, rid, 401, "unauthorized", "a valid bearer token is required",
-                    &h, 1);
+            problem(gw, req, route, rid, 401, "unauthorized",
+                    "a valid bearer token (or the pages' session) is required", &h, 1);
+            goto done;
+        }
+        if (m->op == WH_OP_SESSION_CREATE && !console_signin_origin_ok(gw->console, req)) {
+            problem(gw, req, route, rid, 403, "csrf", "sign in from the pages' own origin", NULL,
+                    0);
             goto done;
         }
         if (!(op->roles & pr.role)) {
@@ -742,6 +798,9 @@ static const wh_handler_t local_handlers[] = {
     {WH_OP_FEEDS_CREATE, feeds_create},
     {WH_OP_FEEDS_LIST, feeds_list},
     {WH_OP_FEEDS_DELETE, feeds_delete},
+    {WH_OP_SESSION_CREATE, session_create},
+    {WH_OP_SESSION_GET, session_get},
+    {WH_OP_SESSION_DELETE, session_delete},
     /* Answered off the loop by backup_local, never through run_local. */
     {WH_OP_BACKUPS_GATEWAY, wh_backup_in_batch},
 };
@@ -808,7 +867,9 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
         rc = WH_EIO;
         goto fail_broker;
     }
-    if (sweep_start(loop, gw->store, &gw->local, &gw->sweep) != 0 ||
+    if (console_new(gw->store, cfg->public_url, env_u64("WH_SESSION_IDLE_S", CONSOLE_IDLE_S),
+                    env_u64("WH_SESSION_MAX_S", CONSOLE_MAX_S), &gw->console) != 0 ||
+        sweep_start(loop, gw->store, &gw->local, &gw->sweep) != 0 ||
         broker_new_cfg(loop, cfg, &gw->broker) != 0)
         goto fail_broker;
     wh_http_config_t hc;
@@ -838,6 +899,7 @@ fail_http:
     broker_destroy(&gw->broker);
 fail_broker:
     sweep_stop(&gw->sweep);
+    console_destroy(&gw->console);
     metrics_destroy(&gw->metrics);
     assets_free(&gw->assets);
 fail_auth:
@@ -859,6 +921,7 @@ void gateway_destroy(gateway_t **gw_p)
     broker_destroy(&gw->broker);
     wh_http_server_destroy(&gw->http);
     sweep_stop(&gw->sweep);
+    console_destroy(&gw->console);
     auth_cache_clear();
     metrics_destroy(&gw->metrics);
     assets_free(&gw->assets);
@@ -867,6 +930,11 @@ void gateway_destroy(gateway_t **gw_p)
     wh_store_destroy(&gw->store);
     free(gw);
     *gw_p = NULL;
+}
+
+console_t *console_of(void *app)
+{
+    return ((gateway_t *)app)->console;
 }
 
 int gateway_http_port(const gateway_t *gw)

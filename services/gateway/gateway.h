@@ -26,7 +26,8 @@ typedef struct gateway gateway_t;
  * WH_HTTP_IDLE_TIMEOUT_MS, WH_HTTP_MAX_LARGE_HELD_BYTES: see http.h;
  * WH_HTTP_MAX_IMPORT_BYTES for a text/csv import's body;
  * and for operations without a token WH_PUBLIC_RATE_PER_S and WH_PUBLIC_BURST
- * per address: see ratelimit.h). */
+ * per address: see ratelimit.h; WH_SESSION_IDLE_S and WH_SESSION_MAX_S for
+ * the console's sessions: see console.h). */
 int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out);
 void gateway_destroy(gateway_t **gw_p);
 int gateway_http_port(const gateway_t *gw);

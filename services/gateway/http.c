@@ -78,11 +78,14 @@ enum {
     H_ORIGIN,
     H_SEC_FETCH_SITE,
     H_ACCEPT_LANGUAGE,
+    H_HOST,
+    H_CSRF_TOKEN,
     H_NAMED
 };
 static const char *const named_headers[H_NAMED] = {
-    "authorization", "content-type", "if-match", "idempotency-key", "x-request-id",    "accept",
-    "if-none-match", "cookie",       "origin",   "sec-fetch-site",  "accept-language",
+    "authorization",   "content-type",  "if-match",     "idempotency-key", "x-request-id",
+    "accept",          "if-none-match", "cookie",       "origin",          "sec-fetch-site",
+    "accept-language", "host",          "x-csrf-token",
 };
 
 typedef struct wh_http_conn conn_t;
@@ -828,7 +831,8 @@ static void hand_over(conn_t *c)
         &r->pub.authorization,   &r->pub.content_type,    &r->pub.if_match,
         &r->pub.idempotency_key, &r->pub.request_id,      &r->pub.accept,
         &r->pub.if_none_match,   &r->pub.cookie,          &r->pub.origin,
-        &r->pub.sec_fetch_site,  &r->pub.accept_language,
+        &r->pub.sec_fetch_site,  &r->pub.accept_language, &r->pub.host,
+        &r->pub.csrf_token,
     };
     for (int i = 0; i < H_NAMED; i++)
         *fields[i] = r->hdr_off[i] ? r->strs.data + r->hdr_off[i] - 1 : NULL;

@@ -84,9 +84,11 @@ struct wh_http_req {
     const char *origin;
     const char *sec_fetch_site;
     const char *accept_language;
-    char peer[48];       /* remote address as text, for rate limits and logs */
-    uint64_t started_ns; /* uv_hrtime() when the first byte arrived */
-    void *user;          /* free for the handler */
+    const char *host;
+    const char *csrf_token; /* X-CSRF-Token, of the pages' session */
+    char peer[48];          /* remote address as text, for rate limits and logs */
+    uint64_t started_ns;    /* uv_hrtime() when the first byte arrived */
+    void *user;             /* free for the handler */
 };
 
 typedef void (*wh_http_handler_fn)(wh_http_server_t *srv, wh_http_req_t *req, void *ud);

@@ -53,6 +53,8 @@ static const char *route_name(int r)
         return "page_participate_submit";
     case METRIC_ROUTE_PARTICIPATE_THANKS:
         return "page_participate_thanks";
+    case METRIC_ROUTE_CONSOLE:
+        return "console";
     case METRIC_ROUTE_UNMATCHED:
         return "unmatched";
     }

@@ -19,6 +19,7 @@ enum {
     METRIC_ROUTE_PARTICIPATE,        /* GET /s/{survey_id} */
     METRIC_ROUTE_PARTICIPATE_SUBMIT, /* POST /s/{survey_id} */
     METRIC_ROUTE_PARTICIPATE_THANKS, /* GET /s/{survey_id}/thanks */
+    METRIC_ROUTE_CONSOLE,            /* GET /: the console's sign-in or app page */
     METRIC_ROUTE_UNMATCHED,
     METRIC_ROUTES
 };

@@ -329,6 +329,8 @@ static void operation(wh_buf_t *b, const wh_op_t *op)
     }
     if (op->roles & WH_ROLE_PUBLIC)
         wh_buf_puts(b, ",\"security\":[]");
+    else if (op - wh_ops == WH_OP_SESSION_CREATE) /* a session is made from a token only */
+        wh_buf_puts(b, ",\"security\":[{\"bearer\":[]}]");
     parameters(b, op, doc);
     request_body(b, op, doc);
     responses(b, op, doc);
@@ -339,7 +341,11 @@ static void components(wh_buf_t *b)
     wh_buf_puts(b,
                 ",\"components\":{\"securitySchemes\":{\"bearer\":{\"type\":\"http\","
                 "\"scheme\":\"bearer\",\"description\":\"An API token from POST /v1/tokens (or "
-                "the operator's bootstrap token), bound to a role and organisations.\"}},"
+                "the operator's bootstrap token), bound to a role and organisations.\"},"
+                "\"session\":{\"type\":\"apiKey\",\"in\":\"cookie\",\"name\":\"wh_session\","
+                "\"description\":\"The pages' session from POST /v1/session (__Host-wh_session "
+                "under an https WH_PUBLIC_URL); a request that changes anything also needs its "
+                "csrf_token in X-CSRF-Token and a same-origin Origin or Sec-Fetch-Site.\"}},"
                 "\"parameters\":{\"RequestId\":{\"name\":\"X-Request-Id\",\"in\":\"header\","
                 "\"description\":\"The caller's id for this request, in every log line of "
                 "every service that handles it and echoed in the answer; without it, or with "
@@ -396,7 +402,7 @@ void openapi_render(wh_buf_t *b)
     for (int s = 0; s < WH_SVC_COUNT; s++)
         wh_buf_printf(b, "%s{\"name\":\"%s\",\"description\":\"%s\"}", s ? "," : "",
                       wh_service_names[s], tag_descriptions[s]);
-    wh_buf_puts(b, "],\"security\":[{\"bearer\":[]}],\"paths\":{");
+    wh_buf_puts(b, "],\"security\":[{\"bearer\":[]},{\"session\":[]}],\"paths\":{");
     bool first_path = true;
     for (int i = 0; i < WH_OP_COUNT; i++) {
         if (!wh_ops[i].path)

@@ -267,10 +267,12 @@ def test_pagination():
 
 def test_unknown_path_and_method():
     with Stack() as s:
-        for path in ("/v1/nothing", "/v2/organizations", "/", "/v1/organizations/x/y",
+        for path in ("/v1/nothing", "/v2/organizations", "/nothing", "/v1/organizations/x/y",
                      "/v1/organizations/"):
             r = s.get(path)
             assert_problem(r, 404, "/problems/not-found", [], title="Not Found")
+        # "/" is the console's page (tests/e2e/test_console_session.py), for GET only.
+        assert_problem(s.post("/", {}), 404, "/problems/not-found", [])
         # Unknown paths are 404 even without a token.
         assert_problem(s.get("/v1/nothing", token=None), 404, "/problems/not-found", [])
         r = s.delete("/v1/organizations")

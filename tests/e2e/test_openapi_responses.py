@@ -113,6 +113,18 @@ def gateway_and_agreements(w):
     w.get("/v1/tokens?limit=0", want=422)
     w.delete("/v1/tokens/" + tid, want=204)
     w.delete("/v1/tokens/" + tid)
+    # The console's session.
+    r = w.post("/v1/session", want=201)
+    cookie = r.header("Set-Cookie").split(";", 1)[0]
+    csrf = r.json()["csrf_token"]
+    w.get("/v1/session", token=None, headers={"Cookie": cookie}, want=200)
+    w.get("/v1/session", want=200)
+    w.get("/v1/session", token=None, want=401)
+    w.delete("/v1/session", token=None, headers={"Cookie": cookie}, want=403)
+    w.delete("/v1/session", want=404)
+    w.delete("/v1/session", token=None, want=204,
+             headers={"Cookie": cookie, "X-CSRF-Token": csrf, "Sec-Fetch-Site": "same-origin"})
+    w.post("/v1/session", token=None, want=401)
     # Organisations.
     p = al.Parties(s)
     w.post("/v1/organizations", {"name": "Werk Süd", "kind": "employer", "employees": 40,
