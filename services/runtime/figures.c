@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "outbox.h"
 
 struct sample {
     const char *name, *type, *help;
@@ -117,6 +118,10 @@ static void common_figures(wh_store_t *store, wh_figures_t *f)
             sqlite3_reset(st);
         wh_figure_gauge(f, "wh_outbox_oldest_age_seconds",
                         "Age of the oldest unacknowledged outbox event (0 when none).", age);
+        if (wh_outbox_credit() >= 0)
+            wh_figure_gauge(f, "wh_outbox_credit",
+                            "Events the consumer last allowed this service's relay to send.",
+                            (double)wh_outbox_credit());
     }
     if (has_table(store, "wh_inbox"))
         wh_figure_gauge(f, "wh_inbox_events",

@@ -1,0 +1,135 @@
+"""Events in batches within the consumer's credit, across kill -9.
+
+A backlog of organization.updated events (written straight into the
+agreements service's outbox while it is stopped) goes to one webhook
+receiver that answers slowly, so that the notifications service cannot keep
+up. The consumer's backlog of webhooks due must stay near its limit
+(EVENTS_BACKLOG_MAX, services/notifications/ingest.h) while the rest waits
+in the producer's outbox. Meanwhile the consumer and then the producer are
+killed with SIGKILL and started again. Once the receiver is fast, every
+event reaches notifications exactly once (one stored event and one delivery
+each) and the outbox is empty.
+"""
+
+import os
+import signal
+import sqlite3
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from stack import Stack, run, serve_http, stop_http, wait_for  # noqa: E402
+
+N = 6000
+EVENTS_BACKLOG_MAX = 2048      # services/notifications/ingest.h
+WH_EVENTS_BATCH_MAX = 256      # proto/events.h
+PRODUCERS = 3                  # agreements, surveys, screening: each may overshoot by a batch
+BOUND = EVENTS_BACKLOG_MAX + PRODUCERS * WH_EVENTS_BATCH_MAX
+
+slow = threading.Event()
+slow.set()
+
+
+class Hook(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if slow.is_set():
+            time.sleep(0.02)
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def msgpack_str(s):
+    b = s.encode()
+    return (bytes([0xA0 | len(b)]) if len(b) < 32 else bytes([0xD9, len(b)])) + b
+
+
+def count(s, name, sql, args=()):
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(s.data_dir, name + ".db"),
+                         uri=True, timeout=10)
+    try:
+        return db.execute(sql, args).fetchone()[0]
+    finally:
+        db.close()
+
+
+def backlog(s):
+    return count(s, "notifications", "SELECT count(*) FROM deliveries WHERE status = 'pending'"
+                 " AND channel = 'webhook' AND next_ms <= ?", (int(time.time() * 1000),))
+
+
+def outbox(s):
+    return count(s, "agreements", "SELECT count(*) FROM wh_outbox WHERE state = 0")
+
+
+def test_backlog_bounded_and_exactly_once_across_kills():
+    rx = serve_http(Hook)
+    try:
+        with Stack() as s:
+            org = s.org()
+            r = s.post("/v1/subscriptions", {
+                "org_id": org["id"], "events": ["organization.updated"],
+                "channel": "webhook", "target": "http://127.0.0.1:%d/hook" % rx.server_port})
+            assert r.status == 201, r
+            wait_for(lambda: outbox(s) == 0, what="the organisation's event sent", s=s)
+            s.kill("agreements", signal.SIGTERM)
+            data = (bytes([0x83]) + msgpack_str("organization_id") + msgpack_str(org["id"]) +
+                    msgpack_str("name") + msgpack_str("Bezirksamt Mitte") +
+                    msgpack_str("kind") + msgpack_str("employer"))
+            now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+            db = sqlite3.connect(os.path.join(s.data_dir, "agreements.db"))
+            db.executemany("INSERT INTO wh_outbox(id, type, org_id, occurred_at, data)"
+                           " VALUES (?, 'organization.updated', ?, ?, ?)",
+                           (("01FAULTBATCH%014d" % i, org["id"], now, data) for i in range(N)))
+            db.commit()
+            db.close()
+            s.start_process("agreements")
+
+            most, waiting = 0, 0
+
+            def watch(seconds):
+                nonlocal most, waiting
+                end = time.time() + seconds
+                while time.time() < end:
+                    most = max(most, backlog(s))
+                    waiting = max(waiting, outbox(s))
+                    time.sleep(0.05)
+
+            watch(2.0)
+            s.kill("notifications", signal.SIGKILL)
+            s.start_process("notifications")
+            s.wait_ready()
+            watch(1.5)
+            s.kill("agreements", signal.SIGKILL)
+            s.start_process("agreements")
+            s.wait_ready()
+            watch(1.5)
+            assert most <= BOUND, "the consumer's backlog reached %d (bound %d)" % (most, BOUND)
+            assert waiting > N // 2, "the excess did not wait in the outbox (%d)" % waiting
+
+            slow.clear()
+            wait_for(lambda: outbox(s) == 0, timeout=120, what="the outbox drained", s=s)
+            wait_for(lambda: count(s, "notifications", "SELECT count(*) FROM deliveries"
+                                   " WHERE status = 'delivered' AND event_id LIKE '01FAULTBATCH%'")
+                     == N, timeout=120, what="every delivery made", s=s)
+            assert count(s, "notifications", "SELECT count(*) FROM events"
+                         " WHERE id LIKE '01FAULTBATCH%'") == N
+            assert count(s, "notifications", "SELECT count(*) FROM (SELECT event_id FROM"
+                         " deliveries GROUP BY event_id HAVING count(*) > 1)") == 0
+            assert count(s, "agreements", "SELECT count(*) FROM wh_outbox") == 0
+            print("backlog at most %d (bound %d), outbox at most %d of %d"
+                  % (most, BOUND, waiting, N))
+    finally:
+        stop_http(rx)
+
+
+if __name__ == "__main__":
+    run([test_backlog_bounded_and_exactly_once_across_kills])
