@@ -140,13 +140,15 @@ def delivered(s):
         db.close()
 
 
-def commit_times(s):
-    """{delivery id: occurred_at of its event (seconds)}."""
+def event_times(s, column):
+    """{delivery id: its event's column (occurred_at: the producing commit,
+    received_at: the consumer's receipt), in seconds}."""
+    assert column in ("occurred_at", "received_at"), column
     db = sqlite3.connect("file:%s?mode=ro" % os.path.join(s.data_dir, "notifications.db"),
                          uri=True, timeout=10)
     try:
         return {d: parse_ts(t) for d, t in db.execute(
-            "SELECT d.id, e.occurred_at FROM deliveries d JOIN events e ON e.id = d.event_id")}
+            "SELECT d.id, e.%s FROM deliveries d JOIN events e ON e.id = d.event_id" % column)}
     finally:
         db.close()
 
@@ -227,17 +229,6 @@ class Sampler(threading.Thread):
                 pass
 
 
-def received_times(s):
-    """{delivery id: when notifications received its event (seconds)}."""
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(s.data_dir, "notifications.db"),
-                         uri=True, timeout=10)
-    try:
-        return {d: parse_ts(t) for d, t in db.execute(
-            "SELECT d.id, e.received_at FROM deliveries d JOIN events e ON e.id = d.event_id")}
-    finally:
-        db.close()
-
-
 def pct(xs, q):
     return xs[min(len(xs) - 1, int(len(xs) * q))] if xs else float("nan")
 
@@ -275,8 +266,8 @@ def latency_round(s, rx, org_id, tmp, connections):
     sampler.stop.set()
     sampler.join()
     first, _ = rx.arrivals()
-    commits = commit_times(s)
-    received = received_times(s)
+    commits = event_times(s, "occurred_at")
+    received = event_times(s, "received_at")
     new = [(t, wid) for wid, t in first.items() if wid not in seen]
     assert len(new) == last - before, (len(new), last - before)
     lat = sorted((t - commits[wid]) * 1000.0 for t, wid in new)
