@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "outbox.h"
 
 struct sample {
     const char *name, *type, *help;
@@ -94,6 +93,13 @@ static bool has_table(wh_store_t *store, const char *name)
     return wh_figures_count(st) > 0;
 }
 
+static wh_figures_fn also;
+
+void wh_figures_also(wh_figures_fn fn)
+{
+    also = fn;
+}
+
 /* What every service has: its outbox, inbox and store. */
 static void common_figures(wh_store_t *store, wh_figures_t *f)
 {
@@ -118,10 +124,8 @@ static void common_figures(wh_store_t *store, wh_figures_t *f)
             sqlite3_reset(st);
         wh_figure_gauge(f, "wh_outbox_oldest_age_seconds",
                         "Age of the oldest unacknowledged outbox event (0 when none).", age);
-        if (wh_outbox_credit() >= 0)
-            wh_figure_gauge(f, "wh_outbox_credit",
-                            "Events the consumer last allowed this service's relay to send.",
-                            (double)wh_outbox_credit());
+        if (also)
+            also(store, f);
     }
     if (has_table(store, "wh_inbox"))
         wh_figure_gauge(f, "wh_inbox_events",

@@ -116,12 +116,15 @@ int wh_outbox_emit(wh_store_t *store, const char *type, const char *org_id, cons
     return 0;
 }
 
-/* The process's relay (a service runs one), for wh_outbox_credit. */
+/* The process's relay (a service runs one), for its figure in /metrics. */
 static wh_outbox_t *running;
 
-int64_t wh_outbox_credit(void)
+static void credit_figure(wh_store_t *store, wh_figures_t *f)
 {
-    return running ? running->credit : -1;
+    if (running)
+        wh_figure_gauge(f, "wh_outbox_credit",
+                        "Events the consumer last allowed this service's relay to send.",
+                        (double)running->credit);
 }
 
 int64_t wh_outbox_backlog(wh_store_t *store)
@@ -393,6 +396,7 @@ int wh_outbox_start(wh_service_t *s, int op, wh_outbox_t **out)
     ob->credit = WH_EVENTS_BATCH_MAX;
     wh_service_on_commit(s, kick_cb, ob);
     running = ob;
+    wh_figures_also(credit_figure);
     *out = ob;
     return 0;
 }

@@ -70,8 +70,5 @@ void wh_outbox_stop(wh_outbox_t **ob_p);
 void wh_outbox_kick(wh_outbox_t *ob);
 /* Events not yet acknowledged (for metrics and tests). */
 int64_t wh_outbox_backlog(wh_store_t *store);
-/* The credit the consumer last granted this process's relay, or -1 when
- * no relay runs (for metrics). */
-int64_t wh_outbox_credit(void);
 
 #endif

@@ -8,7 +8,7 @@ up. The consumer's backlog of webhooks due must stay near its limit
 in the producer's outbox. Meanwhile the consumer and then the producer are
 killed with SIGKILL and started again. Once the receiver is fast, every
 event reaches notifications exactly once (one stored event and one delivery
-each) and the outbox is empty.
+each), the outbox is empty, and /metrics shows the credit.
 """
 
 import os
@@ -125,6 +125,14 @@ def test_backlog_bounded_and_exactly_once_across_kills():
             assert count(s, "notifications", "SELECT count(*) FROM (SELECT event_id FROM"
                          " deliveries GROUP BY event_id HAVING count(*) > 1)") == 0
             assert count(s, "agreements", "SELECT count(*) FROM wh_outbox") == 0
+            # /metrics shows the credit from both sides; with nothing due the
+            # consumer grants its whole backlog.
+            figures = s.get("/metrics").body.decode()
+            assert ('wh_notifications_event_credit{service="notifications",' in figures and
+                    any(line.startswith("wh_notifications_event_credit{") and
+                        line.endswith(" %d" % EVENTS_BACKLOG_MAX)
+                        for line in figures.splitlines())), figures
+            assert 'wh_outbox_credit{service="agreements",' in figures, figures
             print("backlog at most %d (bound %d), outbox at most %d of %d"
                   % (most, BOUND, waiting, N))
     finally:

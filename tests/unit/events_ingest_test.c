@@ -4,6 +4,7 @@
  *   event stored (or a repeat), 422 for one refused, and the others of the
  *   batch are stored all the same;
  * - a batch sent again stores nothing twice (the inbox);
+ * - an element that is not an object is refused alone;
  * - a batch of WH_EVENTS_BATCH_MAX events is taken, one more is 422;
  * - the reply carries the credit, EVENTS_BACKLOG_MAX less the webhooks due. */
 #include <stdio.h>
@@ -103,6 +104,24 @@ static void test_statuses_per_event(void)
     hh_close(&h);
 }
 
+/* Something that is not an event at all is refused on its own. */
+static void test_not_an_object(void)
+{
+    setup();
+    char one[512], b[600];
+    event(one, sizeof one, 7, true);
+    snprintf(b, sizeof b, "{\"events\":[1,%s]}", one);
+    CHECK_INT(hh_call(&h, &producer, WH_OP_EVENTS_INGEST, NULL, b), 200);
+    const msgpack_object *res = wh_msg_get(hh_body(&h), "results");
+    CHECK(res != NULL && res->type == MSGPACK_OBJECT_ARRAY && res->via.array.size == 2);
+    int64_t st[2] = {0, 0};
+    CHECK(wh_msg_int(&res->via.array.ptr[0], &st[0]) && wh_msg_int(&res->via.array.ptr[1], &st[1]));
+    CHECK_INT((int)st[0], 422);
+    CHECK_INT((int)st[1], 200);
+    CHECK_INT((int)count("SELECT count(*) FROM events"), 1);
+    hh_close(&h);
+}
+
 static void test_batch_limit(void)
 {
     setup();
@@ -129,6 +148,7 @@ static void test_empty_batch(void)
 int main(void)
 {
     TEST(test_statuses_per_event);
+    TEST(test_not_an_object);
     TEST(test_batch_limit);
     TEST(test_empty_batch);
     return 0;
