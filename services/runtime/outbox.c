@@ -309,10 +309,18 @@ static void relay_batch(wh_outbox_t *ob, bool probe)
                  ? WH_ENOMEM
                  : wh_service_call(ob->svc, ob->op, msg.data, msg.len, on_reply, ob);
     wh_buf_close(&msg);
-    if (rc != 0) {
-        ob->n_batch = 0;
-        return; /* the socket is full or down; the timer retries */
+    if (rc == WH_ELIMIT && n == 1) {
+        /* One event alone is over the largest message: no consumer will
+         * ever take it. Kept as rejected, so that the stream goes on. */
+        if (ob->batch[0] > ob->sent_up_to)
+            ob->sent_up_to = ob->batch[0];
+        add_outcome(ob, ob->batch[0], 413);
+        if (!uv_is_active((uv_handle_t *)&ob->flush))
+            uv_idle_start(&ob->flush, on_flush);
+        return;
     }
+    if (rc != 0)
+        return; /* the socket is full or down; the timer retries */
     ob->in_flight = true;
     ob->n_batch = n;
     for (int i = 0; i < n; i++)

@@ -19,6 +19,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
+import msgpack
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from stack import Stack, run, serve_http, stop_http, wait_for  # noqa: E402
 
@@ -27,6 +29,8 @@ EVENTS_BACKLOG_MAX = 2048      # services/notifications/ingest.h
 WH_EVENTS_BATCH_MAX = 256      # proto/events.h
 PRODUCERS = 3                  # agreements, surveys, screening: each may overshoot by a batch
 BOUND = EVENTS_BACKLOG_MAX + PRODUCERS * WH_EVENTS_BATCH_MAX
+WH_EVENTS_BATCH_BYTES = 1 << 20  # proto/events.h
+WH_MSG_MAX_BYTES = 4 << 20       # common/msg.h
 
 slow = threading.Event()
 slow.set()
@@ -139,5 +143,57 @@ def test_backlog_bounded_and_exactly_once_across_kills():
         stop_http(rx)
 
 
+def test_large_events_split_by_bytes():
+    """Events of some 21 KB each (agreement.expiring with 20 contacts whose
+    names are 1,000 characters): WH_EVENTS_BATCH_MAX of them would be over
+    the largest message, so batches end at WH_EVENTS_BATCH_BYTES and every
+    event still arrives. One event larger than a message is kept as
+    rejected and the stream goes on."""
+    with Stack() as s:
+        contacts = [{"name": "K" * 1000, "email": "c%d@example.org" % i, "language": "de"}
+                    for i in range(20)]
+        data = msgpack.packb({
+            "agreement_id": "01JAGREEMENT00000000000000", "title": "Vertrag",
+            "employer_id": "01JEMPLOYER000000000000000", "insurer_id": "01JINSURER0000000000000000",
+            "ends_on": "2027-12-31", "notice_deadline": "2027-09-30", "days_before": 30,
+            "auto_renew": False, "contacts": contacts})
+        n = 300
+        assert WH_EVENTS_BATCH_MAX * len(data) > WH_MSG_MAX_BYTES
+        assert n * len(data) > 4 * WH_EVENTS_BATCH_BYTES
+        s.kill("agreements", signal.SIGTERM)
+        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        db = sqlite3.connect(os.path.join(s.data_dir, "agreements.db"))
+        db.executemany("INSERT INTO wh_outbox(id, type, org_id, occurred_at, data)"
+                       " VALUES (?, 'agreement.expiring', ?, ?, ?)",
+                       (("01FAULTLARGE%014d" % i, "01JEMPLOYER000000000000000", now, data)
+                        for i in range(n)))
+        db.commit()
+        db.close()
+        s.start_process("agreements")
+        wait_for(lambda: outbox(s) == 0, timeout=60, what="the large events sent", s=s)
+        assert count(s, "notifications", "SELECT count(*) FROM events"
+                     " WHERE id LIKE '01FAULTLARGE%'") == n
+        assert count(s, "agreements", "SELECT count(*) FROM wh_outbox") == 0
+
+        # An event over the largest message on its own is kept as rejected,
+        # and the one after it goes out.
+        s.kill("agreements", signal.SIGTERM)
+        db = sqlite3.connect(os.path.join(s.data_dir, "agreements.db"))
+        org = {"organization_id": "01JEMPLOYER000000000000000", "name": "Amt", "kind": "employer"}
+        huge = msgpack.packb(dict(org, name="N" * (WH_MSG_MAX_BYTES + 1)))
+        db.executemany("INSERT INTO wh_outbox(id, type, org_id, occurred_at, data)"
+                       " VALUES (?, 'organization.updated', ?, ?, ?)",
+                       [("01FAULTHUGE00000000000000%d" % i, "01JEMPLOYER000000000000000", now, d)
+                        for i, d in enumerate((huge, msgpack.packb(org)))])
+        db.commit()
+        db.close()
+        s.start_process("agreements")
+        wait_for(lambda: outbox(s) == 0, timeout=30, what="the stream past the huge event", s=s)
+        assert count(s, "agreements", "SELECT count(*) FROM wh_outbox WHERE state = 1"
+                     " AND id = '01FAULTHUGE000000000000000' AND last_status = 413") == 1
+        assert count(s, "notifications", "SELECT count(*) FROM events"
+                     " WHERE id = '01FAULTHUGE000000000000001'") == 1
+
+
 if __name__ == "__main__":
-    run([test_backlog_bounded_and_exactly_once_across_kills])
+    run([test_backlog_bounded_and_exactly_once_across_kills, test_large_events_split_by_bytes])
