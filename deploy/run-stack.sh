@@ -35,6 +35,7 @@ set -u
 
 prog=${0##*/}
 SERVICES=(agreements surveys screening notifications)
+HEALTH_POLL_S=0.01
 
 # Its own lines are JSON like those of the processes it runs, with
 # "service":"run-stack" (docs/ARCHITECTURE.md, "Logs"): time in UTC with
@@ -219,6 +220,9 @@ start() {
 
 # Polls the gateway's /healthz until it answers, the gateway dies, a signal
 # arrives, or start_wait seconds pass. Without curl it only waits briefly.
+# The gateway listens some 20-150 ms after it was started (first start:
+# its store created); polling every HEALTH_POLL_S (a loopback request each)
+# starts the services right after, not a fifth of a second later.
 wait_for_gateway() {
     local host=${WH_HTTP_ADDR%:*} port=${WH_HTTP_ADDR##*:} deadline=$((SECONDS + start_wait))
     case $host in 0.0.0.0 | "") host=127.0.0.1 ;; "[::]") host="[::1]" ;; esac
@@ -232,7 +236,7 @@ wait_for_gateway() {
             warn "gateway not answering http://$host:$port/healthz after ${start_wait}s; starting the services anyway"
             return 0
         fi
-        sleep 0.2
+        sleep "$HEALTH_POLL_S"
     done
 }
 

@@ -27,6 +27,18 @@ typedef struct wh_event_field {
 
 #define WH_EVENT_MAX_FIELDS 12
 
+/* Events travel in batches: one EVENTS_INGEST message {events: [...]}
+ * carries at most WH_EVENTS_BATCH_MAX events (the consumer refuses more with
+ * 422) and, as the producer packs it, at most WH_EVENTS_BATCH_BYTES of them
+ * (a single larger event goes alone). The reply {results: [status, ...],
+ * credit} holds one status per event in order (200 stored or a repeat, 422
+ * rejected) and the credit: how many further events the consumer takes now.
+ * A producer has one batch in flight and sends at most the credit; at 0 it
+ * asks again (an empty batch) every WH_EVENTS_CREDIT_POLL_MS. */
+#define WH_EVENTS_BATCH_MAX      256
+#define WH_EVENTS_BATCH_BYTES    (1024 * 1024)
+#define WH_EVENTS_CREDIT_POLL_MS 50
+
 typedef struct wh_event_type {
     const char *type;
     const char *producer; /* service name */

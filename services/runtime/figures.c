@@ -93,6 +93,13 @@ static bool has_table(wh_store_t *store, const char *name)
     return wh_figures_count(st) > 0;
 }
 
+static wh_figures_fn also;
+
+void wh_figures_also(wh_figures_fn fn)
+{
+    also = fn;
+}
+
 /* What every service has: its outbox, inbox and store. */
 static void common_figures(wh_store_t *store, wh_figures_t *f)
 {
@@ -117,6 +124,8 @@ static void common_figures(wh_store_t *store, wh_figures_t *f)
             sqlite3_reset(st);
         wh_figure_gauge(f, "wh_outbox_oldest_age_seconds",
                         "Age of the oldest unacknowledged outbox event (0 when none).", age);
+        if (also)
+            also(store, f);
     }
     if (has_table(store, "wh_inbox"))
         wh_figure_gauge(f, "wh_inbox_events",

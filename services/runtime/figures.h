@@ -60,5 +60,8 @@ int wh_figures_op(enum wh_svc svc);
 /* The handler of that operation (installed by the runtime); own is the
  * service's hook or NULL. */
 void wh_figures_handle(wh_ctx_t *c, wh_figures_fn own);
+/* A runtime module's own figures (the outbox relay's credit), added to
+ * every reply of this process after the common ones; one at most. */
+void wh_figures_also(wh_figures_fn fn);
 
 #endif

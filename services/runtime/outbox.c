@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "events.h"
 #include "err.h"
 #include "id.h"
 #include "log.h"
@@ -50,11 +51,6 @@ static const char SQL_OUTBOX_HOLD[] = "UPDATE wh_outbox SET next_ms = ?2 WHERE s
 static const char SQL_OUTBOX_BACKLOG[] = "SELECT count(*) FROM wh_outbox WHERE state = 0";
 static const char SQL_OUTBOX_ATTEMPTS[] = "SELECT attempts FROM wh_outbox WHERE seq = ?1";
 
-struct inflight {
-    wh_outbox_t *ob;
-    int64_t seq;
-};
-
 /* Outcomes are gathered and written in one transaction per relay round,
  * not one per reply. */
 struct outcome {
@@ -68,8 +64,14 @@ struct wh_outbox {
     int op;
     uv_timer_t timer;
     uv_idle_t flush;
+    uv_timer_t poll;    /* asks for credit again while the consumer grants none */
     int64_t sent_up_to; /* highest seq sent by this process */
-    int in_flight;
+    /* The batch in flight (at most one): its events' seqs in order. */
+    bool in_flight;
+    int n_batch;
+    int64_t batch[WH_EVENTS_BATCH_MAX];
+    /* Events the consumer takes now, as its last reply said. */
+    int credit;
     struct outcome *outcomes;
     size_t n_outcomes, cap_outcomes;
     int stopping;
@@ -112,6 +114,17 @@ int wh_outbox_emit(wh_store_t *store, const char *type, const char *org_id, cons
     if (id_out)
         memcpy(id_out, id, sizeof id);
     return 0;
+}
+
+/* The process's relay (a service runs one), for its figure in /metrics. */
+static wh_outbox_t *running;
+
+static void credit_figure(wh_store_t *store, wh_figures_t *f)
+{
+    if (running)
+        wh_figure_gauge(f, "wh_outbox_credit",
+                        "Events the consumer last allowed this service's relay to send.",
+                        (double)running->credit);
 }
 
 int64_t wh_outbox_backlog(wh_store_t *store)
@@ -172,13 +185,8 @@ static void write_outcomes(wh_outbox_t *ob)
 
 static void on_flush(uv_idle_t *h);
 
-static void on_reply(void *ud, int status, const msgpack_object *body)
+static void add_outcome(wh_outbox_t *ob, int64_t seq, int status)
 {
-    struct inflight *f = ud;
-    wh_outbox_t *ob = f->ob;
-    int64_t seq = f->seq;
-    free(f);
-    ob->in_flight--;
     if (ob->n_outcomes == ob->cap_outcomes) {
         size_t cap = ob->cap_outcomes ? ob->cap_outcomes * 2 : 64;
         struct outcome *o = realloc(ob->outcomes, cap * sizeof *o);
@@ -188,91 +196,171 @@ static void on_reply(void *ud, int status, const msgpack_object *body)
         ob->cap_outcomes = cap;
     }
     ob->outcomes[ob->n_outcomes++] = (struct outcome){seq, status};
+}
+
+/* The reply to a batch: each event's status and the new credit. A batch
+ * refused whole, or a reply that does not account for every event, counts
+ * as a failure of each (sent again with backoff): only the consumer's
+ * verdict on an event itself rejects it. */
+static void on_reply(void *ud, int status, const msgpack_object *body)
+{
+    wh_outbox_t *ob = ud;
+    ob->in_flight = false;
+    const msgpack_object *results = body ? wh_msg_get(body, "results") : NULL;
+    int64_t credit = 0;
+    bool ok = status >= 200 && status < 300 && results && results->type == MSGPACK_OBJECT_ARRAY &&
+              results->via.array.size == (uint32_t)ob->n_batch &&
+              wh_msg_int(wh_msg_get(body, "credit"), &credit);
+    if (ok) {
+        ob->credit = credit < 0 ? 0 : credit > INT32_MAX ? INT32_MAX : (int)credit;
+    } else if (status >= 400 && status < 500 && status != 408 && status != 429) {
+        wh_log_error("a batch of %d events refused by the consumer with %d; sent again later",
+                     ob->n_batch, status);
+        status = 503;
+    } else if (status >= 200 && status < 300) {
+        status = 502;
+    }
+    for (int i = 0; i < ob->n_batch; i++) {
+        int64_t st = status;
+        if (ok && !wh_msg_int(&results->via.array.ptr[i], &st))
+            st = 502;
+        add_outcome(ob, ob->batch[i], (int)st);
+    }
+    ob->n_batch = 0;
     if (!ob->stopping && !uv_is_active((uv_handle_t *)&ob->flush))
         uv_idle_start(&ob->flush, on_flush);
 }
 
+static void on_poll(uv_timer_t *t);
+
+/* Sends the next batch: events due, at most the credit, WH_EVENTS_BATCH_MAX
+ * and (but for a single event) WH_EVENTS_BATCH_BYTES. Without credit it
+ * sends none and, when anything is due, asks again after
+ * WH_EVENTS_CREDIT_POLL_MS with an empty batch. */
+static void relay_batch(wh_outbox_t *ob, bool probe)
+{
+    if (ob->stopping || ob->in_flight)
+        return;
+    int want = probe ? 0 : ob->credit < WH_EVENTS_BATCH_MAX ? ob->credit : WH_EVENTS_BATCH_MAX;
+    sqlite3_stmt *st = wh_store_stmt(ob->store, SQL_OUTBOX_DUE);
+    if (!st)
+        return;
+    sqlite3_bind_int64(st, 1, ob->sent_up_to);
+    sqlite3_bind_int64(st, 2, wh_clock_now_ms());
+    sqlite3_bind_int(st, 3, want > 0 ? want : 1);
+    wh_buf_t evs;
+    wh_buf_init(&evs);
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &evs);
+    int n = 0, n_retry = 0;
+    int64_t retry_seqs[WH_EVENTS_BATCH_MAX];
+    bool due = false;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        due = true;
+        if (want == 0)
+            break;
+        size_t mark = evs.len;
+        msgpack_pack_map(&pk, 6);
+        wh_msg_pack_str(&pk, "id");
+        wh_msg_pack_wstr(&pk, wh_stmt_col_str(st, 1));
+        wh_msg_pack_str(&pk, "type");
+        wh_msg_pack_wstr(&pk, wh_stmt_col_str(st, 2));
+        wh_msg_pack_str(&pk, "org_id");
+        wh_msg_pack_wstr(&pk, wh_stmt_col_str(st, 3));
+        wh_msg_pack_str(&pk, "occurred_at");
+        wh_msg_pack_wstr(&pk, wh_stmt_col_str(st, 4));
+        /* The request that emitted it (nil from a job), so that the
+         * consumer's records of it name the request an operator follows. */
+        wh_msg_pack_str(&pk, "request_id");
+        wh_msg_pack_wstr(&pk, wh_stmt_col_str(st, 6));
+        wh_msg_pack_str(&pk, "data");
+        wh_buf_append(&evs, sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5));
+        if (n > 0 && evs.len > WH_EVENTS_BATCH_BYTES) {
+            evs.len = mark; /* it goes first in the next batch */
+            break;
+        }
+        int64_t seq = sqlite3_column_int64(st, 0);
+        if (seq <= ob->sent_up_to)
+            retry_seqs[n_retry++] = seq;
+        ob->batch[n++] = seq;
+    }
+    sqlite3_reset(st);
+    if (n == 0 && !(probe || (due && want == 0))) {
+        wh_buf_close(&evs);
+        return; /* nothing due */
+    }
+    if (n == 0 && !probe) {
+        /* Due events but no credit: ask again soon. */
+        wh_buf_close(&evs);
+        if (!uv_is_active((uv_handle_t *)&ob->poll))
+            uv_timer_start(&ob->poll, on_poll, WH_EVENTS_CREDIT_POLL_MS, 0);
+        return;
+    }
+    wh_buf_t msg;
+    wh_buf_init(&msg);
+    msgpack_packer mpk;
+    wh_msg_writer_init(&mpk, &msg);
+    msgpack_pack_map(&mpk, 1);
+    wh_msg_pack_str(&mpk, "events");
+    msgpack_pack_array(&mpk, (uint32_t)n);
+    wh_buf_append(&msg, evs.data, evs.len);
+    wh_buf_close(&evs);
+    int rc = wh_buf_failed(&msg)
+                 ? WH_ENOMEM
+                 : wh_service_call(ob->svc, ob->op, msg.data, msg.len, on_reply, ob);
+    wh_buf_close(&msg);
+    if (rc == WH_ELIMIT && n == 1) {
+        /* One event alone is over the largest message: no consumer will
+         * ever take it. Kept as rejected, so that the stream goes on. */
+        if (ob->batch[0] > ob->sent_up_to)
+            ob->sent_up_to = ob->batch[0];
+        add_outcome(ob, ob->batch[0], 413);
+        if (!uv_is_active((uv_handle_t *)&ob->flush))
+            uv_idle_start(&ob->flush, on_flush);
+        return;
+    }
+    if (rc != 0)
+        return; /* the socket is full or down; the timer retries */
+    ob->in_flight = true;
+    ob->n_batch = n;
+    for (int i = 0; i < n; i++)
+        if (ob->batch[i] > ob->sent_up_to)
+            ob->sent_up_to = ob->batch[i];
+    /* Retries due now are marked not-due while in flight so that the next
+     * batch does not send them again; the reply's outcome decides. */
+    if (n_retry > 0 && wh_store_begin(ob->store) == 0) {
+        for (int i = 0; i < n_retry; i++) {
+            sqlite3_stmt *u = wh_store_stmt(ob->store, SQL_OUTBOX_HOLD);
+            sqlite3_bind_int64(u, 1, retry_seqs[i]);
+            /* Far enough ahead that the reply (or the call's timeout)
+             * always comes first. */
+            sqlite3_bind_int64(u, 2, wh_clock_now_ms() + 2 * WH_SERVICE_CALL_TIMEOUT_MS);
+            sqlite3_step(u);
+            sqlite3_reset(u);
+        }
+        wh_store_commit(ob->store);
+    }
+}
+
 static void relay(wh_outbox_t *ob)
 {
-    if (ob->stopping)
-        return;
-    while (ob->in_flight < WH_OUTBOX_WINDOW) {
-        sqlite3_stmt *st = wh_store_stmt(ob->store, SQL_OUTBOX_DUE);
-        if (!st)
-            return;
-        sqlite3_bind_int64(st, 1, ob->sent_up_to);
-        sqlite3_bind_int64(st, 2, wh_clock_now_ms());
-        int want = WH_OUTBOX_WINDOW - ob->in_flight;
-        sqlite3_bind_int(st, 3, want < WH_OUTBOX_BATCH ? want : WH_OUTBOX_BATCH);
-        int sent = 0;
-        /* Retries due now are marked not-due while in flight so the next
-         * round does not send them again; the reply's outcome decides. */
-        int64_t retry_seqs[WH_OUTBOX_BATCH];
-        int n_retry = 0;
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            int64_t seq = sqlite3_column_int64(st, 0);
-            wh_buf_t ev;
-            wh_buf_init(&ev);
-            msgpack_packer pk;
-            wh_msg_writer_init(&pk, &ev);
-            msgpack_pack_map(&pk, 5);
-            wh_msg_pack_str(&pk, "id");
-            wh_msg_pack_wstr(&pk, wh_stmt_col_str(st, 1));
-            wh_msg_pack_str(&pk, "type");
-            wh_msg_pack_wstr(&pk, wh_stmt_col_str(st, 2));
-            wh_msg_pack_str(&pk, "org_id");
-            wh_msg_pack_wstr(&pk, wh_stmt_col_str(st, 3));
-            wh_msg_pack_str(&pk, "occurred_at");
-            wh_msg_pack_wstr(&pk, wh_stmt_col_str(st, 4));
-            wh_msg_pack_str(&pk, "data");
-            wh_buf_append(&ev, sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5));
-            struct inflight *f = malloc(sizeof *f);
-            /* Sent under the request that emitted it (wh_service_call takes
-             * the current one), or a new id when none did. */
-            char origin[WH_LOG_MAX_REQUEST_ID + 1], outer[WH_LOG_MAX_REQUEST_ID + 1];
-            snprintf(outer, sizeof outer, "%s", wh_log_request() ? wh_log_request() : "");
-            wh_stmt_col_copy(st, 6, origin, sizeof origin);
-            wh_log_set_request(origin);
-            int rc = f ? wh_service_call(ob->svc, ob->op, ev.data, ev.len, on_reply, f) : WH_ENOMEM;
-            wh_log_set_request(outer);
-            wh_buf_close(&ev);
-            if (rc != 0) {
-                free(f);
-                break; /* the socket is full or down; the timer retries */
-            }
-            f->ob = ob;
-            f->seq = seq;
-            ob->in_flight++;
-            sent++;
-            if (seq > ob->sent_up_to)
-                ob->sent_up_to = seq;
-            else if (n_retry < WH_OUTBOX_BATCH)
-                retry_seqs[n_retry++] = seq;
-        }
-        sqlite3_reset(st);
-        if (n_retry > 0 && wh_store_begin(ob->store) == 0) {
-            for (int i = 0; i < n_retry; i++) {
-                sqlite3_stmt *u = wh_store_stmt(ob->store, SQL_OUTBOX_HOLD);
-                sqlite3_bind_int64(u, 1, retry_seqs[i]);
-                /* Far enough ahead that the reply (or the call's timeout)
-                 * always comes first. */
-                sqlite3_bind_int64(u, 2, wh_clock_now_ms() + 2 * WH_SERVICE_CALL_TIMEOUT_MS);
-                sqlite3_step(u);
-                sqlite3_reset(u);
-            }
-            wh_store_commit(ob->store);
-        }
-        if (sent == 0)
-            return;
-    }
+    relay_batch(ob, false);
+}
+
+static void on_poll(uv_timer_t *t)
+{
+    relay_batch(t->data, true);
 }
 
 static void on_flush(uv_idle_t *h)
 {
     wh_outbox_t *ob = h->data;
     uv_idle_stop(h);
-    write_outcomes(ob);
+    /* The next batch first: the consumer works on it while the outcomes of
+     * the last one are written here. Acknowledged events are beyond
+     * sent_up_to and not due, so none is sent twice. */
     relay(ob);
+    write_outcomes(ob);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -310,7 +398,13 @@ int wh_outbox_start(wh_service_t *s, int op, wh_outbox_t **out)
     uv_timer_start(&ob->timer, on_timer, 0, WH_OUTBOX_TICK_MS);
     uv_idle_init(loop, &ob->flush);
     ob->flush.data = ob;
+    uv_timer_init(loop, &ob->poll);
+    ob->poll.data = ob;
+    /* Until the consumer has said otherwise, one batch's worth. */
+    ob->credit = WH_EVENTS_BATCH_MAX;
     wh_service_on_commit(s, kick_cb, ob);
+    running = ob;
+    wh_figures_also(credit_figure);
     *out = ob;
     return 0;
 }
@@ -330,10 +424,13 @@ void wh_outbox_stop(wh_outbox_t **ob_p)
     if (!ob)
         return;
     ob->stopping = 1;
+    if (running == ob)
+        running = NULL;
     write_outcomes(ob);
     /* libuv finishes closing handles in the reverse order of uv_close(), so
      * the handle closed first (the idle one, which frees ob) is the last. */
     uv_close((uv_handle_t *)&ob->flush, on_closed);
+    uv_close((uv_handle_t *)&ob->poll, on_closed);
     uv_close((uv_handle_t *)&ob->timer, on_closed);
     *ob_p = NULL;
 }

@@ -9,7 +9,13 @@
  * committing, so a 2xx reply is the acknowledgement and the row is deleted.
  * Anything not acknowledged is sent again with exponential backoff (and
  * after a restart), so delivery is at least once and the consumer's inbox
- * makes the effect happen once. A 4xx reply means the consumer will never
+ * makes the effect happen once.
+ *
+ * Events go in batches, one batch in flight at a time, and no more than the
+ * consumer's last reply granted (its credit, which falls as its own backlog
+ * grows; proto/events.h): what the consumer cannot take now waits here, in
+ * the store, not in memory or in ZeroMQ's queues. Each event of a batch
+ * has its own outcome. A 4xx reply means the consumer will never
  * accept the event (unknown type, malformed): it is kept as rejected, logged,
  * and the stream goes on.
  *
@@ -24,8 +30,6 @@
 #include "service.h"
 #include "store.h"
 
-#define WH_OUTBOX_WINDOW       512   /* events in flight at once */
-#define WH_OUTBOX_BATCH        256   /* rows read per relay round */
 #define WH_OUTBOX_RETRY_MIN_MS 500   /* first retry after a failure */
 #define WH_OUTBOX_RETRY_MAX_MS 60000 /* backoff ceiling */
 #define WH_OUTBOX_TICK_MS      1000  /* relay timer */

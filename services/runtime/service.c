@@ -541,7 +541,7 @@ int wh_service_main(const wh_service_def_t *def)
     uv_loop_init(&s->loop);
     s->zctx = zmq_ctx_new();
     s->dealer = zmq_socket(s->zctx, ZMQ_DEALER);
-    int ivl = 100, ivl_max = 1000;
+    int ivl = WH_SERVICE_RECONNECT_MS, ivl_max = WH_SERVICE_RECONNECT_MAX_MS;
     zmq_setsockopt(s->dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(s->dealer, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
     if (wh_curve_setup_client(&s->cfg, name, &s->curve) != 0)

@@ -50,7 +50,12 @@ int wh_service_main(const wh_service_def_t *def);
  * status and body (NULL when absent; valid during the call), or 503/504
  * when no instance answered within WH_SERVICE_CALL_TIMEOUT_MS. */
 #define WH_SERVICE_CALL_TIMEOUT_MS 15000
-#define WH_SERVICE_MAX_CALLS       4096 /* calls in flight */
+/* While the broker cannot be reached (a service started before the gateway,
+ * a gateway restarting), ZeroMQ tries again after this long, doubling up to
+ * the maximum: a service joins within that much of the gateway's start. */
+#define WH_SERVICE_RECONNECT_MS     10
+#define WH_SERVICE_RECONNECT_MAX_MS 100
+#define WH_SERVICE_MAX_CALLS        4096 /* calls in flight */
 typedef void (*wh_call_fn)(void *ud, int status, const msgpack_object *body);
 int wh_service_call(wh_service_t *s, int op, const char *body, size_t body_len, wh_call_fn fn,
                     void *ud);

@@ -48,8 +48,10 @@ static int user_version(wh_store_t *s, int *v)
     return rc;
 }
 
-/* Each migration runs in its own transaction together with the bump of
- * user_version, so a crash leaves the schema at a numbered version. */
+/* Each migration runs in a savepoint together with the bump of
+ * user_version, so a crash or a failing migration leaves the schema at a
+ * numbered version; the pending ones share one transaction, so that a first
+ * start pays one commit (one fsync) rather than one per migration. */
 static int migrate(wh_store_t *s, const char *const *migrations, int n)
 {
     int v;
@@ -59,20 +61,31 @@ static int migrate(wh_store_t *s, const char *const *migrations, int n)
         wh_log_error("store schema version %d is newer than this binary (%d)", v, n);
         return WH_ESTORE;
     }
-    for (; v < n; v++) {
+    if (v == n)
+        return 0;
+    if (wh_store_exec(s, "BEGIN IMMEDIATE") != 0)
+        return WH_ESTORE;
+    int rc = 0;
+    for (; v < n && rc == 0; v++) {
         char bump[64];
         snprintf(bump, sizeof bump, "PRAGMA user_version=%d;", v + 1);
-        if (wh_store_exec(s, "BEGIN IMMEDIATE") != 0)
-            return WH_ESTORE;
-        if (wh_store_exec(s, migrations[v]) != 0 || wh_store_exec(s, bump) != 0) {
-            wh_store_exec(s, "ROLLBACK");
+        if (wh_store_exec(s, "SAVEPOINT migration") != 0) {
+            rc = WH_ESTORE;
+        } else if (wh_store_exec(s, migrations[v]) != 0 || wh_store_exec(s, bump) != 0) {
+            /* The ones before it stay. */
+            wh_store_exec(s, "ROLLBACK TO migration");
+            wh_store_exec(s, "RELEASE migration");
             wh_log_error("migration %d failed", v + 1);
-            return WH_ESTORE;
+            rc = WH_ESTORE;
+        } else if (wh_store_exec(s, "RELEASE migration") != 0) {
+            rc = WH_ESTORE;
         }
-        if (wh_store_exec(s, "COMMIT") != 0)
-            return WH_ESTORE;
     }
-    return 0;
+    if (wh_store_exec(s, "COMMIT") != 0) {
+        wh_store_exec(s, "ROLLBACK");
+        return WH_ESTORE;
+    }
+    return rc;
 }
 
 int wh_store_open(const char *path, const char *const *migrations, int n_migrations,

@@ -18,15 +18,23 @@ Two phases, each run ROUNDS times, medians printed:
    fan-out -> delivery engine -> receiver).
 2. Latency under load. wrk sends PATCH /v1/organizations/{id} for DURATION
    (each is one committed update and one event) over 1 connection (a load
-   the machine keeps up with) and over 16 (more than it can deliver, so the
-   latency is mostly queueing); p50 and p99 of arrival minus occurred_at
+   the machine keeps up with); p50 and p99 of arrival minus occurred_at
    over every event of the run, and the rate of events delivered.
+3. Saturation. The same over SATURATION (16) connections on a fresh stack,
+   which commits more events than the machine can deliver. Printed: events
+   committed and delivered per second while the load ran, how long the
+   rest took to drain, p50/p99 of the delay from the commit and from the
+   consumer's receipt (what was sent), and, sampled every SAMPLE_S, the
+   outbox depth, the consumer's backlog (webhooks due) and its RSS. With
+   BENCH_EVENTS_BASELINE=<bin dir of an earlier build> the same is measured
+   on that build in the same run and the ratios printed.
 
 Everything shares the machine's cores (wrk, nginx, the gateway and the
 services); build without sanitizers for figures worth quoting:
   cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release && cmake --build build-rel
   /usr/bin/python3 tests/bench/bench_events.py build-rel
-Targets: >= 5,000 events/s; p99 <= 100 ms.
+Targets: >= 5,000 events/s; p99 <= 100 ms at 1 connection; at saturation
+receipt-to-delivery p99 <= 1 s, the excess waiting in the outbox.
 """
 
 import calendar
@@ -37,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
@@ -46,8 +55,14 @@ N = int(os.environ.get("BENCH_EVENTS", "20000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 # wrk connections per latency run: 1 keeps the producer below what the
-# machine can deliver; 16 saturates it (latency then is queueing time).
-CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "1,16").split(",")
+# machine can deliver; SATURATION (16) commits more events than it can deliver.
+CONNECTIONS = [c for c in os.environ.get("BENCH_CONNECTIONS", "1").split(",") if c]
+SATURATION = os.environ.get("BENCH_SATURATION", "16")
+SAMPLE_S = 0.25  # how often outbox depth, backlog and RSS are sampled
+# A bin directory built from an earlier revision (say, before batches and
+# credits): its saturation figures are measured in the same run and the
+# ratios printed.
+BASELINE = os.environ.get("BENCH_EVENTS_BASELINE", "")
 
 
 class Receiver:
@@ -125,13 +140,15 @@ def delivered(s):
         db.close()
 
 
-def commit_times(s):
-    """{delivery id: occurred_at of its event (seconds)}."""
+def event_times(s, column):
+    """{delivery id: its event's column (occurred_at: the producing commit,
+    received_at: the consumer's receipt), in seconds}."""
+    assert column in ("occurred_at", "received_at"), column
     db = sqlite3.connect("file:%s?mode=ro" % os.path.join(s.data_dir, "notifications.db"),
                          uri=True, timeout=10)
     try:
         return {d: parse_ts(t) for d, t in db.execute(
-            "SELECT d.id, e.occurred_at FROM deliveries d JOIN events e ON e.id = d.event_id")}
+            "SELECT d.id, e.%s FROM deliveries d JOIN events e ON e.id = d.event_id" % column)}
     finally:
         db.close()
 
@@ -169,7 +186,56 @@ def throughput_round(s, rx, org_id, round_no):
     return N / (max(new) - t0)
 
 
+class Sampler(threading.Thread):
+    """Every SAMPLE_S during a run: the producer's outbox depth (events not
+    yet acknowledged), the consumer's backlog (webhook deliveries due and
+    not yet sent) and the consumer's resident set (VmRSS of
+    wh-notifications), read without disturbing the stack (read-only
+    connections, /proc)."""
+
+    def __init__(self, s):
+        super().__init__(daemon=True)
+        self.s = s
+        self.pid = s.procs["notifications"].pid
+        self.stop = threading.Event()
+        self.outbox, self.backlog, self.rss = [], [], []
+
+    def count(self, name, sql, args=()):
+        try:
+            c = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.s.data_dir, name + ".db"),
+                                uri=True, timeout=1)
+            try:
+                return c.execute(sql, args).fetchone()[0]
+            finally:
+                c.close()
+        except sqlite3.Error:
+            return None
+
+    def run(self):
+        while not self.stop.wait(SAMPLE_S):
+            o = self.count("agreements", "SELECT count(*) FROM wh_outbox WHERE state = 0")
+            b = self.count("notifications", "SELECT count(*) FROM deliveries WHERE"
+                           " status = 'pending' AND channel = 'webhook' AND next_ms <= ?",
+                           (int(time.time() * 1000),))
+            if o is not None:
+                self.outbox.append(o)
+            if b is not None:
+                self.backlog.append(b)
+            try:
+                with open("/proc/%d/status" % self.pid) as f:
+                    kb = [int(x.split()[1]) for x in f if x.startswith("VmRSS:")]
+                self.rss.append(kb[0] / 1024.0)
+            except OSError:
+                pass
+
+
+def pct(xs, q):
+    return xs[min(len(xs) - 1, int(len(xs) * q))] if xs else float("nan")
+
+
 def latency_round(s, rx, org_id, tmp, connections):
+    """One wrk run; a dict of its figures (rates in events/s, delays in ms,
+    depths in events, RSS in MiB)."""
     lua = os.path.join(tmp, "patch.lua")
     with open(lua, "w") as f:
         f.write('wrk.method = "PATCH"\n'
@@ -178,25 +244,76 @@ def latency_round(s, rx, org_id, tmp, connections):
                 'wrk.headers["Authorization"] = "Bearer %s"\n' % s.admin)
     before = delivered(s)
     seen = set(rx.arrivals()[0])
+    sampler = Sampler(s)
+    sampler.start()
+    t0 = time.time()
     out = subprocess.run(["wrk", "-t1", "-c" + connections, "-d" + DURATION, "-s", lua,
                           "http://127.0.0.1:%d/v1/organizations/%s" % (s.port, org_id)],
                          capture_output=True, text=True, check=True).stdout
+    t_load = time.time()
     requests = int([line for line in out.splitlines() if "requests in" in line][0].split()[0])
     assert "Non-2xx" not in out, out
-    wait_delivered(s, before + requests, 120)
+    # Figures of the load itself: what arrived while wrk ran.
+    first, _ = rx.arrivals()
+    during = [t for wid, t in first.items() if wid not in seen and t <= t_load]
+    wait_delivered(s, before + requests, 300)
     # Requests cut off when wrk stopped were committed but not counted.
     last = -1
     while delivered(s) != last:
         last = delivered(s)
         time.sleep(0.5)
+    drained = time.time()
+    sampler.stop.set()
+    sampler.join()
     first, _ = rx.arrivals()
-    commits = commit_times(s)
+    commits = event_times(s, "occurred_at")
+    received = event_times(s, "received_at")
     new = [(t, wid) for wid, t in first.items() if wid not in seen]
     assert len(new) == last - before, (len(new), last - before)
     lat = sorted((t - commits[wid]) * 1000.0 for t, wid in new)
-    arr = sorted(t for t, _ in new)
-    return (len(new) / (arr[-1] - arr[0]), lat[len(lat) // 2], lat[int(len(lat) * 0.99)],
-            lat[-1])
+    sent = sorted((t - received[wid]) * 1000.0 for t, wid in new)
+    med = statistics.median
+    return {
+        "committed/s": requests / (t_load - t0),
+        "delivered/s": len(during) / (t_load - t0),
+        "drain s": drained - t_load,
+        "commit p50": lat[len(lat) // 2], "commit p99": pct(lat, 0.99),
+        "sent p50": sent[len(sent) // 2], "sent p99": pct(sent, 0.99),
+        "outbox med": med(sampler.outbox) if sampler.outbox else 0,
+        "outbox max": max(sampler.outbox, default=0),
+        "backlog med": med(sampler.backlog) if sampler.backlog else 0,
+        "backlog max": max(sampler.backlog, default=0),
+        "rss med": med(sampler.rss) if sampler.rss else 0,
+        "rss max": max(sampler.rss, default=0),
+    }
+
+
+FIGURES = ["committed/s", "delivered/s", "drain s", "commit p50", "commit p99", "sent p50",
+           "sent p99", "outbox med", "outbox max", "backlog med", "backlog max", "rss med",
+           "rss max"]
+
+
+def describe(r):
+    return ("%.0f committed/s, %.0f delivered/s during the load, drained %.1f s after it;"
+            " commit-to-delivery p50 %.0f ms p99 %.0f ms; receipt-to-delivery p50 %.0f ms"
+            " p99 %.0f ms; outbox median %.0f max %.0f; consumer backlog median %.0f max %.0f;"
+            " consumer RSS median %.1f MiB max %.1f MiB" % tuple(r[k] for k in FIGURES))
+
+
+def saturation(bin_dir, rx, tmp, label):
+    """ROUNDS runs at SATURATION connections on a fresh stack from bin_dir;
+    the medians of their figures."""
+    rounds = []
+    with Stack(env={"WH_LOG_LEVEL": "warn"}, bin_dir=bin_dir) as s:
+        org = s.org()
+        r = s.post("/v1/subscriptions", {"org_id": org["id"], "events": ["organization.updated"],
+                                         "channel": "webhook", "target": rx.url})
+        assert r.status == 201, r
+        for i in range(ROUNDS):
+            rounds.append(latency_round(s, rx, org["id"], tmp, SATURATION))
+            print("saturation (%s), %s connections, round %d: %s"
+                  % (label, SATURATION, i + 1, describe(rounds[-1])), flush=True)
+    return {k: statistics.median(r[k] for r in rounds) for k in FIGURES}
 
 
 def main():
@@ -204,6 +321,7 @@ def main():
     os.environ["WH_BIN_DIR"] = os.path.abspath(bin_dir)
     tmp = tempfile.mkdtemp(prefix="wh-bench-")
     rx = Receiver(tmp)
+    med = statistics.median
     with Stack(env={"WH_LOG_LEVEL": "warn"}) as s:
         org = s.org()
         r = s.post("/v1/subscriptions", {"org_id": org["id"], "events": ["organization.updated"],
@@ -220,20 +338,31 @@ def main():
             lats[c] = []
             for i in range(ROUNDS):
                 lats[c].append(latency_round(s, rx, org["id"], tmp, c))
-                print("latency, %s connection(s), round %d: %.0f events/s delivered, p50 %.1f ms,"
-                      " p99 %.1f ms, max %.1f ms" % ((c, i + 1) + lats[c][-1]), flush=True)
-        first, requests = rx.arrivals()
-        dup = requests - len(first)
+                print("latency, %s connection(s), round %d: %s"
+                      % (c, i + 1, describe(lats[c][-1])), flush=True)
+    sat = saturation(os.path.abspath(bin_dir), rx, tmp, "this build")
+    base = saturation(os.path.abspath(BASELINE), rx, tmp, "baseline") if BASELINE else None
+    first, requests = rx.arrivals()
+    dup = requests - len(first)
     rx.close()
-    med = statistics.median
     print("\noutbox -> delivered: %.0f events/s (median of %d rounds of %d; target >= 5000)"
           % (med(rates), ROUNDS, N))
     for c in CONNECTIONS:
         x = lats[c]
         print("PATCH load over %s connection(s), %s: %.0f events/s delivered, commit-to-delivery"
               " p50 %.1f ms, p99 %.1f ms (medians of %d rounds; target p99 <= 100 ms)"
-              % (c, DURATION, med(r[0] for r in x), med(r[1] for r in x), med(r[2] for r in x),
-                 ROUNDS))
+              % (c, DURATION, med(r["delivered/s"] for r in x), med(r["commit p50"] for r in x),
+                 med(r["commit p99"] for r in x), ROUNDS))
+    print("saturation, PATCH over %s connections, %s, medians of %d rounds:"
+          % (SATURATION, DURATION, ROUNDS))
+    for k in FIGURES:
+        if base:
+            ratio = sat[k] / base[k] if base[k] else float("nan")
+            print("  %-12s %10.1f   baseline %10.1f   ratio %.2f" % (k, sat[k], base[k], ratio))
+        else:
+            print("  %-12s %10.1f" % (k, sat[k]))
+    print("(commit = from the producing commit, sent = from the consumer's receipt; outbox in"
+          " events, backlog in due webhook deliveries, rss in MiB)")
     print("webhooks with a repeated webhook-id: %d" % dup)
 
 

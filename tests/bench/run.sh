@@ -7,6 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-${WH_BIN_DIR:-build}}
 /usr/bin/python3 "$here/bench_gateway.py" "$build"
 /usr/bin/python3 "$here/bench_events.py" "$build"
+/usr/bin/python3 "$here/bench_start.py" "$build"
 /usr/bin/python3 "$here/bench_surveys.py" "$build"
 /usr/bin/python3 "$here/bench_screening.py" "$build"
 # One-row commits beside an online backup of a 1 GB store (about 2 GB of
