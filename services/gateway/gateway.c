@@ -46,6 +46,7 @@ struct gateway {
     sweep_t *sweep;                      /* expires the store's idempotency records */
     size_t calendar_max_bytes;           /* CALFEED_MAX_BYTES, or WH_CALENDAR_MAX_BYTES */
     size_t calendar_max_held;            /* CALFEED_MAX_HELD_BYTES, or WH_CALENDAR_MAX_HELD_BYTES */
+    route_match_t match;                 /* the request being handed over */
 };
 
 /* One request on its way through the broker. */
@@ -397,17 +398,14 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
         serve_asset(gw, req, rid);
         return;
     }
-    route_match_t *m = malloc(sizeof *m);
-    if (!m) {
-        problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, 503, "unavailable", "out of memory", NULL, 0);
-        return;
-    }
+    /* The match lives in the gateway, not on the heap per request: requests
+     * are handed over one at a time, and nothing below keeps it. */
+    route_match_t *m = &gw->match;
     int rc = router_match(req->method, req->path, req->query, m);
     if (rc != ROUTE_OK) {
         wh_http_header_t allow = {"Allow", m->allow};
         problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, rc, rc == 404 ? "not-found" : "about:blank",
                 m->error, &allow, rc == ROUTE_BAD_METHOD);
-        free(m);
         return;
     }
     int route = m->op;
@@ -537,7 +535,6 @@ done_body:
     wh_buf_close(&body);
 done:
     auth_principal_close(&pr);
-    free(m);
 }
 
 static void on_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
