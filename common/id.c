@@ -1,7 +1,9 @@
 #include "id.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
@@ -44,25 +46,16 @@ void wh_id_new(char out[WH_ID_LEN + 1])
             memset(last_rand, 0, sizeof last_rand); /* ordering still holds */
         last_ms = ms;
     }
-    unsigned char b[16];
-    uint64_t t = (uint64_t)ms;
-    for (int i = 5; i >= 0; i--) {
-        b[i] = (unsigned char)(t & 0xff);
-        t >>= 8;
-    }
-    memcpy(b + 6, last_rand, 10);
-    /* 128 bits as 26 base32 digits: the first digit carries 3 bits. */
-    int bit = -2; /* 26*5 = 130 bits; two leading zero bits */
-    for (int i = 0; i < WH_ID_LEN; i++, bit += 5) {
-        unsigned v = 0;
-        for (int k = 0; k < 5; k++) {
-            int pos = bit + k;
-            unsigned bitval = 0;
-            if (pos >= 0)
-                bitval = (b[pos / 8] >> (7 - pos % 8)) & 1u;
-            v = (v << 1) | bitval;
-        }
-        out[i] = crockford[v];
+    /* 128 bits (48 of time, 80 random) as 26 base32 digits, the first
+     * carrying the top 3 bits: hi holds bits 127..64, lo bits 63..0. */
+    uint64_t hi = (uint64_t)ms << 16 | (uint64_t)last_rand[0] << 8 | last_rand[1];
+    uint64_t lo = 0;
+    for (int i = 2; i < 10; i++)
+        lo = lo << 8 | last_rand[i];
+    for (int i = WH_ID_LEN - 1; i >= 0; i--) {
+        out[i] = crockford[lo & 31];
+        lo = lo >> 5 | hi << 59;
+        hi >>= 5;
     }
     out[WH_ID_LEN] = '\0';
 }
@@ -114,11 +107,23 @@ size_t wh_base64(const unsigned char *in, size_t n, char *out)
                true);
 }
 
+/* SHA256() looks the algorithm up anew on every call, which costs more
+ * than hashing a token; it is looked up once. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void wh_sha256_hex(const void *data, size_t n, char out[65])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(data, n, md);
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!sha256_md || !EVP_Digest(data, n, md, NULL, sha256_md, NULL))
+        SHA256(data, n, md);
     for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];
