@@ -437,69 +437,49 @@ static int fast_header(struct fast *f, size_t off, uint32_t n, bool map)
 
 static int fast_value(struct fast *f, int depth);
 
-static int fast_array(struct fast *f, int depth)
+/* An object's key n (at f->p) and the colon after it; keys[0..n) are the
+ * object's earlier keys, as offsets into out and lengths. */
+static int fast_key(struct fast *f, size_t (*keys)[2], uint32_t n)
 {
-    size_t off = f->out->len;
-    wh_buf_putc(f->out, 0);
+    if (n == FAST_MAX_KEYS || f->p >= f->end || *f->p != '"' ||
+        fast_string(f, &keys[n][0], &keys[n][1]) != 0)
+        return -1;
+    /* Duplicate keys are refused; jansson words it. Offsets, not pointers:
+     * the buffer may move as it grows. */
+    for (uint32_t i = 0; i < n; i++)
+        if (keys[i][1] == keys[n][1] &&
+            memcmp(f->out->data + keys[i][0], f->out->data + keys[n][0], keys[n][1]) == 0)
+            return -1;
+    fast_ws(f);
+    if (f->p >= f->end || *f->p != ':')
+        return -1;
     f->p++;
     fast_ws(f);
-    uint32_t n = 0;
-    if (f->p < f->end && *f->p == ']') {
-        f->p++;
-        return fast_header(f, off, 0, false);
-    }
-    for (;;) {
-        if (fast_value(f, depth + 1) != 0)
-            return -1;
-        n++;
-        fast_ws(f);
-        if (f->p >= f->end)
-            return -1;
-        if (*f->p == ']')
-            break;
-        if (*f->p != ',')
-            return -1;
-        f->p++;
-        fast_ws(f);
-    }
-    f->p++;
-    return fast_header(f, off, n, false);
+    return 0;
 }
 
-static int fast_object(struct fast *f, int depth)
+/* The array or object at f->p. */
+static int fast_container(struct fast *f, int depth, bool map)
 {
+    const char close = map ? '}' : ']';
+    size_t keys[FAST_MAX_KEYS][2];
     size_t off = f->out->len;
-    size_t key_at[FAST_MAX_KEYS], key_len[FAST_MAX_KEYS];
     wh_buf_putc(f->out, 0);
     f->p++;
     fast_ws(f);
     uint32_t n = 0;
-    if (f->p < f->end && *f->p == '}') {
+    if (f->p < f->end && *f->p == close) {
         f->p++;
-        return fast_header(f, off, 0, true);
+        return fast_header(f, off, 0, map);
     }
     for (;;) {
-        if (n == FAST_MAX_KEYS || f->p >= f->end || *f->p != '"' ||
-            fast_string(f, &key_at[n], &key_len[n]) != 0)
+        if ((map && fast_key(f, keys, n) != 0) || fast_value(f, depth + 1) != 0)
             return -1;
-        /* Duplicate keys are refused; jansson words it. Offsets, not
-         * pointers: the buffer may move as it grows. */
-        for (uint32_t i = 0; i < n; i++)
-            if (key_len[i] == key_len[n] &&
-                memcmp(f->out->data + key_at[i], f->out->data + key_at[n], key_len[n]) == 0)
-                return -1;
         n++;
-        fast_ws(f);
-        if (f->p >= f->end || *f->p != ':')
-            return -1;
-        f->p++;
-        fast_ws(f);
-        if (fast_value(f, depth + 1) != 0)
-            return -1;
         fast_ws(f);
         if (f->p >= f->end)
             return -1;
-        if (*f->p == '}')
+        if (*f->p == close)
             break;
         if (*f->p != ',')
             return -1;
@@ -507,7 +487,7 @@ static int fast_object(struct fast *f, int depth)
         fast_ws(f);
     }
     f->p++;
-    return fast_header(f, off, n, true);
+    return fast_header(f, off, n, map);
 }
 
 /* depth is the number of containers around the value. */
@@ -520,7 +500,7 @@ static int fast_value(struct fast *f, int depth)
     case '[':
         if (depth + 1 > WH_JSON_MAX_DEPTH)
             return -1;
-        return *f->p == '{' ? fast_object(f, depth) : fast_array(f, depth);
+        return fast_container(f, depth, *f->p == '{');
     case '"': {
         size_t at, n;
         return fast_string(f, &at, &n);

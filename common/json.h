@@ -1,6 +1,7 @@
 /* The gateway's bridge between JSON (what clients send and read) and msgpack
- * (what services speak). wh_json_to_msgpack() parses a request body with
- * jansson, enforces this module's limits and appends the msgpack encoding;
+ * (what services speak). wh_json_to_msgpack() parses a request body in
+ * one pass straight into msgpack, or with jansson for what that pass does
+ * not handle, enforces this module's limits and appends the encoding;
  * wh_json_from_msgpack() renders a decoded msgpack reply as compact JSON.
  * A document that passes through both directions comes back byte for byte
  * (same msgpack), which the fuzz target checks.
