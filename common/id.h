@@ -22,6 +22,9 @@ bool wh_id_valid(const char *s, size_t n);
 size_t wh_base64url(const unsigned char *in, size_t n, char *out);
 /* Standard base64 with padding; out needs 4*ceil(n/3)+1 bytes. */
 size_t wh_base64(const unsigned char *in, size_t n, char *out);
+#define WH_SHA256_BYTES 32
+/* SHA-256 of data[0..n) (FIPS 180-4; in the tree, see id.c). */
+void wh_sha256(const void *data, size_t n, unsigned char out[WH_SHA256_BYTES]);
 /* SHA-256 of data as 64 lowercase hex characters and a NUL. */
 void wh_sha256_hex(const void *data, size_t n, char out[65]);
 /* SHA-256 of the file at path, the same way, and its size; WH_EIO (errno

@@ -1,5 +1,6 @@
 #include "json.h"
 
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -157,7 +158,7 @@ static int parse_error(const json_error_t *je, wh_json_error_t *err)
     }
 }
 
-int wh_json_to_msgpack(const char *json, size_t len, wh_buf_t *out, wh_json_error_t *err)
+int wh_json_to_msgpack_jansson(const char *json, size_t len, wh_buf_t *out, wh_json_error_t *err)
 {
     wh_json_error_t scratch;
     json_error_t je;
@@ -195,44 +196,351 @@ int wh_json_to_msgpack(const char *json, size_t len, wh_buf_t *out, wh_json_erro
 /* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past
  * U+10FFFF. Services may put any bytes in a str; letting invalid ones through
  * would make the reply invalid JSON. */
+/* The length of the UTF-8 sequence at s (avail bytes there), or 0 when it
+ * is not a valid one. */
+static size_t utf8_seq(const unsigned char *s, size_t avail)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the 2nd byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 2;
+        if (c == 0xe0)
+            lo = 0xa0; /* overlong */
+        else if (c == 0xed)
+            hi = 0x9f; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3;
+        if (c == 0xf0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xf4)
+            hi = 0x8f; /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (avail - 1 < need)
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t k = 2; k <= need; k++)
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+    return need + 1;
+}
+
 static bool utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
+        if (s[i] < 0x80) {
             i++;
             continue;
         }
-        size_t need;
-        unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the 2nd byte */
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            if (c == 0xe0)
-                lo = 0xa0; /* overlong */
-            else if (c == 0xed)
-                hi = 0x9f; /* surrogates */
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            if (c == 0xf0)
-                lo = 0x90; /* overlong */
-            else if (c == 0xf4)
-                hi = 0x8f; /* above U+10FFFF */
-        } else {
+        size_t k = utf8_seq(s + i, n - i);
+        if (k == 0)
             return false;
-        }
-        if (n - i - 1 < need)
-            return false;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return false;
-        for (size_t k = 2; k <= need; k++)
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-        i += need + 1;
+        i += k;
     }
     return true;
+}
+
+/* ---- JSON -> msgpack in one pass ----------------------------------------- */
+
+/* The bodies clients send are small objects of short strings and small
+ * integers; parsing them straight into msgpack saves building and freeing
+ * a jansson tree. This parser only ever succeeds on documents jansson
+ * accepts, with the same bytes out; on anything else (an error, a \u
+ * escape, a long number, a limit, an object of many keys) it gives up and
+ * the caller runs jansson, which also words every error. */
+
+#define FAST_MAX_KEYS 64 /* keys of one object checked for duplicates here */
+
+struct fast {
+    const unsigned char *p, *end;
+    wh_buf_t *out;
+    msgpack_packer pk;
+    size_t items;
+};
+
+static void fast_ws(struct fast *f)
+{
+    while (f->p < f->end && (*f->p == ' ' || *f->p == '\n' || *f->p == '\r' || *f->p == '\t'))
+        f->p++;
+}
+
+/* The string at f->p (its opening quote) into out as a msgpack str; sets
+ * *body to where its bytes start in out. */
+static int fast_string(struct fast *f, size_t *body, size_t *len)
+{
+    const unsigned char *q = f->p + 1;
+    size_t n = 0;
+    bool escapes = false;
+    for (;;) {
+        if (q >= f->end)
+            return -1;
+        unsigned char c = *q;
+        if (c == '"')
+            break;
+        if (c == '\\') {
+            if (q + 1 >= f->end || !strchr("\"\\/bfnrt", q[1]) || q[1] == '\0')
+                return -1;
+            escapes = true;
+            q += 2;
+            n++;
+        } else if (c < 0x20) {
+            return -1;
+        } else if (c < 0x80) {
+            q++;
+            n++;
+        } else {
+            size_t k = utf8_seq(q, (size_t)(f->end - q));
+            if (k == 0)
+                return -1;
+            q += k;
+            n += k;
+        }
+    }
+    if (n > WH_JSON_MAX_STRING_BYTES)
+        return -1;
+    msgpack_pack_str(&f->pk, n);
+    if (wh_buf_reserve(f->out, n) != 0)
+        return -1;
+    *body = f->out->len;
+    *len = n;
+    const unsigned char *s = f->p + 1;
+    char *o = f->out->data + f->out->len;
+    if (!escapes) {
+        memcpy(o, s, n);
+    } else {
+        for (; s < q; s++) {
+            if (*s != '\\') {
+                *o++ = (char)*s;
+                continue;
+            }
+            s++;
+            *o++ = *s == 'b'   ? '\b'
+                   : *s == 'f' ? '\f'
+                   : *s == 'n' ? '\n'
+                   : *s == 'r' ? '\r'
+                   : *s == 't' ? '\t'
+                               : (char)*s;
+        }
+    }
+    f->out->len += n;
+    f->out->data[f->out->len] = '\0';
+    f->p = q + 1;
+    return 0;
+}
+
+static bool digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int fast_number(struct fast *f)
+{
+    const unsigned char *s = f->p, *q = s;
+    if (q < f->end && *q == '-')
+        q++;
+    if (q >= f->end || !digit(*q))
+        return -1;
+    if (*q == '0')
+        q++;
+    else
+        while (q < f->end && digit(*q))
+            q++;
+    bool real = false;
+    if (q < f->end && *q == '.') {
+        real = true;
+        q++;
+        if (q >= f->end || !digit(*q))
+            return -1;
+        while (q < f->end && digit(*q))
+            q++;
+    }
+    if (q < f->end && (*q == 'e' || *q == 'E')) {
+        real = true;
+        q++;
+        if (q < f->end && (*q == '+' || *q == '-'))
+            q++;
+        if (q >= f->end || !digit(*q))
+            return -1;
+        while (q < f->end && digit(*q))
+            q++;
+    }
+    size_t n = (size_t)(q - s);
+    if (!real) {
+        bool neg = *s == '-';
+        if (n - neg > 18) /* might not fit an int64: jansson decides */
+            return -1;
+        int64_t v = 0;
+        for (const unsigned char *d = s + neg; d < q; d++)
+            v = v * 10 + (*d - '0');
+        msgpack_pack_int64(&f->pk, neg ? -v : v);
+    } else {
+        char tmp[64];
+        if (n >= sizeof tmp)
+            return -1;
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        errno = 0;
+        double d = strtod(tmp, NULL);
+        if (errno != 0 || !isfinite(d))
+            return -1;
+        msgpack_pack_double(&f->pk, d);
+    }
+    f->p = q;
+    return 0;
+}
+
+static int fast_literal(struct fast *f, const char *word, size_t n)
+{
+    if ((size_t)(f->end - f->p) < n || memcmp(f->p, word, n) != 0)
+        return -1;
+    f->p += n;
+    return 0;
+}
+
+/* Writes the header of a container of n elements at off, where one byte
+ * was kept for it, moving the elements when the header needs more. */
+static int fast_header(struct fast *f, size_t off, uint32_t n, bool map)
+{
+    if (n < 16) {
+        f->out->data[off] = (char)((map ? 0x80 : 0x90) | n);
+        return 0;
+    }
+    size_t extra = n < 65536 ? 2 : 4;
+    if (wh_buf_reserve(f->out, extra) != 0)
+        return -1;
+    char *d = f->out->data;
+    memmove(d + off + 1 + extra, d + off + 1, f->out->len - off - 1);
+    f->out->len += extra;
+    d[f->out->len] = '\0';
+    unsigned char *h = (unsigned char *)d + off;
+    if (extra == 2) {
+        h[0] = map ? 0xde : 0xdc;
+        h[1] = (unsigned char)(n >> 8);
+        h[2] = (unsigned char)n;
+    } else {
+        h[0] = map ? 0xdf : 0xdd;
+        h[1] = (unsigned char)(n >> 24);
+        h[2] = (unsigned char)(n >> 16);
+        h[3] = (unsigned char)(n >> 8);
+        h[4] = (unsigned char)n;
+    }
+    return 0;
+}
+
+static int fast_value(struct fast *f, int depth);
+
+/* An object's key n (at f->p) and the colon after it; keys[0..n) are the
+ * object's earlier keys, as offsets into out and lengths. */
+static int fast_key(struct fast *f, size_t (*keys)[2], uint32_t n)
+{
+    if (n == FAST_MAX_KEYS || f->p >= f->end || *f->p != '"' ||
+        fast_string(f, &keys[n][0], &keys[n][1]) != 0)
+        return -1;
+    /* Duplicate keys are refused; jansson words it. Offsets, not pointers:
+     * the buffer may move as it grows. */
+    for (uint32_t i = 0; i < n; i++)
+        if (keys[i][1] == keys[n][1] &&
+            memcmp(f->out->data + keys[i][0], f->out->data + keys[n][0], keys[n][1]) == 0)
+            return -1;
+    fast_ws(f);
+    if (f->p >= f->end || *f->p != ':')
+        return -1;
+    f->p++;
+    fast_ws(f);
+    return 0;
+}
+
+/* The array or object at f->p. */
+static int fast_container(struct fast *f, int depth, bool map)
+{
+    const char close = map ? '}' : ']';
+    size_t keys[FAST_MAX_KEYS][2];
+    size_t off = f->out->len;
+    wh_buf_putc(f->out, 0);
+    f->p++;
+    fast_ws(f);
+    uint32_t n = 0;
+    if (f->p < f->end && *f->p == close) {
+        f->p++;
+        return fast_header(f, off, 0, map);
+    }
+    for (;;) {
+        if ((map && fast_key(f, keys, n) != 0) || fast_value(f, depth + 1) != 0)
+            return -1;
+        n++;
+        fast_ws(f);
+        if (f->p >= f->end)
+            return -1;
+        if (*f->p == close)
+            break;
+        if (*f->p != ',')
+            return -1;
+        f->p++;
+        fast_ws(f);
+    }
+    f->p++;
+    return fast_header(f, off, n, map);
+}
+
+/* depth is the number of containers around the value. */
+static int fast_value(struct fast *f, int depth)
+{
+    if (f->p >= f->end || ++f->items > WH_JSON_MAX_ITEMS)
+        return -1;
+    switch (*f->p) {
+    case '{':
+    case '[':
+        if (depth + 1 > WH_JSON_MAX_DEPTH)
+            return -1;
+        return fast_container(f, depth, *f->p == '{');
+    case '"': {
+        size_t at, n;
+        return fast_string(f, &at, &n);
+    }
+    case 't':
+        return fast_literal(f, "true", 4) == 0 ? msgpack_pack_true(&f->pk), 0 : -1;
+    case 'f':
+        return fast_literal(f, "false", 5) == 0 ? msgpack_pack_false(&f->pk), 0 : -1;
+    case 'n':
+        return fast_literal(f, "null", 4) == 0 ? msgpack_pack_nil(&f->pk), 0 : -1;
+    default:
+        return fast_number(f);
+    }
+}
+
+int wh_json_to_msgpack_fast(const char *json, size_t len, wh_buf_t *out)
+{
+    size_t mark = out->len;
+    if (wh_buf_failed(out))
+        return WH_ENOMEM;
+    struct fast f = {
+        .p = (const unsigned char *)json, .end = (const unsigned char *)json + len, .out = out};
+    msgpack_packer_init(&f.pk, out, buf_write);
+    fast_ws(&f);
+    int rc = fast_value(&f, 0);
+    fast_ws(&f);
+    if (rc == 0 && f.p == f.end && !wh_buf_failed(out))
+        return 0;
+    rewind_buf(out, mark);
+    return WH_EAGAIN;
+}
+
+int wh_json_to_msgpack(const char *json, size_t len, wh_buf_t *out, wh_json_error_t *err)
+{
+    if (wh_json_to_msgpack_fast(json, len, out) == 0) {
+        if (err)
+            set_error(err, 0, 0, "%s", "");
+        return 0;
+    }
+    return wh_json_to_msgpack_jansson(json, len, out, err);
 }
 
 static void put_uint(wh_buf_t *b, uint64_t v, bool negative)

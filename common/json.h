@@ -1,6 +1,7 @@
 /* The gateway's bridge between JSON (what clients send and read) and msgpack
- * (what services speak). wh_json_to_msgpack() parses a request body with
- * jansson, enforces this module's limits and appends the msgpack encoding;
+ * (what services speak). wh_json_to_msgpack() parses a request body in
+ * one pass straight into msgpack, or with jansson for what that pass does
+ * not handle, enforces this module's limits and appends the encoding;
  * wh_json_from_msgpack() renders a decoded msgpack reply as compact JSON.
  * A document that passes through both directions comes back byte for byte
  * (same msgpack), which the fuzz target checks.
@@ -48,6 +49,16 @@ typedef struct wh_json_error {
  * a number does not fit (err->text names the limit); WH_ENOMEM. On error out
  * is left as it was. err may be NULL. */
 int wh_json_to_msgpack(const char *json, size_t len, wh_buf_t *out, wh_json_error_t *err);
+
+/* The two ways wh_json_to_msgpack() goes, for the tests that compare them.
+ * The one-pass parser turns the JSON straight into msgpack; it handles what
+ * clients commonly send and returns WH_EAGAIN (out as it was) for anything
+ * else: every error, \u escapes, integers of more than 18 digits, a limit
+ * crossed, objects of more than 64 keys. wh_json_to_msgpack() then runs
+ * jansson, which handles everything and words the errors. Whatever the
+ * one-pass parser accepts, jansson accepts with the same bytes out. */
+int wh_json_to_msgpack_fast(const char *json, size_t len, wh_buf_t *out);
+int wh_json_to_msgpack_jansson(const char *json, size_t len, wh_buf_t *out, wh_json_error_t *err);
 
 /* Appends o as compact JSON to out. Map keys must be str and every str valid
  * UTF-8 (else WH_EPROTO); bin becomes a base64 string (RFC 4648, padded); ext

@@ -16,33 +16,41 @@ int wh_zsock_configure(void *sock)
     return 0;
 }
 
-static void drain(wh_zsock_t *z)
+/* Runs the callback while ZMQ_EVENTS shows input. first_read: the poll
+ * fired, so input is likely; the callback runs once before the first look
+ * at ZMQ_EVENTS, since its reads (ending in EAGAIN, which processes the
+ * socket's commands) tell as much, and each look costs a system call. The
+ * look after every callback stays: only it may end the drain. */
+static void drain(wh_zsock_t *z, bool first_read)
 {
     for (int round = 0; round < WH_ZSOCK_MAX_ROUNDS && !z->closing; round++) {
-        int events = 0;
-        size_t len = sizeof events;
-        if (zmq_getsockopt(z->sock, ZMQ_EVENTS, &events, &len) != 0)
-            return;
-        if (!(events & ZMQ_POLLIN))
-            return;
+        if (round > 0 || !first_read) {
+            int events = 0;
+            size_t len = sizeof events;
+            if (zmq_getsockopt(z->sock, ZMQ_EVENTS, &events, &len) != 0)
+                return;
+            if (!(events & ZMQ_POLLIN))
+                return;
+        }
         z->on_readable(z);
     }
-    /* Still input after the round limit: come back on the next loop turn
-     * rather than starve the other handles. */
+    /* Still input after the round limit (or a callback not yet followed by
+     * a look): come back on the next loop turn rather than starve the
+     * other handles. */
     wh_zsock_kick(z);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     wh_zsock_t *z = h->data;
-    drain(z);
+    drain(z, true);
 }
 
 static void on_idle(uv_idle_t *h)
 {
     wh_zsock_t *z = h->data;
     uv_idle_stop(h);
-    drain(z);
+    drain(z, false);
 }
 
 int wh_zsock_init(wh_zsock_t *z, uv_loop_t *loop, void *sock, wh_zsock_cb on_readable)

@@ -175,8 +175,19 @@ struct cache_entry {
     char token_id[WH_ENV_MAX_TOKEN_ID + 1];
     unsigned role;
     int64_t expires_ms; /* 0: never */
-    char *org_list;
+    char *org_list;     /* the ids, split in place (commas turned into NULs) */
+    const char **orgs;  /* into org_list */
+    size_t n_orgs;
 };
+
+static void entry_free(struct cache_entry *e)
+{
+    free(e->org_list);
+    free(e->orgs);
+    e->org_list = NULL;
+    e->orgs = NULL;
+    e->n_orgs = 0;
+}
 /* Direct-mapped (a probe of one slot): a token takes the slot of its hash
  * from whichever token held it. Set up on first use. */
 static wh_hset_t cache;
@@ -186,7 +197,7 @@ void auth_cache_clear(void)
     for (size_t i = 0; i < cache.slots; i++) {
         struct cache_entry *e = wh_hset_slot(&cache, i);
         if (e)
-            free(e->org_list);
+            entry_free(e);
     }
     if (cache.slots)
         wh_hset_clear(&cache);
@@ -203,14 +214,24 @@ static int lookup(wh_store_t *store, const char *hash, struct cache_entry *e)
     wh_str_t role = wh_stmt_col_str(st, 2);
     const char *list = (const char *)sqlite3_column_text(st, 3);
     char *org_list = strdup(list ? list : "");
-    if (!org_list)
+    size_t count = org_list && *org_list ? 1 : 0;
+    for (const char *c = org_list ? org_list : ""; *c; c++)
+        count += *c == ',';
+    const char **orgs = org_list ? calloc(count ? count : 1, sizeof *orgs) : NULL;
+    if (!orgs) {
+        free(org_list);
         return WH_ENOMEM;
-    free(e->org_list);
+    }
+    entry_free(e);
     snprintf(e->hash, sizeof e->hash, "%s", (const char *)sqlite3_column_text(st, 1));
     snprintf(e->token_id, sizeof e->token_id, "%s", (const char *)sqlite3_column_text(st, 0));
     e->role = wh_role_parse(role.p, role.n);
     e->expires_ms = sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 4);
     e->org_list = org_list;
+    e->orgs = orgs;
+    char *save = NULL;
+    for (char *t = strtok_r(org_list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        e->orgs[e->n_orgs++] = t;
     return 0;
 }
 
@@ -232,14 +253,14 @@ static struct cache_entry *cached(wh_store_t *store, const char *hash)
         return e;
     struct cache_entry fresh = {0};
     if (lookup(store, hash, &fresh) != 0 || CRYPTO_memcmp(fresh.hash, hash, 64) != 0) {
-        free(fresh.org_list);
+        entry_free(&fresh);
         return NULL;
     }
     wh_hset_how_t how;
     int err;
     e = wh_hset_put(&cache, hash, &how, &err); /* a cache's put never fails */
     if (how == WH_HSET_REPLACED)
-        free(e->org_list);
+        entry_free(e);
     *e = fresh;
     return e;
 }
@@ -264,7 +285,12 @@ int auth_check(wh_store_t *store, const char *authorization, principal_t *p)
         return WH_ENOTFOUND;
     if (e->expires_ms && e->expires_ms <= wh_clock_now_ms())
         return WH_ENOTFOUND;
-    return auth_principal_set(p, e->token_id, e->role, e->org_list);
+    p->role = e->role;
+    memcpy(p->token_id, e->token_id, sizeof p->token_id);
+    p->org_list = NULL; /* borrowed: see auth.h */
+    p->orgs = e->orgs;
+    p->n_orgs = e->n_orgs;
+    return 0;
 }
 
 int auth_principal_set(principal_t *p, const char *token_id, unsigned role, const char *org_list)
@@ -278,7 +304,9 @@ int auth_principal_set(principal_t *p, const char *token_id, unsigned role, cons
         count += *c == ',';
     p->orgs = calloc(count ? count : 1, sizeof *p->orgs);
     if (!p->org_list || !p->orgs) {
-        auth_principal_close(p);
+        free(p->org_list);
+        free(p->orgs);
+        memset(p, 0, sizeof *p);
         return WH_ENOMEM;
     }
     char *save = NULL;
@@ -289,8 +317,10 @@ int auth_principal_set(principal_t *p, const char *token_id, unsigned role, cons
 
 void auth_principal_close(principal_t *p)
 {
-    free(p->org_list);
-    free(p->orgs);
+    if (p->org_list) {
+        free(p->org_list);
+        free(p->orgs);
+    }
     p->org_list = NULL;
     p->orgs = NULL;
     p->n_orgs = 0;

@@ -23,8 +23,8 @@
 typedef struct principal {
     char token_id[WH_ENV_MAX_TOKEN_ID + 1];
     unsigned role;
-    char *org_list; /* owned; comma-separated ids */
-    const char **orgs;
+    char *org_list;    /* owned, or NULL when orgs is borrowed; the ids split in place */
+    const char **orgs; /* owned with org_list, else the token cache's */
     size_t n_orgs;
 } principal_t;
 
@@ -35,7 +35,9 @@ extern const int gateway_n_migrations;
 int auth_bootstrap(wh_store_t *store, const wh_config_t *cfg);
 /* Checks an Authorization header value. 0 with p filled (free with
  * auth_principal_close), or WH_ENOTFOUND for a missing, malformed, unknown,
- * revoked or expired token. */
+ * revoked or expired token. p's organisations are borrowed from the token
+ * cache, without an allocation per request: they stay valid until the next
+ * auth_cache_clear (a token write), so use them before running one. */
 int auth_check(wh_store_t *store, const char *authorization, principal_t *p);
 void auth_principal_close(principal_t *p);
 /* Fills p for a token (org_list comma-separated, copied); 0 or WH_ENOMEM. */

@@ -297,24 +297,50 @@ static bool status_has_body(int status)
     return status >= 200 && status != 204 && status != 304;
 }
 
+/* v's decimal digits, written backwards into a scratch array. */
+static void put_uint(wh_buf_t *b, size_t v)
+{
+    char num[24], *e = num + sizeof num, *d = e;
+    do {
+        *--d = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    wh_buf_append(b, d, (size_t)(e - d));
+}
+
 static void build_response(wh_http_server_t *srv, wh_buf_t *b, int status, const char *ctype,
                            const wh_http_header_t *extra, size_t n_extra, const char *body,
                            size_t body_len, bool head, bool keep_alive)
 {
     bool has_body = status_has_body(status);
-    wh_buf_printf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: workhealth\r\n", status,
-                  wh_status_text(status), srv_date(srv));
+    /* Appended piece by piece: formatting each line with printf cost more
+     * than the rest of the response. */
+    wh_buf_puts(b, "HTTP/1.1 ");
+    put_uint(b, (size_t)status);
+    wh_buf_putc(b, ' ');
+    wh_buf_puts(b, wh_status_text(status));
+    wh_buf_puts(b, "\r\nDate: ");
+    wh_buf_puts(b, srv_date(srv));
+    wh_buf_puts(b, "\r\nServer: workhealth\r\n");
     if (has_body) {
-        if (ctype && header_text_ok(ctype))
-            wh_buf_printf(b, "Content-Type: %s\r\n", ctype);
-        wh_buf_printf(b, "Content-Length: %zu\r\n", body_len);
+        if (ctype && header_text_ok(ctype)) {
+            wh_buf_puts(b, "Content-Type: ");
+            wh_buf_puts(b, ctype);
+            wh_buf_puts(b, "\r\n");
+        }
+        wh_buf_puts(b, "Content-Length: ");
+        put_uint(b, body_len);
+        wh_buf_puts(b, "\r\n");
     }
     wh_buf_puts(b, keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
     for (size_t i = 0; i < n_extra; i++) {
         if (!extra[i].name || !extra[i].value || !extra[i].name[0] || strchr(extra[i].name, ':') ||
             !header_text_ok(extra[i].name) || !header_text_ok(extra[i].value))
             continue;
-        wh_buf_printf(b, "%s: %s\r\n", extra[i].name, extra[i].value);
+        wh_buf_puts(b, extra[i].name);
+        wh_buf_puts(b, ": ");
+        wh_buf_puts(b, extra[i].value);
+        wh_buf_puts(b, "\r\n");
     }
     wh_buf_puts(b, "\r\n");
     if (has_body && !head && body_len)

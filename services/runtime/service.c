@@ -431,7 +431,9 @@ static int run_batch(wh_service_t *s, struct pending *batch, int n)
             wh_request_close(&p->req);
         zmq_msg_close(&p->payload);
     }
-    if (began && !lost && s->on_commit)
+    /* A batch of reads emitted nothing: the hook (the outbox relay, which
+     * looks for new events) waits for a batch that wrote. */
+    if (began && !lost && writes && s->on_commit)
         s->on_commit(s->on_commit_ud);
     return n;
 }

@@ -59,8 +59,9 @@ int wh_service_main(const wh_service_def_t *def);
 typedef void (*wh_call_fn)(void *ud, int status, const msgpack_object *body);
 int wh_service_call(wh_service_t *s, int op, const char *body, size_t body_len, wh_call_fn fn,
                     void *ud);
-/* Registers fn to run after every committed batch of requests (the outbox
- * relay uses it to send what the batch emitted at once). */
+/* Registers fn to run after every committed batch of requests that wrote
+ * (the outbox relay uses it to send what the batch emitted at once); a
+ * batch of reads only does not run it. */
 void wh_service_on_commit(wh_service_t *s, void (*fn)(void *ud), void *ud);
 
 /* Jobs: work a service does by itself every period (escalations, purges,

@@ -217,34 +217,51 @@ static int idem_ref(wh_ctx_t *c, const char *id)
     return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
+/* The result stored under its external_id: its status (200 the same
+ * result, 409 a different one, 500), or 0 when there is none. */
+static int stored_before(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_t *r)
+{
+    sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SCR_BY_EXTERNAL);
+    if (!st)
+        return 500;
+    wh_stmt_bind_str(st, 1, it->org);
+    wh_stmt_bind_str(st, 2, it->external_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        bool same = same_result(st, it);
+        stored_from_row(r, st);
+        sqlite3_reset(st);
+        if (!same) {
+            wh_reply_problem(err, 409, "conflict",
+                             "external_id was already used for a different result");
+            return 409;
+        }
+        r->status = 200;
+        return idem_ref(c, r->id) == 0 ? 200 : 500;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : 500;
+}
+
 /* Stores it, or finds the result stored under its external_id. Returns the
- * status; problems (409, 500) go to err. */
+ * status; problems (409, 500) go to err. A result that opens no alert and
+ * changes none is inserted straight away, and only an insert refused for
+ * its external_id looks for the stored one: one index search fewer for
+ * most results. One that writes to an alert looks first, so that a repeat
+ * changes nothing. */
 static int item_store(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_t *r)
 {
     memset(r, 0, sizeof *r);
-    if (it->external_id.p) {
-        sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SCR_BY_EXTERNAL);
-        wh_stmt_bind_str(st, 1, it->org);
-        wh_stmt_bind_str(st, 2, it->external_id);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            bool same = same_result(st, it);
-            stored_from_row(r, st);
-            sqlite3_reset(st);
-            if (!same) {
-                wh_reply_problem(err, 409, "conflict",
-                                 "external_id was already used for a different result");
-                return 409;
-            }
-            r->status = 200;
-            return idem_ref(c, r->id) == 0 ? 200 : 500;
-        }
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            goto fail;
-    }
     scr_result_t res;
     scr_score(it->ins, it->answers, &res);
+    bool quiet = !res.at_risk && !res.urgent; /* the alert step only reads */
+    if (it->external_id.p && !quiet) {
+        int before = stored_before(c, it, err, r);
+        if (before == 500)
+            goto fail;
+        if (before)
+            return before;
+    }
     int64_t now = wh_clock_now_ms();
     if (alert_for_result(c->store, it->org, it->subject, res.at_risk, res.urgent, now,
                          r->alert_id) != 0)
@@ -280,7 +297,18 @@ static int item_store(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_t *
     wh_stmt_bind_text(st, 14, fl ? r->flags : NULL);
     wh_stmt_bind_text(st, 15, r->alert_id[0] ? r->alert_id : NULL);
     sqlite3_bind_int64(st, 16, now);
-    if (sqlite3_step(st) != SQLITE_DONE || idem_ref(c, r->id) != 0)
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE && quiet && it->external_id.p) {
+        /* Only the external_id's index is unique besides the fresh id. The
+         * statement's own changes are undone; the transaction goes on. */
+        sqlite3_reset(st);
+        memset(r, 0, sizeof *r);
+        int before = stored_before(c, it, err, r);
+        if (before && before != 500)
+            return before;
+        goto fail;
+    }
+    if (rc != SQLITE_DONE || idem_ref(c, r->id) != 0)
         goto fail;
     r->status = 201;
     return 201;

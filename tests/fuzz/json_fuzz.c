@@ -1,4 +1,8 @@
-/* JSON text -> msgpack -> JSON -> msgpack must give the same msgpack twice.
+/* The one-pass parser and jansson must agree: whatever the one-pass parser
+ * accepts, jansson accepts with the same msgpack bytes, and what it hands
+ * over it leaves no output behind.
+ *
+ * JSON text -> msgpack -> JSON -> msgpack must give the same msgpack twice.
  * That holds only if parsing accepts what rendering produces and rendering
  * loses nothing the parser kept: key order, integer versus float, every bit
  * of a double, every code point. Inputs the parser rejects must be rejected
@@ -33,6 +37,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wh_buf_init(&text);
     wh_buf_init(&second);
     msgpack_unpacked_init(&u);
+
+    wh_buf_t fast, slow;
+    wh_buf_init(&fast);
+    wh_buf_init(&slow);
+    int frc = wh_json_to_msgpack_fast((const char *)data, size, &fast);
+    int src = wh_json_to_msgpack_jansson((const char *)data, size, &slow, &err);
+    if (frc != 0 && (frc != WH_EAGAIN || fast.len != 0))
+        fail("the one-pass parser failed other than by handing over", frc);
+    if (frc == 0 && src != 0)
+        fail("the one-pass parser accepted what jansson refuses", src);
+    if (frc == 0 && (fast.len != slow.len || memcmp(fast.data, slow.data, fast.len) != 0))
+        fail("the one-pass parser and jansson give different msgpack", 0);
+    wh_buf_close(&fast);
+    wh_buf_close(&slow);
 
     rc = wh_json_to_msgpack((const char *)data, size, &first, &err);
     if (rc != 0) {

@@ -4,9 +4,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "check.h"
 #include "clock.h"
+#include "err.h"
 #include "id.h"
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -167,6 +172,45 @@ static void test_sha256(void)
               "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     /* Only n bytes are hashed. */
     CHECK_STR(sha("abcdef", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* The same digest as OpenSSL's for every length around the block and
+     * padding edges (55, 56, 63, 64, ...) and a long one. */
+    static unsigned char data[70000];
+    CHECK_INT(wh_random_bytes(data, sizeof data), 0);
+    for (size_t n = 0; n <= sizeof data; n = n < 300 ? n + 1 : n * 2 + 7) {
+        unsigned char ours[WH_SHA256_BYTES], theirs[SHA256_DIGEST_LENGTH];
+        wh_sha256(data, n, ours);
+        CHECK(EVP_Digest(data, n, theirs, NULL, EVP_sha256(), NULL) == 1);
+        if (memcmp(ours, theirs, sizeof ours) != 0)
+            fprintf(stderr, "differs at length %zu\n", n);
+        CHECK(memcmp(ours, theirs, sizeof ours) == 0);
+    }
+    /* A million times 'a' (FIPS 180-2, appendix B.3). */
+    char *a = malloc(1000000);
+    CHECK(a != NULL);
+    memset(a, 'a', 1000000);
+    CHECK_STR(sha(a, 1000000), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    free(a);
+}
+
+/* A file is hashed in chunks that end anywhere in a block: the digest is
+ * the one of its bytes in one piece, and its size is counted. */
+static void test_sha256_file(void)
+{
+    static unsigned char data[200003];
+    CHECK_INT(wh_random_bytes(data, sizeof data), 0);
+    char path[] = "/tmp/wh-id-test-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(write(fd, data, sizeof data) == (ssize_t)sizeof data);
+    close(fd);
+    char want[65], got[65];
+    int64_t bytes = -1;
+    wh_sha256_hex(data, sizeof data, want);
+    CHECK_INT(wh_sha256_file(path, got, &bytes), 0);
+    CHECK_STR(got, want);
+    CHECK(bytes == (int64_t)sizeof data);
+    unlink(path);
+    CHECK_INT(wh_sha256_file(path, got, &bytes), WH_EIO);
 }
 
 static void test_random_bytes(void)
@@ -205,6 +249,7 @@ int main(void)
     TEST(test_base64url_rfc4648);
     TEST(test_base64_alphabets);
     TEST(test_sha256);
+    TEST(test_sha256_file);
     TEST(test_random_bytes);
     return 0;
 }

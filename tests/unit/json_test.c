@@ -716,6 +716,112 @@ static void test_round_trip(void)
               "{\"a\":[1,2.5,100.0,0.01],\"b\":\"\xc3\xa4/\\u0008\\u000c\"}");
 }
 
+/* ---- the one-pass parser against jansson ---------------------------------- */
+
+/* Runs both ways; returns the one-pass parser's code and checks that what it
+ * accepts jansson accepts with the same bytes, and that a hand-over leaves
+ * the buffer as it was. */
+static int fast_vs_jansson(const char *json, size_t len)
+{
+    wh_buf_t fast, slow;
+    wh_buf_init(&fast);
+    wh_buf_init(&slow);
+    wh_buf_puts(&fast, "keep");
+    wh_buf_puts(&slow, "keep");
+    int frc = wh_json_to_msgpack_fast(json, len, &fast);
+    int src = wh_json_to_msgpack_jansson(json, len, &slow, NULL);
+    if (frc == 0) {
+        CHECK_INT(src, 0);
+        CHECK_INT(fast.len, slow.len);
+        CHECK(memcmp(fast.data, slow.data, fast.len) == 0);
+    } else {
+        CHECK_INT(frc, WH_EAGAIN);
+        CHECK_INT(fast.len, 4);
+        CHECK_STR(fast.data, "keep");
+    }
+    wh_buf_close(&fast);
+    wh_buf_close(&slow);
+    return frc;
+}
+
+#define FAST(json) fast_vs_jansson(json, strlen(json))
+
+static void test_fast_path(void)
+{
+    /* What clients send: handled in one pass, byte for byte as jansson. */
+    static const char *handled[] = {
+        "{\"org_id\":\"01JD0000000000000000000000\",\"external_id\":\"e-1\",\"instrument\":"
+        "\"phq9\",\"subject\":\"s-1\",\"unit\":\"U1\",\"taken_at\":\"2025-03-01T08:00:00Z\","
+        "\"language\":\"de\",\"answers\":[2,2,2,2,2,0,0,0,0]}",
+        " { \"a\" : [ 1 , -2 , 3.5 , -0 , 0 , 1e3 , 2E-2 , -1.25e+2 ] ,\n\t\"b\":{\"c\":null},\r"
+        "\"d\":true,\"e\":false,\"f\":\"\",\"g\":[],\"h\":{}} ",
+        "\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\"",
+        "\"\xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80\x7f\"",
+        "123456789012345678",
+        "-123456789012345678",
+        "[127,128,255,256,65535,65536,4294967295,4294967296,-32,-33,-128,-129,-32768,-32769]",
+        "0.1",
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", /* 31 deep */
+    };
+    for (size_t i = 0; i < sizeof handled / sizeof handled[0]; i++) {
+        if (FAST(handled[i]) != 0)
+            fprintf(stderr, "not handled in one pass: %s\n", handled[i]);
+        CHECK_INT(FAST(handled[i]), 0);
+    }
+    /* Containers past the one-byte header: the elements move to make room. */
+    static const size_t sizes[] = {15, 16, 65535, 65536};
+    wh_buf_t doc;
+    wh_buf_init(&doc);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        wh_buf_reset(&doc);
+        wh_buf_puts(&doc, "{\"k\":[");
+        for (size_t k = 0; k < sizes[i]; k++)
+            wh_buf_puts(&doc, k ? ",1" : "1");
+        wh_buf_puts(&doc, "],\"m\":{");
+        for (size_t k = 0; k < 16 && k < sizes[i]; k++)
+            wh_buf_printf(&doc, "%s\"k%zu\":%zu", k ? "," : "", k, k);
+        wh_buf_puts(&doc, "}}");
+        CHECK_INT(fast_vs_jansson(doc.data, doc.len), 0);
+    }
+    wh_buf_close(&doc);
+
+    /* Handed over to jansson, which gives the answer or the error. */
+    static const char *handed[] = {
+        "\"\\u00e4\"",         /* \u escapes */
+        "{\"a\":1,\"a\":2}",   /* duplicate key */
+        "1234567890123456789", /* might not fit an int64 */
+        "1e400",               /* overflows a double */
+        "",                    /* empty */
+        "[1,]",                /* malformed */
+        "[1] x",               /* trailing text */
+        "01",                  /* leading zero */
+        "\"a\x01\"",           /* control character */
+        "\"\xc0\x80\"",        /* overlong UTF-8 */
+        "\"\xed\xa0\x80\"",    /* surrogate */
+        "tru",                 /* truncated literal */
+        "\"abc",               /* unterminated string */
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", /* 32 deep */
+    };
+    for (size_t i = 0; i < sizeof handed / sizeof handed[0]; i++) {
+        if (FAST(handed[i]) != WH_EAGAIN)
+            fprintf(stderr, "handled in one pass: %s\n", handed[i]);
+        CHECK_INT(FAST(handed[i]), WH_EAGAIN);
+    }
+    /* An object of more keys than the one-pass parser checks. */
+    wh_buf_init(&doc);
+    wh_buf_putc(&doc, '{');
+    for (int k = 0; k < 65; k++)
+        wh_buf_printf(&doc, "%s\"k%d\":%d", k ? "," : "", k, k);
+    wh_buf_putc(&doc, '}');
+    CHECK_INT(fast_vs_jansson(doc.data, doc.len), WH_EAGAIN);
+    wh_buf_close(&doc);
+    /* The errors are still jansson's, with their positions. */
+    wh_json_error_t err;
+    CHECK_INT(to_fail("{\"a\":1,\"a\":2}", 13, &err), WH_EJSON);
+    CHECK(strstr(err.text, "duplicate") != NULL);
+    CHECK_STR(to_hex("\"\\u00e4\""), "a2c3a4");
+}
+
 int main(void)
 {
     TEST(test_integers);
@@ -739,6 +845,7 @@ int main(void)
     TEST(test_render_maps);
     TEST(test_render_depth);
     TEST(test_round_trip);
+    TEST(test_fast_path);
     wh_buf_close(&packed);
     fprintf(stderr, "json_test: ok\n");
     return 0;
