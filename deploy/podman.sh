@@ -46,8 +46,11 @@ export WH_IMAGE=${WH_IMAGE:-localhost/workhealth:latest}
 WH_BASE_IMAGE=${WH_BASE_IMAGE:-localhost/workhealth-base:bookworm}
 SUITE=bookworm
 # catatonit is the init that compose's `init: true` runs as PID 1; netavark
-# and aardvark-dns give the project network names (services find "gateway").
-PACKAGES="podman buildah podman-compose runc debootstrap catatonit netavark aardvark-dns"
+# and aardvark-dns give the project network names (services find "gateway"),
+# and netavark sets up its rules with iptables, which a minimal host lacks
+# (without it every build step that runs a command fails with "netavark: No
+# such file or directory").
+PACKAGES="podman buildah podman-compose runc debootstrap catatonit netavark aardvark-dns iptables"
 CONTAINERS_CONF=/etc/containers/containers.conf
 
 say() { printf '%s: %s\n' "$prog" "$*" >&2; }

@@ -404,10 +404,12 @@ def test_roles_and_tenants():
         assert "integration: no access" in ops["/v1/agreements"]["get"]["description"]
         cal = ops["/v1/agreements/calendar.ics"]["get"]
         assert list(cal["responses"]["200"]["content"]) == ["text/calendar"]
-        assert [x["name"] for x in cal["parameters"]] == ["employer_id", "insurer_id", "feed"]
+        # Every operation takes X-Request-Id, by reference; then its own.
+        assert cal["parameters"][0] == {"$ref": "#/components/parameters/RequestId"}
+        assert [x["name"] for x in cal["parameters"][1:]] == ["employer_id", "insurer_id", "feed"]
         rep = ops["/v1/reports/prevention"]["get"]["responses"]["200"]["content"]
         assert list(rep) == ["application/json", "text/csv"]
-        assert "limit" in [x["name"] for x in ops["/v1/agreements"]["get"]["parameters"]]
+        assert "limit" in [x["name"] for x in ops["/v1/agreements"]["get"]["parameters"][1:]]
 
 
 def test_activities():
