@@ -174,3 +174,38 @@ char *wh_buf_steal(wh_buf_t *b, size_t *len)
     wh_buf_init(b);
     return p;
 }
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long wh_pct_decode(const char *in, size_t n, bool plus_space, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        if (c == '+' && plus_space) {
+            c = ' ';
+        } else if (c == '%') {
+            if (n - i < 3)
+                return -1;
+            int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        }
+        if (c == '\0')
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return (long)o;
+}

@@ -32,6 +32,10 @@ void wh_buf_json_str(wh_buf_t *b, const char *s, size_t n);
 /* Appends s with the characters special in HTML text and attribute values
  * (& < > " ') as entities. */
 void wh_buf_html(wh_buf_t *b, const char *s, size_t n);
+/* Percent-decodes in[0..n) into out, which has room for n + 1 bytes, '+'
+ * as a space when plus_space (forms, query strings), and terminates it.
+ * The decoded length, or -1 for a malformed escape or a NUL byte. */
+long wh_pct_decode(const char *in, size_t n, bool plus_space, char *out);
 /* Hands the allocation to the caller (who frees it) and re-initialises b. */
 char *wh_buf_steal(wh_buf_t *b, size_t *len);
 static inline bool wh_buf_failed(const wh_buf_t *b)

@@ -3,44 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "err.h"
-
-static int hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes in[0..n) into out (never longer than the input) and terminates
- * it; -1 for a malformed escape or a NUL, else the decoded length. */
-static long decode(const char *in, size_t n, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = in[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            if (n - i < 3)
-                return -1;
-            int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        }
-        if (c == '\0')
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return (long)o;
-}
 
 int form_parse(const char *body, size_t len, form_t *f)
 {
@@ -75,13 +39,13 @@ int form_parse(const char *body, size_t len, form_t *f)
             form_field_t *fd = &f->fields[f->n];
             long dn, dv;
             fd->name = out;
-            if ((dn = decode(body + i, name_n, out)) < 0) {
+            if ((dn = wh_pct_decode(body + i, name_n, true, out)) < 0) {
                 rc = WH_EINVAL;
                 break;
             }
             out += dn + 1;
             fd->value = out;
-            if ((dv = decode(body + eq + (eq < e), value_n, out)) < 0) {
+            if ((dv = wh_pct_decode(body + eq + (eq < e), value_n, true, out)) < 0) {
                 rc = WH_EINVAL;
                 break;
             }

@@ -4,16 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "buf.h"
 
 /* Percent-decodes s[0..n) into the match's storage; plus_space for query
  * strings. Returns false on bad escapes, NUL bytes or lack of room. */
@@ -24,28 +15,12 @@ static bool decode(route_match_t *m, const char *s, size_t n, bool plus_space, w
      * fit it. n is also an upper bound of the decoded size for the room. */
     if (n > 3 * (size_t)ROUTER_MAX_PARAM_BYTES || m->used + n + 1 > sizeof m->storage)
         return false;
-    char *o = m->storage + m->used, *start = o;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            if (i + 2 >= n)
-                return false;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return false;
-            *o++ = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (c == '+' && plus_space) {
-            *o++ = ' ';
-        } else {
-            *o++ = c;
-        }
-    }
-    if ((size_t)(o - start) > ROUTER_MAX_PARAM_BYTES)
+    char *start = m->storage + m->used;
+    long len = wh_pct_decode(s, n, plus_space, start);
+    if (len < 0 || (size_t)len > ROUTER_MAX_PARAM_BYTES)
         return false;
-    *o++ = '\0';
-    m->used += (size_t)(o - start);
-    *out = (wh_str_t){start, (size_t)(o - start - 1)};
+    m->used += (size_t)len + 1;
+    *out = (wh_str_t){start, (size_t)len};
     return true;
 }
 
