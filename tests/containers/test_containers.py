@@ -11,7 +11,9 @@ that runs on the same host, and checks:
 - data created through the API reads back;
 - a service's process killed with SIGKILL is restarted by podman (restart:
   unless-stopped) and still has its data;
-- compose down and up again keep every store (named volumes).
+- compose down and up again keep every store (named volumes);
+- workhealth-backup in the gateway's container copies every store into the
+  shared backups volume, and workhealth-restore accepts the set.
 
 At the end the project's containers and volumes are removed (WH_KEEP=1
 leaves them). Slow (minutes: the first run debootstraps a base image), so
@@ -164,6 +166,22 @@ def test_image_and_stack():
             assert st == 200, (st, body)
 
         data_is_there()
+
+        # A backup from inside the image: every container copies its store
+        # into the shared backups volume, and the restore command accepts
+        # the whole set (into the gateway's tmpfs; the root is read-only).
+        t5 = time.time()
+        out = podman("exec", container("gateway"), "workhealth-backup", "ct1")
+        figures["backup of five stores (s)"] = "%.1f" % (time.time() - t5)
+        assert out.splitlines()[-1].strip() == "/backups/ct1", out
+        files = podman("exec", container("gateway"), "ls", "/backups/ct1").split()
+        for n in ("gateway",) + SERVICES:
+            assert n + ".db" in files and n + ".json" in files, files
+        podman("exec", container("gateway"), "workhealth-restore", "/backups/ct1",
+               "/tmp/restored")
+        restored = podman("exec", container("gateway"), "ls", "/tmp/restored").split()
+        for n in ("gateway",) + SERVICES:
+            assert any(f.startswith(n) and f.endswith(".db") for f in restored), restored
 
         # SIGKILL the agreements process: podman restarts its container.
         before = podman("inspect", "--format", "{{.RestartCount}}", container("agreements"))
