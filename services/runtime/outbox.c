@@ -50,6 +50,7 @@ static const char SQL_OUTBOX_REJECT[] =
 static const char SQL_OUTBOX_HOLD[] = "UPDATE wh_outbox SET next_ms = ?2 WHERE seq = ?1";
 static const char SQL_OUTBOX_BACKLOG[] = "SELECT count(*) FROM wh_outbox WHERE state = 0";
 static const char SQL_OUTBOX_ATTEMPTS[] = "SELECT attempts FROM wh_outbox WHERE seq = ?1";
+static const char SQL_OUTBOX_EVENT_OF[] = "SELECT id, request_id FROM wh_outbox WHERE seq = ?1";
 
 /* Outcomes are gathered and written in one transaction per relay round,
  * not one per reply. */
@@ -146,6 +147,25 @@ static uint64_t backoff_ms(int attempts)
     return d / 2 + r % (d / 2 + 1);
 }
 
+/* The operator finds a rejected event under its id and the request that
+ * emitted it. */
+static void log_rejected(wh_store_t *store, int64_t seq, int status)
+{
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_OUTBOX_EVENT_OF);
+    char id[WH_ID_LEN + 1] = "?", rid[WH_LOG_MAX_REQUEST_ID + 1] = "";
+    if (st) {
+        sqlite3_bind_int64(st, 1, seq);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            wh_stmt_col_copy(st, 0, id, sizeof id);
+            wh_stmt_col_copy(st, 1, rid, sizeof rid);
+        }
+        sqlite3_reset(st);
+    }
+    wh_log(WH_LOG_ERROR, rid[0] ? rid : NULL,
+           "event %s (%lld) rejected by the consumer with %d; kept as rejected", id, (long long)seq,
+           status);
+}
+
 static void write_outcomes(wh_outbox_t *ob)
 {
     if (ob->n_outcomes == 0 || wh_store_begin(ob->store) != 0)
@@ -158,8 +178,7 @@ static void write_outcomes(wh_outbox_t *ob)
             st = wh_store_stmt(ob->store, SQL_OUTBOX_ACK);
             sqlite3_bind_int64(st, 1, o->seq);
         } else if (o->status >= 400 && o->status < 500 && o->status != 408 && o->status != 429) {
-            wh_log_error("event %lld rejected by the consumer with %d; kept as rejected",
-                         (long long)o->seq, o->status);
+            log_rejected(ob->store, o->seq, o->status);
             st = wh_store_stmt(ob->store, SQL_OUTBOX_REJECT);
             sqlite3_bind_int64(st, 1, o->seq);
             sqlite3_bind_int(st, 2, o->status);

@@ -11,6 +11,7 @@ event reaches notifications exactly once (one stored event and one delivery
 each), the outbox is empty, and /metrics shows the credit.
 """
 
+import json
 import os
 import signal
 import sqlite3
@@ -181,8 +182,8 @@ def test_large_events_split_by_bytes():
         db = sqlite3.connect(os.path.join(s.data_dir, "agreements.db"))
         org = {"organization_id": "01JEMPLOYER000000000000000", "name": "Amt", "kind": "employer"}
         huge = msgpack.packb(dict(org, name="N" * (WH_MSG_MAX_BYTES + 1)))
-        db.executemany("INSERT INTO wh_outbox(id, type, org_id, occurred_at, data)"
-                       " VALUES (?, 'organization.updated', ?, ?, ?)",
+        db.executemany("INSERT INTO wh_outbox(id, type, org_id, occurred_at, data, request_id)"
+                       " VALUES (?, 'organization.updated', ?, ?, ?, 'rename-amt')",
                        [("01FAULTHUGE00000000000000%d" % i, "01JEMPLOYER000000000000000", now, d)
                         for i, d in enumerate((huge, msgpack.packb(org)))])
         db.commit()
@@ -193,6 +194,10 @@ def test_large_events_split_by_bytes():
                      " AND id = '01FAULTHUGE000000000000000' AND last_status = 413") == 1
         assert count(s, "notifications", "SELECT count(*) FROM events"
                      " WHERE id = '01FAULTHUGE000000000000001'") == 1
+        # The operator finds the rejection under the event and its request.
+        lines = [json.loads(x) for x in s.logs().splitlines() if "rejected by the consumer" in x]
+        assert [(x["request_id"], "01FAULTHUGE000000000000000" in x["msg"]) for x in lines] == \
+            [("rename-amt", True)], lines
 
 
 if __name__ == "__main__":
