@@ -52,9 +52,12 @@ static void stop(wh_service_t *s)
 
 int main(void)
 {
-    /* The store is used from the loop's thread only: SQLite's own mutexes
-     * and memory statistics would cost a lock per allocation for nothing. */
-    sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+    /* Each connection is used from one thread only, but a backup opens its
+     * own connections to the same file on a worker thread while the loop
+     * serves: SQLite's global mutexes (the unix VFS's inode and shm lists,
+     * the PRNG) must stay. Multi-thread mode drops only the per-connection
+     * ones; memory statistics are still off. */
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     const wh_service_def_t def = {
         .svc = WH_SVC_SCREENING,

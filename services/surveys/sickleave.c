@@ -674,6 +674,16 @@ static void pack_sector(wh_ctx_t *c, msgpack_packer *pk, const sl_table_t *t)
         msgpack_pack_nil(pk);
 }
 
+/* Whether group i has an item in chapter ch's list. A hidden unit is listed
+ * under every chapter the organisation has, whether or not it has a row
+ * there: its presence would tell which hidden unit the organisation's
+ * chapter figure minus the units shown belongs to. */
+static bool listed(const sl_table_t *t, int i, int ch)
+{
+    const sl_group_t *g = &t->groups[i];
+    return g->hidden && i > 0 ? t->groups[0].has[ch] : g->has[ch];
+}
+
 void sickleave_get(wh_ctx_t *c)
 {
     wh_str_t org = wh_request_param(c->req, "org_id");
@@ -716,11 +726,11 @@ void sickleave_get(wh_ctx_t *c)
         size_t n = 0;
         for (int ch = 1; ch <= SL_CHAPTERS; ch++)
             for (int i = 0; i < t->n; i++)
-                n += t->groups[i].has[ch];
+                n += listed(t, i, ch);
         msgpack_pack_array(pk, n);
         for (int ch = 1; ch <= SL_CHAPTERS; ch++)
             for (int i = 0; i < t->n; i++)
-                if (t->groups[i].has[ch])
+                if (listed(t, i, ch))
                     pack_item(pk, t, &t->groups[i], ch);
     }
     pack_sector(c, pk, t);

@@ -154,7 +154,29 @@ def test_small_organisation_shows_nothing():
             assert items and all(i["suppressed"] and i["days"] is None for i in items), items
 
 
+def test_chapter_of_one_hidden_unit():
+    """A chapter only one hidden unit has rows for: the organisation's
+    figure for it minus the units shown would be that unit's, and the list
+    would say which unit. Every hidden unit is listed under every chapter
+    of the organisation, so the difference belongs to at least two."""
+    units = {"Bau": (200, 60, 900), "Jugend": (60, 22, 410), "Kita": (45, 30, 700),
+             "Ordnung": (300, 80, 1300)}
+    with Stack() as s:
+        insurer = s.org("AOK Test", kind="insurer")["id"]
+        org = s.org("Bezirksamt Nord")["id"]
+        rows = sk.unit_rows(org, "2025-Q1", units, chapters=("XIII",))
+        rows.append((org, "Kita", "2025-Q1", 45, 3, 77, "V"))  # Kita alone has chapter V
+        assert sk.post(s, insurer, sk.csv(rows)).status == 201
+        coord = s.token("coordinator", [org])
+        items = sk.get(s, org, "2025-Q1", by="icd_chapter", token=coord).json()["items"]
+        v = [i for i in items if i["icd_chapter"] == "V"]
+        hidden = sorted(i["unit"] for i in v if i["unit"] and i["suppressed"])
+        shown = [i for i in v if i["unit"] and not i["suppressed"]]
+        assert len(hidden) >= 2 and "Kita" in hidden and not shown, v
+        assert all(i["days"] is None and i["cases"] is None for i in v if i["suppressed"]), v
+
+
 if __name__ == "__main__":
     run([test_parent_minus_siblings, test_by_chapter_against_by_unit,
          test_survey_results_beside_sick_leave, test_second_import_and_overlapping_periods,
-         test_small_organisation_shows_nothing])
+         test_small_organisation_shows_nothing, test_chapter_of_one_hidden_unit])
