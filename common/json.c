@@ -409,6 +409,9 @@ static int fast_literal(struct fast *f, const char *word, size_t n)
  * was kept for it, moving the elements when the header needs more. */
 static int fast_header(struct fast *f, size_t off, uint32_t n, bool map)
 {
+    /* The placeholder byte at off was not written if the buffer failed. */
+    if (wh_buf_failed(f->out))
+        return -1;
     if (n < 16) {
         f->out->data[off] = (char)((map ? 0x80 : 0x90) | n);
         return 0;

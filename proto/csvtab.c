@@ -381,7 +381,10 @@ void csvtab_close(csvtab_t *t)
 static int decode_column(csvtab_t *t, int c, const msgpack_object *dict,
                          const msgpack_object *codes)
 {
-    if (dict->type != MSGPACK_OBJECT_BIN || codes->type != MSGPACK_OBJECT_BIN)
+    /* Every row's code takes at least one byte: a shorter blob is refused
+     * before anything is allocated for the rows it claims. */
+    if (dict->type != MSGPACK_OBJECT_BIN || codes->type != MSGPACK_OBJECT_BIN ||
+        codes->via.bin.size < (uint32_t)t->n_rows)
         return WH_EPROTO;
     const unsigned char *p = (const unsigned char *)dict->via.bin.ptr;
     const unsigned char *end = p + dict->via.bin.size;

@@ -44,7 +44,15 @@ static int query_text(sqlite3 *db, const char *sql, char *out, size_t cap)
     return rc;
 }
 
-static int check_store(const char *dir, const char *service)
+/* What check_store found in a store's manifest and copy: the copy made
+ * into the target must be the same bytes, whatever happens to the backup
+ * directory meanwhile. */
+typedef struct {
+    char sha[65];
+    int64_t bytes;
+} checked_t;
+
+static int check_store(const char *dir, const char *service, checked_t *ok_copy)
 {
     char db_path[PATH_BYTES], man_path[PATH_BYTES];
     snprintf(db_path, sizeof db_path, "%s/%s.db", dir, service);
@@ -66,6 +74,10 @@ static int check_store(const char *dir, const char *service)
         rc = complain(service, "cannot read the copy");
     if (rc == 0 && (bytes != json_integer_value(bytes_j) || strcmp(hex, sha) != 0))
         rc = complain(service, "the copy's size or SHA-256 is not the manifest's");
+    if (rc == 0) {
+        memcpy(ok_copy->sha, hex, sizeof hex);
+        ok_copy->bytes = bytes;
+    }
     sqlite3 *db = NULL;
     char text[64], want[32];
     snprintf(want, sizeof want, "%lld", (long long)json_integer_value(ver_j));
@@ -81,7 +93,8 @@ static int check_store(const char *dir, const char *service)
     return rc;
 }
 
-static int copy_store(const char *dir, const char *target, const char *service)
+static int copy_store(const char *dir, const char *target, const char *service,
+                      const checked_t *want)
 {
     char src[PATH_BYTES], tmp[PATH_BYTES], dst[PATH_BYTES];
     snprintf(src, sizeof src, "%s/%s.db", dir, service);
@@ -99,7 +112,18 @@ static int copy_store(const char *dir, const char *target, const char *service)
         close(in);
     if (out >= 0)
         ok = close(out) == 0 && ok;
-    if (!ok || rename(tmp, dst) != 0) {
+    if (!ok) {
+        unlink(tmp);
+        return complain(service, strerror(errno));
+    }
+    char hex[65];
+    int64_t bytes = -1;
+    if (wh_sha256_file(tmp, hex, &bytes) != 0 || bytes != want->bytes ||
+        strcmp(hex, want->sha) != 0) {
+        unlink(tmp);
+        return complain(service, "the backup changed while it was copied; nothing of it is used");
+    }
+    if (rename(tmp, dst) != 0) {
         unlink(tmp);
         return complain(service, strerror(errno));
     }
@@ -147,8 +171,9 @@ int main(int argc, char **argv)
         return 2;
     }
     int bad = 0;
+    checked_t checked[N_SERVICES];
     for (size_t i = 0; i < N_SERVICES; i++)
-        bad |= check_store(dir, services[i]) != 0;
+        bad |= check_store(dir, services[i], &checked[i]) != 0;
     if (bad) {
         fprintf(stderr, "workhealth-restore: %s is not a complete backup; nothing restored\n", dir);
         return 1;
@@ -156,7 +181,7 @@ int main(int argc, char **argv)
     if (empty_target(target) != 0)
         return 1;
     for (size_t i = 0; i < N_SERVICES; i++)
-        if (copy_store(dir, target, services[i]) != 0)
+        if (copy_store(dir, target, services[i], &checked[i]) != 0)
             return 1;
     int fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) != 0) {

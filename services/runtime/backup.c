@@ -393,6 +393,7 @@ int wh_store_backup(const char *src_path, const char *dir, const char *service,
         int e = errno;
         unlink(tmp);
         unlink(mtmp);
+        unlink(man); /* before the copy it names, so that no manifest outlives it */
         unlink(db);
         return fail(err, cap, WH_EIO, "cannot write the backup: ", strerror(e));
     }
