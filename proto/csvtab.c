@@ -247,7 +247,8 @@ static int pack_table(parser_t *ps, int n_rows, wh_buf_t *out)
             const field_t *f = &ps->fields[(size_t)(r + 1) * (size_t)ps->n_cols + (size_t)c];
             cells[r] = (cell_t){ps->scratch + f->off, f->len, (uint32_t)r};
         }
-        qsort(cells, (size_t)n_rows, sizeof *cells, cell_cmp);
+        if (n_rows > 1)
+            qsort(cells, (size_t)n_rows, sizeof *cells, cell_cmp);
         uint32_t code = 0;
         for (int i = 0; i < n_rows; i++) {
             if (i == 0 || cell_cmp(&cells[i - 1], &cells[i]) != 0) {
