@@ -12,9 +12,9 @@ let orgList = [];
 
 // Which views each role has, in menu order (the first is the start view).
 const MENU = {
-  admin: ['surveys', 'agreements', 'report', 'deliveries'],
-  coordinator: ['surveys', 'agreements', 'deliveries'],
-  consultant: ['surveys', 'agreements', 'report', 'deliveries'],
+  admin: ['surveys', 'agreements', 'report', 'networks', 'sickleave', 'deliveries'],
+  coordinator: ['surveys', 'agreements', 'networks', 'sickleave', 'deliveries'],
+  consultant: ['surveys', 'agreements', 'report', 'networks', 'sickleave', 'deliveries'],
   occupational_health: ['alerts', 'agreements', 'deliveries'],
 };
 
@@ -501,6 +501,185 @@ async function reportView(params) {
       x.agreements])));
 }
 
+// ---- networks --------------------------------------------------------
+
+// One dimension's quartile box (p25 to p75, the median a line) and the
+// network mean and own mean as marks, on the scale lo..hi; its words are
+// in the row's own cells, the aria-label says them again.
+function boxPlot(d, own, lo, hi, words) {
+  const width = 220, height = 36, pad = 10;
+  const x = (v) => pad + ((v - lo) / (hi - lo)) * (width - 2 * pad);
+  const svg = h('svg:svg', { viewBox: '0 0 ' + width + ' ' + height, width, height,
+    role: 'img', 'aria-label': words, class: 'box' });
+  svg.append(h('svg:line', { class: 'axis', x1: pad, y1: height - 6, x2: width - pad,
+    y2: height - 6 }));
+  if (d.p25 !== null && d.p75 !== null) {
+    svg.append(h('svg:rect', { class: 'bar', x: x(d.p25), y: 8,
+      width: Math.max(1, x(d.p75) - x(d.p25)), height: 16 }),
+    h('svg:line', { class: 'median', x1: x(d.median), y1: 4, x2: x(d.median), y2: 28 }));
+  }
+  svg.append(h('svg:circle', { class: 'mean', cx: x(d.mean), cy: 16, r: 4 }));
+  if (own) {
+    svg.append(h('svg:path', { class: 'own',
+      d: 'M' + x(own.mean) + ' 2 l5 8 h-10 z' }));
+  }
+  return svg;
+}
+
+async function networksView(params) {
+  view(t('networks.title'));
+  const list = await api.all('/v1/networks');
+  if (!list.length) { main.append(h('p', null, t('networks.none'))); return; }
+  main.append(table(t('networks.caption'), [t('col.name'), t('networks.description'),
+    t('networks.members')], list.map((n) => [n.name, n.description || '–',
+    num((n.members || []).length)]), { id: 'networks' }));
+  const nid = params.get('network') || list[0].id;
+  const year = Number(params.get('year')) || new Date().getUTCFullYear() - 1;
+  const templates = await api.all('/v1/networks/' + esc(nid) + '/templates');
+  const tid = params.get('template') || (templates[0] && templates[0].id) || '';
+  const netSel = h('select', { id: 'n-network' }, list.map((n) =>
+    h('option', { value: n.id, selected: n.id === nid }, n.name)));
+  const tplSel = h('select', { id: 'n-template' }, templates.map((x) =>
+    h('option', { value: x.id, selected: x.id === tid }, x.title)));
+  const yr = h('input', { id: 'n-year', type: 'number', min: 2000, max: 2100, value: year });
+  const f = h('form', { id: 'benchmark-form' },
+    h('h2', null, t('networks.benchmark')),
+    field('n-network', t('networks.network'), netSel),
+    field('n-template', t('networks.template'), tplSel),
+    field('n-year', t('report.year'), yr),
+    h('p', null, h('button', { type: 'submit' }, t('report.show'))));
+  netSel.addEventListener('change', () => {
+    window.location.hash = '#/networks?network=' + esc(netSel.value) + '&year=' + esc(yr.value);
+  });
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    window.location.hash = '#/networks?network=' + esc(netSel.value) + '&year=' +
+      esc(yr.value) + '&template=' + esc(tplSel.value);
+  });
+  main.append(f);
+  if (!tid) { main.append(h('p', { class: 'note', id: 'benchmark-none' }, t('networks.noTemplate'))); return; }
+  let b;
+  try {
+    b = await api.get('/v1/networks/' + esc(nid) + '/benchmarks/' + year + '?template_id=' +
+      esc(tid));
+  } catch (e) {
+    if (e.status === 404) {
+      main.append(h('p', { class: 'note', id: 'benchmark-none' },
+        t('networks.notPublished', { year })));
+      return;
+    }
+    throw e;
+  }
+  const tpl = templates.find((x) => x.id === tid) || { dimensions: [] };
+  const dimName = (key) => dimTitle((tpl.dimensions || []).find((d) => d.key === key) || { key });
+  const values = [];
+  for (const d of b.dimensions) {
+    values.push(d.mean);
+    for (const o of d.own || []) values.push(o.mean);
+  }
+  const lo = Math.min(1, ...values), hi = Math.max(5, ...values);
+  const fmt = (v) => v === null || v === undefined ? '–' : num(v, 2);
+  main.append(h('p', { id: 'benchmark-facts' }, t('networks.facts', { year: b.year,
+    contributors: num(b.contributors), members: num(b.members), min: num(b.min_orgs) })),
+  h('p', { class: 'help' }, t('networks.chartNote')));
+  const rows = b.dimensions.map((d) => {
+    const own = (d.own || [])[0];
+    const few = d.p25 === null;
+    const ownWords = own ? t('networks.quartile.' + own.quartile) : t('networks.noOwn');
+    const words = dimName(d.dimension) + ': ' + (few ? t('networks.fewOrgs')
+      : t('networks.boxWords', { p25: fmt(d.p25), median: fmt(d.median), p75: fmt(d.p75) })) +
+      '; ' + t('networks.meanWords', { mean: fmt(d.mean) }) +
+      (own ? '; ' + t('networks.ownWords', { mean: fmt(own.mean), q: ownWords }) : '');
+    return [dimName(d.dimension), num(d.orgs),
+      few ? { class: 'few', node: t('networks.fewOrgs') } : fmt(d.p25),
+      few ? '–' : fmt(d.median), few ? '–' : fmt(d.p75), fmt(d.mean),
+      own ? fmt(own.mean) : '–', ownWords, { node: boxPlot(d, own, lo, hi, words) }];
+  });
+  main.append(table(t('networks.caption.benchmark', { year: b.year }), [t('col.dimension'),
+    t('networks.orgs'), 'P25', t('networks.median'), 'P75', t('networks.mean'),
+    t('networks.own'), t('networks.ownQuartile'), t('networks.chart')], rows,
+  { id: 'benchmark' }));
+}
+
+// ---- sick leave ------------------------------------------------------
+
+const PERIOD = '^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$';
+
+async function sickLeaveView(params) {
+  view(t('sickleave.title'));
+  const employers = orgList.filter((o) => o.kind === 'employer');
+  if (!employers.length) { main.append(h('p', null, t('sickleave.noOrg'))); return; }
+  const orgId = params.get('org') || employers[0].id;
+  const period = params.get('period') || '';
+  const by = params.get('by') === 'icd_chapter' ? 'icd_chapter' : 'unit';
+  const orgSel = h('select', { id: 'sl-org' }, employers.map((o) =>
+    h('option', { value: o.id, selected: o.id === orgId }, o.name)));
+  const per = h('input', { id: 'sl-period', type: 'text', required: true, value: period,
+    pattern: PERIOD, 'aria-describedby': 'sl-period-help', size: 10 });
+  const radio = (value) => h('p', null,
+    h('input', { type: 'radio', name: 'by', id: 'sl-by-' + value, value, checked: value === by }),
+    ' ', h('label', { for: 'sl-by-' + value }, t('sickleave.by.' + value)));
+  const f = h('form', { id: 'sickleave-form', novalidate: true },
+    field('sl-org', t('col.org'), orgSel),
+    field('sl-period', t('sickleave.period'), per, t('sickleave.periodHelp')),
+    h('fieldset', null, h('legend', null, t('sickleave.by')), radio('unit'),
+      radio('icd_chapter')),
+    h('p', null, h('button', { type: 'submit', id: 'sl-show' }, t('report.show'))));
+  const out = h('div', { id: 'sickleave-out' });
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!new RegExp(PERIOD).test(per.value.trim())) {
+      const box = h('div', { class: 'error', role: 'alert', tabindex: '-1' },
+        h('p', null, t('sickleave.badPeriod')));
+      put(out, box);
+      focus(box);
+      return;
+    }
+    const chosen = f.querySelector('input[name="by"]:checked').value;
+    window.location.hash = '#/sickleave?org=' + esc(orgSel.value) + '&period=' +
+      esc(per.value.trim()) + '&by=' + esc(chosen);
+  });
+  main.append(f, out);
+  if (!period) return;
+  let r;
+  try {
+    r = await api.get('/v1/sick-leave?org_id=' + esc(orgId) + '&period=' + esc(period) +
+      '&by=' + by);
+  } catch (e) {
+    if (e.status === 404) {
+      put(out, h('p', { class: 'note', id: 'sickleave-none' },
+        t('sickleave.none', { period, org: org(orgId) })));
+      return;
+    }
+    throw e;
+  }
+  const hidden = { class: 'suppressed', node: t('sickleave.suppressed') };
+  const fig = (it, v, d = 0) => it.suppressed || v === null || v === undefined ? hidden : num(v, d);
+  const headers = [t('col.unit')];
+  if (by === 'icd_chapter') headers.push(t('sickleave.chapter'));
+  headers.push(t('sickleave.insured'), t('sickleave.cases'), t('sickleave.days'),
+    t('sickleave.rate'));
+  const rows = r.items.map((it) => {
+    const row = [it.unit === null ? t('codes.wholeOrg') : it.unit];
+    if (by === 'icd_chapter') row.push(it.icd_chapter === null ? t('sickleave.allChapters')
+      : it.icd_chapter);
+    row.push(fig(it, it.insured), fig(it, it.cases), fig(it, it.days),
+      it.suppressed || it.rate === null ? hidden : num(it.rate, 2) + ' %');
+    return row;
+  });
+  const parts = [h('h2', null, t('sickleave.caption', { org: org(orgId), period: r.period })),
+    h('p', { class: 'help' }, t('sickleave.legend'))];
+  if (r.sector) {
+    parts.push(h('p', { id: 'sickleave-sector' }, r.sector.rate === null
+      ? t('sickleave.sectorFew', { name: r.sector.name, orgs: num(r.sector.orgs) })
+      : t('sickleave.sector', { name: r.sector.name, orgs: num(r.sector.orgs),
+        rate: num(r.sector.rate, 2) })));
+  }
+  parts.push(table(t('sickleave.caption', { org: org(orgId), period: r.period }), headers, rows,
+    { id: 'sickleave' }));
+  put(out, ...parts);
+}
+
 // ---- notifications ---------------------------------------------------
 
 async function deliveriesView(params) {
@@ -565,6 +744,8 @@ async function route(moveFocus) {
     else if (top === 'agreements' && parts[1]) await agreementView(parts[1]);
     else if (top === 'agreements') await agreementsView();
     else if (top === 'report') await reportView(params);
+    else if (top === 'networks') await networksView(params);
+    else if (top === 'sickleave') await sickLeaveView(params);
     else if (top === 'deliveries') await deliveriesView(params);
   } catch (e) {
     if (e.status === 401) return;
