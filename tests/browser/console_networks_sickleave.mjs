@@ -9,6 +9,7 @@ const a = args();
 const bench = JSON.parse(a.bench);
 const byUnit = JSON.parse(a.unit);
 const byChapter = JSON.parse(a.chapter);
+const results = JSON.parse(a.results);
 const de = (x, d) => Number(x).toLocaleString('de-DE', { minimumFractionDigits: d,
   maximumFractionDigits: d });
 const QUARTER = { 1: 'unteres Viertel', 2: 'zweites Viertel', 3: 'drittes Viertel',
@@ -86,6 +87,28 @@ try {
     document.querySelector('#sickleave thead').textContent.includes('ICD-10-Kapitel'));
   await check(byChapter, true);
   await checkView(page, 'sickleave-chapter');
+
+  // The survey's results with the sick-leave rate beside each unit.
+  await go(page, `#/surveys/${a.survey}/results`, '#results-sickleave');
+  await page.type('#r-sickleave', '2025-Q1');
+  await page.click('#results-sickleave button');
+  await page.waitForFunction(() => document.querySelector('#heatmap thead') &&
+    document.querySelector('#heatmap thead').textContent.includes('Krankenstand 2025-Q1'));
+  const heat = await cells(page, 'heatmap');
+  const slRows = [results.total, ...results.units].map((u) => u.sick_leave);
+  assert(heat.length === slRows.length, 'one row per unit: ' + heat.length);
+  let hiddenBeside = 0;
+  slRows.forEach((x, i) => {
+    const want = !x ? 'keine Zahlen' : x.suppressed ? HIDDEN : de(x.rate, 2) + ' %';
+    if (x && x.suppressed) hiddenBeside++;
+    assert(heat[i][3] === want, `results row ${i}: ${JSON.stringify(heat[i])} != ${want}`);
+  });
+  assert(hiddenBeside > 0, 'a suppressed unit beside the results');
+  if (results.hotspots.length) {
+    const hs = await text(page, '#hotspots + ul');
+    assert(hs.includes('Krankenstand 2025-Q1 (%):'), 'hot spots with their sick leave: ' + hs);
+  }
+  await checkView(page, 'sickleave-results');
 } finally {
   await browser.close();
 }

@@ -38,6 +38,8 @@ const TEMPLATE = {
 };
 
 const esc = encodeURIComponent;
+// A period of sick-leave figures: a month, a quarter or a year.
+const PERIOD = '^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$';
 
 function dimTitle(d) {
   return (d.title && (d.title[document.documentElement.lang] || d.title.de || d.title.en)) || d.key;
@@ -236,10 +238,16 @@ async function resultsView(id, params) {
     return;
   }
   const compare = params.get('compare') || '';
+  const period = params.get('sickleave') || '';
+  // The view's address from its choices: the wave to compare with and the
+  // period of sick-leave figures beside each unit.
+  const address = (c, p) => '#/surveys/' + s.id + '/results' + (c || p ? '?' : '') +
+    [c ? 'compare=' + esc(c) : '', p ? 'sickleave=' + esc(p) : ''].filter(Boolean).join('&');
   let res;
   try {
     res = await api.get('/v1/surveys/' + esc(id) + '/results?by=unit' +
-      (compare ? '&compare_to=' + esc(compare) : ''));
+      (compare ? '&compare_to=' + esc(compare) : '') +
+      (period ? '&sick_leave_period=' + esc(period) : ''));
   } catch (e) {
     if (e.status === 403 && e.type === 'codes-issuer-cannot-read-results') {
       main.append(h('p', { class: 'note', id: 'results-issuer' }, t('results.issuer')));
@@ -262,11 +270,20 @@ async function resultsView(id, params) {
       h('p', null, h('button', { type: 'submit' }, t('results.compareApply'))));
     f.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      window.location.hash = '#/surveys/' + s.id + '/results' +
-        (sel.value ? '?compare=' + esc(sel.value) : '');
+      window.location.hash = address(sel.value, period);
     });
     main.append(f);
   }
+  const per = h('input', { id: 'r-sickleave', type: 'text', value: period, pattern: PERIOD,
+    size: 10, 'aria-describedby': 'r-sickleave-help' });
+  const slForm = h('form', { id: 'results-sickleave' },
+    field('r-sickleave', t('results.sickleave'), per, t('sickleave.periodHelp')),
+    h('p', null, h('button', { type: 'submit' }, t('results.sickleaveApply'))));
+  slForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    window.location.hash = address(compare, per.value.trim());
+  });
+  main.append(slForm);
 
   const cell = (c) => {
     if (!c || c.suppressed) {
@@ -281,23 +298,40 @@ async function resultsView(id, params) {
   const byDim = (row) => dims.map((d) => cell(row.dimensions.find((x) => x.dimension === d.key)));
   const count = (row) => row.suppressed ? '< ' + k : num(row.n);
   const rate = (row) => row.response_rate === null ? '–' : num(row.response_rate * 100) + ' %';
-  const rows = [[t('results.total'), count(res.total), rate(res.total), ...byDim(res.total)]];
+  const withSl = res.sick_leave_period !== undefined;
+  const sick = (row) => {
+    const x = row.sick_leave;
+    if (!x) return t('results.sickleaveNone');
+    if (x.suppressed || x.rate === null) return { class: 'suppressed', node: t('sickleave.suppressed') };
+    return num(x.rate, 2) + ' %';
+  };
+  const extra = (row) => withSl ? [sick(row)] : [];
+  const rows = [[t('results.total'), count(res.total), rate(res.total), ...extra(res.total),
+    ...byDim(res.total)]];
   for (const u of res.units) {
     rows.push([{ class: 'level-' + Math.min(u.level, 3), node: u.name }, count(u), rate(u),
-      ...byDim(u)]);
+      ...extra(u), ...byDim(u)]);
   }
   const headers = [t('col.unit'), t('col.n'), t('col.rate'),
+    ...(withSl ? [t('results.sickleaveCol', { period: res.sick_leave_period })] : []),
     ...dims.map((d) => ({ node: [dimTitle(d), h('br'),
       h('small', null, '(' + t(d.higher_is_better ? 'dim.higher' : 'dim.lower') + ')')] }))];
   main.append(table(t('results.caption'), headers, rows, { id: 'heatmap', class: 'heatmap' }));
 
   const unitName = (key) => key === null ? t('results.total')
     : ((res.units.find((u) => u.unit === key) || {}).name || key);
+  const unitSick = (key) => {
+    if (!withSl) return '';
+    const row = key === null ? res.total : res.units.find((u) => u.unit === key);
+    const c = row ? sick(row) : t('results.sickleaveNone');
+    return '; ' + t('results.sickleaveCol', { period: res.sick_leave_period }) + ': ' +
+      (typeof c === 'string' ? c : c.node);
+  };
   const dimName = (key) => dimTitle(dims.find((d) => d.key === key) || { key });
   const highlights = (title, id, list) => [h('h2', { id }, title),
     list.length ? h('ul', null, list.map((x) => h('li', null,
       unitName(x.unit) + ' – ' + dimName(x.dimension) + ': ' + num(x.mean, 1) + ' (' +
-      label('band', x.band) + ')'))) : h('p', null, t('results.noHighlights'))];
+      label('band', x.band) + ')' + unitSick(x.unit)))) : h('p', null, t('results.noHighlights'))];
   main.append(...highlights(t('results.hotspots'), 'hotspots', res.hotspots),
     ...highlights(t('results.resources'), 'resources', res.resources));
   main.append(h('p', null, h('a', { id: 'results-csv', download: 'results-' + s.id + '.csv',
@@ -577,7 +611,9 @@ async function networksView(params) {
     values.push(d.mean);
     for (const o of d.own || []) values.push(o.mean);
   }
-  const lo = Math.min(1, ...values), hi = Math.max(5, ...values);
+  // Scores run from 0 to 100; a scale of 1 to 5 when all figures are on it.
+  const small = values.every((v) => v >= 1 && v <= 5);
+  const lo = small ? 1 : Math.min(0, ...values), hi = small ? 5 : Math.max(100, ...values);
   const fmt = (v) => v === null || v === undefined ? '–' : num(v, 2);
   main.append(h('p', { id: 'benchmark-facts' }, t('networks.facts', { year: b.year,
     contributors: num(b.contributors), members: num(b.members), min: num(b.min_orgs) })),
@@ -602,8 +638,6 @@ async function networksView(params) {
 }
 
 // ---- sick leave ------------------------------------------------------
-
-const PERIOD = '^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$';
 
 async function sickLeaveView(params) {
   view(t('sickleave.title'));

@@ -4,6 +4,8 @@
 // browser's languages.
 const TEXTS = {
   de: {
+    'results.sickleave': 'Krankenstand daneben zeigen, Zeitraum', 'results.sickleaveApply': 'Krankenstand zeigen',
+    'results.sickleaveCol': 'Krankenstand {period} (%)', 'results.sickleaveNone': 'keine Zahlen',
     'nav.networks': 'Netzwerke', 'nav.sickleave': 'Krankenstand',
     'networks.title': 'Netzwerke', 'networks.none': 'Sie gehören zu keinem Netzwerk.',
     'networks.caption': 'Ihre Netzwerke', 'col.name': 'Name', 'networks.description': 'Beschreibung',
@@ -137,6 +139,8 @@ const TEXTS = {
     'focus.networking': 'Vernetzung', 'focus.other': 'Sonstiges',
   },
   en: {
+    'results.sickleave': 'Show sick leave beside, period', 'results.sickleaveApply': 'Show sick leave',
+    'results.sickleaveCol': 'Sick leave {period} (%)', 'results.sickleaveNone': 'no figures',
     'nav.networks': 'Networks', 'nav.sickleave': 'Sick leave',
     'networks.title': 'Networks', 'networks.none': 'You belong to no network.',
     'networks.caption': 'Your networks', 'col.name': 'Name', 'networks.description': 'Description',
@@ -256,6 +260,8 @@ const TEXTS = {
     'deliveries.none': 'None.', 'deliveries.filter': 'Status', 'deliveries.all': 'all',
   },
   sv: {
+    'results.sickleave': 'Visa sjukfrånvaro bredvid, period', 'results.sickleaveApply': 'Visa sjukfrånvaro',
+    'results.sickleaveCol': 'Sjukfrånvaro {period} (%)', 'results.sickleaveNone': 'inga siffror',
     'nav.networks': 'Nätverk', 'nav.sickleave': 'Sjukfrånvaro',
     'networks.title': 'Nätverk', 'networks.none': 'Du tillhör inget nätverk.',
     'networks.caption': 'Dina nätverk', 'col.name': 'Namn', 'networks.description': 'Beskrivning',
