@@ -19,7 +19,11 @@ const HIDDEN = 'verborgen (zu wenige Versicherte)';
 const cells = (page, id) => page.$$eval('#' + id + ' tbody tr', (rows) => rows.map((r) =>
   [...r.children].map((c) => c.textContent.replace(/\s+/g, ' ').trim())));
 const go = async (page, hash, selector) => {
-  await page.evaluate((x) => { window.location.hash = x; }, hash);
+  // The old view goes first, so that the selector is the new view's.
+  await page.evaluate((x) => {
+    document.getElementById('main').textContent = '';
+    window.location.hash = x;
+  }, hash);
   await page.waitForSelector(selector);
 };
 
@@ -49,6 +53,13 @@ try {
     x.includes('Median ' + de(bench.dimensions[i].median, 2)) &&
     x.includes(QUARTER[bench.dimensions[i].own[0].quartile])), 'boxes in words: ' + alt);
   await checkView(page, 'networks-benchmark');
+
+  await go(page, `#/networks?network=${a.small}&year=${a.year}&template=${a.small_template}`,
+    '#benchmark');
+  const few = await cells(page, 'benchmark');
+  assert(few.length > 0 && few.every((r) => r[2] === 'zu wenige Organisationen für Quartile' &&
+    r[3] === '–' && r[4] === '–'), 'too few organisations in words: ' + JSON.stringify(few));
+  await checkView(page, 'networks-few');
 
   await go(page, `#/networks?network=${a.network}&year=${a.year - 1}&template=${a.template}`,
     '#benchmark-none');

@@ -1,7 +1,7 @@
 """The console's networks and sick-leave views in Chromium for a member's
 coordinator: the published benchmark of a network of six organisations as
-a table (each figure the API's) with a box per dimension, the message for a
-year without one, and the insurer's sick-leave figures by unit and by ICD-10
+a table (each figure the API's) with a box per dimension, too few organisations for
+quartiles said in words, the message for a year without one, and the insurer's sick-leave figures by unit and by ICD-10
 chapter with a suppressed group read as such, and beside each unit of a
 survey's results; each view passes axe-core's
 WCAG 2.1 A/AA rules and reflows at 360 and 1280 px."""
@@ -49,9 +49,19 @@ def test_console_networks_sickleave():
             for i, org in enumerate(orgs):
                 nl.fill(s, org, tid, sl.generate(300 + i, {None: 6 + i}))
             sid = survey_with_units(s, orgs[0])
+            # A second network of five: too few organisations for quartiles.
+            small = nl.network(s, orgs[:5], name="Kleines Netzwerk")
+            small_tid = s.post("/v1/networks/%s/templates" % small,
+                               nl.template_body("Kurzbefragung")).json()["id"]
+            for i, org in enumerate(orgs[:5]):
+                nl.fill(s, org, small_tid, sl.generate(400 + i, {None: 6}))
         with years.stack(nl.AFTER_YEAR) as s:
             r = s.post("/v1/networks/%s/benchmarks" % nid, {"template_id": tid, "year": nl.YEAR})
             assert r.status == 201, r
+            r = s.post("/v1/networks/%s/benchmarks" % small,
+                       {"template_id": small_tid, "year": nl.YEAR})
+            assert r.status == 201, r
+            assert all(d["p25"] is None for d in r.json()["dimensions"]), r.json()
             coord = s.token("coordinator", [orgs[0]])
             bench = s.get("/v1/networks/%s/benchmarks/%d?template_id=%s" % (nid, nl.YEAR, tid),
                           token=coord).json()
@@ -69,13 +79,13 @@ def test_console_networks_sickleave():
                         token=coord).json()
             assert res["sick_leave_period"] == "2025-Q1", res
             out = journey("console_networks_sickleave.mjs", s, coord=coord, network=nid,
-                          template=tid, year=nl.YEAR, bench=json.dumps(bench),
+                          template=tid, small=small, small_template=small_tid, year=nl.YEAR, bench=json.dumps(bench),
                           unit=json.dumps(by_unit), chapter=json.dumps(by_chapter),
                           survey=sid, results=json.dumps(res))
             assert "console networks and sick-leave journey ok" in out, out
     finally:
         years.close()
-    for name in ("networks-benchmark", "networks-none", "sickleave-unit", "sickleave-chapter",
+    for name in ("networks-benchmark", "networks-few", "networks-none", "sickleave-unit", "sickleave-chapter",
                  "sickleave-results"):
         for w in (360, 1280):
             assert os.path.getsize(os.path.join(shots_dir(), "console-%s-%d.png" % (name, w)))
