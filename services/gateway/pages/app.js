@@ -12,9 +12,9 @@ let orgList = [];
 
 // Which views each role has, in menu order (the first is the start view).
 const MENU = {
-  admin: ['surveys', 'agreements', 'report', 'deliveries'],
-  coordinator: ['surveys', 'agreements', 'deliveries'],
-  consultant: ['surveys', 'agreements', 'report', 'deliveries'],
+  admin: ['surveys', 'agreements', 'report', 'networks', 'sickleave', 'deliveries'],
+  coordinator: ['surveys', 'agreements', 'networks', 'sickleave', 'deliveries'],
+  consultant: ['surveys', 'agreements', 'report', 'networks', 'sickleave', 'deliveries'],
   occupational_health: ['alerts', 'agreements', 'deliveries'],
 };
 
@@ -38,6 +38,8 @@ const TEMPLATE = {
 };
 
 const esc = encodeURIComponent;
+// A period of sick-leave figures: a month, a quarter or a year.
+const PERIOD = '^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$';
 
 function dimTitle(d) {
   return (d.title && (d.title[document.documentElement.lang] || d.title.de || d.title.en)) || d.key;
@@ -236,10 +238,16 @@ async function resultsView(id, params) {
     return;
   }
   const compare = params.get('compare') || '';
+  const period = params.get('sickleave') || '';
+  // The view's address from its choices: the wave to compare with and the
+  // period of sick-leave figures beside each unit.
+  const address = (c, p) => '#/surveys/' + s.id + '/results' + (c || p ? '?' : '') +
+    [c ? 'compare=' + esc(c) : '', p ? 'sickleave=' + esc(p) : ''].filter(Boolean).join('&');
   let res;
   try {
     res = await api.get('/v1/surveys/' + esc(id) + '/results?by=unit' +
-      (compare ? '&compare_to=' + esc(compare) : ''));
+      (compare ? '&compare_to=' + esc(compare) : '') +
+      (period ? '&sick_leave_period=' + esc(period) : ''));
   } catch (e) {
     if (e.status === 403 && e.type === 'codes-issuer-cannot-read-results') {
       main.append(h('p', { class: 'note', id: 'results-issuer' }, t('results.issuer')));
@@ -262,11 +270,20 @@ async function resultsView(id, params) {
       h('p', null, h('button', { type: 'submit' }, t('results.compareApply'))));
     f.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      window.location.hash = '#/surveys/' + s.id + '/results' +
-        (sel.value ? '?compare=' + esc(sel.value) : '');
+      window.location.hash = address(sel.value, period);
     });
     main.append(f);
   }
+  const per = h('input', { id: 'r-sickleave', type: 'text', value: period, pattern: PERIOD,
+    size: 10, 'aria-describedby': 'r-sickleave-help' });
+  const slForm = h('form', { id: 'results-sickleave' },
+    field('r-sickleave', t('results.sickleave'), per, t('sickleave.periodHelp')),
+    h('p', null, h('button', { type: 'submit' }, t('results.sickleaveApply'))));
+  slForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    window.location.hash = address(compare, per.value.trim());
+  });
+  main.append(slForm);
 
   const cell = (c) => {
     if (!c || c.suppressed) {
@@ -281,23 +298,40 @@ async function resultsView(id, params) {
   const byDim = (row) => dims.map((d) => cell(row.dimensions.find((x) => x.dimension === d.key)));
   const count = (row) => row.suppressed ? '< ' + k : num(row.n);
   const rate = (row) => row.response_rate === null ? '–' : num(row.response_rate * 100) + ' %';
-  const rows = [[t('results.total'), count(res.total), rate(res.total), ...byDim(res.total)]];
+  const withSl = res.sick_leave_period !== undefined;
+  const sick = (row) => {
+    const x = row.sick_leave;
+    if (!x) return t('results.sickleaveNone');
+    if (x.suppressed || x.rate === null) return { class: 'suppressed', node: t('sickleave.suppressed') };
+    return num(x.rate, 2) + ' %';
+  };
+  const extra = (row) => withSl ? [sick(row)] : [];
+  const rows = [[t('results.total'), count(res.total), rate(res.total), ...extra(res.total),
+    ...byDim(res.total)]];
   for (const u of res.units) {
     rows.push([{ class: 'level-' + Math.min(u.level, 3), node: u.name }, count(u), rate(u),
-      ...byDim(u)]);
+      ...extra(u), ...byDim(u)]);
   }
   const headers = [t('col.unit'), t('col.n'), t('col.rate'),
+    ...(withSl ? [t('results.sickleaveCol', { period: res.sick_leave_period })] : []),
     ...dims.map((d) => ({ node: [dimTitle(d), h('br'),
       h('small', null, '(' + t(d.higher_is_better ? 'dim.higher' : 'dim.lower') + ')')] }))];
   main.append(table(t('results.caption'), headers, rows, { id: 'heatmap', class: 'heatmap' }));
 
   const unitName = (key) => key === null ? t('results.total')
     : ((res.units.find((u) => u.unit === key) || {}).name || key);
+  const unitSick = (key) => {
+    if (!withSl) return '';
+    const row = key === null ? res.total : res.units.find((u) => u.unit === key);
+    const c = row ? sick(row) : t('results.sickleaveNone');
+    return '; ' + t('results.sickleaveCol', { period: res.sick_leave_period }) + ': ' +
+      (typeof c === 'string' ? c : c.node);
+  };
   const dimName = (key) => dimTitle(dims.find((d) => d.key === key) || { key });
   const highlights = (title, id, list) => [h('h2', { id }, title),
     list.length ? h('ul', null, list.map((x) => h('li', null,
       unitName(x.unit) + ' – ' + dimName(x.dimension) + ': ' + num(x.mean, 1) + ' (' +
-      label('band', x.band) + ')'))) : h('p', null, t('results.noHighlights'))];
+      label('band', x.band) + ')' + unitSick(x.unit)))) : h('p', null, t('results.noHighlights'))];
   main.append(...highlights(t('results.hotspots'), 'hotspots', res.hotspots),
     ...highlights(t('results.resources'), 'resources', res.resources));
   main.append(h('p', null, h('a', { id: 'results-csv', download: 'results-' + s.id + '.csv',
@@ -501,6 +535,185 @@ async function reportView(params) {
       x.agreements])));
 }
 
+// ---- networks --------------------------------------------------------
+
+// One dimension's quartile box (p25 to p75, the median a line) and the
+// network mean and own mean as marks, on the scale lo..hi; its words are
+// in the row's own cells, the aria-label says them again.
+function boxPlot(d, own, lo, hi, words) {
+  const width = 220, height = 36, pad = 10;
+  const x = (v) => pad + ((v - lo) / (hi - lo)) * (width - 2 * pad);
+  const svg = h('svg:svg', { viewBox: '0 0 ' + width + ' ' + height, width, height,
+    role: 'img', 'aria-label': words, class: 'box' });
+  svg.append(h('svg:line', { class: 'axis', x1: pad, y1: height - 6, x2: width - pad,
+    y2: height - 6 }));
+  if (d.p25 !== null && d.p75 !== null) {
+    svg.append(h('svg:rect', { class: 'bar', x: x(d.p25), y: 8,
+      width: Math.max(1, x(d.p75) - x(d.p25)), height: 16 }),
+    h('svg:line', { class: 'median', x1: x(d.median), y1: 4, x2: x(d.median), y2: 28 }));
+  }
+  svg.append(h('svg:circle', { class: 'mean', cx: x(d.mean), cy: 16, r: 4 }));
+  if (own) {
+    svg.append(h('svg:path', { class: 'own',
+      d: 'M' + x(own.mean) + ' 2 l5 8 h-10 z' }));
+  }
+  return svg;
+}
+
+async function networksView(params) {
+  view(t('networks.title'));
+  const list = await api.all('/v1/networks');
+  if (!list.length) { main.append(h('p', null, t('networks.none'))); return; }
+  main.append(table(t('networks.caption'), [t('col.name'), t('networks.description'),
+    t('networks.members')], list.map((n) => [n.name, n.description || '–',
+    num((n.members || []).length)]), { id: 'networks' }));
+  const nid = params.get('network') || list[0].id;
+  const year = Number(params.get('year')) || new Date().getUTCFullYear() - 1;
+  const templates = await api.all('/v1/networks/' + esc(nid) + '/templates');
+  const tid = params.get('template') || (templates[0] && templates[0].id) || '';
+  const netSel = h('select', { id: 'n-network' }, list.map((n) =>
+    h('option', { value: n.id, selected: n.id === nid }, n.name)));
+  const tplSel = h('select', { id: 'n-template' }, templates.map((x) =>
+    h('option', { value: x.id, selected: x.id === tid }, x.title)));
+  const yr = h('input', { id: 'n-year', type: 'number', min: 2000, max: 2100, value: year });
+  const f = h('form', { id: 'benchmark-form' },
+    h('h2', null, t('networks.benchmark')),
+    field('n-network', t('networks.network'), netSel),
+    field('n-template', t('networks.template'), tplSel),
+    field('n-year', t('report.year'), yr),
+    h('p', null, h('button', { type: 'submit' }, t('report.show'))));
+  netSel.addEventListener('change', () => {
+    window.location.hash = '#/networks?network=' + esc(netSel.value) + '&year=' + esc(yr.value);
+  });
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    window.location.hash = '#/networks?network=' + esc(netSel.value) + '&year=' +
+      esc(yr.value) + '&template=' + esc(tplSel.value);
+  });
+  main.append(f);
+  if (!tid) { main.append(h('p', { class: 'note', id: 'benchmark-none' }, t('networks.noTemplate'))); return; }
+  let b;
+  try {
+    b = await api.get('/v1/networks/' + esc(nid) + '/benchmarks/' + year + '?template_id=' +
+      esc(tid));
+  } catch (e) {
+    if (e.status === 404) {
+      main.append(h('p', { class: 'note', id: 'benchmark-none' },
+        t('networks.notPublished', { year })));
+      return;
+    }
+    throw e;
+  }
+  const tpl = templates.find((x) => x.id === tid) || { dimensions: [] };
+  const dimName = (key) => dimTitle((tpl.dimensions || []).find((d) => d.key === key) || { key });
+  const values = [];
+  for (const d of b.dimensions) {
+    values.push(d.mean);
+    for (const o of d.own || []) values.push(o.mean);
+  }
+  // Scores run from 0 to 100; a scale of 1 to 5 when all figures are on it.
+  const small = values.every((v) => v >= 1 && v <= 5);
+  const lo = small ? 1 : Math.min(0, ...values), hi = small ? 5 : Math.max(100, ...values);
+  const fmt = (v) => v === null || v === undefined ? '–' : num(v, 2);
+  main.append(h('p', { id: 'benchmark-facts' }, t('networks.facts', { year: b.year,
+    contributors: num(b.contributors), members: num(b.members), min: num(b.min_orgs) })),
+  h('p', { class: 'help' }, t('networks.chartNote')));
+  const rows = b.dimensions.map((d) => {
+    const own = (d.own || [])[0];
+    const few = d.p25 === null;
+    const ownWords = own ? t('networks.quartile.' + own.quartile) : t('networks.noOwn');
+    const words = dimName(d.dimension) + ': ' + (few ? t('networks.fewOrgs')
+      : t('networks.boxWords', { p25: fmt(d.p25), median: fmt(d.median), p75: fmt(d.p75) })) +
+      '; ' + t('networks.meanWords', { mean: fmt(d.mean) }) +
+      (own ? '; ' + t('networks.ownWords', { mean: fmt(own.mean), q: ownWords }) : '');
+    return [dimName(d.dimension), num(d.orgs),
+      few ? { class: 'few', node: t('networks.fewOrgs') } : fmt(d.p25),
+      few ? '–' : fmt(d.median), few ? '–' : fmt(d.p75), fmt(d.mean),
+      own ? fmt(own.mean) : '–', ownWords, { node: boxPlot(d, own, lo, hi, words) }];
+  });
+  main.append(table(t('networks.caption.benchmark', { year: b.year }), [t('col.dimension'),
+    t('networks.orgs'), 'P25', t('networks.median'), 'P75', t('networks.mean'),
+    t('networks.own'), t('networks.ownQuartile'), t('networks.chart')], rows,
+  { id: 'benchmark' }));
+}
+
+// ---- sick leave ------------------------------------------------------
+
+async function sickLeaveView(params) {
+  view(t('sickleave.title'));
+  const employers = orgList.filter((o) => o.kind === 'employer');
+  if (!employers.length) { main.append(h('p', null, t('sickleave.noOrg'))); return; }
+  const orgId = params.get('org') || employers[0].id;
+  const period = params.get('period') || '';
+  const by = params.get('by') === 'icd_chapter' ? 'icd_chapter' : 'unit';
+  const orgSel = h('select', { id: 'sl-org' }, employers.map((o) =>
+    h('option', { value: o.id, selected: o.id === orgId }, o.name)));
+  const per = h('input', { id: 'sl-period', type: 'text', required: true, value: period,
+    pattern: PERIOD, 'aria-describedby': 'sl-period-help', size: 10 });
+  const radio = (value) => h('p', null,
+    h('input', { type: 'radio', name: 'by', id: 'sl-by-' + value, value, checked: value === by }),
+    ' ', h('label', { for: 'sl-by-' + value }, t('sickleave.by.' + value)));
+  const f = h('form', { id: 'sickleave-form', novalidate: true },
+    field('sl-org', t('col.org'), orgSel),
+    field('sl-period', t('sickleave.period'), per, t('sickleave.periodHelp')),
+    h('fieldset', null, h('legend', null, t('sickleave.by')), radio('unit'),
+      radio('icd_chapter')),
+    h('p', null, h('button', { type: 'submit', id: 'sl-show' }, t('report.show'))));
+  const out = h('div', { id: 'sickleave-out' });
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!new RegExp(PERIOD).test(per.value.trim())) {
+      const box = h('div', { class: 'error', role: 'alert', tabindex: '-1' },
+        h('p', null, t('sickleave.badPeriod')));
+      put(out, box);
+      focus(box);
+      return;
+    }
+    const chosen = f.querySelector('input[name="by"]:checked').value;
+    window.location.hash = '#/sickleave?org=' + esc(orgSel.value) + '&period=' +
+      esc(per.value.trim()) + '&by=' + esc(chosen);
+  });
+  main.append(f, out);
+  if (!period) return;
+  let r;
+  try {
+    r = await api.get('/v1/sick-leave?org_id=' + esc(orgId) + '&period=' + esc(period) +
+      '&by=' + by);
+  } catch (e) {
+    if (e.status === 404) {
+      put(out, h('p', { class: 'note', id: 'sickleave-none' },
+        t('sickleave.none', { period, org: org(orgId) })));
+      return;
+    }
+    throw e;
+  }
+  const hidden = { class: 'suppressed', node: t('sickleave.suppressed') };
+  const fig = (it, v, d = 0) => it.suppressed || v === null || v === undefined ? hidden : num(v, d);
+  const headers = [t('col.unit')];
+  if (by === 'icd_chapter') headers.push(t('sickleave.chapter'));
+  headers.push(t('sickleave.insured'), t('sickleave.cases'), t('sickleave.days'),
+    t('sickleave.rate'));
+  const rows = r.items.map((it) => {
+    const row = [it.unit === null ? t('codes.wholeOrg') : it.unit];
+    if (by === 'icd_chapter') row.push(it.icd_chapter === null ? t('sickleave.allChapters')
+      : it.icd_chapter);
+    row.push(fig(it, it.insured), fig(it, it.cases), fig(it, it.days),
+      it.suppressed || it.rate === null ? hidden : num(it.rate, 2) + ' %');
+    return row;
+  });
+  const parts = [h('h2', null, t('sickleave.caption', { org: org(orgId), period: r.period })),
+    h('p', { class: 'help' }, t('sickleave.legend'))];
+  if (r.sector) {
+    parts.push(h('p', { id: 'sickleave-sector' }, r.sector.rate === null
+      ? t('sickleave.sectorFew', { name: r.sector.name, orgs: num(r.sector.orgs) })
+      : t('sickleave.sector', { name: r.sector.name, orgs: num(r.sector.orgs),
+        rate: num(r.sector.rate, 2) })));
+  }
+  parts.push(table(t('sickleave.caption', { org: org(orgId), period: r.period }), headers, rows,
+    { id: 'sickleave' }));
+  put(out, ...parts);
+}
+
 // ---- notifications ---------------------------------------------------
 
 async function deliveriesView(params) {
@@ -565,6 +778,8 @@ async function route(moveFocus) {
     else if (top === 'agreements' && parts[1]) await agreementView(parts[1]);
     else if (top === 'agreements') await agreementsView();
     else if (top === 'report') await reportView(params);
+    else if (top === 'networks') await networksView(params);
+    else if (top === 'sickleave') await sickLeaveView(params);
     else if (top === 'deliveries') await deliveriesView(params);
   } catch (e) {
     if (e.status === 401) return;
