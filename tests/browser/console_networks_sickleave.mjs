@@ -117,7 +117,8 @@ try {
   assert(hiddenBeside > 0, 'a suppressed unit beside the results');
   if (results.hotspots.length) {
     const hs = await text(page, '#hotspots + ul');
-    assert(hs.includes('Krankenstand 2025-Q1 (%):'), 'hot spots with their sick leave: ' + hs);
+    assert(hs.includes('Krankenstand 2025-Q1:'), 'hot spots with their sick leave: ' + hs);
+    assert(!hs.includes('(%)'), 'one percent sign per rate: ' + hs);
   }
   await checkView(page, 'sickleave-results');
 } finally {

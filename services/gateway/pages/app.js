@@ -324,7 +324,7 @@ async function resultsView(id, params) {
     if (!withSl) return '';
     const row = key === null ? res.total : res.units.find((u) => u.unit === key);
     const c = row ? sick(row) : t('results.sickleaveNone');
-    return '; ' + t('results.sickleaveCol', { period: res.sick_leave_period }) + ': ' +
+    return '; ' + t('results.sickleaveLine', { period: res.sick_leave_period }) + ': ' +
       (typeof c === 'string' ? c : c.node);
   };
   const dimName = (key) => dimTitle(dims.find((d) => d.key === key) || { key });

@@ -5,7 +5,7 @@
 const TEXTS = {
   de: {
     'results.sickleave': 'Krankenstand daneben zeigen, Zeitraum', 'results.sickleaveApply': 'Krankenstand zeigen',
-    'results.sickleaveCol': 'Krankenstand {period} (%)', 'results.sickleaveNone': 'keine Zahlen',
+    'results.sickleaveCol': 'Krankenstand {period} (%)', 'results.sickleaveLine': 'Krankenstand {period}', 'results.sickleaveNone': 'keine Zahlen',
     'nav.networks': 'Netzwerke', 'nav.sickleave': 'Krankenstand',
     'networks.title': 'Netzwerke', 'networks.none': 'Sie gehören zu keinem Netzwerk.',
     'networks.caption': 'Ihre Netzwerke', 'col.name': 'Name', 'networks.description': 'Beschreibung',
@@ -140,7 +140,7 @@ const TEXTS = {
   },
   en: {
     'results.sickleave': 'Show sick leave beside, period', 'results.sickleaveApply': 'Show sick leave',
-    'results.sickleaveCol': 'Sick leave {period} (%)', 'results.sickleaveNone': 'no figures',
+    'results.sickleaveCol': 'Sick leave {period} (%)', 'results.sickleaveLine': 'Sick leave {period}', 'results.sickleaveNone': 'no figures',
     'nav.networks': 'Networks', 'nav.sickleave': 'Sick leave',
     'networks.title': 'Networks', 'networks.none': 'You belong to no network.',
     'networks.caption': 'Your networks', 'col.name': 'Name', 'networks.description': 'Description',
@@ -261,7 +261,7 @@ const TEXTS = {
   },
   sv: {
     'results.sickleave': 'Visa sjukfrånvaro bredvid, period', 'results.sickleaveApply': 'Visa sjukfrånvaro',
-    'results.sickleaveCol': 'Sjukfrånvaro {period} (%)', 'results.sickleaveNone': 'inga siffror',
+    'results.sickleaveCol': 'Sjukfrånvaro {period} (%)', 'results.sickleaveLine': 'Sjukfrånvaro {period}', 'results.sickleaveNone': 'inga siffror',
     'nav.networks': 'Nätverk', 'nav.sickleave': 'Sjukfrånvaro',
     'networks.title': 'Nätverk', 'networks.none': 'Du tillhör inget nätverk.',
     'networks.caption': 'Dina nätverk', 'col.name': 'Namn', 'networks.description': 'Beskrivning',
