@@ -23,7 +23,8 @@ int form_parse(const char *body, size_t len, form_t *f)
     }
     if (pairs > FORM_MAX_FIELDS)
         return WH_ELIMIT;
-    if (!(f->storage = malloc(len + 2 * pairs + 1)))
+    f->storage_len = len + 2 * pairs + 1;
+    if (!(f->storage = malloc(f->storage_len)))
         return WH_ENOMEM;
     char *out = f->storage;
     int rc = 0;
@@ -74,6 +75,8 @@ const char *form_get(const form_t *f, const char *name)
 
 void form_close(form_t *f)
 {
+    if (f->storage)
+        explicit_bzero(f->storage, f->storage_len);
     free(f->storage);
     f->storage = NULL;
     f->n = 0;

@@ -24,6 +24,7 @@ typedef struct form {
     size_t n;
     form_field_t fields[FORM_MAX_FIELDS];
     char *storage;
+    size_t storage_len; /* its bytes, zeroed when closed: they hold a code and answers */
 } form_t;
 
 /* 0 with f filled; WH_ELIMIT when a limit above is crossed, WH_EINVAL for a

@@ -253,6 +253,8 @@ static void run_local(gateway_t *gw, wh_http_req_t *req, int route, const char *
             wh_dispatch(&gw->local, &r, &rep);
             if (wh_store_commit(gw->store) != 0) {
                 wh_store_rollback(gw->store);
+                /* No cookie for a session that was not stored. */
+                console_begin(gw->console);
                 wh_reply_reset(&rep);
                 wh_reply_problem(&rep, 503, "store-unavailable", "the change was not stored");
             }
