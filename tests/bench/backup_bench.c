@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bare.h"
+
 #include "backup.h"
 #include "store.h"
 
@@ -35,13 +37,6 @@ static const char *const migrations[] = {
     "CREATE TABLE filler (id INTEGER PRIMARY KEY, pad BLOB NOT NULL);"
     "CREATE TABLE writes (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, note TEXT NOT NULL);",
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what)
 {

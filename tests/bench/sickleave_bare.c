@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bare.h"
+
 #include "schema.h"
 
 static const char SQL_INSERT[] =
@@ -33,21 +35,6 @@ static const char SQL_TOTAL[] =
 static const char *const CHAPTERS[] = {"",     "I",    "II",    "III", "IV",  "V",    "VI",  "VII",
                                        "VIII", "IX",   "X",     "XI",  "XII", "XIII", "XIV", "XV",
                                        "XVI",  "XVII", "XVIII", "XIX", "XX",  "XXI",  "XXII"};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void must(int rc, sqlite3 *db, const char *what)
-{
-    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        fprintf(stderr, "%s: %s\n", what, sqlite3_errmsg(db));
-        exit(1);
-    }
-}
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bare.h"
+
 #include "id.h"
 #include "schema.h"
 
@@ -23,21 +25,6 @@ static const char SQL_INSERT[] =
     " language, answers, raw_score, score, band, at_risk, flags, alert_id, created_ms)"
     " VALUES (?1, ?2, ?3, 'phq9', ?4, ?5, ?6, 'de', '[1,0,1,0,1,0,0,1,0]', 4, 4, 'minimal', 0,"
     " NULL, NULL, ?7)";
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void must(int rc, sqlite3 *db, const char *what)
-{
-    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        fprintf(stderr, "%s: %s\n", what, sqlite3_errmsg(db));
-        exit(1);
-    }
-}
 
 /* Always a fresh file, so that every run measures the same thing. */
 static sqlite3 *open_db(const char *path)
