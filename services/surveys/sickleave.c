@@ -144,6 +144,7 @@ typedef struct import {
     int n_pairs;
     period_t *periods; /* per period dictionary entry */
     bool *period_ok;
+    bool *org_ok; /* per org_id dictionary entry: on the caller's token */
     int errors;
 } import_t;
 
@@ -198,6 +199,11 @@ static void check_cells(import_t *im)
     uint32_t np = t->n_dict[C_PERIOD];
     for (uint32_t i = 0; i < np; i++)
         im->period_ok[i] = period_parse(t->dict[C_PERIOD][i], &im->periods[i]);
+    /* An insurer's consultant imports only for the organisations on its
+     * token (the insurer and the employers it serves), so that no insurer
+     * can put figures into another's employer or block its period. */
+    for (uint32_t i = 0; i < t->n_dict[C_ORG]; i++)
+        im->org_ok[i] = wh_request_has_org(im->c->req, t->dict[C_ORG][i]);
     for (int r = 0; r < t->n_rows && im->errors < WH_REPLY_MAX_ERRORS; r++) {
         row_t *w = &im->rows[r];
         *w = (row_t){.idx = r,
@@ -208,6 +214,8 @@ static void check_cells(import_t *im)
         wh_str_t org = cell(im, r, C_ORG);
         if (!wh_id_valid(org.p, org.n))
             bad(im, r, C_ORG, "must be an organisation id");
+        else if (!im->org_ok[w->org])
+            bad(im, r, C_ORG, "must be an organisation this token may import for");
         wh_str_t unit = cell(im, r, C_UNIT);
         if (unit.n == 0 || chars(unit) > SL_MAX_UNIT || memchr(unit.p, '\t', unit.n))
             bad(im, r, C_UNIT, "must be 1 to %d characters on one line", SL_MAX_UNIT);
@@ -422,7 +430,8 @@ void sickleave_import(wh_ctx_t *c)
     im.pairs = malloc((n < SL_MAX_PERIODS ? n : SL_MAX_PERIODS) * sizeof *im.pairs);
     im.periods = malloc(np * sizeof *im.periods);
     im.period_ok = malloc(np * sizeof *im.period_ok);
-    if (!im.rows || !im.pairs || !im.periods || !im.period_ok) {
+    im.org_ok = malloc((im.t.n_dict[C_ORG] + 1) * sizeof *im.org_ok);
+    if (!im.rows || !im.pairs || !im.periods || !im.period_ok || !im.org_ok) {
         wh_reply_problem(c->rep, 503, "unavailable", "out of memory");
         goto done;
     }
@@ -456,6 +465,7 @@ done:
     free(im.pairs);
     free(im.periods);
     free(im.period_ok);
+    free(im.org_ok);
     csvtab_close(&im.t);
 }
 

@@ -19,7 +19,8 @@ def setup(s):
 def test_happy_path_by_unit_and_chapter():
     with Stack() as s:
         insurer, org = setup(s)
-        consultant = s.token("consultant", [insurer])
+        # A consultant is bound to its insurer and the employers it serves.
+        consultant = s.token("consultant", [insurer, org])
         units = {"Bau": (120, 40, 610), "Jugend": (80, 25, 300), "Ordnung": (60, 20, 200)}
         rows = sk.unit_rows(org, "2025-Q1", units, chapters=("V", "XIII"))
         r = sk.post(s, insurer, sk.csv(rows), token=consultant)
@@ -175,7 +176,15 @@ def test_roles_and_tenants():
         # A consultant of another insurer cannot import in this one's name.
         assert_problem(sk.post(s, insurer, body, token=foreign), 404, "/problems/not-found")
         assert sk.post(s, insurer, body, token=None).status == 401
-        assert sk.post(s, insurer, body, token=s.token("consultant", [insurer])).status == 201
+        # Only for the employers on its token: no insurer can put figures into
+        # another's employer, or block that employer's period for it.
+        own = s.token("consultant", [insurer])
+        r = sk.post(s, insurer, body, token=own)
+        assert pointers(r) == ["/rows/0/org_id"], r.json()
+        r = sk.post(s, insurer, sk.csv(sk.unit_rows(other_org, "2025-Q1", {"A": (100, 10, 50)})),
+                    token=s.token("consultant", [insurer, org]))
+        assert pointers(r) == ["/rows/0/org_id"], r.json()
+        assert sk.post(s, insurer, body, token=s.token("consultant", [insurer, org])).status == 201
         # Reading: the organisation's own people and the importing insurer.
         assert sk.get(s, org, "2025-Q1", token=coord).status == 200
         assert_problem(sk.get(s, org, "2025-Q1", token=occ), 403, "/problems/forbidden")
