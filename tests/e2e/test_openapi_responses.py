@@ -288,7 +288,7 @@ def sick_leave(w, p, sid):
     """The sick-leave import (text/csv) and reads, also beside survey sid's
     results (its organisation is p.e, units A, B, C)."""
     s = w.s
-    consultant = s.token("consultant", [p.i])
+    consultant = s.token("consultant", [p.i, p.e])  # its insurer and the employer
     rows = ["org_id,unit,period,insured,cases,days,icd_chapter,sector"]
     for unit, insured in (("A", 120), ("B", 80), ("C", 30)):
         rows += ["%s,%s,2025-Q1,%d,20,300,,public" % (p.e, unit, insured),
