@@ -44,17 +44,7 @@ static int cmp_double(const void *a, const void *b)
 
 static int insert(const char *path, const char *csv_path)
 {
-    char p[4096];
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", path, (const char *[]){"", "-wal", "-shm"}[i]);
-        unlink(p);
-    }
-    sqlite3 *db;
-    must(sqlite3_open(path, &db), db, "open");
-    must(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL),
-         db, "pragmas");
-    for (int i = 0; i < surveys_n_migrations; i++)
-        must(sqlite3_exec(db, surveys_migrations[i], NULL, NULL, NULL), db, "schema");
+    sqlite3 *db = fresh_db(path, surveys_migrations, surveys_n_migrations);
     FILE *f = fopen(csv_path, "r");
     if (!f) {
         perror(csv_path);

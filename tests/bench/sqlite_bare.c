@@ -26,21 +26,9 @@ static const char SQL_INSERT[] =
     " VALUES (?1, ?2, ?3, 'phq9', ?4, ?5, ?6, 'de', '[1,0,1,0,1,0,0,1,0]', 4, 4, 'minimal', 0,"
     " NULL, NULL, ?7)";
 
-/* Always a fresh file, so that every run measures the same thing. */
 static sqlite3 *open_db(const char *path)
 {
-    char p[4096];
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", path, (const char *[]){"", "-wal", "-shm"}[i]);
-        unlink(p);
-    }
-    sqlite3 *db;
-    must(sqlite3_open(path, &db), db, "open");
-    must(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL),
-         db, "pragmas");
-    for (int i = 0; i < screening_n_migrations; i++)
-        must(sqlite3_exec(db, screening_migrations[i], NULL, NULL, NULL), db, "schema");
-    return db;
+    return fresh_db(path, screening_migrations, screening_n_migrations);
 }
 
 static void insert(sqlite3 *db, sqlite3_stmt *st, int64_t i)
