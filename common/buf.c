@@ -28,10 +28,14 @@ void wh_buf_reset(wh_buf_t *b)
         b->data[0] = '\0';
 }
 
-int wh_buf_reserve(wh_buf_t *b, size_t extra)
+int wh_buf_grow(wh_buf_t *b, size_t extra)
 {
     if (b->failed)
         return WH_ENOMEM;
+    if (extra > ((size_t)-1) / 4) {
+        b->failed = true;
+        return WH_ENOMEM;
+    }
     if (b->len + extra + 1 <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 256;
@@ -50,26 +54,6 @@ int wh_buf_reserve(wh_buf_t *b, size_t extra)
     b->data = p;
     b->cap = cap;
     return 0;
-}
-
-void wh_buf_append(wh_buf_t *b, const void *p, size_t n)
-{
-    if (wh_buf_reserve(b, n) != 0)
-        return;
-    if (n)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-void wh_buf_puts(wh_buf_t *b, const char *s)
-{
-    wh_buf_append(b, s, strlen(s));
-}
-
-void wh_buf_putc(wh_buf_t *b, char c)
-{
-    wh_buf_append(b, &c, 1);
 }
 
 void wh_buf_vprintf(wh_buf_t *b, const char *fmt, va_list ap)
@@ -117,6 +101,17 @@ void wh_buf_html(wh_buf_t *b, const char *s, size_t n)
     }
 }
 
+/* What each byte becomes in a JSON string: 0 as itself, a letter for a
+ * two-character escape (\n), 'u' for \u00XX. */
+static const char json_esc[256] = {
+    ['"'] = '"',  ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', [0x00] = 'u',
+    [0x01] = 'u', [0x02] = 'u',  [0x03] = 'u', [0x04] = 'u', [0x05] = 'u', [0x06] = 'u',
+    [0x07] = 'u', [0x08] = 'u',  [0x0b] = 'u', [0x0c] = 'u', [0x0e] = 'u', [0x0f] = 'u',
+    [0x10] = 'u', [0x11] = 'u',  [0x12] = 'u', [0x13] = 'u', [0x14] = 'u', [0x15] = 'u',
+    [0x16] = 'u', [0x17] = 'u',  [0x18] = 'u', [0x19] = 'u', [0x1a] = 'u', [0x1b] = 'u',
+    [0x1c] = 'u', [0x1d] = 'u',  [0x1e] = 'u', [0x1f] = 'u', [0x7f] = 'u',
+};
+
 void wh_buf_json_str(wh_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -127,43 +122,58 @@ void wh_buf_json_str(wh_buf_t *b, const char *s, size_t n)
     *o++ = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"':
+        char e = json_esc[c];
+        if (!e) {
+            *o++ = (char)c;
+        } else if (e != 'u') {
             *o++ = '\\';
-            *o++ = '"';
-            break;
-        case '\\':
+            *o++ = e;
+        } else {
             *o++ = '\\';
-            *o++ = '\\';
-            break;
-        case '\n':
-            *o++ = '\\';
-            *o++ = 'n';
-            break;
-        case '\r':
-            *o++ = '\\';
-            *o++ = 'r';
-            break;
-        case '\t':
-            *o++ = '\\';
-            *o++ = 't';
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                *o++ = '\\';
-                *o++ = 'u';
-                *o++ = '0';
-                *o++ = '0';
-                *o++ = hex[c >> 4];
-                *o++ = hex[c & 15];
-            } else {
-                *o++ = (char)c;
-            }
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
         }
     }
     *o++ = '"';
     b->len = (size_t)(o - b->data);
     b->data[b->len] = '\0';
+}
+
+wh_buf_t *wh_bufpool_take(wh_bufpool_t *p, wh_buf_t *own)
+{
+    for (int i = 0; i < WH_BUFPOOL_SLOTS; i++)
+        if (!p->busy[i]) {
+            p->busy[i] = true;
+            wh_buf_reset(&p->buf[i]);
+            return &p->buf[i];
+        }
+    wh_buf_init(own);
+    return own;
+}
+
+void wh_bufpool_give(wh_bufpool_t *p, wh_buf_t *b)
+{
+    for (int i = 0; i < WH_BUFPOOL_SLOTS; i++)
+        if (b == &p->buf[i]) {
+            if (b->cap > WH_BUFPOOL_KEEP_BYTES || b->failed)
+                wh_buf_close(b);
+            else
+                wh_buf_reset(b);
+            p->busy[i] = false;
+            return;
+        }
+    wh_buf_close(b);
+}
+
+void wh_bufpool_close(wh_bufpool_t *p)
+{
+    for (int i = 0; i < WH_BUFPOOL_SLOTS; i++) {
+        wh_buf_close(&p->buf[i]);
+        p->busy[i] = false;
+    }
 }
 
 char *wh_buf_steal(wh_buf_t *b, size_t *len)

@@ -125,27 +125,57 @@ int wh_msg_check(const char *data, size_t len)
     return p == end ? 0 : WH_EPROTO;
 }
 
+static _Thread_local struct {
+    msgpack_zone *zone;
+    bool busy;
+} kept[WH_MSG_ZONES_KEPT];
+
+static void zone_give(wh_msg_t *m)
+{
+    if (m->slot > 0) {
+        msgpack_zone_clear(m->zone);
+        kept[m->slot - 1].busy = false;
+    } else if (m->zone) {
+        msgpack_zone_free(m->zone);
+    }
+    m->zone = NULL;
+    m->slot = 0;
+}
+
 int wh_msg_decode(const char *data, size_t len, wh_msg_t *m)
 {
-    msgpack_unpacked_init(&m->up);
     m->root = NULL;
+    m->zone = NULL;
+    m->slot = 0;
     int rc = wh_msg_check(data, len);
     if (rc != 0)
         return rc;
+    if (len <= WH_MSG_ZONE_KEEP_BYTES)
+        for (int i = 0; i < WH_MSG_ZONES_KEPT; i++) {
+            if (kept[i].busy)
+                continue;
+            if (!kept[i].zone && !(kept[i].zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)))
+                break;
+            kept[i].busy = true;
+            m->zone = kept[i].zone;
+            m->slot = i + 1;
+            break;
+        }
+    if (!m->zone && !(m->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)))
+        return WH_ENOMEM;
     size_t off = 0;
-    msgpack_unpack_return ur = msgpack_unpack_next(&m->up, data, len, &off);
+    msgpack_unpack_return ur = msgpack_unpack(data, len, &off, m->zone, &m->obj);
     if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
-        msgpack_unpacked_destroy(&m->up);
-        msgpack_unpacked_init(&m->up);
+        zone_give(m);
         return ur == MSGPACK_UNPACK_NOMEM_ERROR ? WH_ENOMEM : WH_EPROTO;
     }
-    m->root = &m->up.data;
+    m->root = &m->obj;
     return 0;
 }
 
 void wh_msg_close(wh_msg_t *m)
 {
-    msgpack_unpacked_destroy(&m->up);
+    zone_give(m);
     m->root = NULL;
 }
 

@@ -39,8 +39,16 @@ static inline wh_str_t wh_cstr(const char *s)
     return (wh_str_t){s, s ? strlen(s) : 0};
 }
 
+/* Decoding takes its zone from a few kept per thread (WH_MSG_ZONES_KEPT),
+ * so that a message costs no allocation of its own up to
+ * WH_MSG_ZONE_KEEP_BYTES; larger ones, or more at once, get a zone of
+ * their own, freed with the message. */
+#define WH_MSG_ZONES_KEPT      4
+#define WH_MSG_ZONE_KEEP_BYTES (64 * 1024)
 typedef struct wh_msg {
-    msgpack_unpacked up;
+    msgpack_object obj;
+    msgpack_zone *zone;
+    int slot; /* 1 + the kept zone's index, or 0 (a zeroed wh_msg_t closes) */
     const msgpack_object *root;
 } wh_msg_t;
 

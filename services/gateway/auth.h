@@ -19,6 +19,7 @@
 #define AUTH_MAX_TOKEN_BYTES 128
 #define AUTH_MAX_LABEL       200
 #define AUTH_CACHE_SLOTS     1024 /* tokens remembered after their first use */
+#define AUTH_MEMO_SLOTS      256  /* tokens in use whose hash is remembered */
 
 typedef struct principal {
     char token_id[WH_ENV_MAX_TOKEN_ID + 1];

@@ -57,6 +57,7 @@ struct gateway {
     size_t calendar_max_held;            /* CALFEED_MAX_HELD_BYTES, or WH_CALENDAR_MAX_HELD_BYTES */
     size_t import_max_bytes;             /* GATEWAY_MAX_IMPORT_BYTES, or WH_HTTP_MAX_IMPORT_BYTES */
     route_match_t match;                 /* the request being handed over */
+    wh_bufpool_t bufs;                   /* envelopes and replies' JSON, reused */
 };
 
 /* One request on its way through the broker. */
@@ -139,39 +140,41 @@ static void render_reply_h(gateway_t *gw, wh_http_req_t *req, int route, const c
         h[nh++] = extra[i];
     char etag[WH_ENV_MAX_ETAG + 1], retry[24], ctype_raw[WH_ENV_MAX_CONTENT_TYPE + 1];
     if (r.etag.p) {
-        snprintf(etag, sizeof etag, "%.*s", (int)r.etag.n, r.etag.p);
+        size_t n = r.etag.n < sizeof etag ? r.etag.n : sizeof etag - 1;
+        memcpy(etag, r.etag.p, n);
+        etag[n] = '\0';
         h[nh++] = (wh_http_header_t){"ETag", etag};
     }
     if (r.retry_after_s > 0) {
         snprintf(retry, sizeof retry, "%lld", (long long)r.retry_after_s);
         h[nh++] = (wh_http_header_t){"Retry-After", retry};
     }
-    wh_buf_t b;
-    wh_buf_init(&b);
+    wh_buf_t own, *b = wh_bufpool_take(&gw->bufs, &own);
     const msgpack_object *body = r.body;
     int rc = 0;
     const char *ctype = JSON_TYPE;
     if (r.status >= 400) {
         ctype = PROBLEM_TYPE;
-        rc = wh_problem_json(&b, &r.problem, r.errors);
+        rc = wh_problem_json(b, &r.problem, r.errors);
     } else if (body && r.content_type.p) {
         /* Not JSON (CSV, iCalendar): the service's bytes as they are. */
         snprintf(ctype_raw, sizeof ctype_raw, "%.*s", (int)r.content_type.n, r.content_type.p);
         ctype = ctype_raw;
         if (body->type == MSGPACK_OBJECT_BIN)
-            wh_buf_append(&b, body->via.bin.ptr, body->via.bin.size);
+            wh_buf_append(b, body->via.bin.ptr, body->via.bin.size);
         else if (body->type == MSGPACK_OBJECT_STR)
-            wh_buf_append(&b, body->via.str.ptr, body->via.str.size);
+            wh_buf_append(b, body->via.str.ptr, body->via.str.size);
         else
             rc = WH_EPROTO;
     } else if (body) {
-        rc = wh_json_from_msgpack(body, &b);
+        rc = wh_json_from_msgpack(body, b);
     }
-    if (rc != 0 || wh_buf_failed(&b))
+    if (rc != 0 || wh_buf_failed(b))
         bad_reply(gw, req, route, request_id);
     else
-        respond(gw, req, route, request_id, r.status, b.len ? ctype : NULL, h, nh, b.data, b.len);
-    wh_buf_close(&b);
+        respond(gw, req, route, request_id, r.status, b->len ? ctype : NULL, h, nh, b->data,
+                b->len);
+    wh_bufpool_give(&gw->bufs, b);
     wh_reply_env_close(&r);
 }
 
@@ -680,10 +683,9 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
             goto done;
         }
     }
-    wh_buf_t body;
-    wh_buf_init(&body);
+    wh_buf_t body_own, *body = wh_bufpool_take(&gw->bufs, &body_own);
     if (op->flags & WH_OPF_CSV) {
-        if (!csv_body(gw, req, route, rid, &body))
+        if (!csv_body(gw, req, route, rid, body))
             goto done_body;
     } else if (op->flags & WH_OPF_BODY) {
         if (!json_content_type(req->content_type)) {
@@ -692,7 +694,7 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
             goto done_body;
         }
         wh_json_error_t je;
-        int jr = wh_json_to_msgpack(req->body ? req->body : "", req->body_len, &body, &je);
+        int jr = wh_json_to_msgpack(req->body ? req->body : "", req->body_len, body, &je);
         if (jr != 0) {
             char detail[256];
             snprintf(detail, sizeof detail, "%s (line %d, column %d)", je.text, je.line, je.column);
@@ -710,30 +712,29 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
     /* A backup takes as long as its store needs, not a request's time. */
     bool backup = wh_backup_op(op->service) == m->op;
     uint64_t timeout_ms = backup ? (uint64_t)WH_BACKUP_TIMEOUT_MS : gw->timeout_ms;
-    wh_buf_t env;
-    wh_buf_init(&env);
-    wh_request_pack(&env, &(wh_request_out_t){
-                              .op = m->op,
-                              .id = rid,
-                              .token_id = pr.token_id[0] ? pr.token_id : NULL,
-                              .role = pr.role,
-                              .orgs = (const char *const *)pr.orgs,
-                              .n_orgs = pr.n_orgs,
-                              .deadline_ms = (int64_t)timeout_ms,
-                              .idempotency_key = req->idempotency_key,
-                              .if_match = req->if_match,
-                              .accept = req->accept,
-                              .params = m->params,
-                              .n_params = m->n_params,
-                              .body = (op->flags & (WH_OPF_BODY | WH_OPF_CSV)) ? body.data : NULL,
-                              .body_len = body.len,
-                          });
-    if (wh_buf_failed(&env)) {
+    wh_buf_t env_own, *env = wh_bufpool_take(&gw->bufs, &env_own);
+    wh_request_pack(env, &(wh_request_out_t){
+                             .op = m->op,
+                             .id = rid,
+                             .token_id = pr.token_id[0] ? pr.token_id : NULL,
+                             .role = pr.role,
+                             .orgs = (const char *const *)pr.orgs,
+                             .n_orgs = pr.n_orgs,
+                             .deadline_ms = (int64_t)timeout_ms,
+                             .idempotency_key = req->idempotency_key,
+                             .if_match = req->if_match,
+                             .accept = req->accept,
+                             .params = m->params,
+                             .n_params = m->n_params,
+                             .body = (op->flags & (WH_OPF_BODY | WH_OPF_CSV)) ? body->data : NULL,
+                             .body_len = body->len,
+                         });
+    if (wh_buf_failed(env)) {
         problem(gw, req, route, rid, 503, "unavailable", "out of memory", NULL, 0);
     } else if (m->op == WH_OP_BACKUPS_GATEWAY) {
-        backup_local(gw, req, route, rid, env.data, env.len);
+        backup_local(gw, req, route, rid, env->data, env->len);
     } else if (op->service == WH_SVC_GATEWAY) {
-        run_local(gw, req, route, rid, env.data, env.len);
+        run_local(gw, req, route, rid, env->data, env->len);
     } else if (m->op == WH_OP_AGREEMENTS_CALENDAR) {
         struct call *call = malloc(sizeof *call);
         char employer[ROUTER_MAX_PARAM_BYTES + 1], insurer[ROUTER_MAX_PARAM_BYTES + 1];
@@ -766,13 +767,13 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
             call->req = req;
             call->route = route;
             memcpy(call->request_id, rid, sizeof rid);
-            broker_send(gw->broker, op->service, env.data, env.len, timeout_ms, on_broker_reply,
+            broker_send(gw->broker, op->service, env->data, env->len, timeout_ms, on_broker_reply,
                         call);
         }
     }
-    wh_buf_close(&env);
+    wh_bufpool_give(&gw->bufs, env);
 done_body:
-    wh_buf_close(&body);
+    wh_bufpool_give(&gw->bufs, body);
 done:
     auth_principal_close(&pr);
 }
@@ -931,6 +932,7 @@ void gateway_destroy(gateway_t **gw_p)
     assets_free(&gw->assets);
     ratelimit_destroy(&gw->ratelimit);
     wh_buf_close(&gw->openapi);
+    wh_bufpool_close(&gw->bufs);
     wh_store_destroy(&gw->store);
     free(gw);
     *gw_p = NULL;

@@ -82,11 +82,23 @@ enum {
     H_CSRF_TOKEN,
     H_NAMED
 };
-static const char *const named_headers[H_NAMED] = {
-    "authorization",   "content-type",  "if-match",     "idempotency-key", "x-request-id",
-    "accept",          "if-none-match", "cookie",       "origin",          "sec-fetch-site",
-    "accept-language", "host",          "x-csrf-token",
+/* With their lengths, so that a header is compared only with the names of
+ * its length. */
+#define NAMED(s)                                                                                   \
+    {                                                                                              \
+        s, sizeof s - 1                                                                            \
+    }
+static const struct {
+    const char *name;
+    size_t len;
+} named_headers[H_NAMED] = {
+    NAMED("authorization"),   NAMED("content-type"),    NAMED("if-match"),
+    NAMED("idempotency-key"), NAMED("x-request-id"),    NAMED("accept"),
+    NAMED("if-none-match"),   NAMED("cookie"),          NAMED("origin"),
+    NAMED("sec-fetch-site"),  NAMED("accept-language"), NAMED("host"),
+    NAMED("x-csrf-token"),
 };
+#undef NAMED
 
 typedef struct wh_http_conn conn_t;
 
@@ -313,6 +325,14 @@ static void build_response(wh_http_server_t *srv, wh_buf_t *b, int status, const
                            size_t body_len, bool head, bool keep_alive)
 {
     bool has_body = status_has_body(status);
+    /* One allocation for the whole response: the fixed lines, the extra
+     * headers and the body (growing from a small buffer cost a realloc or
+     * three per response). */
+    size_t need = 256 + (has_body && !head ? body_len : 0);
+    for (size_t i = 0; i < n_extra; i++)
+        if (extra[i].name && extra[i].value)
+            need += strlen(extra[i].name) + strlen(extra[i].value) + 4;
+    wh_buf_reserve(b, need);
     /* Appended piece by piece: formatting each line with printf cost more
      * than the rest of the response. */
     wh_buf_puts(b, "HTTP/1.1 ");
@@ -558,17 +578,18 @@ static int on_header_value_complete(llhttp_t *p)
 
     if (c->pstate != P_HEADERS) {
         /* A trailer: counted and bounded above, otherwise ignored. */
-    } else if (strcasecmp(name, "content-length") == 0) {
+    } else if (c->hname.len == 14 && strcasecmp(name, "content-length") == 0) {
         /* Two lengths, even equal ones, are how request smuggling starts. */
         if (c->seen_content_length)
             ret = refuse(c, 400, "duplicate Content-Length");
         c->seen_content_length = true;
-    } else if (strcasecmp(name, "expect") == 0) {
+    } else if (c->hname.len == 6 && strcasecmp(name, "expect") == 0) {
         c->expect_continue = strcasecmp(value, "100-continue") == 0;
     } else {
         for (int i = 0; i < H_NAMED; i++) {
             /* The first of repeated headers wins; later ones are ignored. */
-            if (strcasecmp(name, named_headers[i]) == 0 && !r->hdr_off[i]) {
+            if (c->hname.len == named_headers[i].len &&
+                strcasecmp(name, named_headers[i].name) == 0 && !r->hdr_off[i]) {
                 r->hdr_off[i] = r->strs.len + 1;
                 wh_buf_append(&r->strs, value, c->hval.len);
                 wh_buf_putc(&r->strs, '\0');

@@ -235,6 +235,58 @@ static void test_reset(void)
     wh_buf_close(&b);
 }
 
+/* A pooled buffer comes back empty and keeps its allocation; nested takes
+ * get distinct buffers; with every slot taken the caller's own is used;
+ * one grown past WH_BUFPOOL_KEEP_BYTES is not kept. */
+static void test_pool(void)
+{
+    wh_bufpool_t p = {0};
+    wh_buf_t own[WH_BUFPOOL_SLOTS + 1], *b[WH_BUFPOOL_SLOTS + 1];
+    for (int i = 0; i <= WH_BUFPOOL_SLOTS; i++) {
+        b[i] = wh_bufpool_take(&p, &own[i]);
+        CHECK_INT(b[i]->len, 0);
+        for (int j = 0; j < i; j++)
+            CHECK(b[i] != b[j]);
+        wh_buf_printf(b[i], "buffer %d", i);
+    }
+    CHECK(b[WH_BUFPOOL_SLOTS] == &own[WH_BUFPOOL_SLOTS]);
+    CHECK_STR(b[0]->data, "buffer 0");
+    char *kept = b[0]->data;
+    for (int i = 0; i <= WH_BUFPOOL_SLOTS; i++)
+        wh_bufpool_give(&p, b[i]);
+    CHECK(own[WH_BUFPOOL_SLOTS].data == NULL); /* the caller's own is closed */
+    wh_buf_t spare, *again = wh_bufpool_take(&p, &spare);
+    CHECK(again == b[0]);
+    CHECK(again->data == kept);
+    CHECK_INT(again->len, 0);
+    CHECK_STR(again->data, "");
+    CHECK(wh_buf_reserve(again, WH_BUFPOOL_KEEP_BYTES + 1) == 0);
+    wh_bufpool_give(&p, again);
+    CHECK(p.buf[0].data == NULL && p.buf[0].cap == 0);
+    /* A failed buffer is not handed out again as failed. */
+    again = wh_bufpool_take(&p, &spare);
+    again->failed = true;
+    wh_bufpool_give(&p, again);
+    again = wh_bufpool_take(&p, &spare);
+    CHECK(!wh_buf_failed(again));
+    wh_bufpool_give(&p, again);
+    wh_bufpool_close(&p);
+}
+
+/* A reserve so large that its size would wrap fails rather than writing
+ * past the allocation. */
+static void test_reserve_huge(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    wh_buf_puts(&b, "x");
+    CHECK(wh_buf_reserve(&b, (size_t)-1) != 0);
+    CHECK(wh_buf_failed(&b));
+    wh_buf_append(&b, "y", 1);
+    CHECK_INT(b.len, 1);
+    wh_buf_close(&b);
+}
+
 int main(void)
 {
     TEST(test_init_empty);
@@ -246,5 +298,7 @@ int main(void)
     TEST(test_html);
     TEST(test_steal);
     TEST(test_reset);
+    TEST(test_pool);
+    TEST(test_reserve_huge);
     return 0;
 }

@@ -717,6 +717,56 @@ static void test_pack_csv(void)
     wh_buf_close(&b);
 }
 
+/* Decoding takes zones kept per thread: more messages alive at once than
+ * zones kept, each closed in any order, all stay intact; a zeroed wh_msg_t
+ * closes without touching a kept zone; a large message gets its own. */
+static void test_zones_kept(void)
+{
+    enum { N = WH_MSG_ZONES_KEPT + 3 };
+    wh_buf_t b[N];
+    wh_msg_t m[N];
+    for (int i = 0; i < N; i++) {
+        wh_buf_init(&b[i]);
+        msgpack_packer pk;
+        wh_msg_writer_init(&pk, &b[i]);
+        msgpack_pack_map(&pk, 1);
+        wh_msg_pack_str(&pk, "n");
+        msgpack_pack_int(&pk, i);
+        CHECK_INT(wh_msg_decode(b[i].data, b[i].len, &m[i]), 0);
+    }
+    wh_msg_t zeroed = {0};
+    wh_msg_close(&zeroed);
+    for (int i = 0; i < N; i += 2)
+        wh_msg_close(&m[i]);
+    for (int i = 1; i < N; i += 2)
+        CHECK_INT(wh_msg_get(m[i].root, "n")->via.i64, i);
+    wh_msg_t again;
+    CHECK_INT(wh_msg_decode(b[0].data, b[0].len, &again), 0);
+    CHECK_INT(wh_msg_get(again.root, "n")->via.i64, 0);
+    for (int i = 1; i < N; i += 2) {
+        CHECK_INT(wh_msg_get(m[i].root, "n")->via.i64, i);
+        wh_msg_close(&m[i]);
+    }
+    wh_msg_close(&again);
+    /* A message past WH_MSG_ZONE_KEEP_BYTES. */
+    wh_buf_t big;
+    wh_buf_init(&big);
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &big);
+    msgpack_pack_array(&pk, 20000);
+    for (int i = 0; i < 20000; i++)
+        wh_msg_pack_str(&pk, "abcd");
+    CHECK(big.len > WH_MSG_ZONE_KEEP_BYTES);
+    wh_msg_t bm;
+    CHECK_INT(wh_msg_decode(big.data, big.len, &bm), 0);
+    CHECK_INT(bm.slot, 0);
+    CHECK_INT(bm.root->via.array.size, 20000);
+    wh_msg_close(&bm);
+    wh_buf_close(&big);
+    for (int i = 0; i < N; i++)
+        wh_buf_close(&b[i]);
+}
+
 int main(void)
 {
     /* Hostile headers first, while the peak RSS is still low. */
@@ -737,5 +787,6 @@ int main(void)
     TEST(test_writer_bytes);
     TEST(test_pack_obj_round_trip);
     TEST(test_pack_csv);
+    TEST(test_zones_kept);
     return 0;
 }
