@@ -70,8 +70,50 @@ nomatch:
     return false;
 }
 
+/* A cheap first look at each operation, made once: its method as a number
+ * and the two bytes after "/v1/" of its path (ANY where the template has a
+ * parameter there or is shorter), so that most operations are passed over
+ * without walking their templates. */
+#define ANY 0x100
+static struct {
+    int method;
+    int c4, c5;
+} first_look[WH_OP_COUNT];
+static bool looked;
+
+static int method_code(const char *m)
+{
+    static const char *const names[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
+        if (strcmp(m, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static void look_once(void)
+{
+    for (int i = 0; i < WH_OP_COUNT; i++) {
+        const char *t = wh_ops[i].path ? wh_ops[i].path : "";
+        size_t n = strcspn(t, "{");
+        first_look[i].method = wh_ops[i].path ? method_code(wh_ops[i].method) : -2;
+        first_look[i].c4 = n > 4 ? (unsigned char)t[4] : ANY;
+        first_look[i].c5 = n > 5 ? (unsigned char)t[5] : ANY;
+    }
+    looked = true;
+}
+
+/* False when operation i cannot match a path whose bytes 4 and 5 are c4 and
+ * c5 (0 past its end). */
+static bool may_match(int i, int c4, int c5)
+{
+    return (first_look[i].c4 == ANY || first_look[i].c4 == c4) &&
+           (first_look[i].c5 == ANY || first_look[i].c5 == c5);
+}
+
 int router_match(const char *method, const char *path, const char *query, route_match_t *m)
 {
+    if (!looked)
+        look_once();
     m->op = -1;
     m->n_params = 0;
     m->used = 0;
@@ -83,17 +125,25 @@ int router_match(const char *method, const char *path, const char *query, route_
         snprintf(m->error, sizeof m->error, "no such resource");
         return ROUTE_NOT_FOUND;
     }
-    bool path_known = false;
-    for (int i = 0; i < WH_OP_COUNT; i++) {
-        size_t before = m->n_params;
-        if (!wh_ops[i].path || !match_path(wh_ops[i].path, path, m))
-            continue;
-        path_known = true;
-        if (strcmp(wh_ops[i].method, method) == 0 ||
-            (strcmp(method, "HEAD") == 0 && strcmp(wh_ops[i].method, "GET") == 0)) {
+    /* The operations of the request's method first (HEAD is served as
+     * GET): the first whose path matches is the one, as in table order.
+     * Only when none does are the others' paths tried, for 405 and Allow. */
+    int code = method_code(strcmp(method, "HEAD") == 0 ? "GET" : method);
+    size_t plen = strnlen(path, 6);
+    int c4 = plen > 4 ? (unsigned char)path[4] : 0, c5 = plen > 5 ? (unsigned char)path[5] : 0;
+    for (int i = 0; code >= 0 && i < WH_OP_COUNT; i++) {
+        if (first_look[i].method == code && may_match(i, c4, c5) &&
+            match_path(wh_ops[i].path, path, m)) {
             m->op = i;
             break;
         }
+    }
+    bool path_known = m->op >= 0;
+    for (int i = 0; m->op < 0 && i < WH_OP_COUNT; i++) {
+        size_t before = m->n_params;
+        if (!wh_ops[i].path || !may_match(i, c4, c5) || !match_path(wh_ops[i].path, path, m))
+            continue;
+        path_known = true;
         size_t al = strlen(m->allow);
         if (!strstr(m->allow, wh_ops[i].method))
             snprintf(m->allow + al, sizeof m->allow - al, "%s%s", al ? ", " : "", wh_ops[i].method);
