@@ -32,7 +32,10 @@ int wh_log_enabled(int level)
 
 void wh_log_set_request(const char *request_id)
 {
-    snprintf(current_request, sizeof current_request, "%s", request_id ? request_id : "");
+    /* Set twice per request: a copy, not a formatted print. */
+    size_t n = request_id ? strnlen(request_id, sizeof current_request - 1) : 0;
+    memcpy(current_request, request_id ? request_id : "", n);
+    current_request[n] = '\0';
 }
 
 const char *wh_log_request(void)

@@ -179,6 +179,26 @@ void wh_msg_close(wh_msg_t *m)
     m->root = NULL;
 }
 
+void wh_msg_get_many(const msgpack_object *map, const wh_str_t *keys, size_t n,
+                     const msgpack_object **out)
+{
+    for (size_t j = 0; j < n; j++)
+        out[j] = NULL;
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return;
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type != MSGPACK_OBJECT_STR)
+            continue;
+        for (size_t j = 0; j < n; j++)
+            if (!out[j] && k->via.str.size == keys[j].n &&
+                memcmp(k->via.str.ptr, keys[j].p, keys[j].n) == 0) {
+                out[j] = &map->via.map.ptr[i].val;
+                break;
+            }
+    }
+}
+
 const msgpack_object *wh_msg_get(const msgpack_object *map, const char *key)
 {
     if (!map || map->type != MSGPACK_OBJECT_MAP)

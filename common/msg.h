@@ -63,6 +63,12 @@ int wh_msg_check(const char *data, size_t len);
 void wh_msg_close(wh_msg_t *m);
 
 /* Map lookups by string key; NULL when absent or when map is not a map. */
+/* Looks up n keys of a map in one pass over its entries: out[i] is the
+ * value of keys[i], or NULL (also when map is not a map). As with
+ * wh_msg_get, the first of repeated keys wins. For decoding a message's
+ * fixed fields, where a lookup per field walked the map once each. */
+void wh_msg_get_many(const msgpack_object *map, const wh_str_t *keys, size_t n,
+                     const msgpack_object **out);
 const msgpack_object *wh_msg_get(const msgpack_object *map, const char *key);
 bool wh_msg_is_str(const msgpack_object *o);
 bool wh_msg_is_nil(const msgpack_object *o);

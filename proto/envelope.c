@@ -25,31 +25,44 @@ int wh_request_decode(const char *data, size_t len, wh_request_t *req)
     if (rc != 0)
         return rc;
     const msgpack_object *root = req->msg.root;
+    enum { V, OP, ID, PRINCIPAL, DEADLINE, IDEM, IF_MATCH, ACCEPT, PARAMS, BODY, N_FIELDS };
+    static const wh_str_t names[N_FIELDS] = {
+        WH_STR("v"),         WH_STR("op"),          WH_STR("id"),
+        WH_STR("principal"), WH_STR("deadline_ms"), WH_STR("idempotency_key"),
+        WH_STR("if_match"),  WH_STR("accept"),      WH_STR("params"),
+        WH_STR("body"),
+    };
+    const msgpack_object *f[N_FIELDS];
+    wh_msg_get_many(root, names, N_FIELDS, f);
     int64_t v;
-    if (root->type != MSGPACK_OBJECT_MAP || !wh_msg_int(wh_msg_get(root, "v"), &v) ||
-        v != WH_PROTO_VERSION)
+    if (root->type != MSGPACK_OBJECT_MAP || !wh_msg_int(f[V], &v) || v != WH_PROTO_VERSION)
         goto fail;
-    wh_str_t op = wh_msg_str(wh_msg_get(root, "op"));
+    wh_str_t op = wh_msg_str(f[OP]);
     if (!op.p || (req->op = wh_op_find(op.p, op.n)) < 0)
         goto fail;
-    if (wh_msg_copy_str(wh_msg_get(root, "id"), req->id, sizeof req->id) != 0)
+    if (wh_msg_copy_str(f[ID], req->id, sizeof req->id) != 0)
         goto fail;
-    const msgpack_object *pr = wh_msg_get(root, "principal");
+    const msgpack_object *pr = f[PRINCIPAL];
     if (!pr || pr->type != MSGPACK_OBJECT_MAP)
         goto fail;
-    const msgpack_object *tid = wh_msg_get(pr, "token_id");
+    enum { TOKEN_ID, ROLE, ORGS, N_PRINCIPAL };
+    static const wh_str_t pnames[N_PRINCIPAL] = {WH_STR("token_id"), WH_STR("role"),
+                                                 WH_STR("orgs")};
+    const msgpack_object *pf[N_PRINCIPAL];
+    wh_msg_get_many(pr, pnames, N_PRINCIPAL, pf);
+    const msgpack_object *tid = pf[TOKEN_ID];
     if (tid && !wh_msg_is_nil(tid) &&
         wh_msg_copy_str(tid, req->principal.token_id, sizeof req->principal.token_id) != 0)
         goto fail;
     wh_str_t role;
-    if (!optional_str(wh_msg_get(pr, "role"), &role))
+    if (!optional_str(pf[ROLE], &role))
         goto fail;
     if (role.p) {
         req->principal.role = wh_role_parse(role.p, role.n);
         if (!req->principal.role)
             goto fail;
     }
-    const msgpack_object *orgs = wh_msg_get(pr, "orgs");
+    const msgpack_object *orgs = pf[ORGS];
     if (orgs) {
         if (orgs->type != MSGPACK_OBJECT_ARRAY || orgs->via.array.size > WH_ENV_MAX_ORGS)
             goto fail;
@@ -58,13 +71,12 @@ int wh_request_decode(const char *data, size_t len, wh_request_t *req)
                 goto fail;
         req->principal.orgs = orgs;
     }
-    if (!wh_msg_int(wh_msg_get(root, "deadline_ms"), &req->deadline_ms))
+    if (!wh_msg_int(f[DEADLINE], &req->deadline_ms))
         goto fail;
-    if (!optional_str(wh_msg_get(root, "idempotency_key"), &req->idempotency_key) ||
-        !optional_str(wh_msg_get(root, "if_match"), &req->if_match) ||
-        !optional_str(wh_msg_get(root, "accept"), &req->accept))
+    if (!optional_str(f[IDEM], &req->idempotency_key) ||
+        !optional_str(f[IF_MATCH], &req->if_match) || !optional_str(f[ACCEPT], &req->accept))
         goto fail;
-    const msgpack_object *params = wh_msg_get(root, "params");
+    const msgpack_object *params = f[PARAMS];
     static const msgpack_object empty_map = {.type = MSGPACK_OBJECT_MAP};
     if (params) {
         if (params->type != MSGPACK_OBJECT_MAP)
@@ -77,7 +89,7 @@ int wh_request_decode(const char *data, size_t len, wh_request_t *req)
     } else {
         req->params = &empty_map;
     }
-    req->body = wh_msg_get(root, "body");
+    req->body = f[BODY];
     if (req->body && wh_msg_is_nil(req->body))
         req->body = NULL;
     return 0;
@@ -194,28 +206,40 @@ int wh_reply_env_decode(const char *data, size_t len, wh_reply_in_t *r)
     if (rc != 0)
         return rc;
     const msgpack_object *root = r->msg.root;
+    enum { STATUS, ID, ETAG, RETRY, CTYPE, BODY, ERROR, N_FIELDS };
+    static const wh_str_t names[N_FIELDS] = {
+        WH_STR("status"),       WH_STR("id"),   WH_STR("etag"),  WH_STR("retry_after"),
+        WH_STR("content_type"), WH_STR("body"), WH_STR("error"),
+    };
+    const msgpack_object *f[N_FIELDS];
+    wh_msg_get_many(root, names, N_FIELDS, f);
     int64_t status;
-    if (!wh_msg_int(wh_msg_get(root, "status"), &status) || status < 100 || status > 599) {
+    if (!wh_msg_int(f[STATUS], &status) || status < 100 || status > 599) {
         rc = WH_EPROTO;
         goto fail;
     }
     r->status = (int)status;
-    r->id = wh_msg_str(wh_msg_get(root, "id"));
-    r->etag = wh_msg_str(wh_msg_get(root, "etag"));
+    r->id = wh_msg_str(f[ID]);
+    r->etag = wh_msg_str(f[ETAG]);
     if (r->etag.n > WH_ENV_MAX_ETAG)
         r->etag = (wh_str_t){NULL, 0};
-    if (!wh_msg_int(wh_msg_get(root, "retry_after"), &r->retry_after_s) || r->retry_after_s < 0)
+    if (!wh_msg_int(f[RETRY], &r->retry_after_s) || r->retry_after_s < 0)
         r->retry_after_s = 0;
-    r->content_type = wh_msg_str(wh_msg_get(root, "content_type"));
+    r->content_type = wh_msg_str(f[CTYPE]);
     if (!header_value(r->content_type, WH_ENV_MAX_CONTENT_TYPE))
         r->content_type = (wh_str_t){NULL, 0};
-    r->body = wh_msg_get(root, "body");
-    const msgpack_object *err = wh_msg_get(root, "error");
+    r->body = f[BODY];
+    const msgpack_object *err = f[ERROR];
     r->problem.status = r->status;
-    r->problem.type = wh_msg_str(wh_msg_get(err, "type"));
-    r->problem.title = wh_msg_str(wh_msg_get(err, "title"));
-    r->problem.detail = wh_msg_str(wh_msg_get(err, "detail"));
-    const msgpack_object *errors = wh_msg_get(err, "errors");
+    enum { TYPE, TITLE, DETAIL, ERRORS, N_ERROR };
+    static const wh_str_t enames[N_ERROR] = {WH_STR("type"), WH_STR("title"), WH_STR("detail"),
+                                             WH_STR("errors")};
+    const msgpack_object *ef[N_ERROR];
+    wh_msg_get_many(err, enames, N_ERROR, ef);
+    r->problem.type = wh_msg_str(ef[TYPE]);
+    r->problem.title = wh_msg_str(ef[TITLE]);
+    r->problem.detail = wh_msg_str(ef[DETAIL]);
+    const msgpack_object *errors = ef[ERRORS];
     if (errors && errors->type == MSGPACK_OBJECT_ARRAY) {
         if (errors->via.array.size > WH_PROBLEM_MAX_ERRORS) {
             rc = WH_ELIMIT;

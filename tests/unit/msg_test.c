@@ -717,6 +717,45 @@ static void test_pack_csv(void)
     wh_buf_close(&b);
 }
 
+/* One pass finds what a lookup per key finds: present, missing, the first
+ * of a repeated key, non-string keys passed over, and nothing in a
+ * non-map. */
+static void test_get_many(void)
+{
+    wh_buf_t b;
+    wh_buf_init(&b);
+    msgpack_packer pk;
+    wh_msg_writer_init(&pk, &b);
+    msgpack_pack_map(&pk, 4);
+    wh_msg_pack_str(&pk, "a");
+    msgpack_pack_int(&pk, 1);
+    msgpack_pack_int(&pk, 7); /* a non-string key */
+    msgpack_pack_int(&pk, 2);
+    wh_msg_pack_str(&pk, "b");
+    msgpack_pack_int(&pk, 3);
+    wh_msg_pack_str(&pk, "a");
+    msgpack_pack_int(&pk, 4);
+    wh_msg_t m;
+    CHECK_INT(wh_msg_decode(b.data, b.len, &m), 0);
+    const wh_str_t keys[] = {WH_STR("b"), WH_STR("a"), WH_STR("c"), WH_STR("ab")};
+    const msgpack_object *out[4];
+    wh_msg_get_many(m.root, keys, 4, out);
+    for (int i = 0; i < 4; i++) {
+        char k[3] = {0};
+        memcpy(k, keys[i].p, keys[i].n);
+        CHECK(out[i] == wh_msg_get(m.root, k));
+    }
+    CHECK_INT(out[0]->via.i64, 3);
+    CHECK_INT(out[1]->via.i64, 1);
+    CHECK(out[2] == NULL && out[3] == NULL);
+    wh_msg_get_many(out[0], keys, 2, out);
+    CHECK(out[0] == NULL && out[1] == NULL);
+    wh_msg_get_many(NULL, keys, 1, out);
+    CHECK(out[0] == NULL);
+    wh_msg_close(&m);
+    wh_buf_close(&b);
+}
+
 /* Decoding takes zones kept per thread: more messages alive at once than
  * zones kept, each closed in any order, all stay intact; a zeroed wh_msg_t
  * closes without touching a kept zone; a large message gets its own. */
@@ -788,5 +827,6 @@ int main(void)
     TEST(test_pack_obj_round_trip);
     TEST(test_pack_csv);
     TEST(test_zones_kept);
+    TEST(test_get_many);
     return 0;
 }
