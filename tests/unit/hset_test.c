@@ -216,6 +216,31 @@ static void test_direct_mapped(void)
     wh_hset_close(&s);
 }
 
+/* Keys that differ in one byte only, in every position of a key whose
+ * length is not a multiple of the eight bytes compared at once, are
+ * different keys. */
+static void test_keys_differ_anywhere(void)
+{
+    enum { LEN = 21 };
+    wh_hset_t s;
+    wh_hset_opts_t o = {.key_len = LEN, .entry_size = LEN, .slots = 64, .max_slots = 64};
+    CHECK_INT(wh_hset_init(&s, &o), 0);
+    unsigned char base[LEN] = {0};
+    wh_hset_how_t how;
+    int err;
+    CHECK(wh_hset_put(&s, base, &how, &err) != NULL);
+    for (int i = 0; i < LEN; i++) {
+        unsigned char k[LEN] = {0};
+        k[i] = 0x80;
+        CHECK(wh_hset_get(&s, k) == NULL);
+        CHECK(wh_hset_put(&s, k, &how, &err) != NULL);
+        CHECK_INT(how, WH_HSET_ADDED);
+    }
+    CHECK_INT(wh_hset_count(&s), LEN + 1);
+    CHECK(wh_hset_get(&s, base) != NULL);
+    wh_hset_close(&s);
+}
+
 int main(void)
 {
     TEST(test_options);
@@ -224,5 +249,6 @@ int main(void)
     TEST(test_delete_collisions);
     TEST(test_cache_evicts);
     TEST(test_direct_mapped);
+    TEST(test_keys_differ_anywhere);
     return 0;
 }
