@@ -2,13 +2,14 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "err.h"
 #include "msg.h"
 
 int wh_zsock_configure(void *sock)
 {
-    int64_t maxsize = WH_MSG_MAX_BYTES;
+    int64_t maxsize = WH_MSG_MAX_BYTES + WH_ZSOCK_MAX_HDR;
     int linger = 0;
     if (zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize) != 0 ||
         zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0)
@@ -106,6 +107,39 @@ int wh_zsock_send(void *sock, const void *const *frames, const size_t *lens, int
                 return WH_ENOTFOUND;
             return errno == EAGAIN ? WH_EAGAIN : WH_EIO;
         }
+    }
+    return 0;
+}
+
+static int send_error(void)
+{
+    if (errno == EHOSTUNREACH)
+        return WH_ENOTFOUND;
+    return errno == EAGAIN ? WH_EAGAIN : WH_EIO;
+}
+
+int wh_zsock_send_joined(void *sock, const void *id, size_t idn, const void *hdr, size_t hdr_len,
+                         const void *payload, size_t len)
+{
+    if (hdr_len > WH_ZSOCK_MAX_HDR)
+        return WH_EINVAL;
+    zmq_msg_t m;
+    if (zmq_msg_init_size(&m, hdr_len + len) != 0)
+        return WH_ENOMEM;
+    char *d = zmq_msg_data(&m);
+    memcpy(d, hdr, hdr_len);
+    if (len)
+        memcpy(d + hdr_len, payload, len);
+    if (idn > 0 && zmq_send(sock, id, idn, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0) {
+        zmq_msg_close(&m);
+        return send_error();
+    }
+    /* After the identity, a ROUTER takes the rest of the message whatever
+     * happens (it drops what it cannot route), so this cannot fail alone. */
+    if (zmq_msg_send(&m, sock, ZMQ_DONTWAIT) < 0) {
+        int rc = send_error();
+        zmq_msg_close(&m);
+        return rc;
     }
     return 0;
 }

@@ -19,6 +19,9 @@
 
 #define WH_ZSOCK_MAX_ROUNDS 16
 #define WH_ZSOCK_MAX_FRAMES 4
+/* What a message may carry before its payload (the broker's frame header):
+ * ZMQ_MAXMSGSIZE is WH_MSG_MAX_BYTES plus this. */
+#define WH_ZSOCK_MAX_HDR 16
 
 typedef struct wh_zsock wh_zsock_t;
 typedef void (*wh_zsock_cb)(wh_zsock_t *z);
@@ -46,6 +49,12 @@ void wh_zsock_close(wh_zsock_t *z, void (*cb)(wh_zsock_t *z));
  * WH_EAGAIN when the peer's queue is full, or WH_ENOTFOUND when a ROUTER
  * with ZMQ_ROUTER_MANDATORY has no such peer. */
 int wh_zsock_send(void *sock, const void *const *frames, const size_t *lens, int n);
+
+/* Sends hdr and payload joined in one frame, after an identity frame when
+ * idn > 0 (a ROUTER's peer): one message through ZeroMQ's queues instead
+ * of one per part. hdr_len <= WH_ZSOCK_MAX_HDR. Returns as wh_zsock_send. */
+int wh_zsock_send_joined(void *sock, const void *id, size_t idn, const void *hdr, size_t hdr_len,
+                         const void *payload, size_t len);
 
 /* Receives one multipart message of at most WH_ZSOCK_MAX_FRAMES frames into
  * msgs (each initialised here; close them with wh_zsock_msgs_close). Returns

@@ -39,6 +39,42 @@
 #define WH_CMD_REPLY      'A'
 #define WH_CMD_DISCONNECT 'D'
 
+/* A broker message is one frame (after the identity frame on the ROUTER
+ * side): a WH_FRAME_HDR-byte header [version, command, target service,
+ * correlation (8 bytes)] and the payload after it. The target is the
+ * service a service-to-service request is for, 0 otherwise. */
+#define WH_FRAME_HDR 11
+typedef struct wh_frame {
+    char cmd;
+    unsigned target;
+    const char *corr; /* 8 bytes */
+    const char *payload;
+    size_t len;
+} wh_frame_t;
+static inline void wh_frame_hdr(char out[WH_FRAME_HDR], char cmd, unsigned target, const void *corr)
+{
+    out[0] = WH_PROTO_VERSION;
+    out[1] = cmd;
+    out[2] = (char)target;
+    if (corr)
+        memcpy(out + 3, corr, 8);
+    else
+        memset(out + 3, 0, 8);
+}
+/* False for a frame too short or of another version. */
+static inline bool wh_frame_parse(const void *data, size_t len, wh_frame_t *f)
+{
+    const char *p = data;
+    if (len < WH_FRAME_HDR || p[0] != WH_PROTO_VERSION)
+        return false;
+    f->cmd = p[1];
+    f->target = (unsigned char)p[2];
+    f->corr = p + 3;
+    f->payload = p + WH_FRAME_HDR;
+    f->len = len - WH_FRAME_HDR;
+    return true;
+}
+
 #define WH_HEARTBEAT_MS       500
 #define WH_HEARTBEAT_LIVENESS 4 /* silent intervals before a peer counts as dead */
 

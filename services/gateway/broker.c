@@ -38,6 +38,8 @@ struct pending {
 
 #define HASH_BUCKETS 4096
 
+_Static_assert(WH_FRAME_HDR <= WH_ZSOCK_MAX_HDR, "the frame header fits ZMQ_MAXMSGSIZE");
+
 struct broker {
     uv_loop_t *loop;
     void *zctx;
@@ -229,10 +231,10 @@ static void on_forward_reply(void *ud, int status, const char *reply, size_t len
         reply = synth.data;
         len = synth.len;
     }
-    char hdr[2] = {WH_PROTO_VERSION, WH_CMD_REPLY};
-    const void *frames[4] = {f->identity, hdr, f->corr, reply};
-    size_t lens[4] = {f->identity_len, 2, 8, len};
-    if (f->b->router && wh_zsock_send(f->b->router, frames, lens, 4) != 0)
+    char hdr[WH_FRAME_HDR];
+    wh_frame_hdr(hdr, WH_CMD_REPLY, 0, f->corr);
+    if (f->b->router && wh_zsock_send_joined(f->b->router, f->identity, f->identity_len, hdr,
+                                             sizeof hdr, reply, len) != 0)
         wh_log_warn("a service-to-service reply could not be returned");
     wh_buf_close(&synth);
     free(f);
@@ -266,25 +268,23 @@ static void on_readable(wh_zsock_t *z)
             break;
         if (nf < 0)
             continue;
-        const unsigned char *hdr = zmq_msg_data(&f[1 < nf ? 1 : 0]);
-        if (nf == 4 && zmq_msg_size(&f[1]) == 2 && hdr[0] == WH_PROTO_VERSION &&
-            zmq_msg_size(&f[2]) == 8) {
+        wh_frame_t fr;
+        if (nf == 2 && wh_frame_parse(zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), &fr)) {
             const unsigned char *id = zmq_msg_data(&f[0]);
             size_t idn = zmq_msg_size(&f[0]);
-            if (hdr[1] == WH_CMD_HEARTBEAT) {
-                if (admitted_as(b, &f[3], zmq_msg_data(&f[3]), zmq_msg_size(&f[3])))
-                    heard_from(b, id, idn, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
+            if (fr.cmd == WH_CMD_HEARTBEAT) {
+                if (admitted_as(b, &f[1], fr.payload, fr.len))
+                    heard_from(b, id, idn, fr.payload, fr.len);
                 else
                     wh_log_warn("a peer's key does not admit it as the service it names");
-            } else if (hdr[1] == WH_CMD_REPLY)
-                on_reply(b, id, idn, zmq_msg_data(&f[2]), zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
-        } else if (nf == 4 && zmq_msg_size(&f[1]) == 3 && hdr[0] == WH_PROTO_VERSION &&
-                   hdr[1] == WH_CMD_REQUEST && zmq_msg_size(&f[2]) == 8) {
-            if (!admitted_as(b, &f[3], NULL, 0))
-                wh_log_warn("dropped a service request from a peer not admitted");
-            else
-                forward_request(b, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), zmq_msg_data(&f[2]),
-                                hdr[2], zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
+            } else if (fr.cmd == WH_CMD_REPLY) {
+                on_reply(b, id, idn, fr.corr, fr.payload, fr.len);
+            } else if (fr.cmd == WH_CMD_REQUEST) {
+                if (!admitted_as(b, &f[1], NULL, 0))
+                    wh_log_warn("dropped a service request from a peer not admitted");
+                else
+                    forward_request(b, id, idn, fr.corr, fr.target, fr.payload, fr.len);
+            }
         } else {
             wh_log_warn("dropped a malformed message on the broker socket");
         }
@@ -295,10 +295,10 @@ static void on_readable(wh_zsock_t *z)
 static int send_to(broker_t *b, struct instance *in, char cmd, uint64_t corr, const void *payload,
                    size_t len)
 {
-    char hdr[2] = {WH_PROTO_VERSION, cmd};
-    const void *frames[4] = {in->identity, hdr, &corr, payload};
-    size_t lens[4] = {in->identity_len, 2, 8, len};
-    return wh_zsock_send(b->router, frames, lens, 4);
+    char hdr[WH_FRAME_HDR];
+    wh_frame_hdr(hdr, cmd, 0, &corr);
+    return wh_zsock_send_joined(b->router, in->identity, in->identity_len, hdr, sizeof hdr, payload,
+                                len);
 }
 
 static void on_timer(uv_timer_t *t)

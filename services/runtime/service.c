@@ -92,11 +92,9 @@ void *wh_service_app(wh_service_t *s)
 static void send_frames(wh_service_t *s, char cmd, const char corr[8], const void *payload,
                         size_t len)
 {
-    char hdr[2] = {WH_PROTO_VERSION, cmd};
-    static const char zero[8];
-    const void *frames[3] = {hdr, corr ? corr : zero, payload};
-    size_t lens[3] = {2, 8, len};
-    int rc = wh_zsock_send(s->dealer, frames, lens, 3);
+    char hdr[WH_FRAME_HDR];
+    wh_frame_hdr(hdr, cmd, 0, corr);
+    int rc = wh_zsock_send_joined(s->dealer, NULL, 0, hdr, sizeof hdr, payload, len);
     if (rc != 0 && cmd == WH_CMD_REPLY)
         wh_log_warn("reply not sent: %s", wh_strerror(rc));
 }
@@ -229,13 +227,13 @@ int wh_service_call(wh_service_t *s, int op, const char *body, size_t body_len, 
                                               .deadline_ms = WH_SERVICE_CALL_TIMEOUT_MS,
                                               .body = body,
                                               .body_len = body_len});
-    char hdr[3] = {WH_PROTO_VERSION, WH_CMD_REQUEST, (char)wh_ops[op].service};
-    const void *frames[3] = {hdr, &c->corr, env.data};
-    size_t lens[3] = {3, 8, env.len};
+    char hdr[WH_FRAME_HDR];
+    wh_frame_hdr(hdr, WH_CMD_REQUEST, (unsigned)wh_ops[op].service, &c->corr);
     /* Over the limit, the broker would drop this instance's connection. */
-    int rc = wh_buf_failed(&env)          ? WH_ENOMEM
-             : env.len > WH_MSG_MAX_BYTES ? WH_ELIMIT
-                                          : wh_zsock_send(s->dealer, frames, lens, 3);
+    int rc = wh_buf_failed(&env) ? WH_ENOMEM
+             : env.len > WH_MSG_MAX_BYTES
+                 ? WH_ELIMIT
+                 : wh_zsock_send_joined(s->dealer, NULL, 0, hdr, sizeof hdr, env.data, env.len);
     wh_buf_close(&env);
     if (rc != 0) {
         free(c);
@@ -450,9 +448,8 @@ static void on_readable(wh_zsock_t *z)
             break;
         if (nf < 0)
             continue;
-        const char *hdr = zmq_msg_data(&f[0]);
-        if (nf != 3 || zmq_msg_size(&f[0]) != 2 || hdr[0] != WH_PROTO_VERSION ||
-            zmq_msg_size(&f[1]) != 8) {
+        wh_frame_t fr;
+        if (nf != 1 || !wh_frame_parse(zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), &fr)) {
             wh_log_warn("dropped a malformed frame set from the broker");
             wh_zsock_msgs_close(f, nf);
             continue;
@@ -462,16 +459,19 @@ static void on_readable(wh_zsock_t *z)
             s->broker_up = 1;
             wh_log_info("connected to the gateway");
         }
-        if (hdr[1] == WH_CMD_REPLY) {
-            on_call_reply(s, zmq_msg_data(&f[1]), zmq_msg_data(&f[2]), zmq_msg_size(&f[2]));
-        } else if (hdr[1] == WH_CMD_REQUEST) {
+        if (fr.cmd == WH_CMD_REPLY) {
+            on_call_reply(s, fr.corr, fr.payload, fr.len);
+        } else if (fr.cmd == WH_CMD_REQUEST) {
             struct pending *p = &s->batch[n++];
-            memcpy(p->corr, zmq_msg_data(&f[1]), 8);
+            memcpy(p->corr, fr.corr, 8);
             p->received_ms = now;
+            /* The message is kept whole: the decoded request points into
+             * its payload, after the header. A small message lives inside
+             * its zmq_msg_t, so the payload is found again after the move. */
             zmq_msg_init(&p->payload);
-            zmq_msg_move(&p->payload, &f[2]);
-            p->decoded =
-                wh_request_decode(zmq_msg_data(&p->payload), zmq_msg_size(&p->payload), &p->req);
+            zmq_msg_move(&p->payload, &f[0]);
+            wh_frame_parse(zmq_msg_data(&p->payload), zmq_msg_size(&p->payload), &fr);
+            p->decoded = wh_request_decode(fr.payload, fr.len, &p->req);
             if (p->decoded == 0 && p->req.op == wh_backup_op(s->def->svc)) {
                 start_backup(s, p);
                 wh_request_close(&p->req);

@@ -62,9 +62,10 @@ class Peer:
         self.sock.connect(ep)
 
     def poke(self):
-        self.sock.send_multipart([VERSION + b"H", b"\0" * 8, self.name], zmq.NOBLOCK)
+        # One frame each: [version, command, target, correlation (8)] + payload.
+        self.sock.send(VERSION + b"H\0" + b"\0" * 8 + self.name, zmq.NOBLOCK)
         target = bytes([SVC["notifications"]])
-        self.sock.send_multipart([VERSION + b"Q" + target, b"\x07" * 8, b"\x80"], zmq.NOBLOCK)
+        self.sock.send(VERSION + b"Q" + target + b"\x07" * 8 + b"\x80", zmq.NOBLOCK)
 
     def wait_event(self, wanted, timeout=15):
         """Pokes until a monitor event in `wanted` arrives; returns it."""
@@ -159,7 +160,7 @@ def test_curve_stack_and_refused_peers():
                 other.poke()
                 if other.sock.poll(100):
                     got = other.received()
-            assert got and all(m[0] == VERSION + b"A" for m in got), got
+            assert got and all(len(m) == 1 and m[0][:2] == VERSION + b"A" for m in got), got
             assert no_key.received() == [] and unknown.received() == []
         finally:
             for p in peers:

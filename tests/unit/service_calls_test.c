@@ -32,19 +32,21 @@ static void *router;
 
 static void *broker_thread(void *arg)
 {
-    char first_id[256], first_corr[8];
+    char first_id[256], first_corr[8] = {0};
     size_t first_id_len = 0;
     bool answered = false;
     while (!atomic_load(&stop_broker)) {
         if (atomic_load(&answer_first) && !answered && first_id_len > 0) {
-            static const char hdr[2] = {WH_PROTO_VERSION, WH_CMD_REPLY};
+            char hdr[WH_FRAME_HDR];
+            wh_frame_hdr(hdr, WH_CMD_REPLY, 0, first_corr);
             /* msgpack {"status": 200} */
             static const unsigned char body[] = {0x81, 0xa6, 's', 't',  'a',
                                                  't',  'u',  's', 0xcc, 0xc8};
+            char frame[WH_FRAME_HDR + sizeof body];
+            memcpy(frame, hdr, WH_FRAME_HDR);
+            memcpy(frame + WH_FRAME_HDR, body, sizeof body);
             CHECK(zmq_send(router, first_id, first_id_len, ZMQ_SNDMORE) >= 0);
-            CHECK(zmq_send(router, hdr, 2, ZMQ_SNDMORE) >= 0);
-            CHECK(zmq_send(router, first_corr, 8, ZMQ_SNDMORE) >= 0);
-            CHECK(zmq_send(router, body, sizeof body, 0) >= 0);
+            CHECK(zmq_send(router, frame, sizeof frame, 0) >= 0);
             answered = true;
         }
         zmq_pollitem_t item = {router, 0, ZMQ_POLLIN, 0};
@@ -62,14 +64,15 @@ static void *broker_thread(void *arg)
             else
                 zmq_msg_close(&m);
         }
-        /* [identity][header: version, 'Q', service][correlation][envelope] */
-        if (n == 4 && zmq_msg_size(&f[1]) == 3 &&
-            ((const char *)zmq_msg_data(&f[1]))[1] == WH_CMD_REQUEST) {
+        /* [identity][header: version, 'Q', service, correlation; envelope] */
+        wh_frame_t fr;
+        if (n == 2 && wh_frame_parse(zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), &fr) &&
+            fr.cmd == WH_CMD_REQUEST) {
             if (atomic_load(&requests) == 0) {
                 first_id_len = zmq_msg_size(&f[0]);
                 CHECK(first_id_len <= sizeof first_id);
                 memcpy(first_id, zmq_msg_data(&f[0]), first_id_len);
-                memcpy(first_corr, zmq_msg_data(&f[2]), 8);
+                memcpy(first_corr, fr.corr, 8);
             }
             atomic_fetch_add(&requests, 1);
         }

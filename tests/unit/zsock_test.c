@@ -39,7 +39,7 @@ static void test_configure(void)
     int64_t max = 0;
     size_t len = sizeof max;
     CHECK_INT(zmq_getsockopt(s, ZMQ_MAXMSGSIZE, &max, &len), 0);
-    CHECK_INT(max, WH_MSG_MAX_BYTES);
+    CHECK_INT(max, WH_MSG_MAX_BYTES + WH_ZSOCK_MAX_HDR);
     int linger = -1;
     len = sizeof linger;
     CHECK_INT(zmq_getsockopt(s, ZMQ_LINGER, &linger, &len), 0);
@@ -111,7 +111,7 @@ static void test_send_errors(void)
     endpoint("maxsize.ipc", ep, sizeof ep);
     CHECK_INT(zmq_bind(b, ep), 0);
     CHECK_INT(zmq_connect(a, ep), 0);
-    static char big[WH_MSG_MAX_BYTES + 1];
+    static char big[WH_MSG_MAX_BYTES + WH_ZSOCK_MAX_HDR + 1];
     const void *bf[1] = {big};
     size_t bl[1] = {sizeof big};
     CHECK_INT(wh_zsock_send(a, bf, bl, 1), 0);
