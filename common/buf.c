@@ -1,5 +1,6 @@
 #include "buf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,19 @@ static const char json_esc[256] = {
     [0x1c] = 'u', [0x1d] = 'u',  [0x1e] = 'u', [0x1f] = 'u', [0x7f] = 'u',
 };
 
+/* Whether any of the eight bytes of w needs an escape: below 0x20, '"',
+ * '\\' or 0x7f (bytes of 0x80 and above pass as they are). */
+static inline bool word_needs_escape(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\'), del = w ^ (ones * 0x7f);
+    /* A byte x is zero, or below 0x20, exactly when (x - k) borrows into
+     * its high bit while x's own high bit is clear. */
+    uint64_t low = (w - ones * 0x20) & ~w;
+    uint64_t zero = ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) | ((del - ones) & ~del);
+    return ((low | zero) & high) != 0;
+}
+
 void wh_buf_json_str(wh_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -120,21 +134,35 @@ void wh_buf_json_str(wh_buf_t *b, const char *s, size_t n)
         return;
     char *o = b->data + b->len;
     *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char e = json_esc[c];
-        if (!e) {
-            *o++ = (char)c;
-        } else if (e != 'u') {
-            *o++ = '\\';
-            *o++ = e;
-        } else {
-            *o++ = '\\';
-            *o++ = 'u';
-            *o++ = '0';
-            *o++ = '0';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
+    size_t i = 0;
+    while (i < n) {
+        /* Eight bytes at a time while none needs an escape. */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (word_needs_escape(w))
+                break;
+            memcpy(o, &w, 8);
+            o += 8;
+            i += 8;
+        }
+        size_t stop = i + 8 <= n ? i + 8 : n;
+        for (; i < stop; i++) {
+            unsigned char c = (unsigned char)s[i];
+            char e = json_esc[c];
+            if (!e) {
+                *o++ = (char)c;
+            } else if (e != 'u') {
+                *o++ = '\\';
+                *o++ = e;
+            } else {
+                *o++ = '\\';
+                *o++ = 'u';
+                *o++ = '0';
+                *o++ = '0';
+                *o++ = hex[c >> 4];
+                *o++ = hex[c & 15];
+            }
         }
     }
     *o++ = '"';

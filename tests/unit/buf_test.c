@@ -235,6 +235,54 @@ static void test_reset(void)
     wh_buf_close(&b);
 }
 
+/* The escaper one byte at a time, as the reference for the word-wise one:
+ * every byte value at every position of strings of several lengths. */
+static void ref_json_str(wh_buf_t *b, const unsigned char *s, size_t n)
+{
+    wh_buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\') {
+            wh_buf_putc(b, '\\');
+            wh_buf_putc(b, (char)c);
+        } else if (c == '\n') {
+            wh_buf_puts(b, "\\n");
+        } else if (c == '\r') {
+            wh_buf_puts(b, "\\r");
+        } else if (c == '\t') {
+            wh_buf_puts(b, "\\t");
+        } else if (c < 0x20 || c == 0x7f) {
+            wh_buf_printf(b, "\\u%04x", c);
+        } else {
+            wh_buf_putc(b, (char)c);
+        }
+    }
+    wh_buf_putc(b, '"');
+}
+
+static void test_json_str_every_byte(void)
+{
+    static const size_t lens[] = {1, 7, 8, 9, 16, 23};
+    wh_buf_t got, want;
+    wh_buf_init(&got);
+    wh_buf_init(&want);
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (size_t pos = 0; pos < lens[li]; pos++)
+            for (int c = 0; c < 256; c++) {
+                unsigned char s[32];
+                memset(s, 'a', sizeof s);
+                s[pos] = (unsigned char)c;
+                wh_buf_reset(&got);
+                wh_buf_reset(&want);
+                wh_buf_json_str(&got, (const char *)s, lens[li]);
+                ref_json_str(&want, s, lens[li]);
+                CHECK_INT(got.len, want.len);
+                CHECK(memcmp(got.data, want.data, got.len) == 0);
+            }
+    wh_buf_close(&got);
+    wh_buf_close(&want);
+}
+
 /* A pooled buffer comes back empty and keeps its allocation; nested takes
  * get distinct buffers; with every slot taken the caller's own is used;
  * one grown past WH_BUFPOOL_KEEP_BYTES is not kept. */
@@ -299,6 +347,7 @@ int main(void)
     TEST(test_steal);
     TEST(test_reset);
     TEST(test_pool);
+    TEST(test_json_str_every_byte);
     TEST(test_reserve_huge);
     return 0;
 }
