@@ -41,7 +41,8 @@
 /* Room offered to the kernel for each read. It also bounds how far a single
  * read can overshoot the header limit before the check after llhttp_execute()
  * sees it; the field callbacks bound what is stored in the meantime. */
-#define READ_CHUNK (64 * 1024)
+#define READ_CHUNK           (64 * 1024)
+#define HTTP_SPARE_READ_BUFS 8 /* idle read buffers kept, READ_CHUNK each */
 /* Connections over max_connections are answered 503 and then linger like any
  * other closing connection. Past this many doing so at once, further ones are
  * closed without a word, so that a flood cannot make the rejection path the
@@ -221,6 +222,10 @@ struct wh_http_server {
     bool listener_closed;
     time_t date_sec;
     char date[64];
+    /* Read buffers of connections gone idle, for the next read: a 64 KiB
+     * malloc and free per request cost more than its parsing. */
+    char *spare_in[HTTP_SPARE_READ_BUFS];
+    int n_spare_in;
 };
 
 static const llhttp_settings_t parser_settings;
@@ -1045,8 +1050,13 @@ static void conn_parse(conn_t *c)
         c->pstate = P_IDLE;
     }
     if (c->in_off == c->in_len) {
-        /* Nothing kept: an idle keep-alive connection holds no buffer. */
-        free(c->in);
+        /* Nothing kept: an idle keep-alive connection holds no buffer (a
+         * few are kept by the server for whichever reads next). */
+        wh_http_server_t *srv = c->srv;
+        if (c->in && c->in_cap == READ_CHUNK && srv->n_spare_in < HTTP_SPARE_READ_BUFS)
+            srv->spare_in[srv->n_spare_in++] = c->in;
+        else
+            free(c->in);
         c->in = NULL;
         c->in_off = c->in_len = c->in_cap = 0;
     }
@@ -1220,6 +1230,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
         c->in_len -= c->in_off;
         c->in_off = 0;
     }
+    if (!c->in && c->srv->n_spare_in > 0) {
+        c->in = c->srv->spare_in[--c->srv->n_spare_in];
+        c->in_cap = READ_CHUNK;
+    }
     if (c->in_cap - c->in_len < READ_CHUNK) {
         char *p = realloc(c->in, c->in_len + READ_CHUNK);
         if (!p) {
@@ -1311,10 +1325,17 @@ static void conn_release(conn_t *c)
     free(c);
 }
 
+static void srv_free(wh_http_server_t *srv)
+{
+    while (srv->n_spare_in > 0)
+        free(srv->spare_in[--srv->n_spare_in]);
+    free(srv);
+}
+
 static void srv_maybe_free(wh_http_server_t *srv)
 {
     if (srv->destroying && srv->listener_closed && !srv->conns)
-        free(srv);
+        srv_free(srv);
 }
 
 static void on_conn_closed(uv_handle_t *h)
@@ -1636,7 +1657,7 @@ void wh_http_server_destroy(wh_http_server_t **srv_p)
     *srv_p = NULL;
     if (!srv->loop) {
         /* Detached: its connections are freed by their owner. */
-        free(srv);
+        srv_free(srv);
         return;
     }
     srv->destroying = true;
