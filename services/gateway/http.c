@@ -42,7 +42,7 @@
  * read can overshoot the header limit before the check after llhttp_execute()
  * sees it; the field callbacks bound what is stored in the meantime. */
 #define READ_CHUNK           (64 * 1024)
-#define HTTP_SPARE_READ_BUFS 8 /* idle read buffers kept, READ_CHUNK each */
+#define HTTP_SPARE_READ_BUFS 4 /* idle read buffers kept, READ_CHUNK each */
 /* Connections over max_connections are answered 503 and then linger like any
  * other closing connection. Past this many doing so at once, further ones are
  * closed without a word, so that a flood cannot make the rejection path the
