@@ -58,11 +58,6 @@ void wh_reply_etag(wh_reply_t *r, const char *fmt, ...) __attribute__((format(pr
  * cap - 1 bytes as snprintf would); its length. Without printf: it is on
  * every read. */
 size_t wh_etag_version(char *out, size_t cap, const char *id, size_t id_len, int64_t version);
-static inline void wh_reply_etag_version(wh_reply_t *r, const char *id, size_t id_len,
-                                         int64_t version)
-{
-    wh_etag_version(r->etag, sizeof r->etag, id, id_len, version);
-}
 /* Says that the body holds a secret shown this once (a token, a signing
  * secret): it is never stored for an Idempotency-Key replay, which answers
  * 409 instead. */

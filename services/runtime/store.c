@@ -320,29 +320,21 @@ void wh_stmt_col_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
     snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
-/* The msgpack str header for n bytes into p (as msgpack_pack_str writes
- * it); its length. */
+/* The msgpack str header for n < 256 bytes into p (as msgpack_pack_str
+ * writes it); its length. */
 static size_t str_header(unsigned char *p, size_t n)
 {
     if (n < 32) {
         p[0] = (unsigned char)(0xa0 | n);
         return 1;
     }
-    if (n < 256) {
-        p[0] = 0xd9, p[1] = (unsigned char)n;
-        return 2;
-    }
-    if (n < 65536) {
-        p[0] = 0xda, p[1] = (unsigned char)(n >> 8), p[2] = (unsigned char)n;
-        return 3;
-    }
-    p[0] = 0xdb, p[1] = (unsigned char)(n >> 24), p[2] = (unsigned char)(n >> 16);
-    p[3] = (unsigned char)(n >> 8), p[4] = (unsigned char)n;
-    return 5;
+    p[0] = 0xd9, p[1] = (unsigned char)n;
+    return 2;
 }
 
 /* Short pairs (most columns: ids, names, instants) go to the packer in one
- * write rather than four; the bytes are the same. */
+ * write rather than four; the bytes are the same. Both strings of a pair
+ * that fits are under 256 bytes. */
 #define KV_STAGE 256
 
 void wh_stmt_kv_text(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
