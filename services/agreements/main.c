@@ -50,6 +50,13 @@ static void stop(wh_service_t *s)
 
 int main(void)
 {
+    /* As in screening: each connection is used from one thread only, but a
+     * backup opens its own connections on a worker thread, so SQLite's
+     * global mutexes stay and multi-thread mode drops only the
+     * per-connection ones; memory statistics (a global mutex and counters
+     * on every allocation, several per read) are off. */
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     const wh_service_def_t def = {
         .svc = WH_SVC_AGREEMENTS,
         .migrations = agreements_migrations,

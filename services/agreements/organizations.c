@@ -54,8 +54,8 @@ static void pack_org(msgpack_packer *pk, sqlite3_stmt *st)
 
 static void etag_of(sqlite3_stmt *st, char *out, size_t cap)
 {
-    snprintf(out, cap, "\"%s.%lld\"", (const char *)sqlite3_column_text(st, 0),
-             (long long)sqlite3_column_int64(st, 6));
+    wh_str_t id = wh_stmt_col_str(st, 0);
+    wh_etag_version(out, cap, id.p ? id.p : "", id.n, sqlite3_column_int64(st, 6));
 }
 
 /* Answers the organisation with this id (status 200 or 201), or false. */
@@ -65,10 +65,8 @@ static bool reply_org(wh_ctx_t *c, wh_str_t id, int status)
     wh_stmt_bind_str(st, 1, id);
     if (sqlite3_step(st) != SQLITE_ROW)
         return false;
-    char etag[80];
-    etag_of(st, etag, sizeof etag);
+    etag_of(st, c->rep->etag, sizeof c->rep->etag);
     pack_org(wh_reply_ok(c->rep, status), st);
-    wh_reply_etag(c->rep, "%s", etag);
     return true;
 }
 

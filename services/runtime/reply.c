@@ -1,6 +1,7 @@
 #include "reply.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,6 +67,30 @@ void wh_reply_etag(wh_reply_t *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(r->etag, sizeof r->etag, fmt, ap);
     va_end(ap);
+}
+
+size_t wh_etag_version(char *out, size_t cap, const char *id, size_t id_len, int64_t version)
+{
+    char digits[24], *d = digits + sizeof digits;
+    uint64_t v = version < 0 ? -(uint64_t)version : (uint64_t)version;
+    do
+        *--d = (char)('0' + v % 10);
+    while (v /= 10);
+    if (version < 0)
+        *--d = '-';
+    size_t nd = (size_t)(digits + sizeof digits - d);
+    size_t len = id_len + nd + 3;
+    if (len >= cap) {
+        int n = snprintf(out, cap, "\"%.*s.%lld\"", (int)id_len, id, (long long)version);
+        return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
+    }
+    out[0] = '"';
+    memcpy(out + 1, id, id_len);
+    out[1 + id_len] = '.';
+    memcpy(out + 2 + id_len, d, nd);
+    out[len - 1] = '"';
+    out[len] = '\0';
+    return len;
 }
 
 void wh_reply_secret(wh_reply_t *r)

@@ -54,6 +54,10 @@ void wh_reply_raw(wh_reply_t *r, int status, const char *content_type, const voi
 /* A success without a body (204). */
 void wh_reply_empty(wh_reply_t *r, int status);
 void wh_reply_etag(wh_reply_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The ETag of a versioned row, "\"<id>.<version>\"", into out (cut to
+ * cap - 1 bytes as snprintf would); its length. Without printf: it is on
+ * every read. */
+size_t wh_etag_version(char *out, size_t cap, const char *id, size_t id_len, int64_t version);
 /* Says that the body holds a secret shown this once (a token, a signing
  * secret): it is never stored for an Idempotency-Key replay, which answers
  * 409 instead. */

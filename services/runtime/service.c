@@ -390,7 +390,6 @@ static int run_batch(wh_service_t *s, struct pending *batch, int n)
             wh_reply_pack(&s->reply, p->req.id, &s->out);
         }
         log_request(s, &p->req, (double)(uv_hrtime() - req_ns) / 1e6);
-        wh_log_set_request(NULL);
         /* A long batch (hundreds of large reads) keeps the loop from its
          * heartbeat timer; without a sign of life the broker would drop
          * this instance, and every request in flight with it, for being
@@ -399,6 +398,10 @@ static int run_batch(wh_service_t *s, struct pending *batch, int n)
         if (uv_hrtime() - started_ns >= (uint64_t)WH_SERVICE_BATCH_MS * 1000000u)
             break;
     }
+    /* The next request's id replaces this one's; cleared once per batch
+     * (each set is a copy of the id), before anything is logged outside a
+     * request. */
+    wh_log_set_request(NULL);
     n = ran;
     offs[n] = s->out.len;
     /* A failed commit undoes every reply packed above except the 400s for

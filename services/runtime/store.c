@@ -9,15 +9,43 @@
 #include "err.h"
 #include "log.h"
 
+/* Transaction control, prepared once at open rather than parsed or looked
+ * up on every batch; they take no parameters. */
+enum {
+    FX_BEGIN_IMMEDIATE,
+    FX_BEGIN_READ,
+    FX_COMMIT,
+    FX_ROLLBACK,
+    FX_SAVEPOINT,
+    FX_RELEASE,
+    FX_ROLLBACK_TO,
+    FX_COUNT
+};
+static const char *const fixed_sql[FX_COUNT] = {
+    [FX_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [FX_BEGIN_READ] = "BEGIN",
+    [FX_COMMIT] = "COMMIT",
+    [FX_ROLLBACK] = "ROLLBACK",
+    [FX_SAVEPOINT] = "SAVEPOINT req",
+    [FX_RELEASE] = "RELEASE req",
+    [FX_ROLLBACK_TO] = "ROLLBACK TO req",
+};
+
 struct stmt_slot {
     const char *sql;
     sqlite3_stmt *stmt;
+    bool used; /* listed in wh_store.used */
 };
 
 struct wh_store {
     sqlite3 *db;
     struct stmt_slot slots[WH_STORE_MAX_STMTS]; /* open addressing on the SQL's address */
     int n_stmts;
+    /* The slots handed out since the last transaction bound, each once:
+     * only these can have been stepped, so only these are reset there. */
+    uint16_t used[WH_STORE_MAX_STMTS];
+    int n_used;
+    sqlite3_stmt *fixed[FX_COUNT];
 };
 
 static const char *const pragmas = "PRAGMA journal_mode=WAL;"
@@ -88,6 +116,17 @@ static int migrate(wh_store_t *s, const char *const *migrations, int n)
     return rc;
 }
 
+static int prepare_fixed(wh_store_t *s)
+{
+    for (int i = 0; i < FX_COUNT; i++)
+        if (sqlite3_prepare_v3(s->db, fixed_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->fixed[i],
+                               NULL) != SQLITE_OK) {
+            wh_log_error("sqlite prepare: %s", sqlite3_errmsg(s->db));
+            return WH_ESTORE;
+        }
+    return 0;
+}
+
 int wh_store_open(const char *path, const char *const *migrations, int n_migrations,
                   wh_store_t **out)
 {
@@ -104,12 +143,14 @@ int wh_store_open(const char *path, const char *const *migrations, int n_migrati
     sqlite3_extended_result_codes(s->db, 1);
     if (wh_store_exec(s, pragmas) != 0)
         goto fail_open;
-    if (migrate(s, migrations, n_migrations) != 0)
+    if (migrate(s, migrations, n_migrations) != 0 || prepare_fixed(s) != 0)
         goto fail_open;
     *out = s;
     return 0;
 
 fail_open:
+    for (int i = 0; i < FX_COUNT; i++)
+        sqlite3_finalize(s->fixed[i]);
     sqlite3_close(s->db);
     free(s);
     return WH_ESTORE;
@@ -123,6 +164,8 @@ void wh_store_destroy(wh_store_t **s_p)
     for (int i = 0; i < WH_STORE_MAX_STMTS; i++)
         if (s->slots[i].stmt)
             sqlite3_finalize(s->slots[i].stmt);
+    for (int i = 0; i < FX_COUNT; i++)
+        sqlite3_finalize(s->fixed[i]);
     sqlite3_close(s->db);
     free(s);
     *s_p = NULL;
@@ -131,6 +174,14 @@ void wh_store_destroy(wh_store_t **s_p)
 sqlite3 *wh_store_db(wh_store_t *s)
 {
     return s->db;
+}
+
+static void mark_used(wh_store_t *s, struct stmt_slot *slot, unsigned i)
+{
+    if (!slot->used) {
+        slot->used = true;
+        s->used[s->n_used++] = (uint16_t)i;
+    }
 }
 
 sqlite3_stmt *wh_store_stmt(wh_store_t *s, const char *sql)
@@ -144,6 +195,7 @@ sqlite3_stmt *wh_store_stmt(wh_store_t *s, const char *sql)
         if (slot->sql == sql) {
             sqlite3_reset(slot->stmt);
             sqlite3_clear_bindings(slot->stmt);
+            mark_used(s, slot, i);
             return slot->stmt;
         }
         if (!slot->sql) {
@@ -155,6 +207,7 @@ sqlite3_stmt *wh_store_stmt(wh_store_t *s, const char *sql)
             }
             slot->sql = sql;
             s->n_stmts++;
+            mark_used(s, slot, i);
             return slot->stmt;
         }
     }
@@ -167,78 +220,71 @@ sqlite3_stmt *wh_store_stmt(wh_store_t *s, const char *sql)
  * process (a second instance on the same store) has written, BEGIN IMMEDIATE
  * on that stale snapshot fails at once with SQLITE_BUSY_SNAPSHOT, without
  * waiting for the busy timeout; the open snapshot also keeps the WAL from
- * being checkpointed. So every statement is reset at transaction bounds. */
+ * being checkpointed. So every statement handed out since the last bound is
+ * reset at transaction bounds (those not handed out were reset then and
+ * have not run since). */
 static void reset_all(wh_store_t *s)
 {
-    for (int i = 0; i < WH_STORE_MAX_STMTS; i++)
-        if (s->slots[i].stmt)
-            sqlite3_reset(s->slots[i].stmt);
+    for (int i = 0; i < s->n_used; i++) {
+        struct stmt_slot *slot = &s->slots[s->used[i]];
+        sqlite3_reset(slot->stmt);
+        slot->used = false;
+    }
+    s->n_used = 0;
 }
 
-/* Transaction control runs on every batch: the statements are cached like
- * any other rather than parsed each time. */
-static int step_fixed(wh_store_t *s, const char *sql)
+static int step_fixed(wh_store_t *s, int which)
 {
-    sqlite3_stmt *st = wh_store_stmt(s, sql);
-    if (!st)
-        return WH_ESTORE;
+    sqlite3_stmt *st = s->fixed[which];
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
-        wh_log_error("sqlite: %s: %s", sql, sqlite3_errmsg(s->db));
+        wh_log_error("sqlite: %s: %s", fixed_sql[which], sqlite3_errmsg(s->db));
         return WH_ESTORE;
     }
     return 0;
 }
 
-static const char SQL_BEGIN_IMMEDIATE[] = "BEGIN IMMEDIATE";
-static const char SQL_BEGIN_READ[] = "BEGIN";
-static const char SQL_COMMIT[] = "COMMIT";
-static const char SQL_ROLLBACK[] = "ROLLBACK";
-static const char SQL_SAVEPOINT[] = "SAVEPOINT req";
-static const char SQL_RELEASE[] = "RELEASE req";
-static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO req";
-
 int wh_store_begin(wh_store_t *s)
 {
     reset_all(s);
-    return step_fixed(s, SQL_BEGIN_IMMEDIATE);
+    return step_fixed(s, FX_BEGIN_IMMEDIATE);
 }
 
 int wh_store_begin_read(wh_store_t *s)
 {
     reset_all(s);
-    return step_fixed(s, SQL_BEGIN_READ);
+    return step_fixed(s, FX_BEGIN_READ);
 }
 
 int wh_store_commit(wh_store_t *s)
 {
     reset_all(s);
-    return step_fixed(s, SQL_COMMIT);
+    return step_fixed(s, FX_COMMIT);
 }
 
 int wh_store_rollback(wh_store_t *s)
 {
     reset_all(s);
-    return step_fixed(s, SQL_ROLLBACK);
+    return step_fixed(s, FX_ROLLBACK);
 }
 
 int wh_store_savepoint(wh_store_t *s)
 {
-    return step_fixed(s, SQL_SAVEPOINT);
+    return step_fixed(s, FX_SAVEPOINT);
 }
 
 int wh_store_release(wh_store_t *s)
 {
-    return step_fixed(s, SQL_RELEASE);
+    return step_fixed(s, FX_RELEASE);
 }
 
 int wh_store_rollback_to(wh_store_t *s)
 {
     /* ROLLBACK TO keeps the savepoint open; release it so the next request
      * starts a fresh one. */
-    int rc = step_fixed(s, SQL_ROLLBACK_TO);
-    return rc ? rc : step_fixed(s, SQL_RELEASE);
+    int rc = step_fixed(s, FX_ROLLBACK_TO);
+    return rc ? rc : step_fixed(s, FX_RELEASE);
 }
 
 bool wh_store_in_txn(wh_store_t *s)
@@ -274,10 +320,44 @@ void wh_stmt_col_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
     snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
+/* The msgpack str header for n < 256 bytes into p (as msgpack_pack_str
+ * writes it); its length. */
+static size_t str_header(unsigned char *p, size_t n)
+{
+    if (n < 32) {
+        p[0] = (unsigned char)(0xa0 | n);
+        return 1;
+    }
+    p[0] = 0xd9, p[1] = (unsigned char)n;
+    return 2;
+}
+
+/* Short pairs (most columns: ids, names, instants) go to the packer in one
+ * write rather than four; the bytes are the same. Both strings of a pair
+ * that fits are under 256 bytes. */
+#define KV_STAGE 256
+
 void wh_stmt_kv_text(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)
 {
-    wh_msg_pack_str(pk, key);
-    wh_msg_pack_wstr(pk, wh_stmt_col_str(st, col));
+    size_t kn = strlen(key);
+    wh_str_t v = wh_stmt_col_str(st, col);
+    if (kn + v.n + 10 > KV_STAGE) {
+        wh_msg_pack_strn(pk, key, kn);
+        wh_msg_pack_wstr(pk, v);
+        return;
+    }
+    unsigned char b[KV_STAGE];
+    size_t n = str_header(b, kn);
+    memcpy(b + n, key, kn);
+    n += kn;
+    if (!v.p) {
+        b[n++] = 0xc0; /* nil */
+    } else {
+        n += str_header(b + n, v.n);
+        memcpy(b + n, v.p, v.n);
+        n += v.n;
+    }
+    pk->callback(pk->data, (const char *)b, n);
 }
 
 void wh_stmt_kv_int(msgpack_packer *pk, const char *key, sqlite3_stmt *st, int col)

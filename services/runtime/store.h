@@ -32,7 +32,10 @@ sqlite3 *wh_store_db(wh_store_t *s);
 
 /* A cached statement, reset and with bindings cleared; do not finalize it.
  * NULL (after logging) if the SQL does not prepare, which is a programmer
- * error caught by every test that touches it. */
+ * error caught by every test that touches it. Every transaction bound
+ * (begin, commit, rollback) resets the statements handed out since the
+ * previous one, so a statement is handed out again in each transaction it
+ * runs in rather than kept from an earlier one. */
 sqlite3_stmt *wh_store_stmt(wh_store_t *s, const char *sql);
 
 int wh_store_exec(wh_store_t *s, const char *sql); /* for fixed SQL only */

@@ -317,6 +317,28 @@ static void test_status_text(void)
     CHECK_STR(wh_status_text(0), "Unknown");
 }
 
+/* The ETag of a versioned row, written without printf: the same bytes as
+ * snprintf's "\"%s.%lld\"", cut the same way when it does not fit. */
+static void test_etag_version(void)
+{
+    static const int64_t versions[] = {0, 1, 9, 10, 12345, -7, INT64_MAX, INT64_MIN};
+    const char *ids[] = {"", "01HZX3K9Q8W7V6T5R4P3N2M1AB", "org"};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        for (size_t j = 0; j < sizeof versions / sizeof versions[0]; j++)
+            for (size_t cap = 1; cap <= 48; cap++) {
+                char got[48], want[48];
+                memset(got, 'x', sizeof got);
+                int n = snprintf(want, cap, "\"%s.%lld\"", ids[i], (long long)versions[j]);
+                size_t len = wh_etag_version(got, cap, ids[i], strlen(ids[i]), versions[j]);
+                CHECK_STR(got, want);
+                CHECK_INT(len, (size_t)n < cap ? (size_t)n : cap - 1);
+            }
+    /* Only id_len bytes of the id. */
+    char got[80];
+    CHECK_INT(wh_etag_version(got, sizeof got, "01ABCDEF", 5, 42), 10);
+    CHECK_STR(got, "\"01ABC.42\"");
+}
+
 int main(void)
 {
     TEST(test_ok_with_body);
@@ -327,5 +349,6 @@ int main(void)
     TEST(test_long_error_detail);
     TEST(test_reset_reuses);
     TEST(test_status_text);
+    TEST(test_etag_version);
     return 0;
 }

@@ -428,6 +428,87 @@ static void test_open_failure(void)
     CHECK(s == NULL);
 }
 
+/* Every statement handed out since the last transaction bound is reset
+ * there, however often it was handed out (each is listed once), whether it
+ * ran inside the transaction or before it. A statement left on a row would
+ * keep its read snapshot open. */
+static void test_bounds_reset_statements(void)
+{
+    wh_store_t *s;
+    CHECK_INT(wh_store_open(db_path, migrations, 3, &s), 0);
+    static const char SQL_ALL[] = "SELECT id FROM parent";
+    static const char SQL_ONE[] = "SELECT ?1";
+    sqlite3_stmt *all = NULL, *one = NULL;
+    /* Many times between two bounds: listed once, no overflow. */
+    for (int i = 0; i < 3 * WH_STORE_MAX_STMTS; i++) {
+        one = wh_store_stmt(s, SQL_ONE);
+        CHECK(one != NULL);
+    }
+    /* Outside a transaction, left on a row: reset by BEGIN. */
+    all = wh_store_stmt(s, SQL_ALL);
+    CHECK_INT(sqlite3_step(all), SQLITE_ROW);
+    CHECK_INT(sqlite3_step(one), SQLITE_ROW);
+    CHECK(sqlite3_stmt_busy(all) && sqlite3_stmt_busy(one));
+    CHECK_INT(wh_store_begin_read(s), 0);
+    CHECK(!sqlite3_stmt_busy(all) && !sqlite3_stmt_busy(one));
+    /* Inside: reset by COMMIT. */
+    all = wh_store_stmt(s, SQL_ALL);
+    CHECK_INT(sqlite3_step(all), SQLITE_ROW);
+    CHECK_INT(wh_store_commit(s), 0);
+    CHECK(!sqlite3_stmt_busy(all));
+    /* Handed out again in the next transaction (the list was emptied at
+     * the bound): reset at its end too, by ROLLBACK as by COMMIT. */
+    CHECK_INT(wh_store_begin(s), 0);
+    all = wh_store_stmt(s, SQL_ALL);
+    CHECK_INT(sqlite3_step(all), SQLITE_ROW);
+    CHECK_INT(wh_store_rollback(s), 0);
+    CHECK(!sqlite3_stmt_busy(all));
+    wh_store_destroy(&s);
+}
+
+/* wh_stmt_kv_text writes the bytes msgpack-c writes for the key and the
+ * column (text of every header size, NULL, empty), short or long. */
+static void test_kv_text_bytes(void)
+{
+    wh_store_t *s;
+    CHECK_INT(wh_store_open(db_path, migrations, 3, &s), 0);
+    static const char SQL_ECHO[] = "SELECT ?1";
+    static const size_t lens[] = {0, 1, 31, 32, 200, 255, 256, 300, 65535, 65536, 70000};
+    const char *keys[] = {"id", "a_key_of_exactly_thirty_one_chr",
+                          "a key of thirty-two characters!!", ""};
+    static char text[70001];
+    memset(text, 'k', sizeof text - 1);
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        for (size_t i = 0; i <= sizeof lens / sizeof lens[0]; i++) {
+            bool null = i == sizeof lens / sizeof lens[0];
+            size_t n = null ? 0 : lens[i];
+            sqlite3_stmt *st = wh_store_stmt(s, SQL_ECHO);
+            if (!null)
+                sqlite3_bind_text(st, 1, text, (int)n, SQLITE_STATIC);
+            CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+            wh_buf_t got, want;
+            wh_buf_init(&got);
+            wh_buf_init(&want);
+            msgpack_packer pg, pw;
+            wh_msg_writer_init(&pg, &got);
+            wh_msg_writer_init(&pw, &want);
+            wh_stmt_kv_text(&pg, keys[k], st, 0);
+            msgpack_pack_str(&pw, strlen(keys[k]));
+            msgpack_pack_str_body(&pw, keys[k], strlen(keys[k]));
+            if (null) {
+                msgpack_pack_nil(&pw);
+            } else {
+                msgpack_pack_str(&pw, n);
+                msgpack_pack_str_body(&pw, text, n);
+            }
+            CHECK_INT(got.len, want.len);
+            CHECK(memcmp(got.data, want.data, want.len) == 0);
+            wh_buf_close(&got);
+            wh_buf_close(&want);
+        }
+    wh_store_destroy(&s);
+}
+
 int main(void)
 {
     make_dir();
@@ -439,6 +520,8 @@ int main(void)
     TEST(test_statement_cache_full);
     TEST(test_transactions_and_savepoints);
     TEST(test_bind_and_column_helpers);
+    TEST(test_bounds_reset_statements);
+    TEST(test_kv_text_bytes);
     TEST(test_backup);
     TEST(test_backup_id);
     TEST(test_open_failure);
