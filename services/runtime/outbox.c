@@ -111,16 +111,23 @@ int wh_outbox_emit(wh_store_t *store, const char *type, const char *org_id, cons
     if (!st)
         return WH_ESTORE;
     static const char empty_map = (char)0x80;
-    wh_stmt_bind_text(st, 1, id);
-    wh_stmt_bind_text(st, 2, type);
-    wh_stmt_bind_text(st, 3, org_id);
-    wh_stmt_bind_text(st, 4, now);
+    /* Bound without copies: all of them outlive the step, and the
+     * statement is reset before this returns. */
+    const char *rid = wh_log_request();
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+    if (org_id)
+        sqlite3_bind_text(st, 3, org_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
     if (data)
-        sqlite3_bind_blob(st, 5, data, (int)data_len, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 5, data, (int)data_len, SQLITE_STATIC);
     else
         sqlite3_bind_blob(st, 5, &empty_map, 1, SQLITE_STATIC);
-    wh_stmt_bind_text(st, 6, wh_log_request());
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (rid)
+        sqlite3_bind_text(st, 6, rid, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
         return WH_ESTORE;
     if (id_out)
         memcpy(id_out, id, sizeof id);

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "privacy.h"
+#include "screenings.h"
 #include "settings.h"
 
 #define HOUR_MS 3600000LL
@@ -68,8 +69,8 @@ int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_
     sqlite3_stmt *st = wh_store_stmt(store, SQL_ALERT_ACTIVE);
     if (!st)
         return WH_ESTORE;
-    wh_stmt_bind_str(st, 1, org);
-    wh_stmt_bind_str(st, 2, subject);
+    scr_bind_str(st, 1, org);
+    scr_bind_str(st, 2, subject);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         wh_stmt_col_copy(st, 0, alert_id, WH_ID_LEN + 1);
@@ -104,13 +105,15 @@ int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_
     sqlite3_stmt *ins = wh_store_stmt(store, SQL_ALERT_INSERT);
     if (!ins)
         return WH_ESTORE;
-    wh_stmt_bind_text(ins, 1, id);
-    wh_stmt_bind_str(ins, 2, org);
-    wh_stmt_bind_str(ins, 3, subject);
+    scr_bind_text(ins, 1, id);
+    scr_bind_str(ins, 2, org);
+    scr_bind_str(ins, 3, subject);
     sqlite3_bind_int(ins, 4, urgent);
     sqlite3_bind_int64(ins, 5, now_ms);
     sqlite3_bind_int64(ins, 6, now_ms + hours * HOUR_MS);
-    if (sqlite3_step(ins) != SQLITE_DONE)
+    rc = sqlite3_step(ins);
+    sqlite3_reset(ins); /* id goes out of scope */
+    if (rc != SQLITE_DONE)
         return WH_ESTORE;
     rc = emit(store, "alert.created", orgz, id, urgent);
     if (rc == 0)

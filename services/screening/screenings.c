@@ -167,6 +167,32 @@ static size_t answers_text(const item_t *it, char *out)
     return n;
 }
 
+void scr_bind_str(sqlite3_stmt *st, int idx, wh_str_t v)
+{
+    if (v.p)
+        sqlite3_bind_text(st, idx, v.p, (int)v.n, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+void scr_bind_text(sqlite3_stmt *st, int idx, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+/* Copies a NUL-terminated string into out (cap > 0), cut to fit. */
+static void copy_text(char *out, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
 static bool col_eq(sqlite3_stmt *st, int col, wh_str_t v)
 {
     if (sqlite3_column_type(st, col) == SQLITE_NULL)
@@ -267,10 +293,10 @@ static int item_store(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_t *
                          r->alert_id) != 0)
         goto fail;
     wh_id_new(r->id);
-    snprintf(r->instrument, sizeof r->instrument, "%s", it->ins->id);
+    copy_text(r->instrument, sizeof r->instrument, it->ins->id);
     r->raw_score = res.raw_score;
     r->score = res.score;
-    snprintf(r->band, sizeof r->band, "%s", res.band->key);
+    copy_text(r->band, sizeof r->band, res.band->key);
     r->at_risk = res.at_risk;
     size_t fl = 0;
     for (int i = 0; i < res.n_flags; i++)
@@ -281,27 +307,28 @@ static int item_store(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_t *
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SCR_INSERT);
     if (!st)
         goto fail;
-    wh_stmt_bind_text(st, 1, r->id);
-    wh_stmt_bind_str(st, 2, it->org);
-    wh_stmt_bind_str(st, 3, it->external_id);
-    wh_stmt_bind_text(st, 4, it->ins->id);
-    wh_stmt_bind_str(st, 5, it->subject);
-    wh_stmt_bind_str(st, 6, it->unit);
+    scr_bind_text(st, 1, r->id);
+    scr_bind_str(st, 2, it->org);
+    scr_bind_str(st, 3, it->external_id);
+    scr_bind_text(st, 4, it->ins->id);
+    scr_bind_str(st, 5, it->subject);
+    scr_bind_str(st, 6, it->unit);
     sqlite3_bind_int64(st, 7, it->taken_ms);
-    wh_stmt_bind_str(st, 8, it->language);
+    scr_bind_str(st, 8, it->language);
     sqlite3_bind_text(st, 9, answers, (int)an, SQLITE_STATIC);
     sqlite3_bind_int(st, 10, res.raw_score);
     sqlite3_bind_int(st, 11, res.score);
-    wh_stmt_bind_text(st, 12, res.band->key);
+    scr_bind_text(st, 12, res.band->key);
     sqlite3_bind_int(st, 13, res.at_risk);
-    wh_stmt_bind_text(st, 14, fl ? r->flags : NULL);
-    wh_stmt_bind_text(st, 15, r->alert_id[0] ? r->alert_id : NULL);
+    scr_bind_text(st, 14, fl ? r->flags : NULL);
+    scr_bind_text(st, 15, r->alert_id[0] ? r->alert_id : NULL);
     sqlite3_bind_int64(st, 16, now);
     int rc = sqlite3_step(st);
+    /* Reset now, while the values bound without a copy are alive. */
+    sqlite3_reset(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE && quiet && it->external_id.p) {
         /* Only the external_id's index is unique besides the fresh id. The
          * statement's own changes are undone; the transaction goes on. */
-        sqlite3_reset(st);
         memset(r, 0, sizeof *r);
         int before = stored_before(c, it, err, r);
         if (before && before != 500)
@@ -383,6 +410,22 @@ static void pack_problem(msgpack_packer *pk, wh_buf_t *out, const wh_reply_t *p)
     wh_buf_append(out, p->errors.data, p->errors.len);
 }
 
+/* "/items/<i>" into out (at least 18 bytes), without snprintf: it is
+ * written for every item of a batch. */
+static void item_prefix(char *out, uint32_t i)
+{
+    char digits[10];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    memcpy(out, "/items/", 7);
+    for (int k = 0; k < n; k++)
+        out[7 + k] = digits[n - 1 - k];
+    out[7 + n] = '\0';
+}
+
 void screenings_batch(wh_ctx_t *c)
 {
     wh_valid_t v;
@@ -403,7 +446,7 @@ void screenings_batch(wh_ctx_t *c)
     for (uint32_t i = 0; i < n && !failed; i++) {
         wh_reply_reset(&ir);
         char prefix[32];
-        snprintf(prefix, sizeof prefix, "/items/%u", i);
+        item_prefix(prefix, i);
         item_t it;
         if (!item_read(&ir, &items->via.array.ptr[i], prefix, &it)) {
             wh_reply_invalid(&ir);
