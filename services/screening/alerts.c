@@ -16,6 +16,9 @@
 
 static const char SQL_ALERT_ACTIVE[] = "SELECT id, urgent, state FROM alerts"
                                        " WHERE org_id = ?1 AND subject = ?2 AND state != 'closed'";
+static const char SQL_ALERT_ACTIVE_AMONG[] =
+    "SELECT j.key FROM json_each(?2) j CROSS JOIN alerts a INDEXED BY alerts_active"
+    " WHERE a.org_id = ?1 AND a.subject = j.value AND a.state != 'closed'";
 static const char SQL_ALERT_INSERT[] =
     "INSERT INTO alerts(id, org_id, subject, state, urgent, opened_ms, escalate_at_ms)"
     " VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6)";
@@ -119,6 +122,21 @@ int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_
     if (rc == 0)
         memcpy(alert_id, id, sizeof id);
     return rc;
+}
+
+int alerts_active_among(wh_store_t *store, wh_str_t org, const char *json, size_t json_len,
+                        void (*found)(void *ud, int64_t k), void *ud)
+{
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_ALERT_ACTIVE_AMONG);
+    if (!st)
+        return WH_ESTORE;
+    scr_bind_str(st, 1, org);
+    sqlite3_bind_text(st, 2, json, (int)json_len, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        found(ud, sqlite3_column_int64(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : WH_ESTORE;
 }
 
 bool alerts_due(wh_store_t *store, int64_t now_ms)
