@@ -9,7 +9,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "privacy.h"
-#include "screenings.h"
+#include "scr_bind.h"
 #include "settings.h"
 
 #define HOUR_MS 3600000LL

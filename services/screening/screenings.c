@@ -10,6 +10,7 @@
 #include "instruments.h"
 #include "list.h"
 #include "privacy.h"
+#include "scr_bind.h"
 
 static const char SQL_SCR_INSERT[] =
     "INSERT INTO screenings(id, org_id, external_id, instrument, subject, unit, taken_ms,"
@@ -166,22 +167,6 @@ static size_t answers_text(const item_t *it, char *out)
     }
     out[n++] = ']';
     return n;
-}
-
-void scr_bind_str(sqlite3_stmt *st, int idx, wh_str_t v)
-{
-    if (v.p)
-        sqlite3_bind_text(st, idx, v.p, (int)v.n, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, idx);
-}
-
-void scr_bind_text(sqlite3_stmt *st, int idx, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, idx);
 }
 
 /* Copies a NUL-terminated string into out (cap > 0), cut to fit. */

@@ -34,12 +34,6 @@ bool scr_subject_ok(wh_str_t s, const char **why);
 /* "de", "en", "sv", "pt-BR": two or three lower-case letters, optionally a
  * hyphen and a region or script tag. */
 bool scr_language_ok(wh_str_t s);
-/* Bind a string (NULL as SQL NULL) without a copy, unlike wh_stmt_bind_*:
- * for values that stay where they are until the statement is reset (the
- * request's body, the caller's stack). A copy is a malloc and a free, for
- * each of the ten strings a result's insert binds. */
-void scr_bind_str(sqlite3_stmt *st, int idx, wh_str_t v);
-void scr_bind_text(sqlite3_stmt *st, int idx, const char *v);
 
 void screenings_create(wh_ctx_t *c);
 void screenings_batch(wh_ctx_t *c);
