@@ -36,11 +36,21 @@ static const char SQL_OUTBOX_ADD_REQUEST_ID[] = "ALTER TABLE wh_outbox ADD COLUM
 static const char SQL_OUTBOX_INSERT[] =
     "INSERT INTO wh_outbox(id, type, org_id, occurred_at, data, request_id)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-/* New events (beyond what this process has sent) and failed ones now due. */
-static const char SQL_OUTBOX_DUE[] =
-    "SELECT seq, id, type, org_id, occurred_at, data, request_id FROM wh_outbox"
-    " WHERE state = 0 AND ((next_ms = 0 AND seq > ?1) OR (next_ms > 0 AND next_ms <= ?2))"
-    " ORDER BY seq LIMIT ?3";
+/* What is due: new events (beyond what this process has sent) and failed
+ * ones whose retry time has come. Two queries, each walking wh_outbox_due
+ * in its own order with no sort, merged by seq in relay_batch: one query
+ * over both ranges ordered by seq sorted them in a temporary B-tree on
+ * every relay round. The retries due come earliest first (a batch's worth
+ * at most), the new events by seq. */
+#define OUTBOX_EVENT_COLUMNS "seq, id, type, org_id, occurred_at, data, request_id"
+static const char SQL_OUTBOX_FRESH[] = "SELECT " OUTBOX_EVENT_COLUMNS " FROM wh_outbox"
+                                       " WHERE state = 0 AND next_ms = 0 AND seq > ?1"
+                                       " ORDER BY seq LIMIT ?2";
+static const char SQL_OUTBOX_RETRIES_DUE[] =
+    "SELECT seq FROM wh_outbox WHERE state = 0 AND next_ms > 0 AND next_ms <= ?1"
+    " ORDER BY next_ms, seq LIMIT ?2";
+static const char SQL_OUTBOX_EVENT[] =
+    "SELECT " OUTBOX_EVENT_COLUMNS " FROM wh_outbox WHERE seq = ?1";
 static const char SQL_OUTBOX_ACK[] = "DELETE FROM wh_outbox WHERE seq = ?1";
 static const char SQL_OUTBOX_RETRY[] =
     "UPDATE wh_outbox SET attempts = attempts + 1, next_ms = ?2, last_status = ?3"
@@ -101,16 +111,23 @@ int wh_outbox_emit(wh_store_t *store, const char *type, const char *org_id, cons
     if (!st)
         return WH_ESTORE;
     static const char empty_map = (char)0x80;
-    wh_stmt_bind_text(st, 1, id);
-    wh_stmt_bind_text(st, 2, type);
-    wh_stmt_bind_text(st, 3, org_id);
-    wh_stmt_bind_text(st, 4, now);
+    /* Bound without copies: all of them outlive the step, and the
+     * statement is reset before this returns. */
+    const char *rid = wh_log_request();
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+    if (org_id)
+        sqlite3_bind_text(st, 3, org_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
     if (data)
-        sqlite3_bind_blob(st, 5, data, (int)data_len, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 5, data, (int)data_len, SQLITE_STATIC);
     else
         sqlite3_bind_blob(st, 5, &empty_map, 1, SQLITE_STATIC);
-    wh_stmt_bind_text(st, 6, wh_log_request());
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (rid)
+        sqlite3_bind_text(st, 6, rid, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
         return WH_ESTORE;
     if (id_out)
         memcpy(id_out, id, sizeof id);
@@ -252,6 +269,12 @@ static void on_reply(void *ud, int status, const msgpack_object *body)
 
 static void on_poll(uv_timer_t *t);
 
+static int seq_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* Sends the next batch: events due, at most the credit, WH_EVENTS_BATCH_MAX
  * and (but for a single event) WH_EVENTS_BATCH_BYTES. Without credit it
  * sends none and, when anything is due, asks again after
@@ -261,23 +284,43 @@ static void relay_batch(wh_outbox_t *ob, bool probe)
     if (ob->stopping || ob->in_flight)
         return;
     int want = probe ? 0 : ob->credit < WH_EVENTS_BATCH_MAX ? ob->credit : WH_EVENTS_BATCH_MAX;
-    sqlite3_stmt *st = wh_store_stmt(ob->store, SQL_OUTBOX_DUE);
-    if (!st)
+    int limit = want > 0 ? want : 1;
+    /* The retries due, by seq. */
+    int64_t due_retries[WH_EVENTS_BATCH_MAX], retry_seqs[WH_EVENTS_BATCH_MAX];
+    int n_due_retries = 0;
+    sqlite3_stmt *rq = wh_store_stmt(ob->store, SQL_OUTBOX_RETRIES_DUE);
+    if (!rq)
         return;
-    sqlite3_bind_int64(st, 1, ob->sent_up_to);
-    sqlite3_bind_int64(st, 2, wh_clock_now_ms());
-    sqlite3_bind_int(st, 3, want > 0 ? want : 1);
+    sqlite3_bind_int64(rq, 1, wh_clock_now_ms());
+    sqlite3_bind_int(rq, 2, limit);
+    while (n_due_retries < limit && sqlite3_step(rq) == SQLITE_ROW)
+        due_retries[n_due_retries++] = sqlite3_column_int64(rq, 0);
+    sqlite3_reset(rq);
+    qsort(due_retries, (size_t)n_due_retries, sizeof due_retries[0], seq_cmp);
+    sqlite3_stmt *fresh = wh_store_stmt(ob->store, SQL_OUTBOX_FRESH);
+    sqlite3_stmt *one = wh_store_stmt(ob->store, SQL_OUTBOX_EVENT);
+    if (!fresh || !one)
+        return;
+    sqlite3_bind_int64(fresh, 1, ob->sent_up_to);
+    sqlite3_bind_int(fresh, 2, limit);
+    bool fresh_row = sqlite3_step(fresh) == SQLITE_ROW;
     wh_buf_t evs;
     wh_buf_init(&evs);
     msgpack_packer pk;
     wh_msg_writer_init(&pk, &evs);
-    int n = 0, n_retry = 0;
-    int64_t retry_seqs[WH_EVENTS_BATCH_MAX];
-    bool due = false;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        due = true;
-        if (want == 0)
-            break;
+    int n = 0, n_retry = 0, next_retry = 0;
+    bool due = fresh_row || n_due_retries > 0;
+    while (want > 0 && n < want && (fresh_row || next_retry < n_due_retries)) {
+        /* The lower seq of the next new event and the next retry. */
+        sqlite3_stmt *st = fresh;
+        if (next_retry < n_due_retries &&
+            (!fresh_row || due_retries[next_retry] < sqlite3_column_int64(fresh, 0))) {
+            sqlite3_reset(one);
+            sqlite3_bind_int64(one, 1, due_retries[next_retry++]);
+            if (sqlite3_step(one) != SQLITE_ROW)
+                continue; /* gone since: acknowledged meanwhile */
+            st = one;
+        }
         size_t mark = evs.len;
         msgpack_pack_map(&pk, 6);
         wh_msg_pack_str(&pk, "id");
@@ -302,8 +345,11 @@ static void relay_batch(wh_outbox_t *ob, bool probe)
         if (seq <= ob->sent_up_to)
             retry_seqs[n_retry++] = seq;
         ob->batch[n++] = seq;
+        if (st == fresh)
+            fresh_row = sqlite3_step(fresh) == SQLITE_ROW;
     }
-    sqlite3_reset(st);
+    sqlite3_reset(one);
+    sqlite3_reset(fresh);
     if (n == 0 && !(probe || (due && want == 0))) {
         wh_buf_close(&evs);
         return; /* nothing due */

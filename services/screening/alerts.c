@@ -9,12 +9,16 @@
 #include "log.h"
 #include "outbox.h"
 #include "privacy.h"
+#include "scr_bind.h"
 #include "settings.h"
 
 #define HOUR_MS 3600000LL
 
 static const char SQL_ALERT_ACTIVE[] = "SELECT id, urgent, state FROM alerts"
                                        " WHERE org_id = ?1 AND subject = ?2 AND state != 'closed'";
+static const char SQL_ALERT_ACTIVE_AMONG[] =
+    "SELECT j.key FROM json_each(?2) j CROSS JOIN alerts a INDEXED BY alerts_active"
+    " WHERE a.org_id = ?1 AND a.subject = j.value AND a.state != 'closed'";
 static const char SQL_ALERT_INSERT[] =
     "INSERT INTO alerts(id, org_id, subject, state, urgent, opened_ms, escalate_at_ms)"
     " VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6)";
@@ -68,8 +72,8 @@ int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_
     sqlite3_stmt *st = wh_store_stmt(store, SQL_ALERT_ACTIVE);
     if (!st)
         return WH_ESTORE;
-    wh_stmt_bind_str(st, 1, org);
-    wh_stmt_bind_str(st, 2, subject);
+    scr_bind_str(st, 1, org);
+    scr_bind_str(st, 2, subject);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         wh_stmt_col_copy(st, 0, alert_id, WH_ID_LEN + 1);
@@ -104,18 +108,35 @@ int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_
     sqlite3_stmt *ins = wh_store_stmt(store, SQL_ALERT_INSERT);
     if (!ins)
         return WH_ESTORE;
-    wh_stmt_bind_text(ins, 1, id);
-    wh_stmt_bind_str(ins, 2, org);
-    wh_stmt_bind_str(ins, 3, subject);
+    scr_bind_text(ins, 1, id);
+    scr_bind_str(ins, 2, org);
+    scr_bind_str(ins, 3, subject);
     sqlite3_bind_int(ins, 4, urgent);
     sqlite3_bind_int64(ins, 5, now_ms);
     sqlite3_bind_int64(ins, 6, now_ms + hours * HOUR_MS);
-    if (sqlite3_step(ins) != SQLITE_DONE)
+    rc = sqlite3_step(ins);
+    sqlite3_reset(ins); /* id goes out of scope */
+    if (rc != SQLITE_DONE)
         return WH_ESTORE;
     rc = emit(store, "alert.created", orgz, id, urgent);
     if (rc == 0)
         memcpy(alert_id, id, sizeof id);
     return rc;
+}
+
+int alerts_active_among(wh_store_t *store, wh_str_t org, const char *json, size_t json_len,
+                        void (*found)(void *ud, int64_t k), void *ud)
+{
+    sqlite3_stmt *st = wh_store_stmt(store, SQL_ALERT_ACTIVE_AMONG);
+    if (!st)
+        return WH_ESTORE;
+    scr_bind_str(st, 1, org);
+    sqlite3_bind_text(st, 2, json, (int)json_len, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        found(ud, sqlite3_column_int64(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : WH_ESTORE;
 }
 
 bool alerts_due(wh_store_t *store, int64_t now_ms)

@@ -30,6 +30,14 @@
 int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_risk, bool urgent,
                      int64_t now_ms, char alert_id[WH_ID_LEN + 1]);
 
+/* Which of the subjects in json (a JSON array of strings) have an active
+ * alert in org: found(ud, k) for each such subject, k its index in the
+ * array. One statement for a batch's subjects instead of a lookup for
+ * each; the caller's transaction keeps the answer true while it lasts.
+ * 0 or a negative WH_E* code. */
+int alerts_active_among(wh_store_t *store, wh_str_t org, const char *json, size_t json_len,
+                        void (*found)(void *ud, int64_t k), void *ud);
+
 /* True when some alert is due for escalation at now_ms (a read; no
  * transaction needed). */
 bool alerts_due(wh_store_t *store, int64_t now_ms);

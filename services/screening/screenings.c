@@ -1,6 +1,7 @@
 #include "screenings.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alerts.h"
@@ -9,6 +10,7 @@
 #include "instruments.h"
 #include "list.h"
 #include "privacy.h"
+#include "scr_bind.h"
 
 static const char SQL_SCR_INSERT[] =
     "INSERT INTO screenings(id, org_id, external_id, instrument, subject, unit, taken_ms,"
@@ -167,6 +169,16 @@ static size_t answers_text(const item_t *it, char *out)
     return n;
 }
 
+/* Copies a NUL-terminated string into out (cap > 0), cut to fit. */
+static void copy_text(char *out, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
 static bool col_eq(sqlite3_stmt *st, int col, wh_str_t v)
 {
     if (sqlite3_column_type(st, col) == SQLITE_NULL)
@@ -249,7 +261,7 @@ static int stored_before(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_
  * its external_id looks for the stored one: one index search fewer for
  * most results. One that writes to an alert looks first, so that a repeat
  * changes nothing. */
-static int item_store(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_t *r)
+static int item_store(wh_ctx_t *c, const item_t *it, bool no_alert, wh_reply_t *err, stored_t *r)
 {
     memset(r, 0, sizeof *r);
     scr_result_t res;
@@ -263,14 +275,16 @@ static int item_store(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_t *
             return before;
     }
     int64_t now = wh_clock_now_ms();
-    if (alert_for_result(c->store, it->org, it->subject, res.at_risk, res.urgent, now,
-                         r->alert_id) != 0)
+    /* no_alert: the subject is known to have no active alert, so a quiet
+     * result has none to link to and the lookup is saved. */
+    if (!(quiet && no_alert) && alert_for_result(c->store, it->org, it->subject, res.at_risk,
+                                                 res.urgent, now, r->alert_id) != 0)
         goto fail;
     wh_id_new(r->id);
-    snprintf(r->instrument, sizeof r->instrument, "%s", it->ins->id);
+    copy_text(r->instrument, sizeof r->instrument, it->ins->id);
     r->raw_score = res.raw_score;
     r->score = res.score;
-    snprintf(r->band, sizeof r->band, "%s", res.band->key);
+    copy_text(r->band, sizeof r->band, res.band->key);
     r->at_risk = res.at_risk;
     size_t fl = 0;
     for (int i = 0; i < res.n_flags; i++)
@@ -281,27 +295,28 @@ static int item_store(wh_ctx_t *c, const item_t *it, wh_reply_t *err, stored_t *
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SCR_INSERT);
     if (!st)
         goto fail;
-    wh_stmt_bind_text(st, 1, r->id);
-    wh_stmt_bind_str(st, 2, it->org);
-    wh_stmt_bind_str(st, 3, it->external_id);
-    wh_stmt_bind_text(st, 4, it->ins->id);
-    wh_stmt_bind_str(st, 5, it->subject);
-    wh_stmt_bind_str(st, 6, it->unit);
+    scr_bind_text(st, 1, r->id);
+    scr_bind_str(st, 2, it->org);
+    scr_bind_str(st, 3, it->external_id);
+    scr_bind_text(st, 4, it->ins->id);
+    scr_bind_str(st, 5, it->subject);
+    scr_bind_str(st, 6, it->unit);
     sqlite3_bind_int64(st, 7, it->taken_ms);
-    wh_stmt_bind_str(st, 8, it->language);
+    scr_bind_str(st, 8, it->language);
     sqlite3_bind_text(st, 9, answers, (int)an, SQLITE_STATIC);
     sqlite3_bind_int(st, 10, res.raw_score);
     sqlite3_bind_int(st, 11, res.score);
-    wh_stmt_bind_text(st, 12, res.band->key);
+    scr_bind_text(st, 12, res.band->key);
     sqlite3_bind_int(st, 13, res.at_risk);
-    wh_stmt_bind_text(st, 14, fl ? r->flags : NULL);
-    wh_stmt_bind_text(st, 15, r->alert_id[0] ? r->alert_id : NULL);
+    scr_bind_text(st, 14, fl ? r->flags : NULL);
+    scr_bind_text(st, 15, r->alert_id[0] ? r->alert_id : NULL);
     sqlite3_bind_int64(st, 16, now);
     int rc = sqlite3_step(st);
+    /* Reset now, while the values bound without a copy are alive. */
+    sqlite3_reset(st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE && quiet && it->external_id.p) {
         /* Only the external_id's index is unique besides the fresh id. The
          * statement's own changes are undone; the transaction goes on. */
-        sqlite3_reset(st);
         memset(r, 0, sizeof *r);
         int before = stored_before(c, it, err, r);
         if (before && before != 500)
@@ -358,7 +373,7 @@ void screenings_create(wh_ctx_t *c)
         return;
     }
     stored_t r;
-    int status = item_store(c, &it, c->rep, &r);
+    int status = item_store(c, &it, false, c->rep, &r);
     if (status < 400)
         pack_stored(wh_reply_ok(c->rep, status), &r, false);
 }
@@ -383,6 +398,127 @@ static void pack_problem(msgpack_packer *pk, wh_buf_t *out, const wh_reply_t *p)
     wh_buf_append(out, p->errors.data, p->errors.len);
 }
 
+/* The subjects of a batch that may have an active alert. Before the first
+ * item is stored, one statement finds which of the batch's subjects (those
+ * of the first item's organisation, of a pseudonym's characters) have an
+ * active alert; the alerts the batch opens are added as it goes. A quiet
+ * item of a covered subject outside the set then has no alert to look
+ * up. This holds for the request's transaction only (the store's write
+ * lock keeps other instances out), so nothing is kept between requests. */
+#define ALERT_SET_CAP 2048 /* a power of two, at least twice SCR_BATCH_MAX */
+_Static_assert(ALERT_SET_CAP >= 2 * SCR_BATCH_MAX, "the set needs room");
+
+typedef struct alert_hint {
+    wh_str_t org;
+    wh_str_t set[ALERT_SET_CAP];       /* subjects that may have an active alert */
+    bool covered[SCR_BATCH_MAX];       /* the item's subject was looked up */
+    uint32_t json_item[SCR_BATCH_MAX]; /* the array's index -> the item */
+    const msgpack_object *items;
+} alert_hint_t;
+
+static uint32_t subject_hash(wh_str_t s)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < s.n; i++)
+        h = (h ^ (uint8_t)s.p[i]) * 16777619u;
+    return h;
+}
+
+static bool str_eq(wh_str_t a, wh_str_t b)
+{
+    return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
+}
+
+static void hint_add(alert_hint_t *h, wh_str_t subject)
+{
+    for (uint32_t i = subject_hash(subject) & (ALERT_SET_CAP - 1);;
+         i = (i + 1) & (ALERT_SET_CAP - 1)) {
+        if (!h->set[i].p) {
+            h->set[i] = subject;
+            return;
+        }
+        if (str_eq(h->set[i], subject))
+            return;
+    }
+}
+
+static bool hint_has(const alert_hint_t *h, wh_str_t subject)
+{
+    for (uint32_t i = subject_hash(subject) & (ALERT_SET_CAP - 1); h->set[i].p;
+         i = (i + 1) & (ALERT_SET_CAP - 1))
+        if (str_eq(h->set[i], subject))
+            return true;
+    return false;
+}
+
+static void hint_found(void *ud, int64_t k)
+{
+    alert_hint_t *h = ud;
+    if (k < 0 || k >= SCR_BATCH_MAX)
+        return;
+    const msgpack_object *item = &h->items[h->json_item[k]];
+    hint_add(h, wh_msg_str(wh_msg_get(item, "subject")));
+}
+
+/* Fills h for the n items; false (and nothing covered) when the lookup
+ * could not be made, so that every item looks up its own. */
+static bool hint_load(wh_ctx_t *c, const msgpack_object *items, uint32_t n, alert_hint_t *h)
+{
+    memset(h, 0, sizeof *h);
+    h->items = items;
+    wh_buf_t json;
+    wh_buf_init(&json);
+    wh_buf_append(&json, "[", 1);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *item = &items[i];
+        if (item->type != MSGPACK_OBJECT_MAP)
+            continue;
+        wh_str_t org = wh_msg_str(wh_msg_get(item, "org_id"));
+        wh_str_t subject = wh_msg_str(wh_msg_get(item, "subject"));
+        const char *why;
+        /* A pseudonym's characters need no escaping in JSON. */
+        if (!org.p || !subject.p || subject.n == 0 || subject.n > SCR_MAX_SUBJECT ||
+            !scr_subject_ok(subject, &why))
+            continue;
+        if (!h->org.p)
+            h->org = org;
+        else if (!str_eq(h->org, org))
+            continue;
+        if (k)
+            wh_buf_append(&json, ",", 1);
+        wh_buf_append(&json, "\"", 1);
+        wh_buf_append(&json, subject.p, subject.n);
+        wh_buf_append(&json, "\"", 1);
+        h->json_item[k++] = i;
+        h->covered[i] = true;
+    }
+    wh_buf_append(&json, "]", 1);
+    bool ok =
+        !wh_buf_failed(&json) &&
+        (k == 0 || alerts_active_among(c->store, h->org, json.data, json.len, hint_found, h) == 0);
+    wh_buf_close(&json);
+    if (!ok)
+        memset(h->covered, 0, sizeof h->covered);
+    return ok;
+}
+
+/* "/items/<i>" into out (at least 18 bytes), without snprintf: it is
+ * written for every item of a batch. */
+static void item_prefix(char *out, uint32_t i)
+{
+    char digits[10];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    memcpy(out, "/items/", 7);
+    for (int k = 0; k < n; k++)
+        out[7 + k] = digits[n - 1 - k];
+    out[7 + n] = '\0';
+}
+
 void screenings_batch(wh_ctx_t *c)
 {
     wh_valid_t v;
@@ -397,13 +533,16 @@ void screenings_batch(wh_ctx_t *c)
     wh_buf_init(&out);
     msgpack_packer pk;
     wh_msg_writer_init(&pk, &out);
+    alert_hint_t *hint = malloc(sizeof *hint);
+    if (hint)
+        hint_load(c, items->via.array.ptr, n, hint);
     wh_reply_t ir;
     wh_reply_init(&ir);
     bool failed = false;
     for (uint32_t i = 0; i < n && !failed; i++) {
         wh_reply_reset(&ir);
         char prefix[32];
-        snprintf(prefix, sizeof prefix, "/items/%u", i);
+        item_prefix(prefix, i);
         item_t it;
         if (!item_read(&ir, &items->via.array.ptr[i], prefix, &it)) {
             wh_reply_invalid(&ir);
@@ -416,17 +555,21 @@ void screenings_batch(wh_ctx_t *c)
             continue;
         }
         stored_t r;
-        int status = item_store(c, &it, &ir, &r);
+        bool covered = hint && hint->covered[i];
+        int status = item_store(c, &it, covered && !hint_has(hint, it.subject), &ir, &r);
         if (status >= 500) {
             failed = true;
             break;
         }
+        if (covered && r.alert_id[0])
+            hint_add(hint, it.subject); /* opened by this item, or found */
         if (status >= 400)
             pack_problem(&pk, &out, &ir);
         else
             pack_stored(&pk, &r, true);
     }
     wh_reply_close(&ir);
+    free(hint);
     if (failed || wh_buf_failed(&out)) {
         wh_buf_close(&out);
         wh_reply_problem(c->rep, 500, "internal", "the batch could not be stored");

@@ -115,6 +115,45 @@ def test_lifecycle():
             assert "alert_id" in e["data"] and "urgent" in e["data"], e
 
 
+def test_alerts_in_a_batch():
+    """A batch looks up its subjects' active alerts once, before its first
+    item: a result still attaches to an alert opened before the batch or
+    earlier in it, and to no closed one."""
+    with Stack(services=sl.SERVICES) as s:
+        t = sl.Tenant(s)
+        # Before the batch: an open alert for p-1, a closed one for p-c.
+        open_id = sl.push(s, t, sl.item(t.id, "p-1", at_risk=True))["alert_id"]
+        closed_id = sl.push(s, t, sl.item(t.id, "p-c", at_risk=True))["alert_id"]
+        base = "/v1/alerts/" + closed_id
+        assert s.post(base + "/acknowledge", token=t.oh).status == 200
+        assert s.post(base + "/close", {"outcome": "declined"}, token=t.oh).status == 200
+        items = [
+            sl.item(t.id, "p-2"),                  # no alert
+            sl.item(t.id, "p-1"),                  # the open one
+            sl.item(t.id, "p-c"),                  # the closed one is no longer active
+            sl.item(t.id, "p-3", at_risk=True),    # opens one
+            sl.item(t.id, "p-3"),                  # attaches to it
+            sl.item(t.id, "p-4"),
+            sl.item(t.id, "p-4", answers=[0] * 8 + [1]),  # urgent: opens one
+            sl.item(t.id, "p-4"),                  # attaches to it
+            sl.item(t.id, "p-2"),                  # still none
+            sl.item(t.id, "p 5"),                  # not a pseudonym: 422
+            sl.item(t.id, "p-1", "gad7"),
+        ]
+        r = s.post("/v1/screenings/batch", {"items": items}, token=t.integ)
+        assert r.status == 200, r
+        out = r.json()["items"]
+        assert [i["status"] for i in out] == [201] * 9 + [422, 201], out
+        ids = [i.get("alert_id") for i in out]
+        assert ids[0] is None and ids[2] is None and ids[5] is None and ids[8] is None, ids
+        assert ids[1] == ids[10] == open_id, ids
+        assert ids[3] and ids[4] == ids[3] and ids[3] not in (open_id, closed_id), ids
+        assert ids[6] and ids[7] == ids[6] and ids[6] != ids[3], ids
+        assert s.get("/v1/alerts/" + ids[6], token=t.oh).json()["urgent"] is True
+        a = s.get("/v1/alerts/" + open_id, token=t.oh).json()
+        assert a["screening_ids"][1:] == [out[1]["id"], out[10]["id"]], a
+
+
 def test_escalation_across_restarts():
     """Alerts escalate once past their limit on the service clock (WH_NOW),
     whether the service was running or down when the limit passed."""
@@ -192,4 +231,4 @@ def test_escalation_across_restarts():
 
 
 if __name__ == "__main__":
-    run([test_lifecycle, test_escalation_across_restarts])
+    run([test_lifecycle, test_alerts_in_a_batch, test_escalation_across_restarts])

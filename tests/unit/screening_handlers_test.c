@@ -16,6 +16,7 @@
 #include "check.h"
 #include "handler_harness.h"
 #include "screenings.h"
+#include "tmpdir.h"
 
 /* services/screening/schema.h: every service has a schema.h, and the include
  * path of the unit tests finds another service's first. */
@@ -266,6 +267,109 @@ static void test_alert_transitions(void)
     hh_close(&h);
 }
 
+/* ---- the alerts' table ---------------------------------------------------- */
+
+/* How many temporary B-trees the statement's program fills. */
+static int ephemeral_tables(sqlite3 *db, const char *sql)
+{
+    char explain[512];
+    snprintf(explain, sizeof explain, "EXPLAIN %s", sql);
+    sqlite3_stmt *st;
+    CHECK_INT(sqlite3_prepare_v2(db, explain, -1, &st, NULL), SQLITE_OK);
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        n += strcmp((const char *)sqlite3_column_text(st, 1), "OpenEphemeral") == 0;
+    sqlite3_finalize(st);
+    return n;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* Opening an alert, and every change of its state, checks the state and
+ * the outcome in place: no temporary table per write. */
+static void test_alert_writes_fill_no_temporary_table(void)
+{
+    setup();
+    sqlite3 *db = wh_store_db(h.store);
+    CHECK_INT(ephemeral_tables(db, "INSERT INTO alerts(id, org_id, subject, state, urgent,"
+                                   " opened_ms, escalate_at_ms)"
+                                   " VALUES ('a', 'o', 's', 'open', 0, 1, 2)"),
+              0);
+    CHECK_INT(ephemeral_tables(db, "UPDATE alerts SET state = 'closed', closed_ms = 3,"
+                                   " outcome = 'accepted' WHERE id = 'a'"),
+              0);
+    hh_close(&h);
+}
+
+/* A store made before migration 4 keeps its alerts, their rowids, indexes
+ * and constraints. */
+static void test_alerts_kept_by_migration_4(void)
+{
+    char dir[] = "/tmp/wh-screening-migration-XXXXXX", path[128];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/screening.db", dir);
+    static const char rows[] =
+        "SELECT group_concat(rowid || ':' || id || ':' || org_id || ':' || subject || ':' || state"
+        " || ':' || urgent || ':' || opened_ms || ':' || escalate_at_ms || ':' ||"
+        " ifnull(acknowledged_ms, '-') || ':' || ifnull(note, '-') || ':' || ifnull(outcome, '-')"
+        " || ':' || version, ' ') FROM (SELECT rowid, * FROM alerts ORDER BY id)";
+    wh_store_t *store;
+    CHECK_INT(wh_store_open(path, screening_migrations, 3, &store), 0);
+    sqlite3 *db = wh_store_db(store);
+    CHECK_INT(exec(db, "INSERT INTO alerts(rowid, id, org_id, subject, state, urgent, opened_ms,"
+                       " escalate_at_ms, acknowledged_ms, note, outcome, version) VALUES"
+                       " (7, 'a1', 'o', 's1', 'closed', 0, 1, 2, 3, 'Termin', 'declined', 4),"
+                       " (9, 'a2', 'o', 's1', 'open', 1, 5, 6, NULL, NULL, NULL, 1)"),
+              SQLITE_OK);
+    char before[512];
+    sqlite3_stmt *st;
+    CHECK_INT(sqlite3_prepare_v2(db, rows, -1, &st, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    snprintf(before, sizeof before, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    wh_store_destroy(&store);
+
+    CHECK_INT(wh_store_open(path, screening_migrations, screening_n_migrations, &store), 0);
+    db = wh_store_db(store);
+    CHECK_INT(sqlite3_prepare_v2(db, rows, -1, &st, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0), before);
+    sqlite3_finalize(st);
+    CHECK_INT(sqlite3_prepare_v2(db,
+                                 "SELECT group_concat(name, ' ') FROM (SELECT name FROM"
+                                 " sqlite_master WHERE type = 'index' AND tbl_name = 'alerts'"
+                                 " AND sql IS NOT NULL ORDER BY name)",
+                                 -1, &st, NULL),
+              SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0),
+              "alerts_active alerts_due alerts_org alerts_subject");
+    sqlite3_finalize(st);
+    /* The checks, now in place, and the one active alert per subject
+     * still hold. */
+    CHECK_INT(ephemeral_tables(db, "UPDATE alerts SET state = 'closed', outcome = 'accepted'"
+                                   " WHERE id = 'a2'"),
+              0);
+    CHECK_INT(exec(db, "INSERT INTO alerts(id, org_id, subject, state, urgent, opened_ms,"
+                       " escalate_at_ms) VALUES ('a3', 'o', 's2', 'gone', 0, 1, 2)"),
+              SQLITE_CONSTRAINT_CHECK);
+    CHECK_INT(exec(db, "INSERT INTO alerts(id, org_id, subject, state, urgent, opened_ms,"
+                       " escalate_at_ms, outcome) VALUES ('a3', 'o', 's2', 'closed', 0, 1, 2,"
+                       " 'maybe')"),
+              SQLITE_CONSTRAINT_CHECK);
+    CHECK_INT(exec(db, "INSERT INTO alerts(id, org_id, subject, state, urgent, opened_ms,"
+                       " escalate_at_ms) VALUES ('a3', 'o', 's1', 'open', 0, 1, 2)"),
+              SQLITE_CONSTRAINT_UNIQUE);
+    CHECK_INT(exec(db, "INSERT INTO alerts(id, org_id, subject, state, urgent, opened_ms,"
+                       " escalate_at_ms) VALUES ('a3', 'o', 's2', 'open', 0, 1, 2)"),
+              SQLITE_OK);
+    wh_store_destroy(&store);
+    test_remove_dir(dir);
+}
+
 int main(void)
 {
     TEST(test_bands_at_boundaries);
@@ -273,5 +377,7 @@ int main(void)
     TEST(test_individual_results_for_occupational_health_only);
     TEST(test_other_organisation_is_not_found);
     TEST(test_alert_transitions);
+    TEST(test_alert_writes_fill_no_temporary_table);
+    TEST(test_alerts_kept_by_migration_4);
     return 0;
 }
