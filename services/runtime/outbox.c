@@ -185,7 +185,10 @@ static void log_rejected(wh_store_t *store, int64_t seq, int status)
 
 static void write_outcomes(wh_outbox_t *ob)
 {
-    if (ob->n_outcomes == 0 || wh_store_begin(ob->store) != 0)
+    /* Lazily durable: an acknowledgement lost in a crash only sends its
+     * event again, which the consumer drops (its inbox), and a commit that
+     * waited for an fsync here stalled the service's loop once per reply. */
+    if (ob->n_outcomes == 0 || wh_store_begin_lazy(ob->store) != 0)
         return;
     int64_t now = wh_clock_now_ms();
     for (size_t i = 0; i < ob->n_outcomes; i++) {
@@ -393,7 +396,7 @@ static void relay_batch(wh_outbox_t *ob, bool probe)
             ob->sent_up_to = ob->batch[i];
     /* Retries due now are marked not-due while in flight so that the next
      * batch does not send them again; the reply's outcome decides. */
-    if (n_retry > 0 && wh_store_begin(ob->store) == 0) {
+    if (n_retry > 0 && wh_store_begin_lazy(ob->store) == 0) {
         for (int i = 0; i < n_retry; i++) {
             sqlite3_stmt *u = wh_store_stmt(ob->store, SQL_OUTBOX_HOLD);
             sqlite3_bind_int64(u, 1, retry_seqs[i]);

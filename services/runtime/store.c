@@ -46,6 +46,7 @@ struct wh_store {
     uint16_t used[WH_STORE_MAX_STMTS];
     int n_used;
     sqlite3_stmt *fixed[FX_COUNT];
+    bool lowered; /* synchronous=NORMAL for a lazy transaction, not yet FULL again */
 };
 
 static const char *const pragmas = "PRAGMA journal_mode=WAL;"
@@ -245,10 +246,39 @@ static int step_fixed(wh_store_t *s, int which)
     return 0;
 }
 
+/* synchronous back to FULL after a lazy transaction; every other
+ * transaction's bound checks, so a failure here is repaired before the
+ * next durable commit or refuses it. */
+static int restore_sync(wh_store_t *s)
+{
+    if (!s->lowered)
+        return 0;
+    if (wh_store_exec(s, "PRAGMA synchronous=FULL") != 0)
+        return WH_ESTORE;
+    s->lowered = false;
+    return 0;
+}
+
 int wh_store_begin(wh_store_t *s)
 {
     reset_all(s);
+    if (restore_sync(s) != 0)
+        return WH_ESTORE;
     return step_fixed(s, FX_BEGIN_IMMEDIATE);
+}
+
+int wh_store_begin_lazy(wh_store_t *s)
+{
+    reset_all(s);
+    s->lowered = true;
+    if (wh_store_exec(s, "PRAGMA synchronous=NORMAL") != 0) {
+        restore_sync(s);
+        return WH_ESTORE;
+    }
+    int rc = step_fixed(s, FX_BEGIN_IMMEDIATE);
+    if (rc != 0)
+        restore_sync(s);
+    return rc;
 }
 
 int wh_store_begin_read(wh_store_t *s)
@@ -260,13 +290,20 @@ int wh_store_begin_read(wh_store_t *s)
 int wh_store_commit(wh_store_t *s)
 {
     reset_all(s);
-    return step_fixed(s, FX_COMMIT);
+    int rc = step_fixed(s, FX_COMMIT);
+    /* Not while the transaction is still open (a failed commit): the
+     * pragma waits for the rollback. */
+    if (sqlite3_get_autocommit(s->db))
+        restore_sync(s);
+    return rc;
 }
 
 int wh_store_rollback(wh_store_t *s)
 {
     reset_all(s);
-    return step_fixed(s, FX_ROLLBACK);
+    int rc = step_fixed(s, FX_ROLLBACK);
+    restore_sync(s);
+    return rc;
 }
 
 int wh_store_savepoint(wh_store_t *s)

@@ -41,6 +41,14 @@ sqlite3_stmt *wh_store_stmt(wh_store_t *s, const char *sql);
 int wh_store_exec(wh_store_t *s, const char *sql); /* for fixed SQL only */
 int wh_store_begin(wh_store_t *s);                 /* BEGIN IMMEDIATE */
 int wh_store_begin_read(wh_store_t *s);            /* BEGIN (deferred), for reads */
+/* BEGIN IMMEDIATE for bookkeeping whose loss is harmless (the outbox's
+ * record of what its consumer acknowledged: lost, an event is sent again
+ * and the consumer drops the duplicate): its commit does not wait for an
+ * fsync (synchronous=NORMAL, which in WAL mode keeps the store consistent
+ * and makes the transaction durable with the next synchronous commit).
+ * The commit or rollback that ends it sets synchronous=FULL again, and so
+ * does the next begin should that have failed. */
+int wh_store_begin_lazy(wh_store_t *s);
 int wh_store_commit(wh_store_t *s);
 int wh_store_rollback(wh_store_t *s);
 int wh_store_savepoint(wh_store_t *s);

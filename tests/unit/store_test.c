@@ -288,6 +288,33 @@ static void test_transactions_and_savepoints(void)
     wh_store_destroy(&s);
 }
 
+/* A lazy transaction commits with synchronous=NORMAL and leaves FULL
+ * behind, whether it commits or rolls back; what it wrote is there. */
+static void test_lazy_transaction(void)
+{
+    wh_store_t *s;
+    CHECK_INT(wh_store_open(db_path, migrations, 3, &s), 0);
+    sqlite3 *db = wh_store_db(s);
+    int before = count_parent(s);
+    CHECK_INT(wh_store_begin_lazy(s), 0);
+    CHECK_INT(query_int(db, "PRAGMA synchronous"), 1); /* NORMAL */
+    CHECK_INT(wh_store_exec(s, "INSERT INTO parent(id, name) VALUES (500, 'lazy')"), 0);
+    CHECK_INT(wh_store_commit(s), 0);
+    CHECK_INT(query_int(db, "PRAGMA synchronous"), 2);
+    CHECK_INT(count_parent(s), before + 1);
+    CHECK_INT(wh_store_begin_lazy(s), 0);
+    CHECK_INT(wh_store_exec(s, "DELETE FROM parent WHERE id = 500"), 0);
+    CHECK_INT(wh_store_rollback(s), 0);
+    CHECK_INT(query_int(db, "PRAGMA synchronous"), 2);
+    CHECK_INT(count_parent(s), before + 1);
+    /* An ordinary transaction after a lazy one is FULL. */
+    CHECK_INT(wh_store_begin(s), 0);
+    CHECK_INT(query_int(db, "PRAGMA synchronous"), 2);
+    CHECK_INT(wh_store_exec(s, "DELETE FROM parent WHERE id = 500"), 0);
+    CHECK_INT(wh_store_commit(s), 0);
+    wh_store_destroy(&s);
+}
+
 static void test_bind_and_column_helpers(void)
 {
     wh_store_t *s;
@@ -516,6 +543,7 @@ int main(void)
     TEST(test_newer_schema_refused);
     TEST(test_failing_migration_is_atomic);
     TEST(test_pragmas);
+    TEST(test_lazy_transaction);
     TEST(test_statement_cache);
     TEST(test_statement_cache_full);
     TEST(test_transactions_and_savepoints);
