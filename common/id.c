@@ -262,3 +262,12 @@ int wh_sha256_file(const char *path, char out[65], int64_t *bytes)
     *bytes = (int64_t)c.n;
     return 0;
 }
+
+bool wh_ct_equal(const void *a, const void *b, size_t n)
+{
+    const volatile unsigned char *x = a, *y = b;
+    unsigned char d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= x[i] ^ y[i];
+    return d == 0;
+}

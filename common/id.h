@@ -30,5 +30,8 @@ void wh_sha256_hex(const void *data, size_t n, char out[65]);
 /* SHA-256 of the file at path, the same way, and its size; WH_EIO (errno
  * set) if it cannot be read. */
 int wh_sha256_file(const char *path, char out[65], int64_t *bytes);
+/* Whether a[0..n) and b[0..n) are equal, in time that depends on n only
+ * (for secrets and their hashes). */
+bool wh_ct_equal(const void *a, const void *b, size_t n);
 
 #endif

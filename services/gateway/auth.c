@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,7 +266,7 @@ static struct cache_entry *cached(wh_store_t *store, const char *hash)
     if (e)
         return e;
     struct cache_entry fresh = {0};
-    if (lookup(store, hash, &fresh) != 0 || CRYPTO_memcmp(fresh.hash, hash, 64) != 0) {
+    if (lookup(store, hash, &fresh) != 0 || !wh_ct_equal(fresh.hash, hash, 64)) {
         entry_free(&fresh);
         return NULL;
     }

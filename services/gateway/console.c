@@ -1,6 +1,5 @@
 #include "console.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +162,7 @@ void console_csrf_of(const char *secret, char out[CONSOLE_CSRF_LEN + 1])
 bool console_csrf_ok(const char *header, const char *expected)
 {
     return header && strlen(header) == CONSOLE_CSRF_LEN &&
-           CRYPTO_memcmp(header, expected, CONSOLE_CSRF_LEN) == 0;
+           wh_ct_equal(header, expected, CONSOLE_CSRF_LEN);
 }
 
 bool console_signin_origin_ok(const console_t *c, const wh_http_req_t *req)

@@ -237,8 +237,27 @@ static void test_random_bytes(void)
     free(p);
 }
 
+/* Equal only when every byte is: a difference in the first, a middle or
+ * the last byte is found; nothing to compare is equal. */
+static void test_ct_equal(void)
+{
+    unsigned char a[65], b[65];
+    memset(a, 'x', sizeof a);
+    memcpy(b, a, sizeof b);
+    CHECK(wh_ct_equal(a, b, sizeof a));
+    CHECK(wh_ct_equal(a, "y", 0));
+    size_t at[] = {0, 31, 64};
+    for (size_t i = 0; i < 3; i++) {
+        b[at[i]] ^= 0x80;
+        CHECK(!wh_ct_equal(a, b, sizeof a));
+        b[at[i]] ^= 0x80;
+    }
+    CHECK(wh_ct_equal(a, b, sizeof a));
+}
+
 int main(void)
 {
+    TEST(test_ct_equal);
     /* First: ids never go back in time within a process, so the fixed
      * clock must come before any id from the real one. */
     TEST(test_id_time_prefix);
