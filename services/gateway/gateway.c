@@ -58,7 +58,33 @@ struct gateway {
     size_t import_max_bytes;             /* GATEWAY_MAX_IMPORT_BYTES, or WH_HTTP_MAX_IMPORT_BYTES */
     route_match_t match;                 /* the request being handed over */
     wh_bufpool_t bufs;                   /* envelopes and replies' JSON, reused */
+    uv_timer_t *trim;                    /* gives freed heap back once idle */
+    uint64_t requests;                   /* requests taken, for the idle trim */
+    uint64_t requests_at_tick, requests_at_trim;
 };
+
+/* The gateway keeps freed heap for reuse under load (main.c's trim
+ * threshold); after a quiet period (fewer than GATEWAY_QUIET_REQUESTS, so
+ * that health probes do not count as load) following any requests, it
+ * gives it back: about 1 MB after start, the first requests' buffers. */
+#define GATEWAY_IDLE_TRIM_MS   2000
+#define GATEWAY_QUIET_REQUESTS 16
+
+static void on_trim(uv_timer_t *t)
+{
+    gateway_t *gw = t->data;
+    if (gw->requests - gw->requests_at_tick < GATEWAY_QUIET_REQUESTS &&
+        gw->requests != gw->requests_at_trim) {
+        malloc_trim(0);
+        gw->requests_at_trim = gw->requests;
+    }
+    gw->requests_at_tick = gw->requests;
+}
+
+static void on_trim_closed(uv_handle_t *h)
+{
+    free(h);
+}
 
 /* One request on its way through the broker. */
 struct call {
@@ -588,6 +614,7 @@ _Static_assert(GATEWAY_MAX_REQUEST_ID <= WH_ENV_MAX_ID &&
 static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
 {
     gateway_t *gw = ud;
+    gw->requests++;
     char rid[GATEWAY_MAX_REQUEST_ID + 1];
     if (req->request_id && valid_request_id(req->request_id))
         snprintf(rid, sizeof rid, "%s", req->request_id);
@@ -897,6 +924,12 @@ int gateway_new(uv_loop_t *loop, const wh_config_t *cfg, gateway_t **out)
      * the gateway's trim threshold (main.c) would keep for good; an idle
      * gateway gives them back. */
     malloc_trim(0);
+    if ((gw->trim = malloc(sizeof *gw->trim)) != NULL) {
+        uv_timer_init(loop, gw->trim);
+        gw->trim->data = gw;
+        uv_timer_start(gw->trim, on_trim, GATEWAY_IDLE_TRIM_MS / 4, GATEWAY_IDLE_TRIM_MS);
+        uv_unref((uv_handle_t *)gw->trim);
+    }
     *out = gw;
     return 0;
 
@@ -925,6 +958,8 @@ void gateway_destroy(gateway_t **gw_p)
      * while the connections they belong to are still there. */
     broker_destroy(&gw->broker);
     wh_http_server_destroy(&gw->http);
+    if (gw->trim)
+        uv_close((uv_handle_t *)gw->trim, on_trim_closed);
     sweep_stop(&gw->sweep);
     console_destroy(&gw->console);
     auth_cache_clear();
