@@ -25,7 +25,8 @@ typedef struct wh_http_client wh_http_client_t;
  * error; CURLE_ABORTED_BY_CALLBACK when the client is destroyed first. */
 typedef void (*wh_http_done_fn)(void *ud, CURL *easy, CURLcode result);
 
-/* Calls curl_global_init() once per process. */
+/* The client; libcurl is set up (curl_global_init once per process, the
+ * multi handle) with its first transfer. */
 int wh_http_client_new(uv_loop_t *loop, wh_http_client_t **out);
 /* Ends every transfer (each one's callback runs with
  * CURLE_ABORTED_BY_CALLBACK), then closes the handles; the memory is freed
