@@ -114,17 +114,15 @@ int wh_outbox_emit(wh_store_t *store, const char *type, const char *org_id, cons
     /* Bound without copies: all of them outlive the step, and the
      * statement is reset before this returns. */
     const char *rid = wh_log_request();
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-    if (org_id)
-        sqlite3_bind_text(st, 3, org_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    wh_stmt_bind_text_ref(st, 1, id);
+    wh_stmt_bind_text_ref(st, 2, type);
+    wh_stmt_bind_text_ref(st, 3, org_id);
+    wh_stmt_bind_text_ref(st, 4, now);
     if (data)
         sqlite3_bind_blob(st, 5, data, (int)data_len, SQLITE_STATIC);
     else
         sqlite3_bind_blob(st, 5, &empty_map, 1, SQLITE_STATIC);
-    if (rid)
-        sqlite3_bind_text(st, 6, rid, -1, SQLITE_STATIC);
+    wh_stmt_bind_text_ref(st, 6, rid);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)

@@ -253,6 +253,8 @@ static int restore_sync(wh_store_t *s)
 {
     if (!s->lowered)
         return 0;
+    /* Run, not prepared once: SQLite applies this pragma while it
+     * compiles the statement, not when it steps it. */
     if (wh_store_exec(s, "PRAGMA synchronous=FULL") != 0)
         return WH_ESTORE;
     s->lowered = false;
@@ -329,18 +331,31 @@ bool wh_store_in_txn(wh_store_t *s)
     return !sqlite3_get_autocommit(s->db);
 }
 
-int wh_stmt_bind_str(sqlite3_stmt *st, int idx, wh_str_t v)
+static int bind_str(sqlite3_stmt *st, int idx, wh_str_t v, sqlite3_destructor_type how)
 {
     if (!v.p)
         return sqlite3_bind_null(st, idx);
-    return sqlite3_bind_text(st, idx, v.p, (int)v.n, SQLITE_TRANSIENT);
+    return sqlite3_bind_text(st, idx, v.p, (int)v.n, how);
+}
+
+int wh_stmt_bind_str(sqlite3_stmt *st, int idx, wh_str_t v)
+{
+    return bind_str(st, idx, v, SQLITE_TRANSIENT);
 }
 
 int wh_stmt_bind_text(sqlite3_stmt *st, int idx, const char *v)
 {
-    if (!v)
-        return sqlite3_bind_null(st, idx);
-    return sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
+    return bind_str(st, idx, wh_cstr(v), SQLITE_TRANSIENT);
+}
+
+int wh_stmt_bind_str_ref(sqlite3_stmt *st, int idx, wh_str_t v)
+{
+    return bind_str(st, idx, v, SQLITE_STATIC);
+}
+
+int wh_stmt_bind_text_ref(sqlite3_stmt *st, int idx, const char *v)
+{
+    return bind_str(st, idx, wh_cstr(v), SQLITE_STATIC);
 }
 
 wh_str_t wh_stmt_col_str(sqlite3_stmt *st, int col)

@@ -59,6 +59,12 @@ bool wh_store_in_txn(wh_store_t *s);
 /* Binding helpers that accept wh_str_t; a NULL p binds NULL. */
 int wh_stmt_bind_str(sqlite3_stmt *st, int idx, wh_str_t v);
 int wh_stmt_bind_text(sqlite3_stmt *st, int idx, const char *v); /* NUL-terminated */
+/* The same without a copy, for values that stay where they are until the
+ * statement is reset (the request's body, the caller's stack): a copy is a
+ * malloc and a free per bound string, ten for a screening result's insert.
+ * Reset the statement before the values go. */
+int wh_stmt_bind_str_ref(sqlite3_stmt *st, int idx, wh_str_t v);
+int wh_stmt_bind_text_ref(sqlite3_stmt *st, int idx, const char *v);
 /* The text of a column as a slice (valid until the next step/reset). */
 wh_str_t wh_stmt_col_str(sqlite3_stmt *st, int col);
 /* The text of a column copied into out (cut to cap - 1 bytes, "" for NULL). */

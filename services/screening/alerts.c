@@ -9,7 +9,6 @@
 #include "log.h"
 #include "outbox.h"
 #include "privacy.h"
-#include "scr_bind.h"
 #include "settings.h"
 
 #define HOUR_MS 3600000LL
@@ -72,8 +71,8 @@ int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_
     sqlite3_stmt *st = wh_store_stmt(store, SQL_ALERT_ACTIVE);
     if (!st)
         return WH_ESTORE;
-    scr_bind_str(st, 1, org);
-    scr_bind_str(st, 2, subject);
+    wh_stmt_bind_str_ref(st, 1, org);
+    wh_stmt_bind_str_ref(st, 2, subject);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         wh_stmt_col_copy(st, 0, alert_id, WH_ID_LEN + 1);
@@ -108,9 +107,9 @@ int alert_for_result(wh_store_t *store, wh_str_t org, wh_str_t subject, bool at_
     sqlite3_stmt *ins = wh_store_stmt(store, SQL_ALERT_INSERT);
     if (!ins)
         return WH_ESTORE;
-    scr_bind_text(ins, 1, id);
-    scr_bind_str(ins, 2, org);
-    scr_bind_str(ins, 3, subject);
+    wh_stmt_bind_text_ref(ins, 1, id);
+    wh_stmt_bind_str_ref(ins, 2, org);
+    wh_stmt_bind_str_ref(ins, 3, subject);
     sqlite3_bind_int(ins, 4, urgent);
     sqlite3_bind_int64(ins, 5, now_ms);
     sqlite3_bind_int64(ins, 6, now_ms + hours * HOUR_MS);
@@ -130,7 +129,7 @@ int alerts_active_among(wh_store_t *store, wh_str_t org, const char *json, size_
     sqlite3_stmt *st = wh_store_stmt(store, SQL_ALERT_ACTIVE_AMONG);
     if (!st)
         return WH_ESTORE;
-    scr_bind_str(st, 1, org);
+    wh_stmt_bind_str_ref(st, 1, org);
     sqlite3_bind_text(st, 2, json, (int)json_len, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)

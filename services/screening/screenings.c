@@ -10,7 +10,6 @@
 #include "instruments.h"
 #include "list.h"
 #include "privacy.h"
-#include "scr_bind.h"
 
 static const char SQL_SCR_INSERT[] =
     "INSERT INTO screenings(id, org_id, external_id, instrument, subject, unit, taken_ms,"
@@ -295,21 +294,21 @@ static int item_store(wh_ctx_t *c, const item_t *it, bool no_alert, wh_reply_t *
     sqlite3_stmt *st = wh_store_stmt(c->store, SQL_SCR_INSERT);
     if (!st)
         goto fail;
-    scr_bind_text(st, 1, r->id);
-    scr_bind_str(st, 2, it->org);
-    scr_bind_str(st, 3, it->external_id);
-    scr_bind_text(st, 4, it->ins->id);
-    scr_bind_str(st, 5, it->subject);
-    scr_bind_str(st, 6, it->unit);
+    wh_stmt_bind_text_ref(st, 1, r->id);
+    wh_stmt_bind_str_ref(st, 2, it->org);
+    wh_stmt_bind_str_ref(st, 3, it->external_id);
+    wh_stmt_bind_text_ref(st, 4, it->ins->id);
+    wh_stmt_bind_str_ref(st, 5, it->subject);
+    wh_stmt_bind_str_ref(st, 6, it->unit);
     sqlite3_bind_int64(st, 7, it->taken_ms);
-    scr_bind_str(st, 8, it->language);
+    wh_stmt_bind_str_ref(st, 8, it->language);
     sqlite3_bind_text(st, 9, answers, (int)an, SQLITE_STATIC);
     sqlite3_bind_int(st, 10, res.raw_score);
     sqlite3_bind_int(st, 11, res.score);
-    scr_bind_text(st, 12, res.band->key);
+    wh_stmt_bind_text_ref(st, 12, res.band->key);
     sqlite3_bind_int(st, 13, res.at_risk);
-    scr_bind_text(st, 14, fl ? r->flags : NULL);
-    scr_bind_text(st, 15, r->alert_id[0] ? r->alert_id : NULL);
+    wh_stmt_bind_text_ref(st, 14, fl ? r->flags : NULL);
+    wh_stmt_bind_text_ref(st, 15, r->alert_id[0] ? r->alert_id : NULL);
     sqlite3_bind_int64(st, 16, now);
     int rc = sqlite3_step(st);
     /* Reset now, while the values bound without a copy are alive. */
