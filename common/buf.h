@@ -63,6 +63,17 @@ void wh_buf_html(wh_buf_t *b, const char *s, size_t n);
  * as a space when plus_space (forms, query strings), and terminates it.
  * The decoded length, or -1 for a malformed escape or a NUL byte. */
 long wh_pct_decode(const char *in, size_t n, bool plus_space, char *out);
+/* Copies s[0..n) into out (cap > 0), cut to cap - 1 bytes, and
+ * terminates it; the bytes copied: snprintf("%s")'s result without its
+ * formatting, for copies on the request path. */
+static inline size_t wh_copy_cut(char *out, size_t cap, const char *s, size_t n)
+{
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return n;
+}
 /* Hands the allocation to the caller (who frees it) and re-initialises b. */
 char *wh_buf_steal(wh_buf_t *b, size_t *len);
 /* Buffers a loop reuses from one request to the next, so that building a

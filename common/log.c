@@ -33,9 +33,8 @@ int wh_log_enabled(int level)
 void wh_log_set_request(const char *request_id)
 {
     /* Set twice per request: a copy, not a formatted print. */
-    size_t n = request_id ? strnlen(request_id, sizeof current_request - 1) : 0;
-    memcpy(current_request, request_id ? request_id : "", n);
-    current_request[n] = '\0';
+    const char *r = request_id ? request_id : "";
+    wh_copy_cut(current_request, sizeof current_request, r, strnlen(r, sizeof current_request));
 }
 
 const char *wh_log_request(void)

@@ -166,9 +166,7 @@ static void render_reply_h(gateway_t *gw, wh_http_req_t *req, int route, const c
         h[nh++] = extra[i];
     char etag[WH_ENV_MAX_ETAG + 1], retry[24], ctype_raw[WH_ENV_MAX_CONTENT_TYPE + 1];
     if (r.etag.p) {
-        size_t n = r.etag.n < sizeof etag ? r.etag.n : sizeof etag - 1;
-        memcpy(etag, r.etag.p, n);
-        etag[n] = '\0';
+        wh_copy_cut(etag, sizeof etag, r.etag.p, r.etag.n);
         h[nh++] = (wh_http_header_t){"ETag", etag};
     }
     if (r.retry_after_s > 0) {

@@ -168,16 +168,6 @@ static size_t answers_text(const item_t *it, char *out)
     return n;
 }
 
-/* Copies a NUL-terminated string into out (cap > 0), cut to fit. */
-static void copy_text(char *out, size_t cap, const char *s)
-{
-    size_t n = strlen(s);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(out, s, n);
-    out[n] = '\0';
-}
-
 static bool col_eq(sqlite3_stmt *st, int col, wh_str_t v)
 {
     if (sqlite3_column_type(st, col) == SQLITE_NULL)
@@ -280,10 +270,10 @@ static int item_store(wh_ctx_t *c, const item_t *it, bool no_alert, wh_reply_t *
                                                  res.urgent, now, r->alert_id) != 0)
         goto fail;
     wh_id_new(r->id);
-    copy_text(r->instrument, sizeof r->instrument, it->ins->id);
+    wh_copy_cut(r->instrument, sizeof r->instrument, it->ins->id, strlen(it->ins->id));
     r->raw_score = res.raw_score;
     r->score = res.score;
-    copy_text(r->band, sizeof r->band, res.band->key);
+    wh_copy_cut(r->band, sizeof r->band, res.band->key, strlen(res.band->key));
     r->at_risk = res.at_risk;
     size_t fl = 0;
     for (int i = 0; i < res.n_flags; i++)

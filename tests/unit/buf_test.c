@@ -321,6 +321,18 @@ static void test_pool(void)
     wh_bufpool_close(&p);
 }
 
+/* A copy that fits, one exactly one byte too long, and nothing. */
+static void test_copy_cut(void)
+{
+    char out[6];
+    CHECK_INT(wh_copy_cut(out, sizeof out, "abc", 3), 3);
+    CHECK_STR(out, "abc");
+    CHECK_INT(wh_copy_cut(out, sizeof out, "abcdef", 6), 5);
+    CHECK_STR(out, "abcde");
+    CHECK_INT(wh_copy_cut(out, sizeof out, "abcdef", 0), 0);
+    CHECK_STR(out, "");
+}
+
 /* A reserve so large that its size would wrap fails rather than writing
  * past the allocation. */
 static void test_reserve_huge(void)
@@ -349,5 +361,6 @@ int main(void)
     TEST(test_pool);
     TEST(test_json_str_every_byte);
     TEST(test_reserve_huge);
+    TEST(test_copy_cut);
     return 0;
 }
