@@ -22,15 +22,7 @@ def survey_with_units(s, org):
     r = s.post("/v1/surveys", sl.survey_body(org, units=units))
     assert r.status == 201, r
     sid = r.json()["id"]
-    people = sl.generate(11, {k: 6 for k in UNITS})
-    r = s.post("/v1/surveys/%s/codes" % sid, {"count": len(people)}, token=sl.issuer(s))
-    codes = list(r.json()["codes"])
-    assert s.post("/v1/surveys/%s/open" % sid).status == 200
-    for unit, answers in people:
-        r = s.post("/v1/public/surveys/%s/responses" % sid, {"code": codes.pop(), "unit": unit,
-                   "language": "de", "answers": answers}, token=None)
-        assert r.status == 201, r
-    assert s.post("/v1/surveys/%s/close" % sid).status == 200
+    sl.run_survey(s, sid, sl.generate(11, {k: 6 for k in UNITS}))
     return sid
 
 

@@ -76,6 +76,25 @@ def survey_body(org_id, title="Beschäftigtenbefragung 2025", threshold=5, units
     return body
 
 
+def run_survey(s, sid, people, close=True):
+    """Issues a code for each of people [(unit or None, answers)], opens the
+    survey, submits each through the public API and closes it (unless
+    close is False)."""
+    if people:
+        r = s.post("/v1/surveys/%s/codes" % sid, {"count": len(people)}, token=issuer(s))
+        assert r.status == 201, r
+        codes = list(r.json()["codes"])
+    assert s.post("/v1/surveys/%s/open" % sid).status == 200
+    for unit, answers in people:
+        body = {"code": codes.pop(), "language": "de", "answers": answers}
+        if unit is not None:
+            body["unit"] = unit
+        r = s.post("/v1/public/surveys/%s/responses" % sid, body, token=None)
+        assert r.status == 201, r
+    if close:
+        assert s.post("/v1/surveys/%s/close" % sid).status == 200
+
+
 def parents(units=UNITS):
     return {k: p for k, _, p in units}
 

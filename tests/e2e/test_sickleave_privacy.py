@@ -88,16 +88,7 @@ def test_survey_results_beside_sick_leave():
         r = s.post("/v1/surveys", body, token=coord)
         assert r.status == 201, r
         sid = r.json()["id"]
-        people = sl.generate(7, {k: 6 for k in UNITS})
-        r = s.post("/v1/surveys/%s/codes" % sid, {"count": len(people)}, token=sl.issuer(s))
-        codes = list(r.json()["codes"])
-        assert s.post("/v1/surveys/%s/open" % sid).status == 200
-        for unit, answers in people:
-            r = s.post("/v1/public/surveys/%s/responses" % sid,
-                       {"code": codes.pop(), "unit": unit, "language": "de",
-                        "answers": answers}, token=None)
-            assert r.status == 201, r
-        assert s.post("/v1/surveys/%s/close" % sid).status == 200
+        sl.run_survey(s, sid, sl.generate(7, {k: 6 for k in UNITS}))
         r = s.get("/v1/surveys/%s/results?sick_leave_period=2025-Q1" % sid, token=coord)
         assert r.status == 200, r
         res = r.json()
