@@ -17,6 +17,14 @@ int wh_zsock_configure(void *sock)
     return 0;
 }
 
+int wh_zsock_heartbeat(void *sock, int ivl_ms, int timeout_ms)
+{
+    if (zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl_ms, sizeof ivl_ms) != 0 ||
+        zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &timeout_ms, sizeof timeout_ms) != 0)
+        return WH_EIO;
+    return 0;
+}
+
 /* Runs the callback while ZMQ_EVENTS shows input. first_read: the poll
  * fired, so input is likely; the callback runs once before the first look
  * at ZMQ_EVENTS, since its reads (ending in EAGAIN, which processes the

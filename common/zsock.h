@@ -38,6 +38,12 @@ struct wh_zsock {
 };
 
 int wh_zsock_configure(void *sock);
+/* ZMTP heartbeats on every connection of sock: a PING each ivl_ms, and the
+ * connection closed when nothing has come back for timeout_ms. ZeroMQ's I/O
+ * thread sends and answers them, so they tell whether the peer's process
+ * (and host) is there, not whether its loop is turning: a peer frozen or
+ * gone without closing its socket is disconnected, a busy one is not. */
+int wh_zsock_heartbeat(void *sock, int ivl_ms, int timeout_ms);
 int wh_zsock_init(wh_zsock_t *z, uv_loop_t *loop, void *sock, wh_zsock_cb on_readable);
 /* Call after sends made outside the readable callback. */
 void wh_zsock_kick(wh_zsock_t *z);

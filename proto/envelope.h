@@ -76,7 +76,8 @@ static inline bool wh_frame_parse(const void *data, size_t len, wh_frame_t *f)
 }
 
 #define WH_HEARTBEAT_MS       500
-#define WH_HEARTBEAT_LIVENESS 4 /* silent intervals before a peer counts as dead */
+#define WH_HEARTBEAT_LIVENESS 4 /* silent intervals before a peer counts as stalled */
+#define WH_LIVENESS_MS        ((uint64_t)WH_HEARTBEAT_MS * WH_HEARTBEAT_LIVENESS)
 
 #define WH_ENV_MAX_ID       64 /* request id */
 #define WH_ENV_MAX_TOKEN_ID 32

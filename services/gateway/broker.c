@@ -18,7 +18,8 @@ struct instance {
     size_t identity_len;
     uint64_t last_heard;
     uint32_t in_flight;
-    int alive;
+    int alive;    /* announced and still connected */
+    bool stalled; /* connected, but silent past the liveness window */
 };
 
 /* A request in flight. Pending requests sit in a hash table by correlation
@@ -111,6 +112,7 @@ static void drop_instance(broker_t *b, enum wh_svc svc, int idx, const char *why
     if (!in->alive)
         return;
     in->alive = 0;
+    in->stalled = false;
     wh_log_warn("%s instance lost (%s); %d left", wh_service_names[svc], why,
                 broker_instances(b, svc));
     struct pending *p = b->head;
@@ -133,6 +135,16 @@ static int admitted_as(const broker_t *b, zmq_msg_t *m, const char *name, size_t
     if (!user || !*user)
         return 0;
     return !name || (strlen(user) == name_len && memcmp(user, name, name_len) == 0);
+}
+
+/* Any message from an instance shows its loop turns again. */
+static void heard(broker_t *b, enum wh_svc svc, struct instance *in)
+{
+    in->last_heard = uv_now(b->loop);
+    if (in->stalled) {
+        in->stalled = false;
+        wh_log_info("%s instance answering again", wh_service_names[svc]);
+    }
 }
 
 static void heard_from(broker_t *b, const unsigned char *id, size_t n, const char *name,
@@ -167,7 +179,7 @@ static void heard_from(broker_t *b, const unsigned char *id, size_t n, const cha
         in->in_flight = 0;
     }
     struct instance *in = &b->inst[svc][idx];
-    in->last_heard = uv_now(b->loop);
+    heard(b, svc, in);
     if (!in->alive) {
         in->alive = 1;
         wh_log_info("%s instance ready; %d up", wh_service_names[svc], broker_instances(b, svc));
@@ -185,7 +197,7 @@ static void on_reply(broker_t *b, const unsigned char *id, size_t idn, const cha
         struct instance *in = &b->inst[p->svc][p->instance];
         if (in->identity_len != idn || memcmp(in->identity, id, idn) != 0)
             return; /* not the instance it was sent to: ignore */
-        in->last_heard = uv_now(b->loop);
+        heard(b, p->svc, in);
         finish(b, p, BROKER_OK, payload, len);
         return;
     }
@@ -310,10 +322,14 @@ static void on_timer(uv_timer_t *t)
             struct instance *in = &b->inst[s][i];
             if (!in->alive)
                 continue;
-            if (now - in->last_heard > (uint64_t)WH_HEARTBEAT_MS * WH_HEARTBEAT_LIVENESS)
-                drop_instance(b, (enum wh_svc)s, i, "silent");
-            else if (send_to(b, in, WH_CMD_HEARTBEAT, 0, "", 0) == WH_ENOTFOUND)
+            if (send_to(b, in, WH_CMD_HEARTBEAT, 0, "", 0) == WH_ENOTFOUND) {
                 drop_instance(b, (enum wh_svc)s, i, "disconnected");
+            } else if (!in->stalled && now - in->last_heard > WH_LIVENESS_MS) {
+                in->stalled = true;
+                wh_log_warn("%s instance silent for %llu ms but connected; its requests wait "
+                            "for it",
+                            wh_service_names[s], (unsigned long long)(now - in->last_heard));
+            }
         }
     while (b->head && b->head->deadline <= now)
         finish(b, b->head, BROKER_TIMEOUT, NULL, 0);
@@ -358,7 +374,8 @@ static int broker_open(uv_loop_t *loop, const char *endpoint, const wh_curve_t *
     /* Mandatory routing makes a send to a vanished instance fail at once
      * (EHOSTUNREACH) instead of being dropped silently. */
     zmq_setsockopt(b->router, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
-    if (wh_zsock_configure(b->router) != 0)
+    if (wh_zsock_configure(b->router) != 0 ||
+        wh_zsock_heartbeat(b->router, WH_HEARTBEAT_MS, (int)WH_LIVENESS_MS) != 0)
         goto fail_sock;
     if (b->curve.on && (wh_zap_start(b->zctx, &b->curve, &b->zap) != 0 ||
                         wh_curve_apply_server(b->router, &b->curve) != 0))
@@ -436,17 +453,25 @@ uint64_t broker_pending(const broker_t *b)
 }
 
 /* The live instance with the fewest requests in flight; ties go round
- * robin so that idle instances share the load evenly. */
+ * robin so that idle instances share the load evenly. A stalled instance
+ * is taken only when every live one is stalled: its requests then wait in
+ * its queue for it (or for their deadline) rather than fail at once. */
 static int pick(broker_t *b, enum wh_svc svc)
 {
     int best = -1, n = b->n_inst[svc];
+    bool best_stalled = true;
     uint32_t best_load = UINT32_MAX;
     unsigned start = b->rr[svc]++;
     for (int k = 0; k < n; k++) {
         int i = (int)((start + (unsigned)k) % (unsigned)n);
         struct instance *in = &b->inst[svc][i];
-        if (in->alive && in->in_flight < best_load) {
+        if (!in->alive)
+            continue;
+        bool better = best < 0 || (best_stalled && !in->stalled) ||
+                      (best_stalled == in->stalled && in->in_flight < best_load);
+        if (better) {
             best = i;
+            best_stalled = in->stalled;
             best_load = in->in_flight;
         }
     }

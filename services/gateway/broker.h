@@ -1,12 +1,15 @@
 /* The request/reply broker inside the gateway, in the spirit of the ZeroMQ
  * guide's Majordomo pattern. Service instances connect a DEALER to the
  * broker's ROUTER and announce themselves with heartbeats that carry their
- * service name; an instance not heard from for WH_HEARTBEAT_LIVENESS
- * intervals, or one the ROUTER can no longer reach, is dropped. Each request
- * goes to the live instance of its service with the fewest requests in
- * flight. The caller learns the outcome through one callback per request:
- * the reply, 503 when no instance is up (or the one serving it was lost),
- * 504 when the deadline passed first.
+ * service name. An instance not heard from for WH_HEARTBEAT_LIVENESS
+ * intervals is stalled: its loop is busy (a long fsync), but its process is
+ * there, so its requests wait for it and new ones go to another instance
+ * while one is up. One the ROUTER can no longer reach is lost: its process
+ * ended, or froze or lost its host and the ZMTP heartbeats timed out. Each
+ * request goes to the live instance of its service with the fewest
+ * requests in flight, stalled ones last. The caller learns the outcome
+ * through one callback per request: the reply, 503 when no instance is up
+ * (or the one serving it was lost), 504 when the deadline passed first.
  *
  * An instance may also ask another service (header frame [version, 'Q',
  * target service]); the broker forwards the request and returns the reply,

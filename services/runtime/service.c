@@ -307,7 +307,7 @@ static void on_heartbeat(uv_timer_t *t)
     send_heartbeat(s);
     wh_zsock_kick(&s->zs);
     uint64_t now = uv_now(&s->loop);
-    if (s->broker_up && now - s->broker_heard_ms > WH_HEARTBEAT_MS * WH_HEARTBEAT_LIVENESS) {
+    if (s->broker_up && now - s->broker_heard_ms > WH_LIVENESS_MS) {
         s->broker_up = 0;
         wh_log_warn("gateway silent; still announcing");
     }
@@ -551,7 +551,9 @@ int wh_service_main(const wh_service_def_t *def)
     zmq_setsockopt(s->dealer, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
     if (wh_curve_setup_client(&s->cfg, name, &s->curve) != 0)
         goto fail_zmq;
-    if (wh_zsock_configure(s->dealer) != 0 || wh_curve_apply_client(s->dealer, &s->curve) != 0 ||
+    if (wh_zsock_configure(s->dealer) != 0 ||
+        wh_zsock_heartbeat(s->dealer, WH_HEARTBEAT_MS, (int)WH_LIVENESS_MS) != 0 ||
+        wh_curve_apply_client(s->dealer, &s->curve) != 0 ||
         zmq_connect(s->dealer, s->cfg.broker_connect) != 0) {
         wh_log_error("cannot connect to %s: %s", s->cfg.broker_connect, zmq_strerror(errno));
         goto fail_zmq;

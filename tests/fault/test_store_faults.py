@@ -14,12 +14,16 @@ production ones, with no switch for tests:
   SQLite checks only at COMMIT, so the whole batch's transaction is lost;
 - fsync fails: a library preloaded into the service (fsync_fault.c, built
   beside the tests) fails fsync while a flag file exists, so COMMIT fails
-  where it syncs the write-ahead log.
+  where it syncs the write-ahead log;
+- fsync is slow: the same library holds fsync while another flag file
+  exists, longer than the broker's liveness window, so the service's loop
+  sends no heartbeat meanwhile.
 Requests are made into one batch by holding the service with SIGSTOP while
 they queue, as a busy service would see them.
 """
 
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -208,6 +212,59 @@ def test_fsync_fails():
         os.rmdir(os.path.dirname(flag))
 
 
+def test_fsync_slow():
+    """A commit whose fsync takes 3 s, longer than the broker's 2 s liveness
+    window: the service's loop sends no heartbeat meanwhile, but its socket
+    stays connected, so the broker waits for it. The write is answered 201
+    once it is on disk, not 503 while it is being stored, and the requests
+    that arrived meanwhile are served after it."""
+    flag = os.path.join(tempfile.mkdtemp(prefix="wh-fsync-"), "slow")
+    lib = os.path.join(os.environ.get("WH_BIN_DIR", "build"), "libwh_fsync_fault.so")
+    assert os.path.exists(lib), lib
+    env = {"LD_PRELOAD": lib, "WH_FAULT_FSYNC_SLOW_FILE": flag,
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    try:
+        with Stack(services=SERVICES) as s:
+            # Only the service syncs slowly (the gateway's store stays fast).
+            s.kill("agreements", signal.SIGKILL)
+            s.start_process("agreements", env=env)
+            s.wait_serving("agreements")
+            db = connect(s)
+            assert create(s, "Before").status == 201
+            got = {}
+
+            def slow_write():
+                got["write"] = create(s, "Slow", key="key-slow", timeout=20)
+
+            def read_meanwhile():
+                time.sleep(0.5)
+                got["read"] = s.get("/v1/organizations", timeout=20)
+
+            open(flag, "w").close()
+            workers = [Worker(slow_write, (), name="write"),
+                       Worker(read_meanwhile, (), name="read")]
+            for w in workers:
+                w.start()
+            time.sleep(3.0)
+            assert not got, got  # both wait for the disk
+            m = s.get("/metrics", token=None).body.decode()
+            assert 'wh_service_instances{service="agreements"} 1' in m, m
+            os.unlink(flag)
+            join_all(workers, timeout=20)
+            assert got["write"].status == 201, got["write"]
+            assert "Slow" in stored_names(db)
+            r = got["read"]
+            assert r.status == 200, r
+            assert "Before" in [o["name"] for o in r.json()["items"]], r.json()
+            m = s.get("/metrics", token=None).body.decode()
+            assert not re.search(r'route="ORGS_[A-Z]+",status="50[34]"', m), m
+            assert "silent for" in s.logs(), s.logs()
+    finally:
+        if os.path.exists(flag):
+            os.unlink(flag)
+        os.rmdir(os.path.dirname(flag))
+
+
 if __name__ == "__main__":
     run([test_begin_fails, test_statement_fails_mid_request, test_commit_fails,
-         test_fsync_fails])
+         test_fsync_fails, test_fsync_slow])
