@@ -26,7 +26,8 @@ typedef struct texts {
         *code_title, *code_intro, *code_label, *code_hint, *code_missing, *go, *invalid_title,
         *invalid_text, *closed_title, *closed_text, *not_open_title, *not_open_text,
         *not_found_title, *not_found_text, *thanks_title, *thanks_text, *bad_title, *bad_text,
-        *too_large_text, *busy_title, *busy_text, *limited_title, *limited_text, *method_text;
+        *too_large_text, *busy_title, *busy_text, *limited_title, *limited_text, *method_text,
+        *page_of, *next, *back;
 } texts_t;
 
 static const texts_t T[N_LANGS] = {
@@ -83,6 +84,9 @@ static const texts_t T[N_LANGS] = {
             .limited_text = "Von Ihrer Adresse kamen zu viele Anfragen. Bitte warten Sie einen "
                             "Moment und versuchen Sie es dann erneut.",
             .method_text = "Diese Adresse kann so nicht aufgerufen werden.",
+            .page_of = "Seite %d von %d",
+            .next = "Weiter",
+            .back = "Zurück",
         },
     [L_EN] =
         {
@@ -133,6 +137,9 @@ static const texts_t T[N_LANGS] = {
             .limited_text = "Too many requests came from your address. Please wait a moment and "
                             "try again.",
             .method_text = "This address cannot be used that way.",
+            .page_of = "Page %d of %d",
+            .next = "Next",
+            .back = "Back",
         },
     [L_SV] =
         {
@@ -182,6 +189,9 @@ static const texts_t T[N_LANGS] = {
             .limited_text = "För många förfrågningar kom från din adress. Vänta en stund och "
                             "försök sedan igen.",
             .method_text = "Den här adressen kan inte användas så.",
+            .page_of = "Sida %d av %d",
+            .next = "Nästa",
+            .back = "Tillbaka",
         },
 };
 
@@ -213,6 +223,23 @@ static void esc_ints(wh_buf_t *b, const char *text, int x, int y)
             wh_buf_html(b, p, 1);
         }
     }
+}
+
+/* The same into a plain string (for a title that page_head escapes). */
+static void text_ints(char *out, size_t size, const char *text, int x, int y)
+{
+    int args[2] = {x, y}, used = 0;
+    size_t n = 0;
+    for (const char *p = text; *p && n + 1 < size; p++) {
+        if (p[0] == '%' && p[1] == 'd' && used < 2) {
+            int w = snprintf(out + n, size - n, "%d", args[used++]);
+            n = w < 0 ? n : n + (size_t)w < size ? n + (size_t)w : size - 1;
+            p++;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
 }
 
 static void escw(wh_buf_t *b, wh_str_t s)
@@ -255,7 +282,10 @@ typedef struct page {
     bool q_error[PARTICIPATE_MAX_QUESTIONS];
     const char *unit; /* the unit chosen, or NULL */
     bool unit_error;
-    int lang; /* the questionnaire's language, once known */
+    int at;           /* the page of a paged questionnaire the form was on, from 0 */
+    const char *nav;  /* the button that sent the form: "next", "back" or NULL */
+    bool switch_lang; /* the form was sent to change its language */
+    int lang;         /* the questionnaire's language, once known */
     wh_buf_t out;
 } page_t;
 
@@ -370,9 +400,13 @@ static void page_head(page_t *pg, int lang, const char *title_state, wh_str_t ti
         escw(b, title);
     }
     wh_buf_puts(b, "</title>\n<link rel=\"stylesheet\" href=\"/assets/participate.css\">\n"
-                   "<script src=\"/assets/participate.js\" defer></script>\n</head>\n<body>\n"
-                   "<header class=\"top\">\n");
-    wh_buf_printf(b, "<nav class=\"langs\" aria-label=\"%s\">\n<ul>\n", t->languages);
+                   "<script src=\"/assets/participate.js\" defer></script>\n</head>\n<body>\n");
+    if (!langs) {
+        wh_buf_puts(b, "<main id=\"main\">\n");
+        return;
+    }
+    wh_buf_printf(b, "<header class=\"top\">\n<nav class=\"langs\" aria-label=\"%s\">\n<ul>\n",
+                  t->languages);
     for (int l = 0; l < N_LANGS; l++) {
         if (!(langs & (1u << l)))
             continue;
@@ -522,6 +556,9 @@ typedef struct survey_view {
     uint32_t n_questions;
     const msgpack_object *units;
     uint32_t n_units;
+    /* Page p shows questions page_start[p] to page_start[p + 1] - 1. */
+    uint32_t page_start[PARTICIPATE_MAX_QUESTIONS + 1];
+    int n_pages;
 } survey_view_t;
 
 static int array_of(const msgpack_object *o, const msgpack_object **items, uint32_t max)
@@ -530,6 +567,41 @@ static int array_of(const msgpack_object *o, const msgpack_object **items, uint3
         return -1;
     *items = o->via.array.ptr;
     return (int)o->via.array.size;
+}
+
+/* A question's block (the service counts up where the dimension changes);
+ * a question without one is a block of its own. */
+static int64_t block_of(const survey_view_t *v, uint32_t i)
+{
+    int64_t b;
+    return wh_msg_int(wh_msg_get(&v->questions[i], "block"), &b) ? b : -1 - (int64_t)i;
+}
+
+/* Pages of at most PARTICIPATE_PAGE_QUESTIONS questions: whole blocks while
+ * they fit, a block longer than a page split over several. A questionnaire
+ * that fits one page is not paged. */
+static void paginate(survey_view_t *v)
+{
+    uint32_t n = v->n_questions, i = 0;
+    v->n_pages = 0;
+    do {
+        v->page_start[v->n_pages++] = i;
+        uint32_t end = i;
+        while (end < n) {
+            uint32_t block_end = end + 1;
+            while (block_end < n && block_of(v, block_end) == block_of(v, end))
+                block_end++;
+            if (block_end - i <= PARTICIPATE_PAGE_QUESTIONS) {
+                end = block_end;
+            } else {
+                if (end == i)
+                    end = i + PARTICIPATE_PAGE_QUESTIONS;
+                break;
+            }
+        }
+        i = end;
+    } while (i < n);
+    v->page_start[v->n_pages] = n;
 }
 
 /* The service's questionnaire, checked for what the page relies on. */
@@ -570,6 +642,7 @@ static int view_survey(const msgpack_object *s, survey_view_t *v)
         if (!wh_msg_str(wh_msg_get(&v->units[i], "key")).p ||
             !wh_msg_str(wh_msg_get(&v->units[i], "name")).p)
             return WH_EPROTO;
+    paginate(v);
     return 0;
 }
 
@@ -703,19 +776,37 @@ static void question_fieldset(page_t *pg, const survey_view_t *v, const texts_t 
     wh_buf_puts(b, "</div>\n</fieldset>\n");
 }
 
+static void hidden_answer(wh_buf_t *b, const msgpack_object *q, int answer)
+{
+    char name[FORM_MAX_NAME_BYTES + 1];
+    question_field(q, name);
+    wh_buf_puts(b, "<input type=\"hidden\" name=\"");
+    escz(b, name);
+    wh_buf_printf(b, "\" value=\"%d\">\n", answer);
+}
+
+/* Page pg->at of the questionnaire. A paged one carries the answers of its
+ * other pages as hidden fields; after its first page, the language is
+ * switched by buttons of the form (a link would lose the answers). */
 static void questionnaire_page(page_t *pg, const survey_view_t *v, int status, bool errors)
 {
     wh_buf_t *b = &pg->out;
     const texts_t *t = &T[v->lang];
-    page_head(pg, v->lang, t->questionnaire, v->title, errors, v->langs, true);
+    bool paged = v->n_pages > 1, last = pg->at == v->n_pages - 1;
+    uint32_t first = v->page_start[pg->at], end = v->page_start[pg->at + 1];
+    char progress[64], state[160];
+    text_ints(progress, sizeof progress, t->page_of, pg->at + 1, v->n_pages);
+    snprintf(state, sizeof state, "%s%s%s", t->questionnaire, paged ? " – " : "",
+             paged ? progress : "");
+    page_head(pg, v->lang, state, v->title, errors, pg->at == 0 ? v->langs : 0, true);
     if (errors) {
         summary_begin(b, t);
-        if (pg->unit_error) {
+        if (pg->unit_error && pg->at == 0) {
             wh_buf_puts(b, "<li><a href=\"#unit-0\">");
             escz(b, t->unit_invalid);
             wh_buf_puts(b, "</a></li>\n");
         }
-        for (uint32_t i = 0; i < v->n_questions; i++) {
+        for (uint32_t i = first; i < end; i++) {
             if (!pg->q_error[i])
                 continue;
             int lo, hi;
@@ -728,9 +819,18 @@ static void questionnaire_page(page_t *pg, const survey_view_t *v, int status, b
     }
     wh_buf_puts(b, "<h1>");
     escw(b, v->title);
-    wh_buf_puts(b, "</h1>\n<p class=\"intro\">");
-    escz(b, t->intro);
-    wh_buf_puts(b, "</p>\n<p>");
+    if (paged) {
+        wh_buf_puts(b, " <span class=\"progress\">");
+        escz(b, progress);
+        wh_buf_puts(b, "</span>");
+    }
+    wh_buf_puts(b, "</h1>\n");
+    if (pg->at == 0) {
+        wh_buf_puts(b, "<p class=\"intro\">");
+        escz(b, t->intro);
+        wh_buf_puts(b, "</p>\n");
+    }
+    wh_buf_puts(b, "<p>");
     escz(b, t->answer_all);
     wh_buf_printf(b,
                   "</p>\n<form class=\"survey\" method=\"post\" action=\"/s/%s\">\n"
@@ -739,13 +839,46 @@ static void questionnaire_page(page_t *pg, const survey_view_t *v, int status, b
     escz(b, pg->code);
     wh_buf_printf(b, "\">\n<input type=\"hidden\" name=\"lang\" value=\"%s\">\n",
                   lang_code[v->lang]);
-    if (asks_unit(v))
+    if (paged) {
+        wh_buf_printf(b, "<input type=\"hidden\" name=\"page\" value=\"%d\">\n", pg->at + 1);
+        for (uint32_t i = 0; i < v->n_questions; i++)
+            if ((i < first || i >= end) && pg->answers[i] != INT_MIN)
+                hidden_answer(b, &v->questions[i], pg->answers[i]);
+    }
+    if (asks_unit(v) && pg->at == 0) {
         unit_fieldset(pg, v, t);
-    for (uint32_t i = 0; i < v->n_questions; i++)
+    } else if (asks_unit(v) && pg->unit && !pg->unit_error) {
+        wh_buf_puts(b, "<input type=\"hidden\" name=\"unit\" value=\"");
+        escz(b, pg->unit);
+        wh_buf_puts(b, "\">\n");
+    }
+    for (uint32_t i = first; i < end; i++)
         question_fieldset(pg, v, t, i);
-    wh_buf_puts(b, "<button type=\"submit\" class=\"submit\">");
-    escz(b, t->submit);
-    wh_buf_puts(b, "</button>\n</form>\n");
+    /* The button that goes on comes first: Enter in a field presses it. */
+    wh_buf_printf(b,
+                  "<div class=\"buttons\">\n<button type=\"submit\" class=\"submit\" name=\"nav\" "
+                  "value=\"%s\">",
+                  last ? "submit" : "next");
+    escz(b, last ? t->submit : t->next);
+    wh_buf_puts(b, "</button>\n");
+    if (pg->at > 0) {
+        wh_buf_puts(b, "<button type=\"submit\" class=\"back\" name=\"nav\" value=\"back\">");
+        escz(b, t->back);
+        wh_buf_puts(b, "</button>\n");
+    }
+    wh_buf_puts(b, "</div>\n");
+    if (pg->at > 0 && (v->langs & (v->langs - 1))) {
+        wh_buf_printf(b, "<div class=\"langs-switch\" role=\"group\" aria-label=\"%s\">\n",
+                      t->languages);
+        for (int l = 0; l < N_LANGS; l++)
+            if ((v->langs & (1u << l)) && l != v->lang)
+                wh_buf_printf(b,
+                              "<button type=\"submit\" name=\"switch\" value=\"%s\" "
+                              "lang=\"%s\">%s</button>\n",
+                              lang_code[l], lang_code[l], lang_name[l]);
+        wh_buf_puts(b, "</div>\n");
+    }
+    wh_buf_puts(b, "</form>\n");
     page_tail(pg);
     finish(pg, status, NULL, NULL, NULL);
 }
@@ -835,31 +968,74 @@ static bool parse_answer(const char *s, int lo, int hi, int *out)
     return true;
 }
 
-/* Checks the POST's answers against the questionnaire: every question
- * answered within its scale, the unit one of those offered. */
-static bool valid_post(page_t *pg, const survey_view_t *v)
+/* The answers the form carries, each kept where it is within its
+ * question's scale; the unit, marked wrong when it is not one offered. */
+static void take_answers(page_t *pg, const survey_view_t *v)
 {
-    bool ok = true;
     for (uint32_t i = 0; i < v->n_questions; i++) {
         char name[FORM_MAX_NAME_BYTES + 1];
         int lo, hi;
         question_field(&v->questions[i], name);
         scale_of(&v->questions[i], &lo, &hi);
-        if (!parse_answer(form_get(&pg->form, name), lo, hi, &pg->answers[i])) {
+        if (!parse_answer(form_get(&pg->form, name), lo, hi, &pg->answers[i]))
             pg->answers[i] = INT_MIN;
-            pg->q_error[i] = true;
-            ok = false;
-        }
     }
     const char *unit = form_get(&pg->form, "unit");
     if (unit && *unit && asks_unit(v)) {
         pg->unit = unit;
-        if (!unit_offered(v, unit)) {
-            pg->unit_error = true;
-            ok = false;
-        }
+        pg->unit_error = !unit_offered(v, unit);
+    }
+}
+
+/* Whether page p is complete: every question answered, the unit (on the
+ * first page) valid; what is not is marked for the page to show. */
+static bool check_page(page_t *pg, const survey_view_t *v, int p)
+{
+    bool ok = p != 0 || !pg->unit_error;
+    for (uint32_t i = v->page_start[p]; i < v->page_start[p + 1]; i++) {
+        pg->q_error[i] = pg->answers[i] == INT_MIN;
+        ok = ok && !pg->q_error[i];
     }
     return ok;
+}
+
+static void submit(page_t *pg, const survey_view_t *v);
+
+/* A POST of the form: a language switch or Back shows a page again as it
+ * was; otherwise the page is checked, and the next one follows, or after
+ * the last one the whole questionnaire is checked once more (the other
+ * pages' answers came back as hidden fields) and submitted. */
+static void answer_posted(page_t *pg, const survey_view_t *v)
+{
+    take_answers(pg, v);
+    if (pg->at >= v->n_pages)
+        pg->at = v->n_pages - 1;
+    if (pg->switch_lang) {
+        questionnaire_page(pg, v, 200, false);
+        return;
+    }
+    if (pg->nav && strcmp(pg->nav, "back") == 0) {
+        pg->at = pg->at > 0 ? pg->at - 1 : 0;
+        questionnaire_page(pg, v, 200, false);
+        return;
+    }
+    if (!check_page(pg, v, pg->at)) {
+        questionnaire_page(pg, v, 422, true);
+        return;
+    }
+    if (pg->at + 1 < v->n_pages) {
+        pg->at++;
+        questionnaire_page(pg, v, 200, false);
+        return;
+    }
+    for (int p = 0; p < v->n_pages; p++) {
+        if (!check_page(pg, v, p)) {
+            pg->at = p;
+            questionnaire_page(pg, v, 422, true);
+            return;
+        }
+    }
+    submit(pg, v);
 }
 
 static void submit(page_t *pg, const survey_view_t *v)
@@ -910,10 +1086,7 @@ static void survey_reply(page_t *pg, const wh_reply_in_t *r)
     }
     pg->lang = v.lang;
     if (pg->route == PAGE_ROUTE_SUBMIT) {
-        if (valid_post(pg, &v))
-            submit(pg, &v);
-        else
-            questionnaire_page(pg, &v, 422, true);
+        answer_posted(pg, &v);
         return;
     }
     int want = pick_lang(pg, v.langs, v.lang);
@@ -1075,7 +1248,17 @@ void participate_handle(const participate_req_t *r, participate_done_fn done, vo
         int frc = form_content_type(r->content_type)
                       ? form_parse(r->body ? r->body : "", r->body_len, &pg->form)
                       : WH_ETYPE;
+        const char *sw = form_get(&pg->form, "switch");
+        if (sw && lang_index(sw, strlen(sw)) >= 0) {
+            prefer(pg, sw);
+            pg->switch_lang = true;
+        }
         prefer(pg, form_get(&pg->form, "lang"));
+        pg->nav = form_get(&pg->form, "nav");
+        const char *at = form_get(&pg->form, "page");
+        int page_no;
+        if (at && parse_answer(at, 1, PARTICIPATE_MAX_QUESTIONS, &page_no))
+            pg->at = page_no - 1;
         if (qrc == 0)
             prefer(pg, form_get(&q, "lang"));
         accept_language(pg, r->accept_language);

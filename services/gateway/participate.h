@@ -5,8 +5,8 @@
  * `/v1/public/surveys/...`, asked through the broker).
  *
  * It works without JavaScript: plain forms, native radio buttons, one
- * fieldset per question, errors next to each question and in a summary at
- * the top; the code travels in the form's body, and after a successful
+ * fieldset per question, a long questionnaire in pages, errors next to each
+ * question and in a summary at the top; the code travels in the form's body, and after a successful
  * submit the browser is sent (303) to a thank-you address without it. The
  * page sets no cookie, and nothing of a code or an answer reaches a log.
  * Texts are in German, English and Swedish: `lang`, else Accept-Language,
@@ -37,6 +37,12 @@
 #define PARTICIPATE_MAX_UNIT_DEPTH 8
 /* Points of one question's scale shown as radio buttons. */
 #define PARTICIPATE_MAX_SCALE 101
+/* Questions on one page of a long questionnaire: whole blocks of the
+ * questionnaire (one dimension each) while they fit, so a longer one is
+ * answered page by page, its progress in the heading and the title. Answers
+ * of the other pages travel in the form as hidden fields and nothing is
+ * kept on the server before the last page's submit. */
+#define PARTICIPATE_PAGE_QUESTIONS 10
 
 enum { PAGE_ROUTE_FORM, PAGE_ROUTE_SUBMIT, PAGE_ROUTE_THANKS };
 

@@ -108,12 +108,18 @@ void public_survey_get(wh_ctx_t *c)
     else
         msgpack_pack_nil(pk);
     /* Which dimension a question measures and whether it is reversed stay
-     * with the service: respondents see the questions only. */
+     * with the service: respondents see the questions, and for paging a
+     * block number that changes where the dimension does (a page keeps a
+     * dimension's questions together). */
     wh_msg_pack_str(pk, "questions");
     msgpack_pack_array(pk, (size_t)d->n_questions);
+    int block = 0;
     for (int i = 0; i < d->n_questions; i++) {
         const def_question_t *q = &d->questions[i];
-        msgpack_pack_map(pk, 3);
+        if (i > 0 && q->dim != d->questions[i - 1].dim)
+            block++;
+        msgpack_pack_map(pk, 4);
+        wh_msg_kv_int(pk, "block", block);
         wh_msg_pack_str(pk, "key");
         wh_msg_pack_wstr(pk, q->key);
         wh_msg_pack_str(pk, "text");

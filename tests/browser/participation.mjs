@@ -1,7 +1,8 @@
 // The participation page by keyboard alone: a code from the link, the
 // language switched, a submit with questions left out (the error summary
 // takes the focus and leads to the first one), the rest answered and the
-// thank-you page reached without the code in its address. Once with
+// thank-you page reached without the code in its address; a questionnaire
+// of three pages, through Next, Back and a language switch. Once with
 // JavaScript and once without. Every state of the page: no axe violation,
 // no sideways scroll at 320 CSS px, screenshots at 360 and 1280 px.
 import {
@@ -44,11 +45,12 @@ async function enterAndWait(page) {
 
 const title = (page) => page.title();
 
-// From the focused radio button of question `from` (1-based) on: Space
-// chooses it, Tab moves to the next question's group; after the last one
-// Tab reaches the submit button.
-async function answerFrom(page, from) {
-  for (let q = from; q <= a.questions; q++) {
+// From the focused radio button of question `from` (1-based) to question
+// `to`: Space chooses it, Tab moves to the next question's group; after the
+// last one of the page Tab reaches the button that goes on (submit, or
+// next page).
+async function answerFrom(page, from, to = a.questions, lastOfPage = true) {
+  for (let q = from; q <= to; q++) {
     const f = await focused(page);
     assert(f.tag === 'input' && f.id.startsWith(`q${q}-`), `question ${q} has the focus: ` +
       JSON.stringify(f));
@@ -56,6 +58,7 @@ async function answerFrom(page, from) {
     assert(await page.evaluate(() => document.activeElement.checked), `question ${q} chosen`);
     await press(page, 'Tab');
   }
+  if (!lastOfPage) return;
   const f = await focused(page);
   assert(f.tag === 'button', 'the submit button follows the last question: ' + JSON.stringify(f));
 }
@@ -128,6 +131,66 @@ async function complete(js, code) {
   await page.close();
 }
 
+const checkedOf = (page, ids) => page.$$eval(ids.map((i) => `#q${i}-1`).join(','),
+  (l) => l.map((e) => e.checked));
+const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+// A questionnaire in three pages (8, 10 and 4 questions): Next, Back and the
+// language buttons of a later page keep every answer; the progress is in the
+// title and the heading; the last page submits.
+async function paged(js, code) {
+  const page = await newPage(browser, 1280);
+  await page.setJavaScriptEnabled(js);
+  await page.setExtraHTTPHeaders({ 'Accept-Language': 'en' });
+  const run = js ? 'paged, with JavaScript' : 'paged, without JavaScript';
+  const [p1, p2, p3] = a.pagedPages;
+  let resp = await page.goto(`${a.base}/s/${a.pagedSid}?c=${code}`);
+  assert(resp.status() === 200 && (await title(page)).startsWith('Questionnaire – Page 1 of 3'),
+         `${run}: page 1 (${resp.status()}, ${await title(page)})`);
+  assert((await page.$eval('h1 .progress', (e) => e.textContent)) === 'Page 1 of 3',
+         `${run}: the progress in the heading`);
+  if (js) await checkState(page, 'paged-1');
+  await tabTo(page, '#unit-0');
+  await press(page, 'Space');
+  await press(page, 'Tab');
+  await answerFrom(page, 1, p1);
+  assert((await focused(page)).text === 'Next', `${run}: Next follows the page's questions`);
+  resp = await enterAndWait(page);
+  assert(resp.status() === 200 && (await title(page)).includes('Page 2 of 3'), `${run}: page 2`);
+  if (js) await checkState(page, 'paged-2');
+  // Page 2 has no links before its questions: Tab goes to the first one.
+  await press(page, 'Tab');
+  await answerFrom(page, p1 + 1, p1 + 4, false);
+  await tabTo(page, 'button.back');
+  resp = await enterAndWait(page);
+  assert((await title(page)).includes('Page 1 of 3'), `${run}: back on page 1`);
+  assert((await checkedOf(page, range(1, p1))).every((c) => c), `${run}: page 1 kept`);
+  await tabTo(page, 'button.submit');
+  resp = await enterAndWait(page);
+  assert((await checkedOf(page, range(p1 + 1, p1 + 4))).every((c) => c),
+         `${run}: page 2's first answers kept across Back`);
+  // German by the form's language button: the same page, the answers kept.
+  await tabTo(page, 'button[name="switch"][value="de"]');
+  resp = await enterAndWait(page);
+  assert(resp.status() === 200 && (await title(page)).startsWith('Fragebogen – Seite 2 von 3'),
+         `${run}: page 2 in German (${await title(page)})`);
+  assert((await page.$eval('html', (h) => h.lang)) === 'de', `${run}: lang="de"`);
+  assert((await checkedOf(page, range(p1 + 1, p1 + 4))).every((c) => c),
+         `${run}: answers kept across the language switch`);
+  await tabTo(page, `#q${p1 + 5}-1`);
+  await answerFrom(page, p1 + 5, p1 + p2);
+  resp = await enterAndWait(page);
+  assert((await title(page)).includes('Seite 3 von 3'), `${run}: page 3`);
+  await press(page, 'Tab');
+  await answerFrom(page, p1 + p2 + 1, p1 + p2 + p3);
+  assert((await focused(page)).text === 'Antworten absenden', `${run}: the last page submits`);
+  resp = await enterAndWait(page);
+  assert(resp.status() === 200 && (await title(page)) === 'Vielen Dank',
+         `${run}: thanks (${resp.status()}, ${await title(page)})`);
+  assertClean(page);
+  await page.close();
+}
+
 try {
   // Every state reached by its address.
   for (const [name, [path, status]] of Object.entries(a.states)) {
@@ -143,6 +206,8 @@ try {
   }
   await complete(true, a.codes[0]);
   await complete(false, a.codes[1]);
+  await paged(true, a.pagedCodes[0]);
+  await paged(false, a.pagedCodes[1]);
 } finally {
   await browser.close();
 }

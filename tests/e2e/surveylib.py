@@ -76,6 +76,25 @@ def survey_body(org_id, title="Beschäftigtenbefragung 2025", threshold=5, units
     return body
 
 
+# A questionnaire longer than a page of the participation form: dimensions
+# of 4, 4, 12 and 2 questions make pages of 8 (two whole dimensions), 10
+# (the long one split) and 4 (its rest and the last one).
+PAGED_SIZES = (("workload", 4), ("support", 4), ("leadership", 12), ("extra", 2))
+PAGED_PAGES = (8, 10, 4)
+
+
+def paged_survey_body(org_id, units=(("A", "Amt A", None), ("B", "Amt B", None))):
+    body = survey_body(org_id, languages=("de", "en"), units=units)
+    body["dimensions"] = [{"key": d, "title": {"de": d, "en": d}, "higher_is_better": True}
+                          for d, _ in PAGED_SIZES]
+    body["questions"] = [
+        {"key": "%s%d" % (d, i), "dimension": d,
+         "text": {"de": "Frage %s %d" % (d, i), "en": "Question %s %d" % (d, i)},
+         "scale": {"min": 1, "max": 5}, "reverse": False}
+        for d, n in PAGED_SIZES for i in range(n)]
+    return body
+
+
 def run_survey(s, sid, people, close=True):
     """Issues a code for each of people [(unit or None, answers)], opens the
     survey, submits each through the public API and closes it (unless

@@ -246,11 +246,13 @@ DEF_MAX_QUESTIONS = 200  # services/surveys/definition.h = PARTICIPATE_MAX_QUEST
 DEF_MAX_UNITS = 500      # services/surveys/definition.h = PARTICIPATE_MAX_UNITS
 DEF_MAX_UNIT_DEPTH = 8   # services/surveys/definition.h = PARTICIPATE_MAX_UNIT_DEPTH
 DEF_SCALE_MAX = 100      # services/surveys/definition.h: 101 points = PARTICIPATE_MAX_SCALE
+PAGE_QUESTIONS = 10      # services/gateway/participate.h: PARTICIPATE_PAGE_QUESTIONS
 
 
 def test_at_the_service_limits():
-    """The largest questionnaire the service takes is shown whole and can be
-    submitted: as many questions and units as it allows, a scale of 0-100."""
+    """The largest questionnaire the service takes is shown page by page and
+    can be submitted: as many questions and units as it allows, a scale of
+    0-100, every answer carried back to the last page."""
     with Stack(services=SERVICES) as s:
         org = s.org()
         body = sl.survey_body(org["id"], languages=("en",), units=[])
@@ -274,15 +276,140 @@ def test_at_the_service_limits():
         r = page(s, "/s/%s?c=%s" % (sid, code))
         assert r.status == 200, r
         text = html(r)
-        assert text.count("<fieldset") == DEF_MAX_QUESTIONS + 1
+        pages = DEF_MAX_QUESTIONS // PAGE_QUESTIONS
+        assert "Page 1 of %d" % pages in title(r)
+        assert text.count("<fieldset") == PAGE_QUESTIONS + 1
         assert text.count('type="radio" id="q1-') == DEF_SCALE_MAX + 1
         assert text.count('name="unit"') == DEF_MAX_UNITS + 1
         assert ">%s</label>" % " › ".join("C%d" % i for i in range(DEF_MAX_UNIT_DEPTH)) in text
         fields = {"q.k%d" % i: 2 for i in range(DEF_MAX_QUESTIONS)}
         fields.update(c=code, lang="en", unit="c%d" % (DEF_MAX_UNIT_DEPTH - 1))
         fields["q.k0"] = DEF_SCALE_MAX
-        r = post(s, sid, fields)
+        # The last page's form: every other answer as a hidden field.
+        r = post(s, sid, dict(fields, page=pages - 1, nav="next"))
+        assert r.status == 200 and "Page %d of %d" % (pages, pages) in title(r), r
+        last = html(r)
+        assert last.count('type="hidden" name="q.') == DEF_MAX_QUESTIONS - PAGE_QUESTIONS
+        assert '<input type="hidden" name="q.k0" value="%d">' % DEF_SCALE_MAX in last
+        r = post(s, sid, dict(fields, page=pages, nav="submit"))
         assert r.status == 303, r
+
+
+def paged_survey(s, org):
+    """sl.paged_survey_body: pages of 8, 10 and 4 questions; every answer 5
+    scores 100."""
+    body = sl.paged_survey_body(org["id"])
+    r = s.post("/v1/surveys", body)
+    assert r.status == 201, r
+    return r.json()["id"], [q["key"] for q in body["questions"]]
+
+
+def shown(r):
+    """The question keys of the page's radios, in order."""
+    return list(dict.fromkeys(re.findall(r'type="radio" id="q\d+-\d+" name="q\.([^"]+)"',
+                                         html(r))))
+
+
+def hidden(r):
+    return dict(re.findall(r'<input type="hidden" name="q\.([^"]+)" value="(\d+)">', html(r)))
+
+
+def checked(r):
+    return dict(re.findall(r'name="q\.([^"]+)" value="(\d+)" checked', html(r)))
+
+
+def test_paged_questionnaire():
+    """A questionnaire longer than a page: one dimension's block kept
+    together where it fits, progress in the title and the heading, answers
+    carried between pages in the form only, Back and a language switch that
+    keep them, each page checked before the next, the whole checked again
+    at the last, and one response stored."""
+    with Stack(services=SERVICES) as s:
+        org = s.org()
+        sid, keys = paged_survey(s, org)
+        codes = issue(s, sid, 5)
+        assert s.post("/v1/surveys/%s/open" % sid).status == 200
+        code = codes[0]
+        base = {"c": code, "lang": "de"}
+
+        r = page(s, "/s/%s?c=%s" % (sid, code))
+        assert r.status == 200, r
+        assert_page_headers(r)
+        assert title(r) == "Fragebogen – Seite 1 von 3 – Beschäftigtenbefragung 2025", title(r)
+        assert re.search(r'<h1>[^<]*<span class="progress">Seite 1 von 3</span></h1>', html(r))
+        assert shown(r) == keys[:8]
+        assert 'name="unit"' in html(r) and 'class="langs"' in html(r)
+        assert 'value="next">Weiter</button>' in html(r) and 'value="back"' not in html(r)
+        assert '<input type="hidden" name="page" value="1">' in html(r)
+
+        # Page 1 with one answer missing: 422, only that question in the summary.
+        first = {"q." + k: 5 for k in keys[:8]}
+        r = post(s, sid, dict(base, page=1, nav="next", unit="A",
+                              **{k: v for k, v in first.items() if k != "q.support1"}))
+        assert r.status == 422 and title(r).startswith("Fehler: Fragebogen – Seite 1 von 3"), r
+        assert html(r).count('<li><a href="#q') == 1 and 'href="#q6-1"' in html(r)
+        assert shown(r) == keys[:8]
+
+        # Complete: page 2, the first page's answers and unit carried hidden.
+        r = post(s, sid, dict(base, page=1, nav="next", unit="A", **first))
+        assert r.status == 200 and "Seite 2 von 3" in title(r), r
+        assert shown(r) == keys[8:18]
+        assert hidden(r) == {k: "5" for k in keys[:8]}
+        assert '<input type="hidden" name="unit" value="A">' in html(r)
+        assert 'class="langs"' not in html(r)  # a link would lose the answers
+        assert 'name="switch" value="en" lang="en">English</button>' in html(r)
+        assert html(r).index('value="next"') < html(r).index('value="back"')
+
+        # Half of page 2, then English: the same page, nothing lost, no errors.
+        half = {"q." + k: 4 for k in keys[8:13]}
+        carried = dict(base, page=2, unit="A", **first, **half)
+        r = post(s, sid, dict(carried, switch="en"))
+        assert r.status == 200 and title(r).startswith("Questionnaire – Page 2 of 3"), r
+        assert 'lang="en"' in html(r) and "error-summary" not in html(r)
+        assert checked(r) == {k: "4" for k in keys[8:13]}
+        assert hidden(r) == {k: "5" for k in keys[:8]}
+        # Back: page 1 with its answers checked, page 2's half kept hidden.
+        r = post(s, sid, dict(carried, lang="en", nav="back"))
+        assert r.status == 200 and "Page 1 of 3" in title(r), r
+        assert checked(r) == {k: "5" for k in keys[:8]}
+        assert hidden(r) == {k: "4" for k in keys[8:13]}
+        assert 'value="A" checked' in html(r)
+
+        # Page 2 complete, page 3 is the last: its button submits.
+        second = {"q." + k: 5 for k in keys[8:18]}
+        r = post(s, sid, dict(base, lang="en", page=2, nav="next", unit="A", **first, **second))
+        assert r.status == 200 and "Page 3 of 3" in title(r), r
+        assert shown(r) == keys[18:]
+        assert 'value="submit">Submit answers</button>' in html(r)
+        third = {"q." + k: 5 for k in keys[18:]}
+        # A hidden answer lost on the way (or changed off the scale): the
+        # page it belongs to comes back with its error, nothing is stored.
+        everything = dict(base, lang="en", unit="A", **first, **second, **third)
+        broken = dict(everything, page=3, nav="submit")
+        broken["q.workload2"] = "9"
+        r = post(s, sid, broken)
+        assert r.status == 422 and "Page 1 of 3" in title(r), r
+        assert 'href="#q3-1"' in html(r)
+        # Tampered page numbers are kept within the questionnaire.
+        r = post(s, sid, dict(everything, page=99, nav="back"))
+        assert r.status == 200 and "Page 2 of 3" in title(r), r
+        r = post(s, sid, dict(everything, page=3, nav="submit"))
+        assert r.status == 303, r
+        assert page(s, "/s/%s?c=%s" % (sid, code)).status == 403  # the code is used
+
+        # Four more the same way over the API: every dimension scores 100
+        # with n = 5, so every answer of the paged one arrived as given.
+        for c in codes[1:]:
+            r = s.post("/v1/public/surveys/%s/responses" % sid,
+                       {"code": c, "language": "de", "unit": "A",
+                        "answers": {k: 5 for k in keys}}, token=None)
+            assert r.status == 201, r
+        assert s.post("/v1/surveys/%s/close" % sid).status == 200
+        res = s.get("/v1/surveys/%s/results?by=unit" % sid).json()
+        total = res["total"]
+        assert total["n"] == 5, total
+        assert {d["dimension"]: (d["n"], d["mean"]) for d in total["dimensions"]} == {
+            d: (5, 100.0) for d in ("workload", "support", "leadership", "extra")}, total
 
 
 def test_rate_limit():
@@ -297,4 +424,5 @@ def test_rate_limit():
 
 
 if __name__ == "__main__":
-    run([test_participation_page, test_at_the_service_limits, test_rate_limit])
+    run([test_participation_page, test_paged_questionnaire, test_at_the_service_limits,
+         test_rate_limit])

@@ -301,7 +301,13 @@ def test_public_participation():
         q = r.json()
         assert q["language"] == "sv" and q["languages"] == ["de", "sv"] and q["unit"] is None
         assert q["questions"][0] == {"key": "wl1", "text": "Too much to do (sv)",
-                                     "scale": {"min": 1, "max": 5}}
+                                     "scale": {"min": 1, "max": 5}, "block": 0}
+        # The block counts up where the dimension changes, and says no more.
+        dims = [x["dimension"] for x in sl.QUESTIONS]
+        want = [sum(1 for j in range(1, i + 1) if dims[j] != dims[j - 1])
+                for i in range(len(dims))]
+        assert [x["block"] for x in q["questions"]] == want, q["questions"]
+        assert all(set(x) == {"key", "text", "scale", "block"} for x in q["questions"])
         assert len(q["units"]) == len(sl.UNITS)
         assert s.get(pub + "&lang=en", token=None).status == 422
         lower = "/v1/public/surveys/%s?code=%s" % (sid, all_codes[0].lower())
