@@ -151,7 +151,9 @@ typedef struct import {
 __attribute__((format(printf, 4, 5))) static void bad(import_t *im, int row, int col,
                                                       const char *fmt, ...)
 {
-    if (im->errors++ >= WH_REPLY_MAX_ERRORS)
+    /* Every bad cell up to the scan limit is counted in the problem's
+     * detail; the reply lists the first WH_REPLY_MAX_ERRORS. */
+    if (im->errors++ >= SL_MAX_ERRORS_SCAN)
         return;
     char pointer[64], detail[256];
     if (col < 0)
@@ -204,7 +206,7 @@ static void check_cells(import_t *im)
      * can put figures into another's employer or block its period. */
     for (uint32_t i = 0; i < t->n_dict[C_ORG]; i++)
         im->org_ok[i] = wh_request_has_org(im->c->req, t->dict[C_ORG][i]);
-    for (int r = 0; r < t->n_rows && im->errors < WH_REPLY_MAX_ERRORS; r++) {
+    for (int r = 0; r < t->n_rows && im->errors < SL_MAX_ERRORS_SCAN; r++) {
         row_t *w = &im->rows[r];
         *w = (row_t){.idx = r,
                      .org = t->codes[C_ORG][r],
@@ -260,7 +262,7 @@ static void check_rows(import_t *im)
     row_t *rows = im->rows;
     qsort(rows, (size_t)n, sizeof *rows, row_cmp);
     int total = -1, units = 0;
-    for (int i = 0; i < n && im->errors < WH_REPLY_MAX_ERRORS; i++) {
+    for (int i = 0; i < n && im->errors < SL_MAX_ERRORS_SCAN; i++) {
         const row_t *w = &rows[i], *prev = i ? &rows[i - 1] : NULL;
         bool new_pair = !prev || prev->org != w->org || prev->period != w->period;
         bool new_unit = new_pair || prev->unit != w->unit;
@@ -442,6 +444,10 @@ void sickleave_import(wh_ctx_t *c)
     check_cells(&im);
     if (!im.errors)
         check_rows(&im);
+    if (im.errors >= SL_MAX_ERRORS_SCAN)
+        wh_reply_problem(c->rep, 422, "validation",
+                         "%d invalid fields or more: checking stopped there (the first %d listed)",
+                         SL_MAX_ERRORS_SCAN, WH_REPLY_MAX_ERRORS);
     if (wh_reply_invalid(c->rep) || !check_stored(&im))
         goto done;
     char id[WH_ID_LEN + 1];

@@ -5,7 +5,9 @@
  *
  * An import is all or nothing. The gateway has turned the CSV into a table
  * (proto/csvtab.h); every cell is checked and every bad one reported with
- * its pointer (/rows/17/days) in one 422, bounded by WH_REPLY_MAX_ERRORS;
+ * its pointer (/rows/17/days) in one 422: all counted in its detail up to
+ * SL_MAX_ERRORS_SCAN, where checking stops, the first WH_REPLY_MAX_ERRORS
+ * listed;
  * then every organisation and period of the file is checked against what
  * is stored (409 when it overlaps: a month inside an imported quarter would
  * let a reader subtract one from the other), and the rows are inserted in

@@ -262,6 +262,21 @@ def test_named_limits_crossed():
         assert len(pointers(r)) == 1 and pointers(r)[0].endswith("/unit"), r.json()
         r = sk.post(s, insurer, sk.csv(rows[:-1]))
         assert r.status == 201 and r.json()["rows"] == sk.SL_MAX_UNITS, r
+        # Bad cells: each counted in the detail, the first REPLY_MAX_ERRORS
+        # listed; checking stops at SL_MAX_ERRORS_SCAN, and the detail says so.
+        def bad_rows(n):
+            return sk.csv([(org, "A%d" % i, "2025-09", 100, "x", 1, "") for i in range(n)])
+        for n, detail in (
+                (120, "120 invalid fields (first ones listed)"),
+                (sk.SL_MAX_ERRORS_SCAN - 1,
+                 "%d invalid fields (first ones listed)" % (sk.SL_MAX_ERRORS_SCAN - 1)),
+                (sk.SL_MAX_ERRORS_SCAN + 1,
+                 "%d invalid fields or more: checking stopped there (the first %d listed)" % (
+                     sk.SL_MAX_ERRORS_SCAN, sk.REPLY_MAX_ERRORS))):
+            p = assert_problem(sk.post(s, insurer, bad_rows(n)), 422, "/problems/validation")
+            assert p["detail"] == detail, (n, p["detail"])
+            assert [e["pointer"] for e in p["errors"]] == [
+                "/rows/%d/cases" % i for i in range(sk.REPLY_MAX_ERRORS)], p
         # The body limit of this route (lowered here to 2,000,000 bytes, over
         # the 1 MiB of JSON bodies): a body of that size is read, one byte
         # more is 413.
