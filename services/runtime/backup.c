@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,12 +31,156 @@ bool wh_backup_id_valid(const char *p, size_t n)
     return true;
 }
 
-int wh_backup_dir(const wh_config_t *cfg, const char *id, char out[WH_PATH_MAX])
+int wh_backup_root(const wh_config_t *cfg, char out[WH_PATH_MAX])
 {
     const char *root = getenv("WH_BACKUP_DIR");
-    int n = root && *root ? snprintf(out, WH_PATH_MAX, "%s/%s", root, id)
-                          : snprintf(out, WH_PATH_MAX, "%s/backups/%s", cfg->data_dir, id);
+    int n = root && *root ? snprintf(out, WH_PATH_MAX, "%s", root)
+                          : snprintf(out, WH_PATH_MAX, "%s/backups", cfg->data_dir);
     return n < 0 || n >= WH_PATH_MAX ? WH_ELIMIT : 0;
+}
+
+int wh_backup_dir(const wh_config_t *cfg, const char *id, char out[WH_PATH_MAX])
+{
+    char root[WH_PATH_MAX];
+    if (wh_backup_root(cfg, root) != 0)
+        return WH_ELIMIT;
+    int n = snprintf(out, WH_PATH_MAX, "%s/%s", root, id);
+    return n < 0 || n >= WH_PATH_MAX ? WH_ELIMIT : 0;
+}
+
+/* ---- pruning ---- */
+
+typedef struct dated {
+    char id[WH_BACKUP_MAX_ID + 1];
+    char at[WH_RFC3339_LEN];
+} dated_t;
+
+/* The created_at of dir/<service>.json when it is a manifest of service
+ * (as wh_store_backup writes them); false when it is not one. */
+static bool manifest_date(int dirfd, const char *service, char at[WH_RFC3339_LEN])
+{
+    char name[64], text[512], want[96];
+    if (snprintf(name, sizeof name, "%s.json", service) >= (int)sizeof name ||
+        snprintf(want, sizeof want, "{\"service\":\"%s\",", service) >= (int)sizeof want)
+        return false;
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    text[n] = '\0';
+    static const char KEY[] = "\"created_at\":\"";
+    const char *p = strstr(text, KEY);
+    if (strncmp(text, want, strlen(want)) != 0 || !p)
+        return false;
+    p += sizeof KEY - 1;
+    size_t len = strcspn(p, "\"");
+    if (len == 0 || len >= WH_RFC3339_LEN || p[len] != '"')
+        return false;
+    memcpy(at, p, len);
+    at[len] = '\0';
+    return true;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    const dated_t *x = a, *y = b;
+    int c = strcmp(y->at, x->at);
+    return c ? c : strcmp(y->id, x->id);
+}
+
+static bool remove_copy(int rootfd, const char *id, const char *service)
+{
+    int dirfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dirfd < 0)
+        return false;
+    /* The manifest first: no manifest ever names a copy that is gone. */
+    static const char *const suffix[] = {".json", ".db", ".db.tmp", ".json.tmp"};
+    bool ok = true;
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", service, suffix[i]);
+        if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+            ok = false;
+    }
+    fsync(dirfd);
+    close(dirfd);
+    unlinkat(rootfd, id, AT_REMOVEDIR); /* only when no other store's copy is left */
+    return ok;
+}
+
+int wh_backup_prune(const char *root, const char *current, const char *service, int keep,
+                    int *removed)
+{
+    *removed = 0;
+    if (keep < 1)
+        return 0;
+    int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return WH_EIO;
+    int fd2 = dup(rootfd);
+    DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+    if (!d) {
+        if (fd2 >= 0)
+            close(fd2);
+        close(rootfd);
+        return WH_EIO;
+    }
+    dated_t *all = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (!wh_backup_id_valid(e->d_name, len))
+            continue;
+        int dirfd = openat(rootfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dirfd < 0)
+            continue;
+        dated_t x;
+        bool dated = manifest_date(dirfd, service, x.at);
+        close(dirfd);
+        if (!dated)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            dated_t *grown = realloc(all, ncap * sizeof *all);
+            if (!grown) {
+                rc = WH_ENOMEM;
+                break;
+            }
+            all = grown;
+            cap = ncap;
+        }
+        memcpy(x.id, e->d_name, len + 1);
+        all[n++] = x;
+    }
+    closedir(d);
+    if (rc == 0 && n > (size_t)keep) {
+        qsort(all, n, sizeof *all, newest_first);
+        /* The backup just made is kept whatever its date says (a clock
+         * set back, or WH_NOW). */
+        for (size_t i = 0; current && i < n; i++) {
+            if (strcmp(all[i].id, current) == 0) {
+                dated_t cur = all[i];
+                memmove(all + 1, all, i * sizeof *all);
+                all[0] = cur;
+                break;
+            }
+        }
+        for (size_t i = (size_t)keep; i < n; i++) {
+            if (remove_copy(rootfd, all[i].id, service))
+                (*removed)++;
+            else
+                rc = WH_EIO;
+        }
+        fsync(rootfd);
+    }
+    free(all);
+    close(rootfd);
+    return rc;
 }
 
 /* ---- the pacing VFS: the copy's writes reach the disk slice by slice ---- */
@@ -405,7 +550,9 @@ int wh_store_backup(const char *src_path, const char *dir, const char *service,
 
 struct backup_job {
     uv_work_t work;
-    char src[WH_PATH_MAX], dir[WH_PATH_MAX], service[32];
+    char src[WH_PATH_MAX], dir[WH_PATH_MAX], root[WH_PATH_MAX], service[32];
+    char id[WH_BACKUP_MAX_ID + 1]; /* the last part of dir */
+    int keep;
     wh_backup_info_t info;
     char err[256];
     int rc;
@@ -419,6 +566,11 @@ static void job_work(uv_work_t *w)
 {
     struct backup_job *j = w->data;
     j->rc = wh_store_backup(j->src, j->dir, j->service, &j->info, j->err, sizeof j->err);
+    /* Only after a copy that is complete: a failed backup removes nothing.
+     * The copy just made is the newest, so it is among those kept. */
+    if (j->rc == 0 && j->keep > 0 &&
+        wh_backup_prune(j->root, j->id, j->service, j->keep, &j->info.pruned) != 0)
+        wh_log_warn("backup of %s: some older copies could not be removed", j->service);
 }
 
 static void job_after(uv_work_t *w, int status)
@@ -434,7 +586,7 @@ static void job_after(uv_work_t *w, int status)
 }
 
 int wh_backup_start(uv_loop_t *loop, const char *src_path, const char *dir, const char *service,
-                    wh_backup_done_fn done, void *ud)
+                    const char *root, int keep, wh_backup_done_fn done, void *ud)
 {
     if (backup_running)
         return WH_EAGAIN;
@@ -443,10 +595,19 @@ int wh_backup_start(uv_loop_t *loop, const char *src_path, const char *dir, cons
         return WH_ENOMEM;
     if (snprintf(j->src, sizeof j->src, "%s", src_path) >= (int)sizeof j->src ||
         snprintf(j->dir, sizeof j->dir, "%s", dir) >= (int)sizeof j->dir ||
+        snprintf(j->root, sizeof j->root, "%s", root) >= (int)sizeof j->root ||
         snprintf(j->service, sizeof j->service, "%s", service) >= (int)sizeof j->service) {
         free(j);
         return WH_ELIMIT;
     }
+    const char *slash = strrchr(j->dir, '/'), *id = slash ? slash + 1 : j->dir;
+    size_t id_len = strlen(id);
+    if (id_len >= sizeof j->id) {
+        free(j);
+        return WH_ELIMIT;
+    }
+    memcpy(j->id, id, id_len + 1);
+    j->keep = keep;
     j->done = done;
     j->ud = ud;
     j->work.data = j;
@@ -485,7 +646,7 @@ struct backup_req {
     wh_backup_reply_fn reply;
     void *ud;
     char id[WH_BACKUP_MAX_ID + 1];
-    char dir[WH_PATH_MAX];
+    char dir[WH_PATH_MAX], root[WH_PATH_MAX];
     enum wh_svc svc;
 };
 
@@ -509,8 +670,9 @@ static void backup_done(void *ud, int rc, const wh_backup_info_t *info, const ch
         wh_log_error("backup %s of %s failed: %s", b->id, name, err);
         wh_reply_problem(&rep, 503, "backup-failed", "the backup failed: %s", err);
     } else {
-        wh_log_info("backup %s of %s: %lld bytes in %.1fs", b->id, name, (long long)info->bytes,
-                    info->seconds);
+        wh_log_info("backup %s of %s: %lld bytes in %.1fs; %d older cop%s removed", b->id, name,
+                    (long long)info->bytes, info->seconds, info->pruned,
+                    info->pruned == 1 ? "y" : "ies");
         char path[WH_PATH_MAX + 40], at[WH_RFC3339_LEN];
         snprintf(path, sizeof path, "%s/%s.db", b->dir, name);
         wh_clock_format_rfc3339(info->created_at_ms, at);
@@ -556,7 +718,10 @@ void wh_backup_handle(uv_loop_t *loop, const wh_config_t *cfg, enum wh_svc svc,
         memcpy(b->id, id.p, id.n);
         int rc = wh_backup_dir(cfg, b->id, b->dir);
         if (rc == 0)
-            rc = wh_backup_start(loop, store_path, b->dir, wh_service_names[svc], backup_done, b);
+            rc = wh_backup_root(cfg, b->root);
+        if (rc == 0)
+            rc = wh_backup_start(loop, store_path, b->dir, wh_service_names[svc], b->root,
+                                 cfg->backup_keep, backup_done, b);
         if (rc == 0) {
             wh_reply_close(&rep);
             return;

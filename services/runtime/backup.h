@@ -14,7 +14,10 @@
  *   <WH_BACKUP_DIR>/<backup_id>/<service>.json
  *     {"service", "schema_version", "bytes", "sha256", "created_at"}
  *
- * WH_BACKUP_DIR defaults to <WH_DATA_DIR>/backups. */
+ * WH_BACKUP_DIR defaults to <WH_DATA_DIR>/backups. With WH_BACKUP_KEEP = N,
+ * a service that has made a copy then removes its own copies in the other
+ * backups of that directory but the newest N (by the manifests' created_at),
+ * and each backup directory left empty. */
 #ifndef WH_BACKUP_H
 #define WH_BACKUP_H
 
@@ -40,6 +43,7 @@ typedef struct wh_backup_info {
     char sha256[65];    /* of the copy, hex */
     int64_t created_at_ms;
     double seconds; /* how long it took */
+    int pruned;     /* older copies removed after it (WH_BACKUP_KEEP) */
 } wh_backup_info_t;
 
 /* A backup id: 1 to WH_BACKUP_MAX_ID bytes of [A-Za-z0-9._-], starting with
@@ -57,12 +61,26 @@ int wh_backup_dir(const wh_config_t *cfg, const char *id, char out[WH_PATH_MAX])
 int wh_store_backup(const char *src_path, const char *dir, const char *service,
                     wh_backup_info_t *info, char *err, size_t err_cap);
 
-/* Runs wh_store_backup on loop's thread pool; done is called on the loop's
- * thread with its result. At most one backup runs per process: another is
- * WH_EAGAIN. */
+/* The directory all backups are in: WH_BACKUP_DIR, or <data_dir>/backups. */
+int wh_backup_root(const wh_config_t *cfg, char out[WH_PATH_MAX]);
+
+/* Keeps the newest keep copies of service under root and removes the
+ * others: in each directory root/<backup id> (never a link) whose manifest
+ * <service>.json names service and has a created_at, the manifest first,
+ * then the copy; the directory too once it is empty. What it cannot read or
+ * date it leaves alone, the copy in root/<current> (when not NULL) counts
+ * as the newest, and keep < 1 removes nothing. *removed counts the copies
+ * removed. */
+int wh_backup_prune(const char *root, const char *current, const char *service, int keep,
+                    int *removed);
+
+/* Runs wh_store_backup on loop's thread pool, and after a copy that
+ * succeeded wh_backup_prune on root when keep > 0; done is called on the
+ * loop's thread with its result. At most one backup runs per process:
+ * another is WH_EAGAIN. */
 typedef void (*wh_backup_done_fn)(void *ud, int rc, const wh_backup_info_t *info, const char *err);
 int wh_backup_start(uv_loop_t *loop, const char *src_path, const char *dir, const char *service,
-                    wh_backup_done_fn done, void *ud);
+                    const char *root, int keep, wh_backup_done_fn done, void *ud);
 
 /* The backup operation of svc (WH_OP_BACKUPS_<SERVICE>). */
 int wh_backup_op(enum wh_svc svc);

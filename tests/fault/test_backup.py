@@ -7,7 +7,8 @@ Writers create organisations (agreements) and push screening results
 answered before the command started must be in the restored stack; writes
 during the backup go on being answered. Also: the operation is admin only
 (403), backup ids are checked (400), a store is copied into a backup once
-(409), and workhealth-restore refuses a non-empty target and a damaged copy.
+(409), workhealth-restore refuses a non-empty target and a damaged copy,
+and WH_BACKUP_KEEP removes older copies after each backup.
 """
 
 import json
@@ -208,6 +209,39 @@ def test_restore_refuses_a_damaged_backup():
         shutil.rmtree(target, ignore_errors=True)
 
 
+def test_old_backups_pruned():
+    """WH_BACKUP_KEEP=2: after each backup every service keeps its two
+    newest copies and removes its older ones, and a backup directory left
+    empty; a failed backup removes nothing, and what is not a backup of the
+    service (another directory, a manifest of another shape, a link) is
+    left alone. A value out of range is refused at start."""
+    with Stack(env={"WH_BACKUP_KEEP": "2"}) as s:
+        root = os.path.join(s.data_dir, "backups")
+        os.makedirs(os.path.join(root, "notes"))
+        with open(os.path.join(root, "notes", "agreements.json"), "w") as f:
+            f.write("{}\n")
+        for b in ("b1", "b2", "b3"):
+            out = tool(s, "workhealth-backup", b)
+            assert out.returncode == 0, out.stderr
+            if b == "b1":
+                # An older-looking copy of another's making, reached by a link.
+                os.symlink(os.path.join(root, "b1"), os.path.join(root, "a0-link"))
+        assert sorted(os.listdir(root)) == ["a0-link", "b2", "b3", "notes"], os.listdir(root)
+        for b in ("b2", "b3"):
+            assert sorted(os.listdir(os.path.join(root, b))) == sorted(
+                n + ext for n in STORES for ext in (".db", ".json")), b
+        assert os.listdir(os.path.join(root, "notes")) == ["agreements.json"]
+        # A backup that fails (b3 has its copies already) removes nothing.
+        out = tool(s, "workhealth-backup", "b3")
+        assert out.returncode != 0, out
+        assert sorted(os.listdir(root)) == ["a0-link", "b2", "b3", "notes"], os.listdir(root)
+        assert "1 older copy removed" in s.logs(), s.logs()
+        for bad in ("-1", "x", "100001", "2.5"):
+            s.extra_env["WH_BACKUP_KEEP"] = bad
+            rc, err = s.refused_start("agreements")
+            assert rc != 0 and b"WH_BACKUP_KEEP" in err, (bad, rc, err)
+
+
 if __name__ == "__main__":
     run([test_backup_during_writes_and_restore, test_admin_only_and_ids_checked,
-         test_restore_refuses_a_damaged_backup])
+         test_restore_refuses_a_damaged_backup, test_old_backups_pruned])
