@@ -271,8 +271,15 @@ def test_unknown_path_and_method():
                      "/v1/organizations/"):
             r = s.get(path)
             assert_problem(r, 404, "/problems/not-found", [], title="Not Found")
-        # "/" is the console's page (tests/e2e/test_console_session.py), for GET only.
-        assert_problem(s.post("/", {}), 404, "/problems/not-found", [])
+        # "/" is the console's page (tests/e2e/test_console_session.py); it,
+        # the orchestrator's addresses and the pages' files take GET and
+        # HEAD only, and say so.
+        for path in ("/", "/healthz", "/readyz", "/metrics", "/assets/participate.css"):
+            r = s.post(path, {})
+            assert_problem(r, 405, "about:blank", [], title="Method Not Allowed")
+            assert r.header("Allow") == "GET, HEAD", (path, r.headers)
+        r = s.request("DELETE", "/")
+        assert r.status == 405 and r.header("Allow") == "GET, HEAD", r
         # Unknown paths are 404 even without a token.
         assert_problem(s.get("/v1/nothing", token=None), 404, "/problems/not-found", [])
         r = s.delete("/v1/organizations")
