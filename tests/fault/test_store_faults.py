@@ -166,6 +166,19 @@ def test_commit_fails():
         assert set(names) <= stored_names(db)
 
 
+def fsync_fault(variable, name):
+    """A flag file's path in a new directory (not created yet) and the
+    environment that preloads fsync_fault.c with variable naming it."""
+    flag = os.path.join(tempfile.mkdtemp(prefix="wh-fsync-"), name)
+    lib = os.path.join(os.environ.get("WH_BIN_DIR", "build"), "libwh_fsync_fault.so")
+    assert os.path.exists(lib), lib
+    return flag, {"LD_PRELOAD": lib, variable: flag,
+                  # An AddressSanitizer build wants its runtime first; the
+                  # preload comes first instead, which is harmless here.
+                  "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") +
+                  ":verify_asan_link_order=0"}
+
+
 def test_fsync_fails():
     """fsync fails at COMMIT: the write is answered 503 and no client sees
     it; the service keeps serving once fsync works again. What a failed
@@ -173,13 +186,7 @@ def test_fsync_fails():
     cannot take back frames it wrote), so a 503 here means "not known to be
     stored", as after a crash: repeated with its Idempotency-Key after the
     crash and recovery, the request yields exactly one organisation."""
-    flag = os.path.join(tempfile.mkdtemp(prefix="wh-fsync-"), "fail")
-    lib = os.path.join(os.environ.get("WH_BIN_DIR", "build"), "libwh_fsync_fault.so")
-    assert os.path.exists(lib), lib
-    env = {"LD_PRELOAD": lib, "WH_FAULT_FSYNC_FILE": flag,
-           # An AddressSanitizer build wants its runtime first; the preload
-           # comes first instead, which is harmless here.
-           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    flag, env = fsync_fault("WH_FAULT_FSYNC_FILE", "fail")
     try:
         with Stack(services=SERVICES, env=env) as s:
             db = connect(s)
@@ -218,11 +225,7 @@ def test_fsync_slow():
     stays connected, so the broker waits for it. The write is answered 201
     once it is on disk, not 503 while it is being stored, and the requests
     that arrived meanwhile are served after it."""
-    flag = os.path.join(tempfile.mkdtemp(prefix="wh-fsync-"), "slow")
-    lib = os.path.join(os.environ.get("WH_BIN_DIR", "build"), "libwh_fsync_fault.so")
-    assert os.path.exists(lib), lib
-    env = {"LD_PRELOAD": lib, "WH_FAULT_FSYNC_SLOW_FILE": flag,
-           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    flag, env = fsync_fault("WH_FAULT_FSYNC_SLOW_FILE", "slow")
     try:
         with Stack(services=SERVICES) as s:
             # Only the service syncs slowly (the gateway's store stays fast).
