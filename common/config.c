@@ -79,18 +79,6 @@ int wh_config_load(wh_config_t *cfg, const char *service)
         wh_log_error("WH_CURVE_DIR or the data directory too long");
         return WH_ELIMIT;
     }
-    const char *keep = getenv("WH_BACKUP_KEEP");
-    if (keep && *keep) {
-        char *end;
-        errno = 0;
-        long k = strtol(keep, &end, 10);
-        if (errno || *end || end == keep || k < 0 || k > WH_BACKUP_KEEP_MAX) {
-            wh_log_error("WH_BACKUP_KEEP is not a whole number from 0 (keep all) to %d",
-                         WH_BACKUP_KEEP_MAX);
-            return WH_EINVAL;
-        }
-        cfg->backup_keep = (int)k;
-    }
     int ok;
     cfg->retry_scale = wh_config_scale_parse(getenv("WH_RETRY_SCALE"), &ok);
     if (!ok)

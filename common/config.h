@@ -17,7 +17,6 @@ typedef struct wh_config {
     const char *smtp_url;             /* WH_SMTP_URL or NULL */
     const char *mail_from;            /* WH_MAIL_FROM, default workhealth@localhost */
     double retry_scale;               /* WH_RETRY_SCALE: multiplies every retry delay; default 1 */
-    int backup_keep; /* WH_BACKUP_KEEP: backups of each store kept, the newest; 0 keeps all */
     /* Read here, checked by the notifications service that uses them: */
     const char *webhook_allow;     /* WH_WEBHOOK_ALLOW or NULL: ranges webhooks may reach */
     const char *mail_per_org_hour; /* WH_MAIL_PER_ORG_HOUR or NULL: e-mails per hour */
@@ -31,8 +30,6 @@ typedef struct wh_config {
 
 /* Fills cfg and creates the data directory. Also initialises the clock
  * (WH_NOW, TZ) and logging (WH_LOG_LEVEL) for the named service. */
-#define WH_BACKUP_KEEP_MAX 100000 /* WH_BACKUP_KEEP above it is refused */
-
 int wh_config_load(wh_config_t *cfg, const char *service);
 /* WH_RETRY_SCALE's value (a number > 0 and <= 1000); 1 for NULL, empty or
  * invalid (*ok false when invalid). Tests use 0.0001 to run a whole retry

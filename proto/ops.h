@@ -54,6 +54,19 @@ enum wh_svc {
       "only; workhealth-backup calls it for every store.",                                         \
       NULL, "201:Backup", NULL, NULL)
 
+/* And a row BACKUPS_PRUNE_<SERVICE>, "POST",
+ * "/v1/backups/{backup_id}/<service>/prune": once every store of backup_id
+ * is copied, workhealth-backup has each service remove its older copies. */
+#define WH_OP_BACKUP_PRUNE_DOC(D, NAME, name)                                                      \
+    D(NAME, "Remove older copies of the " name " store",                                           \
+      "After backup_id holds a copy of every store: keeps the keep newest copies of this store "   \
+      "in <WH_BACKUP_DIR> (backup_id counts as the newest) and removes the others, each "          \
+      "manifest before its copy, and each backup directory left empty. Directories that are "      \
+      "not backups of this store are left alone. backup_id without a copy of this store, or a "    \
+      "backup running, is 409; keep is 1 to 100000. Admin only; workhealth-backup calls it "       \
+      "with WH_BACKUP_KEEP once all stores are copied.",                                           \
+      NULL, "200:BackupPrune", NULL, "keep!=int")
+
 /* X(NAME, method, path, service, roles, flags). Each service's rows live in
  * its own file, proto/ops_<service>.h, so that work on one service does not
  * touch another's rows. */

@@ -23,6 +23,8 @@
 #define WH_OPS_AGREEMENTS(X)                                                                       \
     X(BACKUPS_AGREEMENTS, "POST", "/v1/backups/{backup_id}/agreements", WH_SVC_AGREEMENTS,         \
       WH_ROLE_ADMIN, WH_OPF_WRITE)                                                                 \
+    X(BACKUPS_PRUNE_AGREEMENTS, "POST", "/v1/backups/{backup_id}/agreements/prune",                \
+      WH_SVC_AGREEMENTS, WH_ROLE_ADMIN, WH_OPF_WRITE)                                              \
     X(AGREEMENTS_METRICS, "GET", NULL, WH_SVC_AGREEMENTS, WH_ROLE_SERVICE, 0)                      \
     X(ORGS_CREATE, "POST", "/v1/organizations", WH_SVC_AGREEMENTS, WH_ROLE_ADMIN,                  \
       WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                                  \
@@ -79,6 +81,7 @@
     "no access."
 #define WH_OPS_AGREEMENTS_DOCS(D)                                                                  \
     WH_OP_BACKUP_DOC(D, BACKUPS_AGREEMENTS, "agreements")                                          \
+    WH_OP_BACKUP_PRUNE_DOC(D, BACKUPS_PRUNE_AGREEMENTS, "agreements")                              \
     D(ORGS_CREATE, "Create an organisation", "An employer or an insurer. Admin only.",             \
       "OrganizationCreate", "201:Organization", NULL, NULL)                                        \
     D(ORGS_LIST, "List organisations",                                                             \

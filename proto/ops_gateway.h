@@ -12,6 +12,8 @@
 #define WH_OPS_GATEWAY(X)                                                                          \
     X(BACKUPS_GATEWAY, "POST", "/v1/backups/{backup_id}/gateway", WH_SVC_GATEWAY, WH_ROLE_ADMIN,   \
       WH_OPF_WRITE)                                                                                \
+    X(BACKUPS_PRUNE_GATEWAY, "POST", "/v1/backups/{backup_id}/gateway/prune", WH_SVC_GATEWAY,      \
+      WH_ROLE_ADMIN, WH_OPF_WRITE)                                                                 \
     X(OPENAPI_GET, "GET", "/v1/openapi.json", WH_SVC_GATEWAY, WH_ROLE_PUBLIC, 0)                   \
     X(TOKENS_CREATE, "POST", "/v1/tokens", WH_SVC_GATEWAY, WH_ROLE_ADMIN,                          \
       WH_OPF_CREATE | WH_OPF_BODY | WH_OPF_WRITE)                                                  \
@@ -31,6 +33,7 @@
  * query parameters), as described at WH_OPS_AGREEMENTS_DOCS. */
 #define WH_OPS_GATEWAY_DOCS(D)                                                                     \
     WH_OP_BACKUP_DOC(D, BACKUPS_GATEWAY, "gateway")                                                \
+    WH_OP_BACKUP_PRUNE_DOC(D, BACKUPS_PRUNE_GATEWAY, "gateway")                                    \
     D(OPENAPI_GET, "This OpenAPI document",                                                        \
       "The contract of every operation, generated from the operations table; no token "            \
       "needed.",                                                                                   \

@@ -10,6 +10,8 @@
 #define WH_OPS_NOTIFICATIONS(X)                                                                    \
     X(BACKUPS_NOTIFICATIONS, "POST", "/v1/backups/{backup_id}/notifications",                      \
       WH_SVC_NOTIFICATIONS, WH_ROLE_ADMIN, WH_OPF_WRITE)                                           \
+    X(BACKUPS_PRUNE_NOTIFICATIONS, "POST", "/v1/backups/{backup_id}/notifications/prune",          \
+      WH_SVC_NOTIFICATIONS, WH_ROLE_ADMIN, WH_OPF_WRITE)                                           \
     X(NOTIFICATIONS_METRICS, "GET", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE, 0)                \
     X(EVENTS_INGEST, "POST", NULL, WH_SVC_NOTIFICATIONS, WH_ROLE_SERVICE,                          \
       WH_OPF_BODY | WH_OPF_WRITE)                                                                  \
@@ -32,6 +34,7 @@
     "token covers (others are 404)."
 #define WH_OPS_NOTIFICATIONS_DOCS(D)                                                               \
     WH_OP_BACKUP_DOC(D, BACKUPS_NOTIFICATIONS, "notifications")                                    \
+    WH_OP_BACKUP_PRUNE_DOC(D, BACKUPS_PRUNE_NOTIFICATIONS, "notifications")                        \
     D(SUBSCRIPTIONS_CREATE, "Subscribe to events",                                                 \
       "By e-mail (language required) or webhook (Standard Webhooks signatures; the signing "       \
       "secret is in secret, shown this once)." WH_NOTIFY_SCOPE,                                    \

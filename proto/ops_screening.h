@@ -19,6 +19,8 @@
 #define WH_OPS_SCREENING(X)                                                                        \
     X(BACKUPS_SCREENING, "POST", "/v1/backups/{backup_id}/screening", WH_SVC_SCREENING,            \
       WH_ROLE_ADMIN, WH_OPF_WRITE)                                                                 \
+    X(BACKUPS_PRUNE_SCREENING, "POST", "/v1/backups/{backup_id}/screening/prune",                  \
+      WH_SVC_SCREENING, WH_ROLE_ADMIN, WH_OPF_WRITE)                                               \
     X(SCREENING_METRICS, "GET", NULL, WH_SVC_SCREENING, WH_ROLE_SERVICE, 0)                        \
     X(SCR_INSTRUMENTS_LIST, "GET", "/v1/screening/instruments", WH_SVC_SCREENING, WH_ROLES_ANY, 0) \
     X(SCREENINGS_CREATE, "POST", "/v1/screenings", WH_SVC_SCREENING, WH_ROLES_SCR_PUSH,            \
@@ -53,6 +55,7 @@
     "does not cover is 404."
 #define WH_OPS_SCREENING_DOCS(D)                                                                   \
     WH_OP_BACKUP_DOC(D, BACKUPS_SCREENING, "screening")                                            \
+    WH_OP_BACKUP_PRUNE_DOC(D, BACKUPS_PRUNE_SCREENING, "screening")                                \
     D(SCR_INSTRUMENTS_LIST, "The built-in screening instruments",                                  \
       "Items, answer ranges, reverse-scored items, score ranges, bands and cut-offs, critical "    \
       "items and their sources. Any role.",                                                        \

@@ -11,6 +11,8 @@
 #define WH_OPS_SURVEYS(X)                                                                          \
     X(BACKUPS_SURVEYS, "POST", "/v1/backups/{backup_id}/surveys", WH_SVC_SURVEYS, WH_ROLE_ADMIN,   \
       WH_OPF_WRITE)                                                                                \
+    X(BACKUPS_PRUNE_SURVEYS, "POST", "/v1/backups/{backup_id}/surveys/prune", WH_SVC_SURVEYS,      \
+      WH_ROLE_ADMIN, WH_OPF_WRITE)                                                                 \
     X(SURVEYS_METRICS, "GET", NULL, WH_SVC_SURVEYS, WH_ROLE_SERVICE, 0)                            \
     WH_OPS_NETWORKS(X)                                                                             \
     WH_OPS_SICKLEAVE(X)                                                                            \
@@ -39,6 +41,7 @@
     " Admin, and coordinators and consultants of the survey's organisation (others are 404)."
 #define WH_OPS_SURVEYS_DOCS(D)                                                                     \
     WH_OP_BACKUP_DOC(D, BACKUPS_SURVEYS, "surveys")                                                \
+    WH_OP_BACKUP_PRUNE_DOC(D, BACKUPS_PRUNE_SURVEYS, "surveys")                                    \
     WH_OPS_NETWORKS_DOCS(D)                                                                        \
     WH_OPS_SICKLEAVE_DOCS(D)                                                                       \
     D(SURVEYS_CREATE, "Create a survey",                                                           \

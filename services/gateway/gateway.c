@@ -771,7 +771,7 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
                          });
     if (wh_buf_failed(env)) {
         problem(gw, req, route, rid, 503, "unavailable", "out of memory", NULL, 0);
-    } else if (m->op == WH_OP_BACKUPS_GATEWAY) {
+    } else if (m->op == WH_OP_BACKUPS_GATEWAY || m->op == WH_OP_BACKUPS_PRUNE_GATEWAY) {
         backup_local(gw, req, route, rid, env->data, env->len);
     } else if (op->service == WH_SVC_GATEWAY) {
         run_local(gw, req, route, rid, env->data, env->len);
@@ -844,6 +844,7 @@ static const wh_handler_t local_handlers[] = {
     {WH_OP_SESSION_DELETE, session_delete},
     /* Answered off the loop by backup_local, never through run_local. */
     {WH_OP_BACKUPS_GATEWAY, wh_backup_in_batch},
+    {WH_OP_BACKUPS_PRUNE_GATEWAY, wh_backup_in_batch},
 };
 
 static uint64_t env_u64(const char *name, uint64_t dflt)

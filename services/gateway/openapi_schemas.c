@@ -91,6 +91,12 @@ S(Backup, {"type": "object",
     "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
     "created_at": {"type": "string", "format": "date-time"},
     "seconds": {"type": "number", "description": "How long the copy took."}}}),
+S(BackupPrune, {"type": "object", "required": ["backup_id", "service", "kept", "removed"],
+  "properties": {
+    "backup_id": {"type": "string"},
+    "service": {"type": "string", "enum": ["gateway", "agreements", "surveys", "screening", "notifications"]},
+    "kept": {"type": "integer", "description": "Copies of the store left, backup_id's among them."},
+    "removed": {"type": "integer", "description": "Older copies removed by this call."}}}),
 S(CalendarFeedCreate, {"type": "object", "additionalProperties": false,
   "required": ["label"],
   "properties": {

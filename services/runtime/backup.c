@@ -53,7 +53,10 @@ int wh_backup_dir(const wh_config_t *cfg, const char *id, char out[WH_PATH_MAX])
 typedef struct dated {
     char id[WH_BACKUP_MAX_ID + 1];
     char at[WH_RFC3339_LEN];
+    bool condemned; /* a removal began here and did not finish */
 } dated_t;
+
+static const char PRUNING[] = ".json.pruning";
 
 /* The created_at of dir/<service>.json when it is a manifest of service
  * (as wh_store_backup writes them); false when it is not one. */
@@ -84,6 +87,14 @@ static bool manifest_date(int dirfd, const char *service, char at[WH_RFC3339_LEN
     return true;
 }
 
+static bool has_file(int dirfd, const char *service, const char *suffix)
+{
+    char name[64];
+    struct stat st;
+    return snprintf(name, sizeof name, "%s%s", service, suffix) < (int)sizeof name &&
+           fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 static int newest_first(const void *a, const void *b)
 {
     const dated_t *x = a, *y = b;
@@ -91,32 +102,40 @@ static int newest_first(const void *a, const void *b)
     return c ? c : strcmp(y->id, x->id);
 }
 
+/* Removes service's copy from root/id: the manifest is first renamed to
+ * <service>.json.pruning (so no manifest ever names a copy that is going),
+ * then the copy goes, then the marker; a removal cut short is finished by
+ * the next prune, which finds the marker. The directory goes too once no
+ * store's copy is left in it. */
 static bool remove_copy(int rootfd, const char *id, const char *service)
 {
     int dirfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dirfd < 0)
         return false;
-    /* The manifest first: no manifest ever names a copy that is gone. */
-    static const char *const suffix[] = {".json", ".db", ".db.tmp", ".json.tmp"};
-    bool ok = true;
-    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s%s", service, suffix[i]);
-        if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+    char man[64], mark[64], db[64], dbtmp[64], mtmp[64];
+    snprintf(man, sizeof man, "%s.json", service);
+    snprintf(mark, sizeof mark, "%s%s", service, PRUNING);
+    snprintf(db, sizeof db, "%s.db", service);
+    snprintf(dbtmp, sizeof dbtmp, "%s.db.tmp", service);
+    snprintf(mtmp, sizeof mtmp, "%s.json.tmp", service);
+    bool ok = (renameat(dirfd, man, dirfd, mark) == 0 || errno == ENOENT) && fsync(dirfd) == 0;
+    const char *const gone[] = {db, dbtmp, mtmp, mark};
+    for (size_t i = 0; ok && i < sizeof gone / sizeof gone[0]; i++)
+        if (unlinkat(dirfd, gone[i], 0) != 0 && errno != ENOENT)
             ok = false;
-    }
-    fsync(dirfd);
+    ok = fsync(dirfd) == 0 && ok;
     close(dirfd);
-    unlinkat(rootfd, id, AT_REMOVEDIR); /* only when no other store's copy is left */
+    if (ok)
+        unlinkat(rootfd, id, AT_REMOVEDIR); /* fails while another store's copy is there */
     return ok;
 }
 
 int wh_backup_prune(const char *root, const char *current, const char *service, int keep,
-                    int *removed)
+                    wh_backup_pruned_t *out)
 {
-    *removed = 0;
+    memset(out, 0, sizeof *out);
     if (keep < 1)
-        return 0;
+        return WH_EINVAL;
     int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return WH_EIO;
@@ -139,10 +158,11 @@ int wh_backup_prune(const char *root, const char *current, const char *service, 
         int dirfd = openat(rootfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dirfd < 0)
             continue;
-        dated_t x;
+        dated_t x = {0};
         bool dated = manifest_date(dirfd, service, x.at);
+        x.condemned = !dated && has_file(dirfd, service, PRUNING);
         close(dirfd);
-        if (!dated)
+        if (!dated && !x.condemned)
             continue;
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 64;
@@ -158,25 +178,32 @@ int wh_backup_prune(const char *root, const char *current, const char *service, 
         all[n++] = x;
     }
     closedir(d);
-    if (rc == 0 && n > (size_t)keep) {
+    if (rc == 0) {
         qsort(all, n, sizeof *all, newest_first);
-        /* The backup just made is kept whatever its date says (a clock
+        /* The backup just completed is kept whatever its date says (a clock
          * set back, or WH_NOW). */
-        for (size_t i = 0; current && i < n; i++) {
-            if (strcmp(all[i].id, current) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(all[i].id, current) == 0 && !all[i].condemned) {
                 dated_t cur = all[i];
                 memmove(all + 1, all, i * sizeof *all);
                 all[0] = cur;
                 break;
             }
         }
-        for (size_t i = (size_t)keep; i < n; i++) {
-            if (remove_copy(rootfd, all[i].id, service))
-                (*removed)++;
-            else
+        int kept = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!all[i].condemned && kept < keep) {
+                kept++;
+            } else if (remove_copy(rootfd, all[i].id, service)) {
+                out->removed++;
+            } else {
+                out->failed++;
                 rc = WH_EIO;
+            }
         }
-        fsync(rootfd);
+        out->kept = kept;
+        if (fsync(rootfd) != 0)
+            rc = WH_EIO;
     }
     free(all);
     close(rootfd);
@@ -551,12 +578,14 @@ int wh_store_backup(const char *src_path, const char *dir, const char *service,
 struct backup_job {
     uv_work_t work;
     char src[WH_PATH_MAX], dir[WH_PATH_MAX], root[WH_PATH_MAX], service[32];
-    char id[WH_BACKUP_MAX_ID + 1]; /* the last part of dir */
-    int keep;
+    char id[WH_BACKUP_MAX_ID + 1];
+    int keep; /* > 0: prune (keep copies) instead of copying */
     wh_backup_info_t info;
+    wh_backup_pruned_t pruned;
     char err[256];
     int rc;
     wh_backup_done_fn done;
+    wh_prune_done_fn pdone;
     void *ud;
 };
 
@@ -565,12 +594,14 @@ static bool backup_running;
 static void job_work(uv_work_t *w)
 {
     struct backup_job *j = w->data;
-    j->rc = wh_store_backup(j->src, j->dir, j->service, &j->info, j->err, sizeof j->err);
-    /* Only after a copy that is complete: a failed backup removes nothing.
-     * The copy just made is the newest, so it is among those kept. */
-    if (j->rc == 0 && j->keep > 0 &&
-        wh_backup_prune(j->root, j->id, j->service, j->keep, &j->info.pruned) != 0)
-        wh_log_warn("backup of %s: some older copies could not be removed", j->service);
+    if (j->keep > 0) {
+        j->rc = wh_backup_prune(j->root, j->id, j->service, j->keep, &j->pruned);
+        if (j->rc != 0)
+            snprintf(j->err, sizeof j->err, "%d older copies could not be removed",
+                     j->pruned.failed);
+    } else {
+        j->rc = wh_store_backup(j->src, j->dir, j->service, &j->info, j->err, sizeof j->err);
+    }
 }
 
 static void job_after(uv_work_t *w, int status)
@@ -581,35 +612,19 @@ static void job_after(uv_work_t *w, int status)
         j->rc = WH_EIO;
         snprintf(j->err, sizeof j->err, "the backup was cancelled");
     }
-    j->done(j->ud, j->rc, &j->info, j->err);
+    if (j->keep > 0)
+        j->pdone(j->ud, j->rc, &j->pruned, j->err);
+    else
+        j->done(j->ud, j->rc, &j->info, j->err);
     free(j);
 }
 
-int wh_backup_start(uv_loop_t *loop, const char *src_path, const char *dir, const char *service,
-                    const char *root, int keep, wh_backup_done_fn done, void *ud)
+static int queue_job(uv_loop_t *loop, struct backup_job *j)
 {
-    if (backup_running)
+    if (backup_running) {
+        free(j);
         return WH_EAGAIN;
-    struct backup_job *j = calloc(1, sizeof *j);
-    if (!j)
-        return WH_ENOMEM;
-    if (snprintf(j->src, sizeof j->src, "%s", src_path) >= (int)sizeof j->src ||
-        snprintf(j->dir, sizeof j->dir, "%s", dir) >= (int)sizeof j->dir ||
-        snprintf(j->root, sizeof j->root, "%s", root) >= (int)sizeof j->root ||
-        snprintf(j->service, sizeof j->service, "%s", service) >= (int)sizeof j->service) {
-        free(j);
-        return WH_ELIMIT;
     }
-    const char *slash = strrchr(j->dir, '/'), *id = slash ? slash + 1 : j->dir;
-    size_t id_len = strlen(id);
-    if (id_len >= sizeof j->id) {
-        free(j);
-        return WH_ELIMIT;
-    }
-    memcpy(j->id, id, id_len + 1);
-    j->keep = keep;
-    j->done = done;
-    j->ud = ud;
     j->work.data = j;
     if (uv_queue_work(loop, &j->work, job_work, job_after) != 0) {
         free(j);
@@ -617,6 +632,41 @@ int wh_backup_start(uv_loop_t *loop, const char *src_path, const char *dir, cons
     }
     backup_running = true;
     return 0;
+}
+
+int wh_backup_start(uv_loop_t *loop, const char *src_path, const char *dir, const char *service,
+                    wh_backup_done_fn done, void *ud)
+{
+    struct backup_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return WH_ENOMEM;
+    if (snprintf(j->src, sizeof j->src, "%s", src_path) >= (int)sizeof j->src ||
+        snprintf(j->dir, sizeof j->dir, "%s", dir) >= (int)sizeof j->dir ||
+        snprintf(j->service, sizeof j->service, "%s", service) >= (int)sizeof j->service) {
+        free(j);
+        return WH_ELIMIT;
+    }
+    j->done = done;
+    j->ud = ud;
+    return queue_job(loop, j);
+}
+
+int wh_prune_start(uv_loop_t *loop, const char *root, const char *id, const char *service, int keep,
+                   wh_prune_done_fn done, void *ud)
+{
+    struct backup_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return WH_ENOMEM;
+    if (keep < 1 || snprintf(j->root, sizeof j->root, "%s", root) >= (int)sizeof j->root ||
+        snprintf(j->id, sizeof j->id, "%s", id) >= (int)sizeof j->id ||
+        snprintf(j->service, sizeof j->service, "%s", service) >= (int)sizeof j->service) {
+        free(j);
+        return WH_ELIMIT;
+    }
+    j->keep = keep;
+    j->pdone = done;
+    j->ud = ud;
+    return queue_job(loop, j);
 }
 
 int wh_backup_op(enum wh_svc svc)
@@ -637,6 +687,24 @@ int wh_backup_op(enum wh_svc svc)
     }
 }
 
+int wh_backup_prune_op(enum wh_svc svc)
+{
+    switch (svc) {
+    case WH_SVC_GATEWAY:
+        return WH_OP_BACKUPS_PRUNE_GATEWAY;
+    case WH_SVC_AGREEMENTS:
+        return WH_OP_BACKUPS_PRUNE_AGREEMENTS;
+    case WH_SVC_SURVEYS:
+        return WH_OP_BACKUPS_PRUNE_SURVEYS;
+    case WH_SVC_SCREENING:
+        return WH_OP_BACKUPS_PRUNE_SCREENING;
+    case WH_SVC_NOTIFICATIONS:
+        return WH_OP_BACKUPS_PRUNE_NOTIFICATIONS;
+    default:
+        return -1;
+    }
+}
+
 void wh_backup_in_batch(wh_ctx_t *c)
 {
     wh_reply_problem(c->rep, 500, "internal", "a backup cannot run in a batch of requests");
@@ -646,7 +714,7 @@ struct backup_req {
     wh_backup_reply_fn reply;
     void *ud;
     char id[WH_BACKUP_MAX_ID + 1];
-    char dir[WH_PATH_MAX], root[WH_PATH_MAX];
+    char dir[WH_PATH_MAX];
     enum wh_svc svc;
 };
 
@@ -670,9 +738,8 @@ static void backup_done(void *ud, int rc, const wh_backup_info_t *info, const ch
         wh_log_error("backup %s of %s failed: %s", b->id, name, err);
         wh_reply_problem(&rep, 503, "backup-failed", "the backup failed: %s", err);
     } else {
-        wh_log_info("backup %s of %s: %lld bytes in %.1fs; %d older cop%s removed", b->id, name,
-                    (long long)info->bytes, info->seconds, info->pruned,
-                    info->pruned == 1 ? "y" : "ies");
+        wh_log_info("backup %s of %s: %lld bytes in %.1fs", b->id, name, (long long)info->bytes,
+                    info->seconds);
         char path[WH_PATH_MAX + 40], at[WH_RFC3339_LEN];
         snprintf(path, sizeof path, "%s/%s.db", b->dir, name);
         wh_clock_format_rfc3339(info->created_at_ms, at);
@@ -691,6 +758,55 @@ static void backup_done(void *ud, int rc, const wh_backup_info_t *info, const ch
     answer(b, &rep);
 }
 
+static void prune_done(void *ud, int rc, const wh_backup_pruned_t *pr, const char *err)
+{
+    struct backup_req *b = ud;
+    const char *name = wh_service_names[b->svc];
+    wh_reply_t rep;
+    wh_reply_init(&rep);
+    if (rc != 0) {
+        wh_log_error("removing copies of %s older than backup %s: %s", name, b->id, err);
+        wh_reply_problem(&rep, 503, "backup-failed", "%s", err);
+    } else {
+        wh_log_info("backup %s of %s: %d older cop%s removed, %d kept", b->id, name, pr->removed,
+                    pr->removed == 1 ? "y" : "ies", pr->kept);
+        msgpack_packer *pk = wh_reply_ok(&rep, 200);
+        msgpack_pack_map(pk, 4);
+        wh_msg_kv_str(pk, "backup_id", b->id);
+        wh_msg_kv_str(pk, "service", name);
+        wh_msg_kv_int(pk, "kept", pr->kept);
+        wh_msg_kv_int(pk, "removed", pr->removed);
+    }
+    answer(b, &rep);
+}
+
+/* keep= of a prune request: 1 to WH_BACKUP_KEEP_MAX, digits only. */
+static int keep_param(const wh_request_t *req)
+{
+    wh_str_t k = wh_request_param(req, "keep");
+    if (!k.p || k.n == 0 || k.n > 6)
+        return -1;
+    int v = 0;
+    for (size_t i = 0; i < k.n; i++) {
+        if (k.p[i] < '0' || k.p[i] > '9')
+            return -1;
+        v = v * 10 + (k.p[i] - '0');
+    }
+    return v >= 1 && v <= WH_BACKUP_KEEP_MAX ? v : -1;
+}
+
+/* Whether dir holds a complete copy of service (its manifest). */
+static bool has_copy(const char *dir, const char *service)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char at[WH_RFC3339_LEN];
+    bool ok = manifest_date(fd, service, at);
+    close(fd);
+    return ok;
+}
+
 void wh_backup_handle(uv_loop_t *loop, const wh_config_t *cfg, enum wh_svc svc,
                       const char *store_path, const wh_request_t *req, wh_backup_reply_fn reply,
                       void *ud)
@@ -705,7 +821,10 @@ void wh_backup_handle(uv_loop_t *loop, const wh_config_t *cfg, enum wh_svc svc,
         return;
     }
     *b = (struct backup_req){.reply = reply, .ud = ud, .svc = svc};
+    bool prune = req->op == wh_backup_prune_op(svc);
+    int keep = prune ? keep_param(req) : 0;
     wh_str_t id = wh_request_param(req, "backup_id");
+    char root[WH_PATH_MAX];
     if (req->principal.role != WH_ROLE_ADMIN) {
         wh_reply_problem(&rep, 403, "forbidden", "only an admin may take a backup");
     } else if (!wh_backup_id_valid(id.p, id.n)) {
@@ -714,14 +833,25 @@ void wh_backup_handle(uv_loop_t *loop, const wh_config_t *cfg, enum wh_svc svc,
                        "or digit",
                        WH_BACKUP_MAX_ID);
         wh_reply_problem(&rep, 400, "bad-backup-id", "backup_id is not a valid backup id");
+    } else if (prune && keep < 0) {
+        wh_reply_param(&rep, "keep", "must be a whole number from 1 to %d", WH_BACKUP_KEEP_MAX);
+        wh_reply_problem(&rep, 400, "validation", "keep is not a number of copies");
     } else {
         memcpy(b->id, id.p, id.n);
         int rc = wh_backup_dir(cfg, b->id, b->dir);
+        if (rc == 0 && prune && !has_copy(b->dir, wh_service_names[svc])) {
+            wh_reply_problem(&rep, 409, "conflict",
+                             "backup %s holds no copy of this store: nothing is removed", b->id);
+            answer(b, &rep);
+            return;
+        }
+        if (rc == 0 && prune)
+            rc = wh_backup_root(cfg, root);
         if (rc == 0)
-            rc = wh_backup_root(cfg, b->root);
-        if (rc == 0)
-            rc = wh_backup_start(loop, store_path, b->dir, wh_service_names[svc], b->root,
-                                 cfg->backup_keep, backup_done, b);
+            rc = prune
+                     ? wh_prune_start(loop, root, b->id, wh_service_names[svc], keep, prune_done, b)
+                     : wh_backup_start(loop, store_path, b->dir, wh_service_names[svc], backup_done,
+                                       b);
         if (rc == 0) {
             wh_reply_close(&rep);
             return;

@@ -14,10 +14,12 @@
  *   <WH_BACKUP_DIR>/<backup_id>/<service>.json
  *     {"service", "schema_version", "bytes", "sha256", "created_at"}
  *
- * WH_BACKUP_DIR defaults to <WH_DATA_DIR>/backups. With WH_BACKUP_KEEP = N,
- * a service that has made a copy then removes its own copies in the other
- * backups of that directory but the newest N (by the manifests' created_at),
- * and each backup directory left empty. */
+ * WH_BACKUP_DIR defaults to <WH_DATA_DIR>/backups. Once every store of a
+ * backup is copied, workhealth-backup (with WH_BACKUP_KEEP = N) has each
+ * service remove its copies in the other backups of that directory but the
+ * newest N (by the manifests' created_at), and each backup directory left
+ * empty: a backup that failed for one store never leads to removals. */
+#define WH_BACKUP_KEEP_MAX 100000 /* copies of a store a prune may keep */
 #ifndef WH_BACKUP_H
 #define WH_BACKUP_H
 
@@ -43,7 +45,6 @@ typedef struct wh_backup_info {
     char sha256[65];    /* of the copy, hex */
     int64_t created_at_ms;
     double seconds; /* how long it took */
-    int pruned;     /* older copies removed after it (WH_BACKUP_KEEP) */
 } wh_backup_info_t;
 
 /* A backup id: 1 to WH_BACKUP_MAX_ID bytes of [A-Za-z0-9._-], starting with
@@ -64,26 +65,39 @@ int wh_store_backup(const char *src_path, const char *dir, const char *service,
 /* The directory all backups are in: WH_BACKUP_DIR, or <data_dir>/backups. */
 int wh_backup_root(const wh_config_t *cfg, char out[WH_PATH_MAX]);
 
-/* Keeps the newest keep copies of service under root and removes the
- * others: in each directory root/<backup id> (never a link) whose manifest
- * <service>.json names service and has a created_at, the manifest first,
- * then the copy; the directory too once it is empty. What it cannot read or
- * date it leaves alone, the copy in root/<current> (when not NULL) counts
- * as the newest, and keep < 1 removes nothing. *removed counts the copies
- * removed. */
-int wh_backup_prune(const char *root, const char *current, const char *service, int keep,
-                    int *removed);
+/* What a prune did: copies kept (the current one among them), removed, and
+ * those whose removal failed. */
+typedef struct wh_backup_pruned {
+    int kept, removed, failed;
+} wh_backup_pruned_t;
 
-/* Runs wh_store_backup on loop's thread pool, and after a copy that
- * succeeded wh_backup_prune on root when keep > 0; done is called on the
- * loop's thread with its result. At most one backup runs per process:
+/* Keeps the newest keep (>= 1) copies of service under root and removes
+ * the others: in each directory root/<backup id> (never a link) whose
+ * manifest <service>.json names service and has a created_at, the
+ * manifest first (renamed to a marker that a later prune finishes), then
+ * the copy; the directory too once it is empty. The copy in root/<current>
+ * counts as the newest. What it cannot read or date it leaves alone.
+ * Blocks: run it off the service's loop. */
+int wh_backup_prune(const char *root, const char *current, const char *service, int keep,
+                    wh_backup_pruned_t *out);
+
+/* Runs wh_store_backup on loop's thread pool; done is called on the loop's
+ * thread with its result. At most one backup or prune runs per process:
  * another is WH_EAGAIN. */
 typedef void (*wh_backup_done_fn)(void *ud, int rc, const wh_backup_info_t *info, const char *err);
 int wh_backup_start(uv_loop_t *loop, const char *src_path, const char *dir, const char *service,
-                    const char *root, int keep, wh_backup_done_fn done, void *ud);
+                    wh_backup_done_fn done, void *ud);
 
-/* The backup operation of svc (WH_OP_BACKUPS_<SERVICE>). */
+/* Runs wh_backup_prune the same way. */
+typedef void (*wh_prune_done_fn)(void *ud, int rc, const wh_backup_pruned_t *pruned,
+                                 const char *err);
+int wh_prune_start(uv_loop_t *loop, const char *root, const char *id, const char *service, int keep,
+                   wh_prune_done_fn done, void *ud);
+
+/* The backup operation of svc (WH_OP_BACKUPS_<SERVICE>), and the one that
+ * removes its older copies (WH_OP_BACKUPS_PRUNE_<SERVICE>). */
 int wh_backup_op(enum wh_svc svc);
+int wh_backup_prune_op(enum wh_svc svc);
 
 /* The backup operation's entry in a dispatcher's table, which must name a
  * handler for every operation: a backup is answered when the copy is done,
@@ -91,9 +105,11 @@ int wh_backup_op(enum wh_svc svc);
  * answers 500, is never reached. */
 void wh_backup_in_batch(wh_ctx_t *c);
 
-/* Answers a backup request of svc for the store at store_path: a 403 for
- * any role but admin, a 400 for a bad backup_id, a 409 while another runs,
- * else the copy off the loop and a 201 with its manifest. reply gets the
+/* Answers a backup or prune request of svc for the store at store_path: a
+ * 403 for any role but admin, a 400 for a bad backup_id (or keep), a 409
+ * while another runs (or, to prune, when backup_id has no copy of the
+ * store), else the work off the loop and a 201 with the copy's manifest or
+ * a 200 with what the prune kept and removed. reply gets the
  * reply on the loop's thread (at once, or when the copy is done). */
 typedef void (*wh_backup_reply_fn)(void *ud, wh_reply_t *rep);
 void wh_backup_handle(uv_loop_t *loop, const wh_config_t *cfg, enum wh_svc svc,

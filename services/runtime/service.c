@@ -475,7 +475,8 @@ static void on_readable(wh_zsock_t *z)
             zmq_msg_move(&p->payload, &f[0]);
             wh_frame_parse(zmq_msg_data(&p->payload), zmq_msg_size(&p->payload), &fr);
             p->decoded = wh_request_decode(fr.payload, fr.len, &p->req);
-            if (p->decoded == 0 && p->req.op == wh_backup_op(s->def->svc)) {
+            if (p->decoded == 0 && (p->req.op == wh_backup_op(s->def->svc) ||
+                                    p->req.op == wh_backup_prune_op(s->def->svc))) {
                 start_backup(s, p);
                 wh_request_close(&p->req);
                 zmq_msg_close(&p->payload);
@@ -526,7 +527,7 @@ int wh_service_main(const wh_service_def_t *def)
         wh_store_open(s->store_path, def->migrations, def->n_migrations, &s->store) != 0)
         goto fail_config;
     own_figures = def->figures;
-    wh_handler_t *handlers = malloc((def->n_handlers + 2) * sizeof *handlers);
+    wh_handler_t *handlers = malloc((def->n_handlers + 3) * sizeof *handlers);
     if (!handlers)
         goto fail_store;
     if (def->n_handlers)
@@ -539,6 +540,8 @@ int wh_service_main(const wh_service_def_t *def)
         handlers[n_handlers++] = (wh_handler_t){wh_figures_op(def->svc), figures_handler};
     if (!has_handler(handlers, n_handlers, wh_backup_op(def->svc)))
         handlers[n_handlers++] = (wh_handler_t){wh_backup_op(def->svc), wh_backup_in_batch};
+    if (!has_handler(handlers, n_handlers, wh_backup_prune_op(def->svc)))
+        handlers[n_handlers++] = (wh_handler_t){wh_backup_prune_op(def->svc), wh_backup_in_batch};
     int drc = wh_dispatcher_init(&s->disp, def->svc, handlers, n_handlers, s->store, def->app);
     free(handlers);
     if (drc != 0)

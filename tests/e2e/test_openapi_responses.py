@@ -480,6 +480,9 @@ def backups(w):
         w.post("/v1/backups/sweep/" + name, want=409)
         w.post("/v1/backups/-bad/" + name, want=400)
         w.post("/v1/backups/sweep/" + name, token=None, want=401)
+        w.post("/v1/backups/sweep/%s/prune?keep=3" % name, want=200)
+        w.post("/v1/backups/sweep/%s/prune?keep=0" % name, want=400)
+        w.post("/v1/backups/none/%s/prune?keep=3" % name, want=409)
 
 
 def checker_catches(w):
