@@ -54,6 +54,7 @@ struct broker {
     struct pending *head, *tail;
     uint64_t n_pending;
     uint64_t next_corr;
+    uint64_t stalled_max_ms;
     int closing;      /* handles (timer, bridge) whose close has not finished */
     wh_curve_t curve; /* curve.on: peers are admitted by key, named by ZAP */
     wh_zap_t *zap;
@@ -186,6 +187,19 @@ static void heard_from(broker_t *b, const unsigned char *id, size_t n, const cha
     }
 }
 
+/* A message that names no service (a service-to-service request) still
+ * shows its sender's loop turning. */
+static void heard_any(broker_t *b, const unsigned char *id, size_t n)
+{
+    for (int s = 1; s < WH_SVC_COUNT; s++) {
+        int idx = find_instance(b, (enum wh_svc)s, id, n);
+        if (idx >= 0 && b->inst[s][idx].alive) {
+            heard(b, (enum wh_svc)s, &b->inst[s][idx]);
+            return;
+        }
+    }
+}
+
 static void on_reply(broker_t *b, const unsigned char *id, size_t idn, const char *corr,
                      const char *payload, size_t len)
 {
@@ -292,6 +306,7 @@ static void on_readable(wh_zsock_t *z)
             } else if (fr.cmd == WH_CMD_REPLY) {
                 on_reply(b, id, idn, fr.corr, fr.payload, fr.len);
             } else if (fr.cmd == WH_CMD_REQUEST) {
+                heard_any(b, id, idn);
                 if (!admitted_as(b, &f[1], NULL, 0))
                     wh_log_warn("dropped a service request from a peer not admitted");
                 else
@@ -324,6 +339,11 @@ static void on_timer(uv_timer_t *t)
                 continue;
             if (send_to(b, in, WH_CMD_HEARTBEAT, 0, "", 0) == WH_ENOTFOUND) {
                 drop_instance(b, (enum wh_svc)s, i, "disconnected");
+            } else if (now - in->last_heard > b->stalled_max_ms) {
+                /* Not a slow disk any more: a loop that hangs (its I/O
+                 * thread still answering) is lost, so that the orchestrator
+                 * sees it gone (/readyz) and restarts it. */
+                drop_instance(b, (enum wh_svc)s, i, "silent too long");
             } else if (!in->stalled && now - in->last_heard > WH_LIVENESS_MS) {
                 in->stalled = true;
                 wh_log_warn("%s instance silent for %llu ms but connected; its requests wait "
@@ -366,6 +386,7 @@ static int broker_open(uv_loop_t *loop, const char *endpoint, const wh_curve_t *
         b->curve = *curve;
     b->loop = loop;
     b->next_corr = 1;
+    b->stalled_max_ms = BROKER_STALLED_MAX_MS;
     b->zctx = zmq_ctx_new();
     if (!b->zctx)
         goto fail_ctx;
@@ -445,6 +466,11 @@ int broker_instances(const broker_t *b, enum wh_svc svc)
     for (int i = 0; i < b->n_inst[svc]; i++)
         n += b->inst[svc][i].alive;
     return n;
+}
+
+void broker_set_stalled_max(broker_t *b, uint64_t ms)
+{
+    b->stalled_max_ms = ms > WH_LIVENESS_MS ? ms : WH_LIVENESS_MS;
 }
 
 uint64_t broker_pending(const broker_t *b)

@@ -4,7 +4,8 @@
  * service name. An instance not heard from for WH_HEARTBEAT_LIVENESS
  * intervals is stalled: its loop is busy (a long fsync), but its process is
  * there, so its requests wait for it and new ones go to another instance
- * while one is up. One the ROUTER can no longer reach is lost: its process
+ * while one is up; silent for BROKER_STALLED_MAX_MS it is lost (its loop
+ * hangs). One the ROUTER can no longer reach is lost: its process
  * ended, or froze or lost its host and the ZMTP heartbeats timed out. Each
  * request goes to the live instance of its service with the fewest
  * requests in flight, stalled ones last. The caller learns the outcome
@@ -32,6 +33,9 @@
 #define BROKER_MAX_INSTANCES      64    /* per service */
 #define BROKER_MAX_PENDING        65536 /* requests in flight over all services */
 #define BROKER_FORWARD_TIMEOUT_MS 10000 /* service-to-service requests */
+/* A stalled instance (silent, still connected) is lost after this long: far
+ * past any fsync, so its loop hangs. */
+#define BROKER_STALLED_MAX_MS 30000
 
 typedef struct broker broker_t;
 
@@ -66,5 +70,8 @@ bool broker_slot_alive(const broker_t *b, enum wh_svc svc, int slot);
 void broker_send_slot(broker_t *b, enum wh_svc svc, int slot, const char *envelope, size_t len,
                       uint64_t timeout_ms, broker_reply_fn fn, void *ud);
 uint64_t broker_pending(const broker_t *b);
+/* Another limit than BROKER_STALLED_MAX_MS (never under the liveness
+ * window). */
+void broker_set_stalled_max(broker_t *b, uint64_t ms);
 
 #endif

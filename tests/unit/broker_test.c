@@ -3,7 +3,8 @@
  * no instance, request and reply through one instance, load spread to the
  * instance with the fewest requests in flight, an instance that falls
  * silent but stays connected waited for (its requests kept, new ones sent
- * elsewhere while another instance is up), a frozen process lost once the
+ * elsewhere while another instance is up, lost after BROKER_STALLED_MAX_MS),
+ * a frozen process lost once the
  * ZMTP heartbeats time out (its requests 503), one that disconnects lost
  * sooner, 504 at each request's own deadline,
  * replies from the wrong instance or too late ignored, service-to-service
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -467,13 +469,47 @@ static void test_silent_instance_waited_for(void)
     teardown();
 }
 
+/* A loop that stays silent far past any fsync hangs: the stalled instance
+ * is lost at last (here after 2.5 s instead of BROKER_STALLED_MAX_MS), its
+ * requests 503, and it comes back when it beats again. */
+static void test_stalled_instance_lost_at_last(void)
+{
+    setup();
+    uint64_t limit = WH_LIVENESS_MS + 500;
+    broker_set_stalled_max(broker, limit);
+    instance_t a;
+    add(&a, "agreements", "agreements-1", false);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    result_t r = {0};
+    send_req(WH_SVC_AGREEMENTS, "held", 60000, &r);
+    RUN_UNTIL(a.n_held == 1, 2000);
+    a.beating = false;
+    uint64_t since = uv_now(&loop);
+    RUN_UNTIL(r.calls == 1, 5000);
+    CHECK_INT(r.status, BROKER_UNAVAILABLE);
+    uint64_t after = r.at_ms - since;
+    if (after < limit - 150 || after > limit + 600) {
+        fprintf(stderr, "lost after %llu ms, limit %llu\n", (unsigned long long)after,
+                (unsigned long long)limit);
+        CHECK(0);
+    }
+    CHECK_INT(broker_instances(broker, WH_SVC_AGREEMENTS), 0);
+    a.beating = true;
+    heartbeat(&a);
+    RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 2000);
+    teardown();
+}
+
 /* A process frozen (SIGSTOP) or a host gone keeps its connection open, and
  * its ZeroMQ I/O thread no longer answers: the broker's ZMTP heartbeats
  * close the connection after the liveness window and the instance is lost,
  * its requests answered 503 long before their deadlines. The instance runs
  * in a child process of its own, with its own ZeroMQ context. */
-static void child_instance(void)
+static void child_instance(pid_t parent)
 {
+    /* Never outlive the test, even one that fails and exits. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(3);
     void *c = zmq_ctx_new();
     void *d = zmq_socket(c, ZMQ_DEALER);
     if (!c || !d || wh_zsock_configure(d) != 0 ||
@@ -496,10 +532,11 @@ static void child_instance(void)
 static void test_frozen_process_lost(void)
 {
     setup();
+    pid_t parent = getpid();
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0)
-        child_instance();
+        child_instance(parent);
     RUN_UNTIL(broker_instances(broker, WH_SVC_AGREEMENTS) == 1, 5000);
     result_t r = {0};
     send_req(WH_SVC_AGREEMENTS, "held", 60000, &r);
@@ -803,6 +840,7 @@ int main(void)
     TEST(test_oversized_request_not_sent);
     TEST(test_least_in_flight);
     TEST(test_silent_instance_waited_for);
+    TEST(test_stalled_instance_lost_at_last);
     TEST(test_frozen_process_lost);
     TEST(test_disconnected_instance_dropped);
     TEST(test_timeout_504);
