@@ -786,8 +786,8 @@ static void hidden_answer(wh_buf_t *b, const msgpack_object *q, int answer)
 }
 
 /* Page pg->at of the questionnaire. A paged one carries the answers of its
- * other pages as hidden fields; after its first page, the language is
- * switched by buttons of the form (a link would lose the answers). */
+ * other pages as hidden fields; once its form has been sent, the language
+ * is switched by buttons of the form (a link would lose the answers). */
 static void questionnaire_page(page_t *pg, const survey_view_t *v, int status, bool errors)
 {
     wh_buf_t *b = &pg->out;
@@ -798,7 +798,9 @@ static void questionnaire_page(page_t *pg, const survey_view_t *v, int status, b
     text_ints(progress, sizeof progress, t->page_of, pg->at + 1, v->n_pages);
     snprintf(state, sizeof state, "%s%s%s", t->questionnaire, paged ? " – " : "",
              paged ? progress : "");
-    page_head(pg, v->lang, state, v->title, errors, pg->at == 0 ? v->langs : 0, true);
+    /* Once answers travel in the form, a language link would lose them. */
+    bool buttons = paged && pg->route == PAGE_ROUTE_SUBMIT;
+    page_head(pg, v->lang, state, v->title, errors, buttons ? 0 : v->langs, true);
     if (errors) {
         summary_begin(b, t);
         if (pg->unit_error && pg->at == 0) {
@@ -867,15 +869,16 @@ static void questionnaire_page(page_t *pg, const survey_view_t *v, int status, b
         wh_buf_puts(b, "</button>\n");
     }
     wh_buf_puts(b, "</div>\n");
-    if (pg->at > 0 && (v->langs & (v->langs - 1))) {
+    if (buttons && (v->langs & (v->langs - 1))) {
         wh_buf_printf(b, "<div class=\"langs-switch\" role=\"group\" aria-label=\"%s\">\n",
                       t->languages);
         for (int l = 0; l < N_LANGS; l++)
-            if ((v->langs & (1u << l)) && l != v->lang)
+            if (v->langs & (1u << l))
                 wh_buf_printf(b,
                               "<button type=\"submit\" name=\"switch\" value=\"%s\" "
-                              "lang=\"%s\">%s</button>\n",
-                              lang_code[l], lang_code[l], lang_name[l]);
+                              "lang=\"%s\"%s>%s</button>\n",
+                              lang_code[l], lang_code[l],
+                              l == v->lang ? " aria-current=\"true\"" : "", lang_name[l]);
         wh_buf_puts(b, "</div>\n");
     }
     wh_buf_puts(b, "</form>\n");

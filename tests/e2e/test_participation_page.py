@@ -358,6 +358,7 @@ def test_paged_questionnaire():
         assert '<input type="hidden" name="unit" value="A">' in html(r)
         assert 'class="langs"' not in html(r)  # a link would lose the answers
         assert 'name="switch" value="en" lang="en">English</button>' in html(r)
+        assert 'name="switch" value="de" lang="de" aria-current="true">Deutsch</button>' in html(r)
         assert html(r).index('value="next"') < html(r).index('value="back"')
 
         # Half of page 2, then English: the same page, nothing lost, no errors.
@@ -373,6 +374,8 @@ def test_paged_questionnaire():
         assert r.status == 200 and "Page 1 of 3" in title(r), r
         assert checked(r) == {k: "5" for k in keys[:8]}
         assert hidden(r) == {k: "4" for k in keys[8:13]}
+        # Page 1 again, its later pages' answers in the form: buttons, not links.
+        assert 'class="langs"' not in html(r) and 'name="switch" value="de"' in html(r)
         assert 'value="A" checked' in html(r)
 
         # Page 2 complete, page 3 is the last: its button submits.
