@@ -610,12 +610,14 @@ _Static_assert(GATEWAY_MAX_REQUEST_ID <= WH_ENV_MAX_ID &&
                "a client's request id travels in the envelope and is logged whole");
 
 /* The gateway's own addresses outside the operation table that answer GET
- * and HEAD only: another method there is 405, as on the API's routes. */
-static bool gateway_get_only(const char *path)
+ * and HEAD only (a page's file only where there is one): another method
+ * there is 405, as on the API's routes. */
+static bool gateway_get_only(const gateway_t *gw, const char *path)
 {
+    if (strncmp(path, ASSETS_PREFIX, strlen(ASSETS_PREFIX)) == 0)
+        return assets_find(gw->assets, path + strlen(ASSETS_PREFIX)) != NULL;
     return strcmp(path, "/") == 0 || strcmp(path, "/healthz") == 0 ||
-           strcmp(path, "/readyz") == 0 || strcmp(path, "/metrics") == 0 ||
-           strncmp(path, ASSETS_PREFIX, strlen(ASSETS_PREFIX)) == 0;
+           strcmp(path, "/readyz") == 0 || strcmp(path, "/metrics") == 0;
 }
 
 static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
@@ -640,7 +642,7 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
         serve_asset(gw, req, rid);
         return;
     }
-    if (!get && gateway_get_only(req->path)) {
+    if (!get && gateway_get_only(gw, req->path)) {
         wh_http_header_t allow = {"Allow", "GET, HEAD"};
         problem(gw, req, METRIC_ROUTE_UNMATCHED, rid, 405, "about:blank",
                 "method not allowed on this resource", &allow, 1);

@@ -555,8 +555,11 @@ int wh_service_main(const wh_service_def_t *def)
     if (wh_curve_setup_client(&s->cfg, name, &s->curve) != 0)
         goto fail_zmq;
     if (wh_zsock_configure(s->dealer) != 0 ||
-        wh_zsock_heartbeat(s->dealer, WH_HEARTBEAT_MS, (int)WH_LIVENESS_MS) != 0 ||
-        wh_curve_apply_client(s->dealer, &s->curve) != 0 ||
+        wh_zsock_heartbeat(s->dealer, WH_HEARTBEAT_MS, (int)WH_LIVENESS_MS) != 0) {
+        wh_log_error("cannot set up the broker socket: %s", zmq_strerror(errno));
+        goto fail_zmq;
+    }
+    if (wh_curve_apply_client(s->dealer, &s->curve) != 0 ||
         zmq_connect(s->dealer, s->cfg.broker_connect) != 0) {
         wh_log_error("cannot connect to %s: %s", s->cfg.broker_connect, zmq_strerror(errno));
         goto fail_zmq;

@@ -146,6 +146,7 @@ typedef struct import {
     bool *period_ok;
     bool *org_ok; /* per org_id dictionary entry: on the caller's token */
     int errors;
+    bool stopped; /* checking stopped at SL_MAX_ERRORS_SCAN with rows left */
 } import_t;
 
 __attribute__((format(printf, 4, 5))) static void bad(import_t *im, int row, int col,
@@ -206,7 +207,8 @@ static void check_cells(import_t *im)
      * can put figures into another's employer or block its period. */
     for (uint32_t i = 0; i < t->n_dict[C_ORG]; i++)
         im->org_ok[i] = wh_request_has_org(im->c->req, t->dict[C_ORG][i]);
-    for (int r = 0; r < t->n_rows && im->errors < SL_MAX_ERRORS_SCAN; r++) {
+    int r;
+    for (r = 0; r < t->n_rows && im->errors < SL_MAX_ERRORS_SCAN; r++) {
         row_t *w = &im->rows[r];
         *w = (row_t){.idx = r,
                      .org = t->codes[C_ORG][r],
@@ -252,6 +254,7 @@ static void check_cells(import_t *im)
         if (im->has_sector && chars(cell(im, r, C_SECTOR)) > SL_MAX_SECTOR)
             bad(im, r, C_SECTOR, "must be at most %d characters", SL_MAX_SECTOR);
     }
+    im->stopped = r < t->n_rows;
 }
 
 /* Rows against each other: each unit's chapters against its total, units
@@ -262,7 +265,8 @@ static void check_rows(import_t *im)
     row_t *rows = im->rows;
     qsort(rows, (size_t)n, sizeof *rows, row_cmp);
     int total = -1, units = 0;
-    for (int i = 0; i < n && im->errors < SL_MAX_ERRORS_SCAN; i++) {
+    int i;
+    for (i = 0; i < n && im->errors < SL_MAX_ERRORS_SCAN; i++) {
         const row_t *w = &rows[i], *prev = i ? &rows[i - 1] : NULL;
         bool new_pair = !prev || prev->org != w->org || prev->period != w->period;
         bool new_unit = new_pair || prev->unit != w->unit;
@@ -309,11 +313,15 @@ static void check_rows(import_t *im)
             bad(im, w->idx, C_CASES, "is more than the unit's total row %d (%lld)", tot->idx,
                 (long long)tot->cases);
     }
+    if (i < n) {
+        im->stopped = true;
+        return;
+    }
     /* Sectors of one organisation across its periods, and overlapping
      * periods of one organisation within the file. */
     qsort(im->pairs, (size_t)im->n_pairs, sizeof *im->pairs, pair_cmp);
-    for (int i = 1; i < im->n_pairs; i++) {
-        const pair_t *a = &im->pairs[i - 1], *b = &im->pairs[i];
+    for (int k = 1; k < im->n_pairs; k++) {
+        const pair_t *a = &im->pairs[k - 1], *b = &im->pairs[k];
         if (a->org != b->org)
             continue;
         if (a->p.last >= b->p.first)
@@ -444,7 +452,7 @@ void sickleave_import(wh_ctx_t *c)
     check_cells(&im);
     if (!im.errors)
         check_rows(&im);
-    if (im.errors >= SL_MAX_ERRORS_SCAN)
+    if (im.stopped)
         wh_reply_problem(c->rep, 422, "validation",
                          "%d invalid fields or more: checking stopped there (the first %d listed)",
                          SL_MAX_ERRORS_SCAN, WH_REPLY_MAX_ERRORS);

@@ -280,6 +280,8 @@ def test_unknown_path_and_method():
             assert r.header("Allow") == "GET, HEAD", (path, r.headers)
         r = s.request("DELETE", "/")
         assert r.status == 405 and r.header("Allow") == "GET, HEAD", r
+        # A file the pages do not have is not there for any method.
+        assert s.post("/assets/nothing.css", {}).status == 404
         # Unknown paths are 404 even without a token.
         assert_problem(s.get("/v1/nothing", token=None), 404, "/problems/not-found", [])
         r = s.delete("/v1/organizations")

@@ -270,6 +270,8 @@ def test_named_limits_crossed():
                 (120, "120 invalid fields (first ones listed)"),
                 (sk.SL_MAX_ERRORS_SCAN - 1,
                  "%d invalid fields (first ones listed)" % (sk.SL_MAX_ERRORS_SCAN - 1)),
+                (sk.SL_MAX_ERRORS_SCAN,
+                 "%d invalid fields (first ones listed)" % sk.SL_MAX_ERRORS_SCAN),
                 (sk.SL_MAX_ERRORS_SCAN + 1,
                  "%d invalid fields or more: checking stopped there (the first %d listed)" % (
                      sk.SL_MAX_ERRORS_SCAN, sk.REPLY_MAX_ERRORS))):
