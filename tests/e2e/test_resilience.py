@@ -1,7 +1,8 @@
 """Processes failing and coming back: a killed service (503, then served
 again after its restart), several instances of one service sharing the load,
-a frozen instance (504, then dropped), a restarted gateway rejoined by the
-running services, and a clean SIGTERM shutdown."""
+a frozen instance (504, then dropped), a frozen gateway reconnected to, a
+restarted gateway rejoined by the running services, and a clean SIGTERM
+shutdown."""
 
 import http.client
 import os
@@ -222,6 +223,27 @@ def test_frozen_instance_deadline():
         assert 'wh_http_requests_total{route="ORGS_GET",status="503"} 1' in m, m
 
 
+def test_gateway_frozen():
+    """The gateway frozen (SIGSTOP) past the liveness window: each service's
+    ZMTP heartbeats time out, it drops the connection and connects anew, and
+    once the gateway thaws it serves at once with one instance of each
+    service again (the old connections are found gone within a moment)."""
+    with Stack() as s:
+        org = s.org()
+        g = s.procs["gateway"]
+        g.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(3.0)
+        finally:
+            g.send_signal(signal.SIGCONT)
+        r = s.get("/v1/organizations/" + org["id"], timeout=5)
+        assert r.status == 200 and r.json() == org, r
+        for name in SERVICES:
+            wait_instances(s, name, 1, timeout=2)
+        assert s.get("/readyz", token=None).status == 200
+        assert "gateway silent" in s.logs(), s.logs()
+
+
 def test_gateway_restart():
     with Stack() as s:
         org = s.org()
@@ -280,4 +302,5 @@ def test_sigterm_stops_everything():
 
 if __name__ == "__main__":
     run([test_service_killed_and_restarted, test_two_instances_share_the_load,
-         test_frozen_instance_deadline, test_gateway_restart, test_sigterm_stops_everything])
+         test_frozen_instance_deadline, test_gateway_frozen, test_gateway_restart,
+         test_sigterm_stops_everything])
