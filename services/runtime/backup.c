@@ -669,40 +669,23 @@ int wh_prune_start(uv_loop_t *loop, const char *root, const char *id, const char
     return queue_job(loop, j);
 }
 
+/* Each store's two operations: the copy and the removal of older copies. */
+static const int backup_ops[WH_SVC_COUNT][2] = {
+    [WH_SVC_GATEWAY] = {WH_OP_BACKUPS_GATEWAY, WH_OP_BACKUPS_PRUNE_GATEWAY},
+    [WH_SVC_AGREEMENTS] = {WH_OP_BACKUPS_AGREEMENTS, WH_OP_BACKUPS_PRUNE_AGREEMENTS},
+    [WH_SVC_SURVEYS] = {WH_OP_BACKUPS_SURVEYS, WH_OP_BACKUPS_PRUNE_SURVEYS},
+    [WH_SVC_SCREENING] = {WH_OP_BACKUPS_SCREENING, WH_OP_BACKUPS_PRUNE_SCREENING},
+    [WH_SVC_NOTIFICATIONS] = {WH_OP_BACKUPS_NOTIFICATIONS, WH_OP_BACKUPS_PRUNE_NOTIFICATIONS},
+};
+
 int wh_backup_op(enum wh_svc svc)
 {
-    switch (svc) {
-    case WH_SVC_GATEWAY:
-        return WH_OP_BACKUPS_GATEWAY;
-    case WH_SVC_AGREEMENTS:
-        return WH_OP_BACKUPS_AGREEMENTS;
-    case WH_SVC_SURVEYS:
-        return WH_OP_BACKUPS_SURVEYS;
-    case WH_SVC_SCREENING:
-        return WH_OP_BACKUPS_SCREENING;
-    case WH_SVC_NOTIFICATIONS:
-        return WH_OP_BACKUPS_NOTIFICATIONS;
-    default:
-        return -1;
-    }
+    return (unsigned)svc < WH_SVC_COUNT ? backup_ops[svc][0] : -1;
 }
 
 int wh_backup_prune_op(enum wh_svc svc)
 {
-    switch (svc) {
-    case WH_SVC_GATEWAY:
-        return WH_OP_BACKUPS_PRUNE_GATEWAY;
-    case WH_SVC_AGREEMENTS:
-        return WH_OP_BACKUPS_PRUNE_AGREEMENTS;
-    case WH_SVC_SURVEYS:
-        return WH_OP_BACKUPS_PRUNE_SURVEYS;
-    case WH_SVC_SCREENING:
-        return WH_OP_BACKUPS_PRUNE_SCREENING;
-    case WH_SVC_NOTIFICATIONS:
-        return WH_OP_BACKUPS_PRUNE_NOTIFICATIONS;
-    default:
-        return -1;
-    }
+    return (unsigned)svc < WH_SVC_COUNT ? backup_ops[svc][1] : -1;
 }
 
 void wh_backup_in_batch(wh_ctx_t *c)
