@@ -752,7 +752,7 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
         goto done_body;
     }
     /* A backup takes as long as its store needs, not a request's time. */
-    bool backup = wh_backup_op(op->service) == m->op;
+    bool backup = wh_backup_is_op(op->service, m->op);
     uint64_t timeout_ms = backup ? (uint64_t)WH_BACKUP_TIMEOUT_MS : gw->timeout_ms;
     wh_buf_t env_own, *env = wh_bufpool_take(&gw->bufs, &env_own);
     wh_request_pack(env, &(wh_request_out_t){
@@ -773,7 +773,7 @@ static void handle_request(wh_http_server_t *srv, wh_http_req_t *req, void *ud)
                          });
     if (wh_buf_failed(env)) {
         problem(gw, req, route, rid, 503, "unavailable", "out of memory", NULL, 0);
-    } else if (m->op == WH_OP_BACKUPS_GATEWAY || m->op == WH_OP_BACKUPS_PRUNE_GATEWAY) {
+    } else if (backup && op->service == WH_SVC_GATEWAY) {
         backup_local(gw, req, route, rid, env->data, env->len);
     } else if (op->service == WH_SVC_GATEWAY) {
         run_local(gw, req, route, rid, env->data, env->len);

@@ -211,21 +211,8 @@ static void escz(wh_buf_t *b, const char *s)
 }
 
 /* A text of the table with its "%d" replaced by the numbers in order (the
- * texts are not printf formats, so that none can misuse an argument). */
-static void esc_ints(wh_buf_t *b, const char *text, int x, int y)
-{
-    int args[2] = {x, y}, used = 0;
-    for (const char *p = text; *p; p++) {
-        if (p[0] == '%' && p[1] == 'd' && used < 2) {
-            wh_buf_printf(b, "%d", args[used++]);
-            p++;
-        } else {
-            wh_buf_html(b, p, 1);
-        }
-    }
-}
-
-/* The same into a plain string (for a title that page_head escapes). */
+ * texts are not printf formats, so that none can misuse an argument), into
+ * a plain string; cut at size. */
 static void text_ints(char *out, size_t size, const char *text, int x, int y)
 {
     int args[2] = {x, y}, used = 0;
@@ -240,6 +227,14 @@ static void text_ints(char *out, size_t size, const char *text, int x, int y)
         }
     }
     out[n] = '\0';
+}
+
+/* The same, HTML-escaped into b (the texts are short: a sentence). */
+static void esc_ints(wh_buf_t *b, const char *text, int x, int y)
+{
+    char out[256];
+    text_ints(out, sizeof out, text, x, y);
+    escz(b, out);
 }
 
 static void escw(wh_buf_t *b, wh_str_t s)

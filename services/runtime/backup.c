@@ -688,6 +688,11 @@ int wh_backup_prune_op(enum wh_svc svc)
     return (unsigned)svc < WH_SVC_COUNT ? backup_ops[svc][1] : -1;
 }
 
+bool wh_backup_is_op(enum wh_svc svc, int op)
+{
+    return op >= 0 && (op == wh_backup_op(svc) || op == wh_backup_prune_op(svc));
+}
+
 void wh_backup_in_batch(wh_ctx_t *c)
 {
     wh_reply_problem(c->rep, 500, "internal", "a backup cannot run in a batch of requests");

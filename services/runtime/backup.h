@@ -98,6 +98,9 @@ int wh_prune_start(uv_loop_t *loop, const char *root, const char *id, const char
  * removes its older copies (WH_OP_BACKUPS_PRUNE_<SERVICE>). */
 int wh_backup_op(enum wh_svc svc);
 int wh_backup_prune_op(enum wh_svc svc);
+/* Whether op is one of the two: answered by wh_backup_handle off the loop,
+ * with the deadline WH_BACKUP_TIMEOUT_MS. */
+bool wh_backup_is_op(enum wh_svc svc, int op);
 
 /* The backup operation's entry in a dispatcher's table, which must name a
  * handler for every operation: a backup is answered when the copy is done,

@@ -475,8 +475,7 @@ static void on_readable(wh_zsock_t *z)
             zmq_msg_move(&p->payload, &f[0]);
             wh_frame_parse(zmq_msg_data(&p->payload), zmq_msg_size(&p->payload), &fr);
             p->decoded = wh_request_decode(fr.payload, fr.len, &p->req);
-            if (p->decoded == 0 && (p->req.op == wh_backup_op(s->def->svc) ||
-                                    p->req.op == wh_backup_prune_op(s->def->svc))) {
+            if (p->decoded == 0 && wh_backup_is_op(s->def->svc, p->req.op)) {
                 start_backup(s, p);
                 wh_request_close(&p->req);
                 zmq_msg_close(&p->payload);

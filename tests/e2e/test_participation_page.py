@@ -415,6 +415,35 @@ def test_paged_questionnaire():
             d: (5, 100.0) for d in ("workload", "support", "leadership", "extra")}, total
 
 
+def test_page_size_limit():
+    """PARTICIPATE_PAGE_QUESTIONS questions are one page; one more makes two
+    (the one dimension split), the second holding the question left."""
+    with Stack(services=SERVICES) as s:
+        org = s.org()
+        for n, pages in ((PAGE_QUESTIONS, 1), (PAGE_QUESTIONS + 1, 2)):
+            body = sl.survey_body(org["id"], languages=("en",), units=[])
+            body["dimensions"] = [d for d in body["dimensions"] if d["key"] == "workload"]
+            body["questions"] = [
+                {"key": "k%d" % i, "dimension": "workload", "text": {"en": "Question %d" % i},
+                 "scale": {"min": 1, "max": 5}} for i in range(n)]
+            r = s.post("/v1/surveys", body)
+            assert r.status == 201, r
+            sid = r.json()["id"]
+            code = issue(s, sid, 1)[0]
+            assert s.post("/v1/surveys/%s/open" % sid).status == 200
+            r = page(s, "/s/%s?c=%s" % (sid, code))
+            assert r.status == 200, r
+            assert len(shown(r)) == PAGE_QUESTIONS, shown(r)
+            if pages == 1:
+                assert "Page " not in title(r) and 'value="submit"' in html(r), title(r)
+                continue
+            assert "Page 1 of 2" in title(r), title(r)
+            answers = {"q.k%d" % i: 3 for i in range(PAGE_QUESTIONS)}
+            r = post(s, sid, dict(answers, c=code, lang="en", page=1, nav="next"))
+            assert r.status == 200 and "Page 2 of 2" in title(r), r
+            assert shown(r) == ["k%d" % PAGE_QUESTIONS], shown(r)
+
+
 def test_rate_limit():
     with Stack(services=SERVICES, env={"WH_PUBLIC_BURST": "3", "WH_PUBLIC_RATE_PER_S": "1"}) as s:
         seen = [page(s, "/s/%s" % ("0" * 26), headers={"Accept-Language": "en"})
@@ -427,5 +456,5 @@ def test_rate_limit():
 
 
 if __name__ == "__main__":
-    run([test_participation_page, test_paged_questionnaire, test_at_the_service_limits,
-         test_rate_limit])
+    run([test_participation_page, test_paged_questionnaire, test_page_size_limit,
+         test_at_the_service_limits, test_rate_limit])
