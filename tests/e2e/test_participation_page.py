@@ -249,18 +249,34 @@ DEF_SCALE_MAX = 100      # services/surveys/definition.h: 101 points = PARTICIPA
 PAGE_QUESTIONS = 10      # services/gateway/participate.h: PARTICIPATE_PAGE_QUESTIONS
 
 
+def one_dimension_body(org, n, first_max=4):
+    """A survey in English of n questions k0..k<n-1>, all measuring
+    workload, on a scale of 0-4 (the first one 0-first_max)."""
+    body = sl.survey_body(org["id"], languages=("en",), units=[])
+    body["dimensions"] = [d for d in body["dimensions"] if d["key"] == "workload"]
+    body["questions"] = [
+        {"key": "k%d" % i, "dimension": "workload", "text": {"en": "Question %d" % i},
+         "scale": {"min": 0, "max": first_max if i == 0 else 4}} for i in range(n)]
+    return body
+
+
+def open_with_code(s, body):
+    """Creates the survey, issues one code and opens it: (survey id, code)."""
+    r = s.post("/v1/surveys", body)
+    assert r.status == 201, r
+    sid = r.json()["id"]
+    code = issue(s, sid, 1)[0]
+    assert s.post("/v1/surveys/%s/open" % sid).status == 200
+    return sid, code
+
+
 def test_at_the_service_limits():
     """The largest questionnaire the service takes is shown page by page and
     can be submitted: as many questions and units as it allows, a scale of
     0-100, every answer carried back to the last page."""
     with Stack(services=SERVICES) as s:
         org = s.org()
-        body = sl.survey_body(org["id"], languages=("en",), units=[])
-        body["questions"] = [
-            {"key": "k%d" % i, "dimension": "workload", "text": {"en": "Question %d" % i},
-             "scale": {"min": 0, "max": DEF_SCALE_MAX if i == 0 else 4}}
-            for i in range(DEF_MAX_QUESTIONS)]
-        body["dimensions"] = [d for d in body["dimensions"] if d["key"] == "workload"]
+        body = one_dimension_body(org, DEF_MAX_QUESTIONS, first_max=DEF_SCALE_MAX)
         # Flat units, and a chain as deep as the service allows (labelled
         # with every ancestor).
         body["units"] = [{"key": "u%d" % i, "name": "Unit %d" % i}
@@ -268,11 +284,7 @@ def test_at_the_service_limits():
         body["units"] += [dict({"key": "c%d" % i, "name": "C%d" % i},
                                **({"parent": "c%d" % (i - 1)} if i else {}))
                           for i in range(DEF_MAX_UNIT_DEPTH)]
-        r = s.post("/v1/surveys", body)
-        assert r.status == 201, r
-        sid = r.json()["id"]
-        code = issue(s, sid, 1)[0]
-        assert s.post("/v1/surveys/%s/open" % sid).status == 200
+        sid, code = open_with_code(s, body)
         r = page(s, "/s/%s?c=%s" % (sid, code))
         assert r.status == 200, r
         text = html(r)
@@ -421,16 +433,7 @@ def test_page_size_limit():
     with Stack(services=SERVICES) as s:
         org = s.org()
         for n, pages in ((PAGE_QUESTIONS, 1), (PAGE_QUESTIONS + 1, 2)):
-            body = sl.survey_body(org["id"], languages=("en",), units=[])
-            body["dimensions"] = [d for d in body["dimensions"] if d["key"] == "workload"]
-            body["questions"] = [
-                {"key": "k%d" % i, "dimension": "workload", "text": {"en": "Question %d" % i},
-                 "scale": {"min": 1, "max": 5}} for i in range(n)]
-            r = s.post("/v1/surveys", body)
-            assert r.status == 201, r
-            sid = r.json()["id"]
-            code = issue(s, sid, 1)[0]
-            assert s.post("/v1/surveys/%s/open" % sid).status == 200
+            sid, code = open_with_code(s, one_dimension_body(org, n))
             r = page(s, "/s/%s?c=%s" % (sid, code))
             assert r.status == 200, r
             assert len(shown(r)) == PAGE_QUESTIONS, shown(r)
