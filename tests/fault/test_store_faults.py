@@ -233,7 +233,13 @@ def test_fsync_slow():
             s.start_process("agreements", env=env)
             s.wait_serving("agreements")
             db = connect(s)
-            assert create(s, "Before").status == 201
+            deadline = time.time() + 10
+            while True:  # until the broker has the new instance
+                r = create(s, "Before", key="key-before")
+                if r.status != 503 or time.time() > deadline:
+                    break
+                time.sleep(0.05)
+            assert r.status == 201, r
             got = {}
 
             def slow_write():
